@@ -1,0 +1,314 @@
+"""What marketers and analysts define: KPIs, the funnel and tracking plan, campaigns,
+placements (each with one QR scene), creatives, and the WeChat apps we talk to."""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+snake_case_validator = RegexValidator(
+    SNAKE_CASE, "Use lower snake case: letters, digits and single underscores, e.g. add_to_cart."
+)
+campaign_code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+    "1–32 characters: letters, digits, '-' and '_', starting with a letter or digit (e.g. 23Q4-Sale).",
+)
+
+
+class KPI(models.Model):
+    """A business outcome WeChat should move (seed §1: one to three of them)."""
+
+    MAX_ACTIVE = 3
+
+    class MetricKind(models.TextChoices):
+        EVENT_COUNT = "event_count", "Event count"
+        UNIQUE_USERS = "unique_users", "Unique users"
+        CONVERSION_RATE = "conversion_rate", "Conversion rate A → B"
+        VALUE_SUM = "value_sum", "Sum of value"
+        MEDIAN_TIME = "median_time", "Median time between two events"
+
+    class Direction(models.TextChoices):
+        UP = "up", "Higher is better"
+        DOWN = "down", "Lower is better"
+
+    class Period(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="kpis"
+    )
+    metric_kind = models.CharField(max_length=20, choices=MetricKind.choices)
+    event_name = models.CharField(
+        max_length=64, validators=[snake_case_validator], help_text="The event counted, or event A."
+    )
+    second_event_name = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[snake_case_validator],
+        help_text="Event B, for conversion rate and median time (e.g. ticket_created → ticket_resolved).",
+    )
+    target = models.DecimalField(max_digits=16, decimal_places=4)
+    direction = models.CharField(max_length=4, choices=Direction.choices, default=Direction.UP)
+    period = models.CharField(max_length=5, choices=Period.choices, default=Period.WEEK)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "KPI"
+        ordering = ["-is_active", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def needs_second_event(self) -> bool:
+        return self.metric_kind in {self.MetricKind.CONVERSION_RATE, self.MetricKind.MEDIAN_TIME}
+
+    def clean(self) -> None:
+        if self.needs_second_event and not self.second_event_name:
+            raise ValidationError(
+                {"second_event_name": f"{self.get_metric_kind_display()} needs a second event (event B)."}
+            )
+        if self.is_active:
+            others = KPI.objects.filter(is_active=True).exclude(pk=self.pk)
+            if others.count() >= self.MAX_ACTIVE:
+                raise ValidationError(
+                    f"There are already {self.MAX_ACTIVE} active KPIs. The playbook asks for one to three "
+                    "business outcomes so everything else ladders up to them: deactivate one first."
+                )
+
+    def is_on_target(self, value: Decimal | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.target if self.direction == self.Direction.UP else value <= self.target
+
+
+class FunnelStage(models.Model):
+    """Discovery → Engagement → Conversion → Retention (seed §2)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    position = models.PositiveSmallIntegerField(unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventDefinition(models.Model):
+    """One entry of the tracking plan. Events outside the plan are still stored ("unplanned")."""
+
+    class Category(models.TextChoices):
+        PAGE_VIEW = "page_view", "Page view by template"
+        KEY_ACTION = "key_action", "Key action"
+        OPERATIONAL = "operational", "Operational"
+        PERFORMANCE = "performance", "Performance signal"
+        OFFICIAL_ACCOUNT = "official_account", "Official Account"
+        AD = "ad", "Ad"
+        PAYMENT = "payment", "Payment"
+
+    name = models.CharField(max_length=64, unique=True, validators=[snake_case_validator])
+    category = models.CharField(max_length=20, choices=Category.choices)
+    stage = models.ForeignKey(
+        FunnelStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="event_definitions"
+    )
+    funnel_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Order of this event in the default funnel; empty = not a funnel step."
+    )
+    description = models.TextField(blank=True)
+    page_templates = models.CharField(
+        max_length=200, blank=True, help_text="For page views: the templates, comma separated (home, PDP, …)."
+    )
+
+    class Meta:
+        ordering = ["stage__position", "funnel_position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WeChatApp(models.Model):
+    """An Official Account or Mini Program we hold credentials for.
+
+    The secret and AES key must be usable, so they cannot be hashed; they live only here
+    and are never shown in lists or the API.
+    """
+
+    class Kind(models.TextChoices):
+        OFFICIAL_ACCOUNT = "official_account", "Official Account"
+        MINI_PROGRAM = "mini_program", "Mini Program"
+
+    appid = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OFFICIAL_ACCOUNT)
+    original_id = models.CharField(max_length=40, blank=True, help_text="gh_… id, the ToUserName of pushes.")
+    token = models.CharField(max_length=64, blank=True, help_text="Push signature token from the console.")
+    encoding_aes_key = models.CharField(
+        max_length=43, blank=True, help_text="43 characters; only for compatible/safe (encrypted) push mode."
+    )
+    secret = models.CharField(max_length=64, blank=True, help_text="AppSecret; needed for WeChat's QR API.")
+    access_token = models.CharField(max_length=1024, blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "WeChat app"
+
+    def __str__(self) -> str:
+        return self.name or self.appid
+
+    @property
+    def has_api_credentials(self) -> bool:
+        return bool(self.secret)
+
+
+class SourceAlias(models.Model):
+    """UTM source/medium spellings that mean the same thing (`fb` → `facebook`)."""
+
+    alias = models.CharField(max_length=64, unique=True)
+    canonical = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name_plural = "source aliases"
+        ordering = ["canonical", "alias"]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.canonical}"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    code = models.CharField(max_length=32, unique=True, validators=[campaign_code_validator])
+    name = models.CharField(max_length=200)
+    objective_kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    budget = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="CNY")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    utm_source = models.CharField(max_length=64, blank=True)
+    utm_medium = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+                violation_error_message="The campaign cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class IssuedScene(models.Model):
+    """Every scene value ever handed out. Rows are never deleted, so a value is never reused
+    (a printed poster may outlive its placement)."""
+
+    value = models.CharField(max_length=32, primary_key=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Placement(models.Model):
+    """Where a code is shown. One placement, one scene value, one QR code, one short link."""
+
+    class Kind(models.TextChoices):
+        POSTER = "poster", "Poster"
+        STORE_COUNTER = "store_counter", "Store counter"
+        ARTICLE_FOOTER = "article_footer", "Article footer"
+        MENU = "menu", "Menu"
+        MOMENTS_AD = "moments_ad", "Moments ad"
+        KOL_POST = "kol_post", "KOL post"
+        EVENT_BOOTH = "event_booth", "Event booth"
+        PACKAGING = "packaging", "Packaging"
+        OTHER = "other", "Other"
+
+    class QRKind(models.TextChoices):
+        WEB_LINK = "web_link", "Web short link"
+        OA_TEMPORARY = "oa_temporary", "Official Account, temporary"
+        OA_PERMANENT = "oa_permanent", "Official Account, permanent"
+        MINI_PROGRAM = "mini_program", "Mini Program code"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="placements")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POSTER)
+    scene = models.CharField(max_length=32, unique=True, editable=False)
+    qr_kind = models.CharField(max_length=20, choices=QRKind.choices, default=QRKind.WEB_LINK)
+    wechat_app = models.ForeignKey(
+        WeChatApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="placements"
+    )
+    target_url = models.URLField(max_length=500, blank=True, help_text="Where the short link redirects.")
+    utm_source = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
+    utm_medium = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
+    utm_content = models.CharField(max_length=64, blank=True)
+    mp_page = models.CharField(max_length=200, blank=True, help_text="Mini Program page, e.g. pages/index/index.")
+    qr_url = models.URLField(max_length=500, blank=True, editable=False, help_text="Content from WeChat's QR API.")
+    qr_ticket = models.CharField(max_length=200, blank=True, editable=False)
+    qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="placement_name_unique_in_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.code} / {self.name}"
+
+
+class Creative(models.Model):
+    """An ad creative, for the creative and lander-type breakdown (seed §5)."""
+
+    class LanderType(models.TextChoices):
+        ARTICLE = "article", "Article"
+        MINI_PROGRAM = "mini_program", "Mini Program"
+        H5 = "h5", "H5 page"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="creatives")
+    name = models.CharField(max_length=200)
+    ad_group = models.CharField(max_length=200, blank=True)
+    lander_type = models.CharField(max_length=20, choices=LanderType.choices)
+    landing_url = models.CharField(max_length=500, blank=True)
+    external_id = models.CharField(max_length=64, blank=True, help_text="The ad id in Tencent Ads.")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="creative_name_unique_in_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign.code} / {self.name}"

@@ -1,0 +1,149 @@
+"""What happened: events (append-only), the keys that send them, the rows we could not
+accept (kept for replay), and the identities that join one person's ids."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from campaigns.models import Campaign, Placement
+
+
+class IngestKey(models.Model):
+    """A bearer key for `POST /api/v1/events`. Only a SHA-256 of the key is stored; the
+    prefix stays visible so people can tell keys apart."""
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=120)
+    source = models.CharField(max_length=64, help_text="The one source this key may send as, e.g. mini_program.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.source})"
+
+    @staticmethod
+    def hash_key(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls, *, name: str, source: str, created_by=None) -> tuple["IngestKey", str]:
+        """Create a key; the raw key is returned once and never stored."""
+        raw_key = "wxa_" + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            name=name,
+            source=source,
+            prefix=raw_key[: cls.PREFIX_LENGTH],
+            key_hash=cls.hash_key(raw_key),
+            created_by=created_by,
+        )
+        return key, raw_key
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+
+class Event(models.Model):
+    """One thing that happened. Append-only: never updated after insert."""
+
+    event_name = models.CharField(max_length=64)
+    user_id = models.CharField(max_length=128, help_text="Whatever id the sender has: openid, unionid, CRM id.")
+    session_id = models.CharField(max_length=128, blank=True)
+    source = models.CharField(max_length=64, blank=True)
+    campaign_code = models.CharField(max_length=64, blank=True, help_text="As sent, even if it matches no campaign.")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    placement = models.ForeignKey(Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    app_id = models.CharField(max_length=32, blank=True, help_text="The WeChat appid the event came through.")
+    page = models.CharField(max_length=200, blank=True)
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    ts = models.DateTimeField(help_text="When it happened (client time).")
+    received_at = models.DateTimeField(default=timezone.now)
+    event_id = models.CharField(max_length=128, blank=True, help_text="The sender's id, if any.")
+    dedupe_key = models.CharField(
+        max_length=64, unique=True, help_text="sha256 of source + event_id, or of the row's content."
+    )
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the normalised row, to spot conflicts.")
+    properties = models.JSONField(default=dict, blank=True)
+    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [
+            # Every report: one event name over a period.
+            models.Index(fields=["event_name", "ts"], name="event_name_ts"),
+            # Funnels, cohorts, attribution: one person's events in time order.
+            models.Index(fields=["user_id", "ts"], name="event_user_ts"),
+            # Campaign reports and the admin filter.
+            models.Index(fields=["campaign", "ts"], name="event_campaign_ts"),
+            # Admin list, newest first, and stale-snapshot checks on late arrivals.
+            models.Index(fields=["received_at"], name="event_received_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} by {self.user_id} at {self.ts:%Y-%m-%d %H:%M}"
+
+
+class RejectedRow(models.Model):
+    """A row we could not store, kept with its raw content and the reason (nothing lost)."""
+
+    class Reason(models.TextChoices):
+        INVALID = "invalid", "Invalid"
+        CONFLICT = "conflict", "Conflict: different payload under a used event_id"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        REPLAYED = "replayed", "Replayed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    channel = models.CharField(max_length=32, help_text="api, csv, wechat_push, wechat_pay, import_…")
+    raw = models.TextField(help_text="The row exactly as received.")
+    errors = models.JSONField(default=dict, help_text="Field → why.")
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.INVALID)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    row_index = models.IntegerField(null=True, blank=True, help_text="Index in its batch, or CSV line.")
+    received_at = models.DateTimeField(default=timezone.now)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replayed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # Admin list: open rows, newest first.
+            models.Index(fields=["status", "received_at"], name="rejected_status_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} row rejected at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class Identity(models.Model):
+    """Joins the ids of one person. `person_id` is the unionid when known, otherwise the
+    first id seen; reports count COALESCE(person_id, user_id)."""
+
+    user_id = models.CharField(max_length=128, unique=True)
+    person_id = models.CharField(max_length=128, db_index=True)
+    app_id = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.person_id}"

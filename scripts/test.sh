@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the whole suite. Uses the real PostgreSQL and Redis on localhost when they answer
+# (they do on every development and CI machine) and says which it used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+pg_url=${DATABASE_URL:-postgres://root@127.0.0.1:5432/wxanalytics}
+redis_url=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/14}
+
+if $BIN/python - "$pg_url" <<'PY' 2>/dev/null
+import sys, psycopg, dj_database_url
+cfg = dj_database_url.parse(sys.argv[1])
+with psycopg.connect(host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres",
+                     connect_timeout=3, autocommit=True) as conn:
+    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
+        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+PY
+then
+  export DATABASE_URL="$pg_url"
+  echo "make test: database = PostgreSQL ($DATABASE_URL)"
+else
+  unset DATABASE_URL
+  echo "make test: database = SQLite (PostgreSQL not reachable at $pg_url; PostgreSQL-only tests are skipped)"
+fi
+
+if $BIN/python - "$redis_url" <<'PY' 2>/dev/null
+import sys, redis
+redis.Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()
+PY
+then
+  export CELERY_BROKER_URL="$redis_url"
+  echo "make test: Celery broker = Redis ($CELERY_BROKER_URL)"
+else
+  unset CELERY_BROKER_URL
+  echo "make test: Celery broker = none (Redis not reachable at $redis_url; real-worker tests are skipped)"
+fi
+
+$BIN/python manage.py makemigrations --check --dry-run >/dev/null \
+  || { echo "make test: models and migrations disagree; run manage.py makemigrations"; exit 1; }
+
+$BIN/python -m pytest "$@"
+
+if command -v node >/dev/null && [ -d sdk/miniprogram/test ]; then
+  echo "make test: Mini Program SDK (node --test)"
+  (cd sdk/miniprogram && node --test test/)
+fi

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "wxanalytics"
+admin.site.site_title = "wxanalytics"
+admin.site.index_title = "Campaigns, events and reports"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("campaigns.urls")),
+    path("", include("events.urls")),
+    path("", include("reports.urls")),
+]
