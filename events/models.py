@@ -147,3 +147,112 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.person_id}"
+
+
+class AdSpend(models.Model):
+    """One day of one ad (campaign × ad group × creative), imported from Tencent Ads (seed §5).
+
+    Natural key: (date, campaign_code, ad_group, creative_name); re-importing replaces the row.
+    Money in yuan.
+    """
+
+    date = models.DateField()
+    campaign_code = models.CharField(max_length=64)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ad_group = models.CharField(max_length=200, blank=True)
+    creative_name = models.CharField(max_length=200, blank=True)
+    creative = models.ForeignKey(
+        "campaigns.Creative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    spend = models.DecimalField(max_digits=14, decimal_places=2)
+    impressions = models.PositiveBigIntegerField(default=0)
+    clicks = models.PositiveBigIntegerField(default=0)
+    reach = models.PositiveBigIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "ad spend"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "campaign_code", "ad_group", "creative_name"], name="adspend_natural_key"
+            ),
+        ]
+        indexes = [
+            # Ads report and daily health check: spend by campaign over a period.
+            models.Index(fields=["campaign", "date"], name="adspend_campaign_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.campaign_code} {self.ad_group} {self.creative_name}"
+
+
+class OAUserSummary(models.Model):
+    """Official Account daily user summary (datacube getusersummary/getusercumulate)."""
+
+    app_id = models.CharField(max_length=32)
+    date = models.DateField()
+    user_source = models.CharField(max_length=40, default="all", help_text="WeChat's user_source, or 'all'.")
+    new_users = models.PositiveIntegerField(default=0)
+    cancelled_users = models.PositiveIntegerField(default=0)
+    cumulative_users = models.PositiveIntegerField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Official Account user summary"
+        verbose_name_plural = "Official Account user summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "date", "user_source"], name="oausersummary_natural_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.date} {self.user_source}"
+
+
+class ArticleStat(models.Model):
+    """Official Account article statistics per day (datacube article APIs)."""
+
+    app_id = models.CharField(max_length=32)
+    date = models.DateField()
+    msgid = models.CharField(max_length=64, help_text="WeChat's msgid_index of the article.")
+    title = models.CharField(max_length=300, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    reads = models.PositiveIntegerField(default=0)
+    read_users = models.PositiveIntegerField(default=0)
+    completion_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True, help_text="Share of readers who read to the end, 0–1."
+    )
+    shares = models.PositiveIntegerField(default=0)
+    favourites = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "date", "msgid"], name="articlestat_natural_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.title or self.msgid}"
+
+
+class MiniProgramPageStat(models.Model):
+    """Mini Program page statistics per day (datacube getvisitpage)."""
+
+    app_id = models.CharField(max_length=32)
+    date = models.DateField()
+    page_path = models.CharField(max_length=200)
+    visits = models.PositiveIntegerField(default=0, help_text="page_visit_pv")
+    visitors = models.PositiveIntegerField(default=0, help_text="page_visit_uv")
+    stay_time_seconds = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    entries = models.PositiveIntegerField(default=0)
+    exits = models.PositiveIntegerField(default=0)
+    shares = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Mini Program page stat"
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "date", "page_path"], name="mppagestat_natural_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.page_path}"

@@ -1,0 +1,1 @@
+"""Admin for events, split by area so each stays readable."""
