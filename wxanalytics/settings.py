@@ -88,7 +88,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wxanalytics.security.ContentSecurityPolicyMiddleware",
+    "wxanalytics.security.LoginRateLimitMiddleware",
 ]
+
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 
 ROOT_URLCONF = "wxanalytics.urls"
 WSGI_APPLICATION = "wxanalytics.wsgi.application"
