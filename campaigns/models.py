@@ -2,12 +2,14 @@
 placements (each with one QR scene), creatives, and the WeChat apps we talk to."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 snake_case_validator = RegexValidator(
@@ -23,6 +25,10 @@ class KPI(models.Model):
     """A business outcome WeChat should move (seed §1: one to three of them)."""
 
     MAX_ACTIVE = 3
+    LIMIT_MESSAGE = (
+        f"There are already {MAX_ACTIVE} active KPIs. The playbook asks for one to three "
+        "business outcomes so everything else ladders up to them: deactivate one first."
+    )
 
     class MetricKind(models.TextChoices):
         EVENT_COUNT = "event_count", "Event count"
@@ -78,13 +84,13 @@ class KPI(models.Model):
             raise ValidationError(
                 {"second_event_name": f"{self.get_metric_kind_display()} needs a second event (event B)."}
             )
-        if self.is_active:
-            others = KPI.objects.filter(is_active=True).exclude(pk=self.pk)
-            if others.count() >= self.MAX_ACTIVE:
-                raise ValidationError(
-                    f"There are already {self.MAX_ACTIVE} active KPIs. The playbook asks for one to three "
-                    "business outcomes so everything else ladders up to them: deactivate one first."
-                )
+        if self.is_active and self.active_limit_reached():
+            raise ValidationError(self.LIMIT_MESSAGE)
+
+    def active_limit_reached(self) -> bool:
+        """Would saving this KPI as active make more than MAX_ACTIVE? (Race-safe only under
+        the lock taken by campaigns.services.kpi_save.)"""
+        return KPI.objects.filter(is_active=True).exclude(pk=self.pk).count() >= self.MAX_ACTIVE
 
     def is_on_target(self, value: Decimal | None) -> bool | None:
         if value is None:
@@ -186,6 +192,15 @@ class SourceAlias(models.Model):
     def __str__(self) -> str:
         return f"{self.alias} → {self.canonical}"
 
+    @classmethod
+    def normalise(cls, value: str) -> str:
+        """Trimmed, lower case, and mapped through the alias table (" FB " → "facebook")."""
+        cleaned = (value or "").strip().lower()
+        if not cleaned:
+            return ""
+        canonical = cls.objects.filter(alias=cleaned).values_list("canonical", flat=True).first()
+        return canonical or cleaned
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
@@ -275,6 +290,9 @@ class Placement(models.Model):
     qr_url = models.URLField(max_length=500, blank=True, editable=False, help_text="Content from WeChat's QR API.")
     qr_ticket = models.CharField(max_length=200, blank=True, editable=False)
     qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    qr_error = models.CharField(
+        max_length=300, blank=True, editable=False, help_text="WeChat's answer when it refused to issue the code."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -282,9 +300,55 @@ class Placement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="placement_name_unique_in_campaign"),
         ]
+        indexes = [
+            # Admin filter "QR expiring within 7 days / expired".
+            models.Index(fields=["qr_expires_at"], name="placement_qr_expires_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign.code} / {self.name}"
+
+    def clean(self) -> None:
+        if self.wechat_app_id is None:
+            return
+        app_kind = self.wechat_app.kind
+        if self.uses_official_account_qr and app_kind != WeChatApp.Kind.OFFICIAL_ACCOUNT:
+            raise ValidationError({"wechat_app": "An Official Account QR code needs an Official Account app."})
+        if self.qr_kind == self.QRKind.MINI_PROGRAM and app_kind != WeChatApp.Kind.MINI_PROGRAM:
+            raise ValidationError({"wechat_app": "A Mini Program code needs a Mini Program app."})
+
+    @property
+    def uses_official_account_qr(self) -> bool:
+        return self.qr_kind in {self.QRKind.OA_TEMPORARY, self.QRKind.OA_PERMANENT}
+
+    @property
+    def wants_wechat_qr(self) -> bool:
+        """True when WeChat's QR API should issue this code (an OA kind with an app that has a secret)."""
+        return bool(self.uses_official_account_qr and self.wechat_app and self.wechat_app.has_api_credentials)
+
+    def short_link_url(self) -> str:
+        """The app's own short link for this placement (`/r/<scene>`, served by events)."""
+        return f"{settings.PUBLIC_BASE_URL}/r/{self.scene}"
+
+    def qr_content(self) -> str:
+        """What the printed code encodes: WeChat's URL when issued, else the short link."""
+        return self.qr_url or self.short_link_url()
+
+    @property
+    def caption(self) -> str:
+        return f"{self.campaign.name} — {self.name}"
+
+    def effective_utm_source(self) -> str:
+        return self.utm_source or self.campaign.utm_source
+
+    def effective_utm_medium(self) -> str:
+        return self.utm_medium or self.campaign.utm_medium
+
+    def qr_expires_within(self, days: int, *, now=None) -> bool:
+        if self.qr_expires_at is None:
+            return False
+        now = now or timezone.now()
+        return self.qr_expires_at <= now + timedelta(days=days)
 
 
 class Creative(models.Model):
