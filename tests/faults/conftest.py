@@ -14,6 +14,7 @@ from tests.faults.services import (
     ROOT,
     Server,
     ThrowawayPostgres,
+    ThrowawayRedis,
     free_port,
     pg_bin,
     run_as_postgres,
@@ -79,3 +80,15 @@ def gunicorn_server():
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def throwaway_redis():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    base = Path(tempfile.mkdtemp(prefix="wxa-redis-"))
+    server = ThrowawayRedis(data_dir=base, port=free_port())
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
