@@ -4,8 +4,15 @@ accept (kept for replay), and the identities that join one person's ids."""
 import hashlib
 import secrets
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from campaigns.models import Campaign, Placement
@@ -137,9 +144,19 @@ class Identity(models.Model):
     """Joins the ids of one person. `person_id` is the unionid when known, otherwise the
     first id seen; reports count COALESCE(person_id, user_id)."""
 
+    class LinkedBy(models.TextChoices):
+        UNIONID = "unionid", "unionid (WeChat)"
+        ALIAS = "alias", "Alias call"
+
     user_id = models.CharField(max_length=128, unique=True)
     person_id = models.CharField(max_length=128, db_index=True)
     app_id = models.CharField(max_length=32, blank=True)
+    linked_by = models.CharField(
+        max_length=10,
+        choices=LinkedBy.choices,
+        default=LinkedBy.ALIAS,
+        help_text="How we learned it; a person whose ids were joined by a unionid keeps the unionid as person_id.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -256,3 +273,62 @@ class MiniProgramPageStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.page_path}"
+
+
+class PayMerchant(models.Model):
+    """A WeChat Pay merchant whose API v3 notifications we accept at /wechat/pay/<mchid>/notify/.
+
+    The API v3 key decrypts notifications, so it is stored as entered and never shown back
+    (admin and API only let it be replaced). The platform key is public.
+    """
+
+    API_V3_KEY_LENGTH = 32
+
+    mchid = models.CharField(max_length=32, unique=True, help_text="商户号, the merchant id.")
+    name = models.CharField(max_length=120, blank=True)
+    appid = models.CharField(
+        max_length=32, blank=True, help_text="Default appid for events when a notification has none."
+    )
+    api_v3_key = models.CharField(max_length=API_V3_KEY_LENGTH, help_text="APIv3 key: 32 characters.")
+    platform_key_serial = models.CharField(
+        max_length=64, help_text="Wechatpay-Serial of the key below: a platform certificate serial or PUB_KEY_ID_…"
+    )
+    platform_public_key = models.TextField(
+        help_text="WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive merchants' notifications are refused (404).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "WeChat Pay merchant"
+        ordering = ["mchid"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("api_v3_key"), 32),
+                name="paymerchant_api_v3_key_32_chars",
+                violation_error_message="The API v3 key must be exactly 32 characters.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'Merchant'} ({self.mchid})"
+
+    def load_platform_key(self) -> rsa.RSAPublicKey:
+        """The platform public key from the PEM (a bare key or a certificate)."""
+        pem = self.platform_public_key.strip().encode()
+        key = x509.load_pem_x509_certificate(pem).public_key() if b"CERTIFICATE" in pem else load_pem_public_key(pem)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("The WeChat Pay platform key must be an RSA key.")
+        return key
+
+    def clean(self) -> None:
+        errors = {}
+        if len(self.api_v3_key or "") != self.API_V3_KEY_LENGTH:
+            errors["api_v3_key"] = "The API v3 key must be exactly 32 characters (set in the merchant platform)."
+        try:
+            self.load_platform_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            errors["platform_public_key"] = f"Not a usable RSA public key or certificate in PEM: {exc}"
+        if errors:
+            raise ValidationError(errors)
