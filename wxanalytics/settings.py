@@ -202,6 +202,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues by workload: heavy report builds and archives never wait behind ingest or mail.
+CELERY_TASK_ROUTES = {
+    "reports.tasks.build_snapshot_task": {"queue": "reports"},
+    "reports.tasks.archive_month_task": {"queue": "reports"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
