@@ -1,0 +1,290 @@
+"""Shared types and SQL pieces of the metric functions.
+
+Every metric function takes a `Period` and `Filters` and returns plain dataclasses. The
+maths run in the database: each function sends a fixed, small number of queries whatever
+the data size, and nothing iterates over events in Python.
+
+The SQL here runs on PostgreSQL (tests, production) and SQLite (the zero-setup demo).
+Where the two dialects differ (seconds between two timestamps, reading a JSON property,
+how a datetime parameter must be passed) the difference is handled in exactly one function
+below, so metric modules never branch on the vendor themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+# Event names the reports rely on (seed §2–§5 and the WeChat push/Pay mappings). Kept in
+# one place so a renamed event in the tracking plan is a one-line change.
+PAY_SUCCESS = "pay_success"
+REFUND_SUCCESS = "refund_success"
+LEAD_FORM_SUBMIT = "lead_form_submit"
+FOLLOW = "follow"
+UNFOLLOW = "unfollow"
+QR_SCAN = "qr_scan"
+MENU_CLICK = "menu_click"
+CTA_CLICK = "cta_click"
+ARTICLE_OPEN = "article_open"
+ARTICLE_READ_COMPLETE = "article_read_complete"
+ARTICLE_SHARE = "article_share"
+ARTICLE_PUBLISH = "article_publish"
+PAGE_VIEW = "page_view"
+PAGE_LOAD_TIME = "page_load_time"
+API_ERROR = "api_error"
+PAYMENT_RETRY = "payment_retry"
+START_CHECKOUT = "start_checkout"
+KEY_ACTIONS = ("add_to_cart", START_CHECKOUT, "select_coupon", PAY_SUCCESS)
+OPERATIONAL_EVENTS = ("refund_request", "return_approved", "ticket_created")
+
+DAY = timedelta(days=1)
+RATE_PLACES = Decimal("0.0001")
+MONEY_PLACES = Decimal("0.01")
+
+
+# --- periods ---------------------------------------------------------------------------
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=settings.REPORTING_TZ)
+
+
+def _first_of_next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open interval [start, end) of aware datetimes, cut in settings.REPORTING_TZ.
+
+    `kind` is "day", "week" (ISO, from Monday), "month" or "custom"; `previous()` keeps it.
+    """
+
+    start: datetime
+    end: datetime
+    label: str
+    kind: str = "custom"
+
+    def __post_init__(self) -> None:
+        if timezone.is_naive(self.start) or timezone.is_naive(self.end):
+            raise ValueError("Period bounds must be aware datetimes.")
+        if self.end <= self.start:
+            raise ValueError(f"Period {self.label!r} ends before it starts.")
+
+    @classmethod
+    def day(cls, day: date) -> Period:
+        return cls(_local_midnight(day), _local_midnight(day + DAY), day.isoformat(), "day")
+
+    @classmethod
+    def iso_week(cls, year: int | date, week: int | None = None) -> Period:
+        """`Period.iso_week(2025, 46)`, or `Period.iso_week(some_date)` for the week holding it."""
+        if isinstance(year, date):
+            monday = year - timedelta(days=year.weekday())
+        else:
+            if week is None:
+                raise TypeError("Period.iso_week(year, week) needs the week number.")
+            monday = date.fromisocalendar(year, week, 1)
+        iso_year, iso_week, _ = monday.isocalendar()
+        return cls(
+            _local_midnight(monday), _local_midnight(monday + timedelta(days=7)), f"{iso_year}-W{iso_week:02d}", "week"
+        )
+
+    @classmethod
+    def month(cls, year: int | date, month: int | None = None) -> Period:
+        """`Period.month(2025, 11)`, or `Period.month(some_date)` for the month holding it."""
+        if isinstance(year, date):
+            first = year.replace(day=1)
+        else:
+            if month is None:
+                raise TypeError("Period.month(year, month) needs the month number.")
+            first = date(year, month, 1)
+        return cls(_local_midnight(first), _local_midnight(_first_of_next_month(first)), f"{first:%Y-%m}", "month")
+
+    @classmethod
+    def containing(cls, kind: str, day: date) -> Period:
+        """The day, ISO week or month (by `kind`) that holds `day`."""
+        makers = {"day": cls.day, "week": cls.iso_week, "month": cls.month}
+        if kind not in makers:
+            raise ValueError(f"Unknown period kind {kind!r}; use day, week or month.")
+        return makers[kind](day)
+
+    def previous(self) -> Period:
+        if self.kind in ("day", "week", "month"):
+            return Period.containing(self.kind, self.first_day - DAY)
+        length = self.end - self.start
+        return Period(self.start - length, self.start, f"before {self.label}", "custom")
+
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.start, settings.REPORTING_TZ).date()
+
+    @property
+    def last_day(self) -> date:
+        """The last local day the period touches (inclusive)."""
+        return timezone.localtime(self.end - timedelta(microseconds=1), settings.REPORTING_TZ).date()
+
+    @property
+    def days(self) -> list[date]:
+        count = (self.last_day - self.first_day).days + 1
+        return [self.first_day + timedelta(days=i) for i in range(count)]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which events a metric looks at. Empty fields mean "all".
+
+    `campaign_id` and `source` also restrict ad spend (by campaign); `placement_id` and
+    `app_id` only apply to events (ad spend has neither). Each function's docstring says
+    which of its events the filters select (usually the *starting* event: the funnel entry,
+    event A of a conversion, the counted event).
+    """
+
+    campaign_id: int | None = None
+    source: str | None = None
+    placement_id: int | None = None
+    app_id: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.campaign_id or self.source or self.placement_id or self.app_id)
+
+    def sql(self, alias: str = "e") -> tuple[str, list[Any]]:
+        """`AND …` conditions on an events table alias, and their parameters."""
+        parts, params = [], []
+        if self.campaign_id:
+            parts.append(f"{alias}.campaign_id = %s")
+            params.append(self.campaign_id)
+        if self.source:
+            parts.append(f"{alias}.source = %s")
+            params.append(self.source)
+        if self.placement_id:
+            parts.append(f"{alias}.placement_id = %s")
+            params.append(self.placement_id)
+        if self.app_id:
+            parts.append(f"{alias}.app_id = %s")
+            params.append(self.app_id)
+        return "".join(f" AND {p}" for p in parts), params
+
+    def spend_sql(self, alias: str = "s") -> tuple[str, list[Any]]:
+        """`AND …` conditions on an ad spend table alias (only the campaign applies)."""
+        if self.campaign_id:
+            return f" AND {alias}.campaign_id = %s", [self.campaign_id]
+        return "", []
+
+
+# --- SQL pieces (the only vendor branches) ---------------------------------------------
+
+EVENTS = "events_event"
+IDENTITY = "events_identity"
+
+
+def person(alias: str = "e", identity_alias: str = "i") -> str:
+    """The person behind an event: the identity's person_id (unionid or alias), else the raw
+    user_id. Pair it with `identity_join`."""
+    return f"COALESCE({identity_alias}.person_id, {alias}.user_id)"
+
+
+def identity_join(alias: str = "e", identity_alias: str = "i") -> str:
+    return f"LEFT JOIN {IDENTITY} {identity_alias} ON {identity_alias}.user_id = {alias}.user_id"
+
+
+def seconds_between(earlier: str, later: str) -> str:
+    """SQL for the seconds from `earlier` to `later` (two timestamp expressions)."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def json_text(column: str, key: str) -> str:
+    """SQL reading properties[key] as text. `key` must be a literal identifier, never input."""
+    if not key.isidentifier():
+        raise ValueError(f"JSON key {key!r} is not a plain identifier.")
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
+
+
+def json_number(column: str, key: str) -> str:
+    """SQL reading properties[key] as a number (NULL when absent)."""
+    if not key.isidentifier():
+        raise ValueError(f"JSON key {key!r} is not a plain identifier.")
+    if connection.vendor == "postgresql":
+        return f"CAST(NULLIF({column} ->> '{key}', '') AS NUMERIC)"
+    return f"CAST(json_extract({column}, '$.{key}') AS REAL)"
+
+
+def db_datetime(value: datetime) -> Any:
+    """A datetime as a raw-SQL parameter. SQLite stores naive UTC text, so an aware value
+    must be converted the way the ORM does it; PostgreSQL takes it as is."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def bucket_case(column: str, bounds: Sequence[datetime]) -> tuple[str, list[Any]]:
+    """`CASE WHEN col >= b0 AND col < b1 THEN 0 … END`: the index of the [b_k, b_k+1) slice
+    `column` falls in, NULL outside. Slicing by bounds computed in Python keeps local days,
+    weeks and months exact in the reporting time zone on both databases."""
+    whens, params = [], []
+    for index in range(len(bounds) - 1):
+        whens.append(f"WHEN {column} >= %s AND {column} < %s THEN {index}")
+        params += [db_datetime(bounds[index]), db_datetime(bounds[index + 1])]
+    return f"(CASE {' '.join(whens)} END)", params
+
+
+def in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`(%s, %s, …)` for an IN clause; never empty (an empty list matches nothing)."""
+    if not values:
+        return "(NULL)", []
+    return "(" + ", ".join(["%s"] * len(values)) + ")", list(values)
+
+
+def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchall()
+
+
+def fetch_dicts(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        names = [col[0] for col in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- numbers ---------------------------------------------------------------------------
+
+
+def money(value: Any) -> Decimal:
+    """A sum from the database as Decimal yuan (SQLite returns floats; NULL is 0)."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(MONEY_PLACES, ROUND_HALF_UP)
+
+
+def number(value: Any, places: Decimal = MONEY_PLACES) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(places, ROUND_HALF_UP)
+
+
+def ratio(numerator: Any, denominator: Any, places: Decimal = RATE_PLACES) -> Decimal | None:
+    """numerator / denominator rounded half-up; None when the denominator is 0 or missing."""
+    if numerator is None or not denominator:
+        return None
+    return (Decimal(str(numerator)) / Decimal(str(denominator))).quantize(places, ROUND_HALF_UP)
+
+
+def change(current: Any, previous: Any) -> Decimal | None:
+    """Relative change (current − previous) / previous, e.g. Decimal('0.25') for +25 %."""
+    if current is None or previous is None or not previous:
+        return None
+    return ratio(Decimal(str(current)) - Decimal(str(previous)), previous)
