@@ -47,6 +47,7 @@ class Snapshot(models.Model):
     class Meta:
         ordering = ["-period_start", "kind"]
         get_latest_by = "period_start"
+        permissions = [("export_snapshot", "Can export snapshots as CSV")]
         constraints = [
             models.UniqueConstraint(fields=["kind", "period_start"], name="snapshot_kind_period_start"),
             models.UniqueConstraint(fields=["kind", "period_label"], name="snapshot_kind_period_label"),
@@ -117,3 +118,7 @@ class Archive(models.Model):
 
     def __str__(self) -> str:
         return f"Archive {self.month:%Y-%m}"
+
+
+# The Friday review's tables (reports/review/models.py), registered under this app.
+from reports.review.models import ReviewEntry, ReviewReminder  # noqa: E402, F401

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-period_start', 'kind'],
-                'get_latest_by': 'period_start',
+                'get_latest_by': 'period_start', 'permissions': [('export_snapshot', 'Can export snapshots as CSV')],
                 'indexes': [models.Index(fields=['kind', 'status', '-period_start'], name='snapshot_kind_status_start'), models.Index(fields=['stale', 'status'], name='snapshot_stale_status')],
                 'constraints': [models.UniqueConstraint(fields=('kind', 'period_start'), name='snapshot_kind_period_start'), models.UniqueConstraint(fields=('kind', 'period_label'), name='snapshot_kind_period_label'), models.CheckConstraint(condition=models.Q(('period_end__gt', models.F('period_start'))), name='snapshot_period_order'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'built'), _negated=True), ('built_at__isnull', False), _connector='OR'), name='snapshot_built_has_built_at')],
             },
