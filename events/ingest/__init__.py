@@ -1,0 +1,190 @@
+"""The one entry point for events: every channel (API, CSV, WeChat push and Pay, short
+links, imports, replays) calls `ingest_rows`.
+
+Steps (a lean path, PostHog-capture style): validate each row with plain functions →
+resolve campaign codes and placement scenes once per batch → compute dedupe keys → one
+bulk INSERT … ON CONFLICT DO NOTHING → classify the rows not inserted as duplicates (same
+content) or conflicts (same id, different content) → store every rejected row in bulk.
+Everything happens in one transaction: when this returns, the rows are durable.
+
+Row fields: event_name, user_id, session_id, source, campaign, page, value, currency, ts,
+event_id, properties, plus optional app_id and placement_scene. Unknown fields are kept
+as properties. `ts` is an ISO 8601 string with a zone or an aware datetime.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign, Placement, SourceAlias
+from events.models import RejectedRow
+
+from .dedupe import content_hash, dedupe_key
+from .validate import CleanRow, validate_row
+from .write import EventRow, existing_hashes, insert_events
+
+CONFLICT_MESSAGE = "was already used for a different payload; kept for review, not stored."
+
+
+@dataclass
+class RowError:
+    index: int
+    errors: dict[str, str]
+    reason: str = "invalid"  # or "conflict" (RejectedRow.Reason)
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    # Ids of the RejectedRow records written for this batch (empty with keep_rejected=False).
+    rejected_row_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
+            "rejected": [{"index": e.index, "reason": e.reason, "errors": e.errors} for e in self.rejected],
+        }
+
+
+def ingest_rows(
+    rows: Sequence[Any],
+    *,
+    channel: str,
+    ingest_key=None,
+    source: str | None = None,
+    keep_rejected: bool = True,
+) -> IngestResult:
+    """Validate, dedupe and store a batch of event rows.
+
+    `source` is the sender: it scopes `event_id`s (defaults to the ingest key's source,
+    then to `channel`) and fills a row's empty `source`. `keep_rejected=False` is for
+    replays, which update their own RejectedRow instead of writing a new one.
+    Raises django.db.DatabaseError when the database is unavailable (nothing is stored).
+    """
+    scope = source or (ingest_key.source if ingest_key is not None else "") or channel
+    now = timezone.now()
+    result = IngestResult()
+    rejected: list[tuple[int, Any, dict[str, str], str]] = []
+
+    clean: list[tuple[int, CleanRow]] = []
+    for index, row in enumerate(rows):
+        row_clean, errors = validate_row(row, now=now)
+        if errors:
+            rejected.append((index, row, errors, RejectedRow.Reason.INVALID))
+        else:
+            clean.append((index, row_clean))
+
+    with transaction.atomic():
+        campaigns, placements, aliases = _lookups(clean)
+        by_key: dict[str, tuple[int, EventRow]] = {}
+        for index, row in clean:
+            row.source = row.source or scope
+            # Hash the row as sent, before look-ups that depend on what is in the database.
+            content = content_hash(row)
+            key = dedupe_key(row, scope=scope, content=content)
+            row.source = aliases.get(row.source, row.source)
+            campaign_id = campaigns.get(row.campaign_code)
+            placement_id = None
+            if row.scene in placements:
+                placement_id, placement_campaign_id, placement_code = placements[row.scene]
+                if campaign_id is None:
+                    campaign_id = placement_campaign_id
+                    row.campaign_code = row.campaign_code or placement_code
+            if key in by_key:
+                if by_key[key][1].content_hash == content:
+                    result.duplicates += 1
+                else:
+                    rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
+                continue
+            by_key[key] = (
+                index,
+                EventRow(
+                    event_name=row.event_name,
+                    user_id=row.user_id,
+                    session_id=row.session_id,
+                    source=row.source,
+                    campaign_code=row.campaign_code,
+                    campaign_id=campaign_id,
+                    placement_id=placement_id,
+                    app_id=row.app_id,
+                    page=row.page,
+                    value=row.value,
+                    currency=row.currency,
+                    ts=row.ts,
+                    event_id=row.event_id,
+                    dedupe_key=key,
+                    content_hash=content,
+                    properties=json.dumps(row.properties, ensure_ascii=False, default=str),
+                    ingest_key_id=ingest_key.pk if ingest_key is not None else None,
+                ),
+            )
+
+        inserted = insert_events([event for _, event in by_key.values()], received_at=now)
+        result.accepted = len(inserted)
+        stored = existing_hashes(key for key in by_key if key not in inserted)
+        for key, (index, event) in by_key.items():
+            if key in inserted:
+                continue
+            if stored.get(key) == event.content_hash:
+                result.duplicates += 1
+            else:
+                rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
+
+        rejected.sort(key=lambda item: item[0])
+        result.rejected = [RowError(index, errors, str(reason)) for index, _, errors, reason in rejected]
+        result.conflicts = sum(1 for item in rejected if item[3] == RejectedRow.Reason.CONFLICT)
+        if keep_rejected and rejected:
+            records = RejectedRow.objects.bulk_create(
+                [
+                    RejectedRow(
+                        channel=channel,
+                        raw=raw_text(raw),
+                        errors=errors,
+                        reason=reason,
+                        ingest_key=ingest_key,
+                        row_index=index,
+                        received_at=now,
+                    )
+                    for index, raw, errors, reason in rejected
+                ]
+            )
+            result.rejected_row_ids = [record.pk for record in records if record.pk is not None]
+    return result
+
+
+def raw_text(raw: Any) -> str:
+    """The row as received: strings as they are, anything else as JSON."""
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def _lookups(clean: list[tuple[int, CleanRow]]):
+    """Campaigns by code, placements by scene and source aliases: one query each per batch."""
+    codes = {row.campaign_code for _, row in clean if row.campaign_code}
+    scenes = {row.scene for _, row in clean if row.scene}
+    campaigns = dict(Campaign.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    placements = (
+        {
+            scene: (pk, campaign_id, code)
+            for scene, pk, campaign_id, code in Placement.objects.filter(scene__in=scenes).values_list(
+                "scene", "id", "campaign_id", "campaign__code"
+            )
+        }
+        if scenes
+        else {}
+    )
+    aliases = dict(SourceAlias.objects.values_list("alias", "canonical")) if clean else {}
+    return campaigns, placements, aliases
+
+
+__all__ = ["IngestResult", "RowError", "ingest_rows"]

@@ -1,0 +1,47 @@
+"""Dedupe keys. The one place that decides when two rows are "the same event".
+
+- With an `event_id`: sha256 of (scope, event_id). The scope is the sender's source (an
+  ingest key's source, or the server-side channel's), so two senders' ids never collide.
+- Without: sha256 of the row's normalised content, so re-sending a batch or re-uploading
+  a CSV changes nothing.
+
+`content_hash` is always the normalised content's hash: an existing dedupe key with a
+different content hash is a conflict (same id, different payload), kept for review.
+"""
+
+import hashlib
+import json
+
+from .validate import CleanRow
+
+_SEP = "\x1f"
+
+
+def content_hash(row: CleanRow) -> str:
+    """sha256 of everything that describes the event (not when or how we received it)."""
+    canonical = json.dumps(
+        [
+            row.event_name,
+            row.user_id,
+            row.session_id,
+            row.source,
+            row.campaign_code,
+            row.page,
+            None if row.value is None else str(row.value),
+            row.currency,
+            row.ts.isoformat(timespec="microseconds"),
+            row.app_id,
+            row.scene,
+            row.properties,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def dedupe_key(row: CleanRow, *, scope: str, content: str) -> str:
+    material = _SEP.join(("id", scope, row.event_id)) if row.event_id else _SEP.join(("content", content))
+    return hashlib.sha256(material.encode()).hexdigest()

@@ -1,0 +1,124 @@
+"""Turn an HTTP body into a list of rows, or a precise whole-request error.
+
+Size limits are checked before parsing: the declared Content-Length first, then the bytes
+actually read (a chunked body has no length to declare).
+"""
+
+import csv
+import io
+import json
+from typing import Any
+
+MAX_EVENTS = 1_000
+MAX_BYTES = 5 * 1024 * 1024
+LIMITS = f"at most {MAX_EVENTS:,} events and {MAX_BYTES // (1024 * 1024)} MB per request"
+
+JSON_TYPES = {"application/json"}
+CSV_TYPES = {"text/csv", "application/csv"}
+# CSV header names accepted for the seed's schema (§9), in its order.
+SEED_COLUMNS = ("event_name", "user_id", "session_id", "source", "campaign", "page", "value", "currency", "ts")
+
+
+class BodyError(Exception):
+    """The request as a whole cannot be read; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def check_declared_length(content_length: str | None) -> None:
+    if not content_length:
+        return
+    try:
+        declared = int(content_length)
+    except ValueError:
+        raise BodyError(400, f"Content-Length {content_length!r} is not a number.") from None
+    if declared > MAX_BYTES:
+        raise BodyError(413, f"The body is {declared:,} bytes; {LIMITS}. Split it into smaller batches.")
+
+
+def media_type(content_type: str | None) -> tuple[str, str]:
+    """('application/json', 'utf-8') from 'application/json; charset=UTF-8'."""
+    if not content_type:
+        return "", ""
+    kind, _, rest = content_type.partition(";")
+    charset = ""
+    for param in rest.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return kind.strip().lower(), charset
+
+
+def parse_body(body: bytes, content_type: str | None) -> tuple[str, list[Any]]:
+    """Returns (channel, rows): channel is "api" for JSON, "csv" for CSV."""
+    if len(body) > MAX_BYTES:
+        raise BodyError(413, f"The body is larger than {MAX_BYTES:,} bytes; {LIMITS}. Split it into smaller batches.")
+    kind, charset = media_type(content_type)
+    is_json = kind in JSON_TYPES or kind.endswith("+json")
+    if not is_json and kind not in CSV_TYPES:
+        shown = kind or "none"
+        raise BodyError(415, f"Content-Type {shown!r} is not supported; send application/json or text/csv.")
+    if charset and charset not in {"utf-8", "utf8"}:
+        raise BodyError(415, f"charset {charset!r} is not supported; send UTF-8.")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, f"The body is not valid UTF-8 (bad byte at offset {exc.start}).") from None
+    if not text.strip():
+        raise BodyError(400, "The body is empty; send one event object, an array of events, or CSV.")
+    rows = _parse_json(text) if is_json else _parse_csv(text)
+    if len(rows) > MAX_EVENTS:
+        raise BodyError(413, f"The body has {len(rows):,} events; {LIMITS}. Split it into smaller batches.")
+    return ("api" if is_json else "csv"), rows
+
+
+def _parse_json(text: str) -> list[Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BodyError(400, f"Invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    except RecursionError:
+        raise BodyError(400, "Invalid JSON: nested too deeply.") from None
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    raise BodyError(400, f"The JSON body must be an event object or an array of events, not {type(data).__name__}.")
+
+
+def _parse_csv(text: str) -> list[dict[str, Any]]:
+    """A header row, then one event per row. Spaces after commas are tolerated (the seed
+    prints them); extra columns become properties; a row longer than the header keeps its
+    surplus cells under `extra_cells`."""
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+        header = next(reader, None)
+        if not header:
+            raise BodyError(400, "The CSV has no header row.")
+        names = [name.strip().lower() for name in header]
+        missing = [name for name in ("event_name", "user_id", "ts") if name not in names]
+        if missing:
+            raise BodyError(
+                400,
+                f"The CSV header lacks {', '.join(missing)}; expected the columns {', '.join(SEED_COLUMNS)}.",
+            )
+        if len(set(names)) != len(names):
+            raise BodyError(400, "The CSV header names a column twice.")
+        rows = []
+        for cells in reader:
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if len(rows) == MAX_EVENTS:
+                raise BodyError(
+                    413, f"The CSV has more than {MAX_EVENTS:,} events; {LIMITS}. Split it into smaller batches."
+                )
+            row: dict[str, Any] = {name: cell.strip() for name, cell in zip(names, cells, strict=False)}
+            if len(cells) > len(names):
+                row["extra_cells"] = [cell.strip() for cell in cells[len(names) :]]
+            rows.append(row)
+        return rows
+    except csv.Error as exc:
+        raise BodyError(400, f"The CSV cannot be read: {exc}.") from None

@@ -1,0 +1,255 @@
+"""Validation: plain, fast functions that turn one received row into a clean row or a
+field → reason mapping. No database access here (campaign and placement lookups happen
+once per batch in `events.ingest`)."""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+
+from .currencies import ISO_4217
+
+KNOWN_FIELDS = frozenset(
+    {
+        "event_name",
+        "user_id",
+        "session_id",
+        "source",
+        "campaign",
+        "page",
+        "value",
+        "currency",
+        "ts",
+        "event_id",
+        "properties",
+        "app_id",
+        "placement_scene",
+    }
+)
+REQUIRED = ("event_name", "user_id", "ts")
+
+# Limits follow the columns of events.Event; a longer value is an error, never truncated.
+MAX_LENGTH = {
+    "event_name": 64,
+    "user_id": 128,
+    "session_id": 128,
+    "source": 64,
+    "campaign": 64,
+    "page": 200,
+    "event_id": 128,
+    "app_id": 32,
+    "placement_scene": 64,
+    "currency": 3,
+}
+MAX_PROPERTIES_CHARS = 16_000
+# DecimalField(max_digits=14, decimal_places=2).
+MAX_VALUE = Decimal("999999999999.99")
+# Client clocks drift; a day ahead is already wrong, more than that is a bug (ms vs s…).
+MAX_FUTURE = timedelta(days=1)
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(slots=True)
+class CleanRow:
+    """A row that passed validation, with values as they will be stored."""
+
+    event_name: str
+    user_id: str
+    ts: datetime
+    session_id: str = ""
+    source: str = ""
+    campaign_code: str = ""
+    page: str = ""
+    value: Decimal | None = None
+    currency: str = ""
+    event_id: str = ""
+    app_id: str = ""
+    scene: str = ""
+    properties: dict = field(default_factory=dict)
+
+
+def snake_case(name: str) -> str:
+    """`API_error` → `api_error`, `Add To Cart` → `add_to_cart`, `addToCart` → `add_to_cart`."""
+    spaced = _CAMEL_BOUNDARY.sub("_", name.strip())
+    return _NON_WORD.sub("_", spaced.lower()).strip("_")
+
+
+def is_empty(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() in {"", "-"})
+
+
+def clean_text(name: str, raw: Any) -> str:
+    """A short text field: strings, or numbers sent where text was meant (ids)."""
+    if is_empty(raw):
+        return ""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"must be text, got {type(raw).__name__}.")
+    text = str(raw).strip()
+    limit = MAX_LENGTH[name]
+    if len(text) > limit:
+        raise ValueError(f"is {len(text):,} characters long; at most {limit} allowed.")
+    if "\x00" in text:
+        raise ValueError("contains a NUL character.")
+    return text
+
+
+def clean_event_name(raw: Any) -> str:
+    text = clean_text("event_name", raw)
+    if not text:
+        raise ValueError("is required.")
+    name = snake_case(text)
+    if not SNAKE_CASE.match(name):
+        raise ValueError(
+            f"{text!r} does not make a lower snake case name (letters, digits, '_', starting with a letter)."
+        )
+    return name
+
+
+def clean_ts(raw: Any, *, now: datetime) -> datetime:
+    if is_empty(raw):
+        raise ValueError("is required.")
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if len(text) > 40:
+            raise ValueError("is too long for a timestamp.")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-11-01T10:15:23Z).") from None
+    else:
+        raise ValueError(f"must be an ISO 8601 string, got {type(raw).__name__}.")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("has no time zone; add Z or an offset such as +08:00.")
+    moment = moment.astimezone(UTC)
+    if moment > now + MAX_FUTURE:
+        raise ValueError(f"is more than a day in the future (server time {now:%Y-%m-%dT%H:%M:%SZ}).")
+    if moment < EARLIEST_TS:
+        raise ValueError("is before 2000-01-01; check the clock or the unit.")
+    return moment
+
+
+def clean_value(raw: Any) -> Decimal | None:
+    if is_empty(raw):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        raise ValueError(f"must be a decimal number, got {type(raw).__name__}.")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueError("must be a finite number.")
+    text = str(raw).strip()
+    if len(text) > 40:
+        raise ValueError("is too long for a number.")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a decimal number (use a dot, e.g. 199.00).") from None
+    if not value.is_finite():
+        raise ValueError("must be a finite number.")
+    if value < 0:
+        raise ValueError("must not be negative (send refunds as refund events with a positive value).")
+    if value > MAX_VALUE:
+        raise ValueError(f"is larger than {MAX_VALUE:,}.")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("has more than 2 decimal places.")
+    return value.quantize(Decimal("0.01"))
+
+
+def clean_currency(raw: Any, *, has_value: bool) -> str:
+    if is_empty(raw):
+        return settings.DEFAULT_CURRENCY if has_value else ""
+    if not isinstance(raw, str):
+        raise ValueError("must be a 3-letter ISO 4217 code such as CNY.")
+    text = raw.strip().upper()
+    if text not in ISO_4217:
+        shown = text if len(text) <= 10 else text[:10] + "…"
+        raise ValueError(f"{shown!r} is not an ISO 4217 currency code (e.g. CNY, USD).")
+    return text
+
+
+def clean_properties(raw: Any) -> dict:
+    if is_empty(raw):
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"must be a JSON object, got {type(raw).__name__}.")
+    return raw
+
+
+def properties_size(properties: dict) -> int:
+    return len(json.dumps(properties, ensure_ascii=False, default=str))
+
+
+def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str, str]]:
+    """Check one received row. Returns (clean row, {}) or (None, {field: why})."""
+    if not isinstance(row, dict):
+        return None, {"row": f"must be an object with event fields, got {type(row).__name__}."}
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+
+    def run(name: str, fn, *args, **kwargs):
+        try:
+            cleaned[name] = fn(*args, **kwargs)
+        except ValueError as exc:
+            errors[name] = str(exc)
+
+    run("event_name", clean_event_name, row.get("event_name"))
+    run("user_id", clean_text, "user_id", row.get("user_id"))
+    if "user_id" in cleaned and not cleaned["user_id"]:
+        errors["user_id"] = "is required."
+    run("ts", clean_ts, row.get("ts"), now=now)
+    for name in ("session_id", "campaign", "page", "event_id", "app_id", "placement_scene"):
+        run(name, clean_text, name, row.get(name))
+    run("source", clean_text, "source", row.get("source"))
+    run("value", clean_value, row.get("value"))
+    run("currency", clean_currency, row.get("currency"), has_value=cleaned.get("value") is not None)
+    run("properties", clean_properties, row.get("properties"))
+
+    properties = dict(cleaned.get("properties") or {})
+    # Unknown top-level fields (extra CSV columns, extra JSON keys) are kept as properties.
+    for key, raw in row.items():
+        if key not in KNOWN_FIELDS and not is_empty(raw):
+            if not isinstance(key, str) or len(key) > 64:
+                errors.setdefault("properties", "has a field name longer than 64 characters.")
+                continue
+            properties.setdefault(snake_case(key) or key, raw)
+    if "properties" not in errors and properties and properties_size(properties) > MAX_PROPERTIES_CHARS:
+        errors["properties"] = f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON."
+    if errors:
+        return None, errors
+
+    scene = cleaned["placement_scene"] or _scene_property(properties)
+    if cleaned["placement_scene"]:
+        properties.setdefault("scene", cleaned["placement_scene"])
+    return CleanRow(
+        event_name=cleaned["event_name"],
+        user_id=cleaned["user_id"],
+        ts=cleaned["ts"],
+        session_id=cleaned["session_id"],
+        source=cleaned["source"].lower(),
+        campaign_code=cleaned["campaign"],
+        page=cleaned["page"],
+        value=cleaned["value"],
+        currency=cleaned["currency"],
+        event_id=cleaned["event_id"],
+        app_id=cleaned["app_id"],
+        scene=scene,
+        properties=properties,
+    ), {}
+
+
+def _scene_property(properties: dict) -> str:
+    scene = properties.get("scene")
+    if isinstance(scene, str | int) and not isinstance(scene, bool):
+        text = str(scene).strip()
+        if 0 < len(text) <= MAX_LENGTH["placement_scene"]:
+            return text
+    return ""

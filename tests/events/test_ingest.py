@@ -1,0 +1,186 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from events.ingest import ingest_rows
+from events.models import Event, RejectedRow
+
+pytestmark = pytest.mark.django_db
+
+
+def row(**overrides):
+    base = {
+        "event_name": "pay_success",
+        "user_id": "a1b2c3",
+        "session_id": "s-001",
+        "source": "wechat_ad",
+        "campaign": "23Q4-Sale",
+        "page": "checkout",
+        "value": "199.00",
+        "currency": "CNY",
+        "ts": "2025-11-01T10:15:23Z",
+    }
+    base.update(overrides)
+    return base
+
+
+def test_a_mixed_batch_stores_good_rows_and_reports_bad_and_duplicate_ones(campaign):
+    rows = [row(), row(user_id=""), row(), row(event_name="add_to_cart", value="-")]
+
+    result = ingest_rows(rows, channel="api", source="server")
+
+    assert (result.accepted, result.duplicates, result.conflicts) == (2, 1, 0)
+    assert [(e.index, e.errors) for e in result.rejected] == [(1, {"user_id": "is required."})]
+    stored = Event.objects.get(event_name="pay_success")
+    assert stored.campaign == campaign
+    assert stored.campaign_code == "23Q4-Sale"
+    assert stored.value == Decimal("199.00")
+    assert stored.ts == datetime(2025, 11, 1, 10, 15, 23, tzinfo=UTC)
+    rejected = RejectedRow.objects.get()
+    assert rejected.row_index == 1
+    assert rejected.channel == "api"
+    assert '"user_id": ""' in rejected.raw
+
+
+def test_sending_the_same_batch_twice_stores_it_once():
+    rows = [row(), row(event_name="add_to_cart", ts="2025-11-01T10:14:01Z")]
+    ingest_rows(rows, channel="csv", source="server")
+
+    again = ingest_rows(rows, channel="csv", source="server")
+
+    assert (again.accepted, again.duplicates) == (0, 2)
+    assert Event.objects.count() == 2
+
+
+def test_a_different_payload_under_a_used_event_id_is_a_conflict_kept_for_review():
+    ingest_rows([row(event_id="order-1")], channel="api", source="server")
+
+    result = ingest_rows([row(event_id="order-1", value="299.00")], channel="api", source="server")
+
+    assert (result.accepted, result.duplicates, result.conflicts) == (0, 0, 1)
+    assert result.rejected[0].reason == "conflict"
+    assert RejectedRow.objects.get().reason == RejectedRow.Reason.CONFLICT
+    assert Event.objects.get().value == Decimal("199.00")
+
+
+def test_the_same_event_id_from_another_sender_is_a_different_event():
+    ingest_rows([row(event_id="1")], channel="api", source="crm")
+
+    result = ingest_rows([row(event_id="1", value="5.00")], channel="api", source="mini_program")
+
+    assert result.accepted == 1
+
+
+def test_a_conflict_inside_one_batch_is_reported_not_dropped():
+    result = ingest_rows([row(event_id="x"), row(event_id="x", value="1.00")], channel="api", source="s")
+
+    assert (result.accepted, result.conflicts) == (1, 1)
+    assert result.rejected[0].index == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("API_error", "api_error"),
+        ("Add To Cart", "add_to_cart"),
+        ("addToCart", "add_to_cart"),
+        ("page-view", "page_view"),
+    ],
+)
+def test_event_names_are_normalised_to_lower_snake_case(raw, expected):
+    ingest_rows([row(event_name=raw)], channel="api", source="s")
+
+    assert Event.objects.get().event_name == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("ts", "2025-11-01T10:15:23", "has no time zone; add Z or an offset such as +08:00."),
+        ("ts", "yesterday", "'yesterday' is not an ISO 8601 timestamp (e.g. 2025-11-01T10:15:23Z)."),
+        ("value", "NaN", "must be a finite number."),
+        ("value", "Infinity", "must be a finite number."),
+        ("value", "-1", "must not be negative (send refunds as refund events with a positive value)."),
+        ("value", "1e20", "is larger than 999,999,999,999.99."),
+        ("value", "1.234", "has more than 2 decimal places."),
+        ("value", "12,5", "'12,5' is not a decimal number (use a dot, e.g. 199.00)."),
+        ("currency", "XYZ", "'XYZ' is not an ISO 4217 currency code (e.g. CNY, USD)."),
+        ("user_id", "u" * 10_000, "is 10,000 characters long; at most 128 allowed."),
+        ("properties", [1, 2], "must be a JSON object, got list."),
+        (
+            "event_name",
+            "支付",
+            "'支付' does not make a lower snake case name (letters, digits, '_', starting with a letter).",
+        ),
+    ],
+)
+def test_bad_fields_are_rejected_with_a_precise_message(field, value, message):
+    result = ingest_rows([row(**{field: value})], channel="api", source="s")
+
+    assert result.rejected[0].errors == {field: message}
+    assert Event.objects.count() == 0
+
+
+def test_a_timestamp_more_than_a_day_ahead_is_rejected():
+    ahead = (timezone.now() + timedelta(days=2)).isoformat()
+
+    result = ingest_rows([row(ts=ahead)], channel="api", source="s")
+
+    assert "in the future" in result.rejected[0].errors["ts"]
+
+
+def test_currency_defaults_to_cny_when_a_value_is_given_and_dashes_mean_empty():
+    ingest_rows([row(currency="-", campaign="-", session_id="")], channel="api", source="s")
+
+    event = Event.objects.get()
+    assert (event.currency, event.campaign_code, event.session_id) == ("CNY", "", "")
+
+
+def test_an_aware_datetime_and_unknown_fields_are_accepted():
+    moment = datetime(2025, 11, 1, 18, 0, tzinfo=timezone.get_fixed_timezone(480))
+
+    ingest_rows([row(ts=moment, coupon="NEW10")], channel="wechat_push", source="official_account")
+
+    event = Event.objects.get()
+    assert event.ts == moment
+    assert event.properties == {"coupon": "NEW10"}
+
+
+def test_a_scene_resolves_to_the_placement_and_its_campaign(campaign):
+    from campaigns.models import Placement
+
+    placement = Placement.objects.create(campaign=campaign, name="Store poster", scene="sc01")
+
+    ingest_rows([row(campaign="-", placement_scene="sc01")], channel="api", source="s")
+    ingest_rows([row(campaign="-", properties={"scene": "sc01"}, user_id="other")], channel="api", source="s")
+
+    assert (
+        list(Event.objects.values_list("placement_id", "campaign_id", "campaign_code"))
+        == [(placement.pk, campaign.pk, "23Q4-Sale")] * 2
+    )
+
+
+def test_a_campaign_code_that_matches_nothing_is_kept_as_sent():
+    ingest_rows([row(campaign="23q4-sale")], channel="api", source="s")
+
+    event = Event.objects.get()
+    assert (event.campaign_id, event.campaign_code) == (None, "23q4-sale")
+
+
+def test_an_empty_source_takes_the_senders_source_and_aliases_apply():
+    from campaigns.models import SourceAlias
+
+    SourceAlias.objects.update_or_create(alias="fb", defaults={"canonical": "facebook"})
+
+    ingest_rows([row(source="-"), row(source="FB", user_id="u2")], channel="api", source="crm")
+
+    assert sorted(Event.objects.values_list("source", flat=True)) == ["crm", "facebook"]
+
+
+def test_a_row_that_is_not_an_object_is_rejected_and_kept():
+    result = ingest_rows(["hello"], channel="api", source="s")
+
+    assert result.rejected[0].errors == {"row": "must be an object with event fields, got str."}
+    assert RejectedRow.objects.get().raw == "hello"
