@@ -1,0 +1,40 @@
+"""Tiny builders for hand-made metric data sets. Rows are written with bulk_create so the
+tests do not depend on the ingest path (tested in tests/events)."""
+
+import hashlib
+import itertools
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from events.models import Event, Identity
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_ids = itertools.count(1)
+
+
+def at(day: str, hhmm: str = "12:00") -> datetime:
+    """A Shanghai time: at("2025-11-03", "09:30")."""
+    return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=SHANGHAI)
+
+
+def event(name: str, user: str, ts: datetime, **fields) -> Event:
+    n = next(_ids)
+    value = fields.pop("value", None)
+    return Event(
+        event_name=name,
+        user_id=user,
+        ts=ts,
+        value=Decimal(str(value)) if value is not None else None,
+        dedupe_key=hashlib.sha256(f"metrics-{n}".encode()).hexdigest(),
+        content_hash=hashlib.sha256(f"content-{n}".encode()).hexdigest(),
+        **fields,
+    )
+
+
+def save(*events: Event) -> None:
+    Event.objects.bulk_create(events)
+
+
+def same_person(person_id: str, *user_ids: str) -> None:
+    Identity.objects.bulk_create([Identity(user_id=u, person_id=person_id) for u in user_ids])
