@@ -1,1 +1,11 @@
+from django.urls import path
+
+from events.wechat import views as wechat_views
+
 urlpatterns = []
+
+# WeChat callbacks (docs/wechat.md).
+urlpatterns += [
+    path("wechat/pay/<str:mchid>/notify/", wechat_views.pay_notify, name="wechat-pay-notify"),
+    path("wechat/<str:appid>/", wechat_views.official_account_push, name="wechat-push"),
+]

@@ -1,0 +1,225 @@
+"""Official Account push → ingest rows (WECHAT.md §2).
+
+Steps for one POST to `/wechat/<appid>/`, each a plain function the view calls in order:
+1. `parse_xml`: defusedxml with DTDs forbidden, so entity tricks (XXE, billion laughs)
+   never expand; anything that is not a flat `<xml>` envelope is a PushRejected.
+2. `open_envelope`: in compatible/safe mode (`encrypt_type=aes`) check `msg_signature`
+   over the ciphertext and decrypt it (crypto.py); plaintext mode uses the envelope as is.
+3. `rows_from_message`: map the message to event rows (table in docs/wechat.md).
+4. `store_push`: hand the rows to `ingest_rows` with deterministic event ids, so WeChat's
+   retries of the same XML are stored once.
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from campaigns.models import WeChatApp
+from events.ingest import IngestResult, ingest_rows
+from events.models import RejectedRow
+
+from . import crypto
+from .signature import check_msg_signature
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "wechat_push"
+SOURCE = "official_account"
+MAX_BODY_BYTES = 64 * 1024  # A push is well under 2 KB; 64 KB leaves room and bounds the parser.
+QR_SUBSCRIBE_PREFIX = "qrscene_"
+MENU_EVENTS = {"click": "menu_key", "view": "url", "view_miniprogram": "page"}
+# Fields copied into properties for the catch-all `oa_<event>` rows (LOCATION, job results, …).
+# Message content (Content, PicUrl, …) is deliberately not copied: it is the user's words.
+EXTRA_FIELDS = {
+    "Latitude": "latitude",
+    "Longitude": "longitude",
+    "Precision": "precision",
+    "MsgID": "msg_id",
+    "Status": "status",
+    "MenuId": "menu_id",
+    "Ticket": "ticket",
+}
+
+
+class PushRejected(ValueError):
+    """The push cannot become events; kept as a RejectedRow and answered with `status`."""
+
+    def __init__(self, message: str, *, field: str = "xml", status: int = 400):
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PushQuery:
+    """The query string WeChat appends to every POST."""
+
+    timestamp: str
+    nonce: str
+    encrypt_type: str = ""
+    msg_signature: str = ""
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encrypt_type.lower() == "aes"
+
+
+def parse_xml(body: bytes) -> dict[str, Any]:
+    """The children of a WeChat `<xml>` envelope as {tag: text}; one level of nesting
+    (ScanCodeInfo, SendPicsInfo, …) becomes a nested dict."""
+    try:
+        root = fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise PushRejected(f"XML with a DTD or entity declaration is refused ({type(exc).__name__}).") from None
+    except ParseError as exc:
+        raise PushRejected(f"Malformed XML: {exc}.") from None
+    if root.tag != "xml":
+        raise PushRejected(f"Expected an <xml> root element, got <{root.tag}>.")
+    message: dict[str, Any] = {}
+    for child in root:
+        if len(child):
+            message[child.tag] = {grandchild.tag: (grandchild.text or "").strip() for grandchild in child}
+        else:
+            message[child.tag] = (child.text or "").strip()
+    return message
+
+
+def open_envelope(envelope: dict[str, Any], *, app: WeChatApp, query: PushQuery) -> dict[str, Any]:
+    """The message inside the envelope: decrypted and re-parsed in encrypted mode."""
+    if not query.encrypted:
+        return envelope
+    encrypted = envelope.get("Encrypt")
+    if not isinstance(encrypted, str) or not encrypted:
+        raise PushRejected("encrypt_type=aes but the body has no <Encrypt> element.", field="Encrypt")
+    if not app.encoding_aes_key:
+        raise PushRejected(
+            "This app has no EncodingAESKey configured; add it or switch the console to plaintext mode.",
+            field="Encrypt",
+        )
+    if not check_msg_signature(
+        token=app.token,
+        timestamp=query.timestamp,
+        nonce=query.nonce,
+        encrypted=encrypted,
+        msg_signature=query.msg_signature,
+    ):
+        raise PushRejected("msg_signature does not match the ciphertext.", field="msg_signature", status=403)
+    try:
+        xml = crypto.decrypt(encrypted, encoding_aes_key=app.encoding_aes_key, appid=app.appid)
+    except crypto.PushCryptoError as exc:
+        raise PushRejected(f"Cannot decrypt: {exc}", field="Encrypt") from None
+    return parse_xml(xml)
+
+
+def _event_name_for(event: str) -> str:
+    """`oa_` + the WeChat event in lower snake case (`TEMPLATESENDJOBFINISH` → `oa_templatesendjobfinish`)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_") or "unknown"
+    return f"oa_{slug}"[:64]
+
+
+def _dedupe_id(appid: str, *parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join((appid, *parts)).encode()).hexdigest()[:40]
+    return f"oa:{digest}"
+
+
+def _text(message: dict[str, Any], field: str) -> str:
+    """A leaf element's text; "" when missing or when WeChat (or a forger) nested it."""
+    value = message.get(field)
+    return value if isinstance(value, str) else ""
+
+
+def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[str, Any]]:
+    """Event rows for one push message (see docs/wechat.md for the table).
+
+    The event id hashes appid + FromUserName + CreateTime + Event + EventKey (or the
+    MsgId of a user message), so the same XML delivered again maps to the same ids.
+    """
+    openid = _text(message, "FromUserName")
+    create_time = _text(message, "CreateTime")
+    msg_type = _text(message, "MsgType").lower()
+    if not openid:
+        raise PushRejected("FromUserName is missing.", field="FromUserName")
+    if not (create_time.isascii() and create_time.isdigit()) or len(create_time) > 10:
+        raise PushRejected("CreateTime must be Unix seconds.", field="CreateTime")
+    if not msg_type:
+        raise PushRejected("MsgType is missing.", field="MsgType")
+    ts = datetime.fromtimestamp(int(create_time), tz=UTC)
+
+    def row(event_name: str, event_id: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "event_name": event_name,
+            "user_id": openid,
+            "session_id": "",
+            "source": SOURCE,
+            "campaign": "",
+            "page": "",
+            "value": None,
+            "currency": "",
+            "ts": ts,
+            "event_id": event_id,
+            "app_id": app.appid,
+            "properties": {key: value for key, value in properties.items() if value not in (None, "")},
+            **extra,
+        }
+
+    if msg_type != "event":
+        msg_id = _text(message, "MsgId") or _text(message, "MsgID")
+        key = _dedupe_id(app.appid, "msg", msg_id) if msg_id else _dedupe_id(app.appid, openid, create_time, msg_type)
+        return [row("oa_message", key, {"msg_type": msg_type, "msg_id": msg_id})]
+
+    raw_event = _text(message, "Event")
+    if not raw_event:
+        raise PushRejected("An event push needs an Event element.", field="Event")
+    event = raw_event.lower()  # WeChat mixes `subscribe` and `SCAN`, `CLICK`.
+    event_key = _text(message, "EventKey")
+    ticket = _text(message, "Ticket")
+    base_id = _dedupe_id(app.appid, openid, create_time, event, event_key)
+
+    if event == "subscribe":
+        if event_key.startswith(QR_SUBSCRIBE_PREFIX) and len(event_key) > len(QR_SUBSCRIBE_PREFIX):
+            scene = event_key[len(QR_SUBSCRIBE_PREFIX) :]
+            props = {"scene": scene, "ticket": ticket, "via": "subscribe"}
+            return [
+                row("qr_scan", f"{base_id}:qr_scan", props, placement_scene=scene),
+                row("follow", f"{base_id}:follow", {"scene": scene}, placement_scene=scene),
+            ]
+        return [row("follow", base_id, {})]
+    if event == "scan":
+        props = {"scene": event_key, "ticket": ticket, "via": "scan"}
+        return [row("qr_scan", base_id, props, placement_scene=event_key or None)]
+    if event == "unsubscribe":
+        return [row("unfollow", base_id, {})]
+    if event in MENU_EVENTS:
+        props = {"kind": event, MENU_EVENTS[event]: event_key, "menu_id": _text(message, "MenuId")}
+        return [row("menu_click", base_id, props)]
+
+    props = {"event": raw_event, "event_key": event_key}
+    for field, name in EXTRA_FIELDS.items():
+        value = message.get(field)
+        if isinstance(value, str):
+            props[name] = value
+    for nested_field in ("ScanCodeInfo", "SendLocationInfo"):
+        if isinstance(message.get(nested_field), dict):
+            props[nested_field.lower()] = message[nested_field]
+    return [row(_event_name_for(event), base_id, props)]
+
+
+def keep_rejected_push(*, body: bytes, error: PushRejected, appid: str) -> RejectedRow:
+    """Keep a push we could not read, with the reason, so nothing WeChat sent is lost."""
+    return RejectedRow.objects.create(
+        channel=CHANNEL,
+        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="replace"),
+        errors={error.field: str(error), "appid": appid},
+    )
+
+
+def store_push(rows: list[dict[str, Any]]) -> IngestResult:
+    """Ingest the rows of one push; retries are duplicates by event id."""
+    return ingest_rows(rows, channel=CHANNEL, source=SOURCE)

@@ -1,0 +1,29 @@
+"""Official Account push signatures (WECHAT.md §2.1, §2.5).
+
+WeChat signs every request to the callback URL with sha1 over the sorted token,
+timestamp and nonce; encrypted pushes add `msg_signature`, which also covers the
+`Encrypt` element. Comparisons are constant-time so the token cannot be guessed byte
+by byte from response timings.
+"""
+
+import hashlib
+import hmac
+
+
+def sign(*parts: str) -> str:
+    """sha1 hex digest of the parts sorted as strings and concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 (WeChat's algorithm)
+
+
+def check_signature(*, token: str, timestamp: str, nonce: str, signature: str) -> bool:
+    """True when `signature` is WeChat's sha1 of token, timestamp and nonce."""
+    if not (token and timestamp and nonce and signature):
+        return False
+    return hmac.compare_digest(sign(token, timestamp, nonce), signature.lower())
+
+
+def check_msg_signature(*, token: str, timestamp: str, nonce: str, encrypted: str, msg_signature: str) -> bool:
+    """True when `msg_signature` is WeChat's sha1 of token, timestamp, nonce and the ciphertext."""
+    if not (token and timestamp and nonce and encrypted and msg_signature):
+        return False
+    return hmac.compare_digest(sign(token, timestamp, nonce, encrypted), msg_signature.lower())
