@@ -1,0 +1,283 @@
+"""Admin for campaigns, placements (with their QR codes) and creatives."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from campaigns import qrcodes, services
+from campaigns.admin.define import StaffOwnerMixin
+from campaigns.models import Campaign, Creative, Placement
+from campaigns.wechat_api import WeChatAPIError
+
+ZIP_MAX_PLACEMENTS = 2000
+BULK_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _qr_links(placement: Placement) -> str:
+    png = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"})
+    svg = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "svg"})
+    return format_html('<a href="{}?download=1">PNG</a> · <a href="{}?download=1">SVG</a>', png, svg)
+
+
+def _zip_response(placements, filename: str) -> HttpResponse:
+    response = HttpResponse(qrcodes.placements_zip(placements), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _save_placement(request, placement: Placement, changed: set[str]) -> None:
+    """Create or update through the service (scene issuance, WeChat QR) and say what WeChat said."""
+    if placement.pk is None:
+        services.placement_create(placement)
+    else:
+        services.placement_update(placement, changed=changed)
+    if placement.qr_error:
+        messages.warning(request, f"{placement}: the WeChat QR code was not issued — {placement.qr_error}")
+
+
+class QRExpiryFilter(admin.SimpleListFilter):
+    title = "QR expiry"
+    parameter_name = "qr_expiry"
+
+    def lookups(self, request, model_admin):
+        return [("soon", "Expiring within 7 days"), ("expired", "Expired"), ("none", "Does not expire")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "soon":
+            return queryset.filter(qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7))
+        if self.value() == "expired":
+            return queryset.filter(qr_expires_at__lte=now)
+        if self.value() == "none":
+            return queryset.filter(qr_expires_at__isnull=True)
+        return queryset
+
+
+class PlacementInline(admin.TabularInline):
+    model = Placement
+    fields = ["name", "kind", "qr_kind", "wechat_app", "target_url", "scene", "qr_download"]
+    readonly_fields = ["scene", "qr_download"]
+    autocomplete_fields = ["wechat_app"]
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description="QR code")
+    def qr_download(self, placement: Placement) -> str:
+        return _qr_links(placement) if placement.pk else "—"
+
+
+class CreativeInline(admin.TabularInline):
+    model = Creative
+    fields = ["name", "ad_group", "lander_type", "landing_url", "external_id"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Campaign)
+class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "status",
+        "starts_on",
+        "ends_on",
+        "budget",
+        "currency",
+        "objective_kpi",
+        "owner",
+        "placement_count",
+    ]
+    list_filter = ["status", "objective_kpi", "owner", "starts_on"]
+    search_fields = ["code", "name"]
+    list_select_related = ["objective_kpi", "owner"]
+    autocomplete_fields = ["objective_kpi"]
+    date_hierarchy = "starts_on"
+    inlines = [PlacementInline, CreativeInline]
+    actions = ["download_qr_zip"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "status", "owner", "objective_kpi"]}),
+        ("Dates and budget", {"fields": [("starts_on", "ends_on"), ("budget", "currency")]}),
+        ("Default UTM", {"fields": [("utm_source", "utm_medium")]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(placement_total=Count("placements"))
+
+    @admin.display(description="Placements", ordering="placement_total")
+    def placement_count(self, campaign: Campaign) -> int:
+        return campaign.placement_total
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Placement:
+            return super().save_formset(request, form, formset, change)
+        for placement in formset.save(commit=False):
+            changed = set()
+            for inline_form in formset.forms:
+                if inline_form.instance is placement:
+                    changed = set(inline_form.changed_data)
+            _save_placement(request, placement, changed)
+        for placement in formset.deleted_objects:
+            placement.delete()
+        return None
+
+    @admin.action(description="Download QR codes of their placements (ZIP)", permissions=["view"])
+    def download_qr_zip(self, request, queryset):
+        placements = Placement.objects.filter(campaign__in=queryset).select_related("campaign")
+        if placements.count() > ZIP_MAX_PLACEMENTS:
+            self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
+            return None
+        return _zip_response(placements, "qr-codes.zip")
+
+
+class BulkUploadForm(forms.Form):
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("code"),
+        required=False,
+        help_text="For files without a campaign column (all rows go to this campaign).",
+    )
+    file = forms.FileField(help_text="CSV, UTF-8, one placement per row, header on the first line.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > BULK_MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {BULK_MAX_BYTES // 1024 // 1024} MB.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file must be UTF-8 encoded (save as 'CSV UTF-8').") from None
+
+
+@admin.register(Placement)
+class PlacementAdmin(admin.ModelAdmin):
+    change_list_template = "admin/campaigns/placement/change_list.html"
+    list_display = ["name", "campaign", "kind", "scene", "qr_kind", "qr_status", "qr_download"]
+    list_filter = ["kind", "qr_kind", QRExpiryFilter, ("campaign", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "scene", "campaign__code", "campaign__name"]
+    list_select_related = ["campaign"]
+    autocomplete_fields = ["campaign", "wechat_app"]
+    actions = ["download_qr_zip", "request_wechat_qr_again"]
+    readonly_fields = [
+        "scene",
+        "short_link",
+        "qr_preview",
+        "qr_download",
+        "qr_url",
+        "qr_ticket",
+        "qr_expires_at",
+        "qr_error",
+        "created_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["campaign", "name", "kind"]}),
+        ("Link and UTM", {"fields": ["target_url", ("utm_source", "utm_medium", "utm_content"), "short_link"]}),
+        ("QR code", {"fields": ["scene", "qr_kind", "wechat_app", "mp_page", "qr_preview", "qr_download"]}),
+        ("Issued by WeChat", {"fields": ["qr_url", "qr_ticket", "qr_expires_at", "qr_error"]}),
+        (None, {"fields": ["created_at"]}),
+    ]
+
+    def get_urls(self):
+        return [
+            path(
+                "bulk-upload/",
+                self.admin_site.admin_view(self.bulk_upload_view),
+                name="campaigns_placement_bulk_upload",
+            ),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        _save_placement(request, obj, set(form.changed_data))
+
+    @admin.display(description="Short link")
+    def short_link(self, placement: Placement) -> str:
+        return placement.short_link_url() if placement.pk else "— (issued when saved)"
+
+    @admin.display(description="Preview")
+    def qr_preview(self, placement: Placement) -> str:
+        if not placement.pk:
+            return "—"
+        src = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"})
+        return format_html('<img src="{}" alt="QR code for {}" width="240">', src, placement.scene)
+
+    @admin.display(description="Download")
+    def qr_download(self, placement: Placement) -> str:
+        return _qr_links(placement) if placement.pk else "—"
+
+    @admin.display(description="QR status", ordering="qr_expires_at")
+    def qr_status(self, placement: Placement) -> str:
+        if placement.qr_error:
+            return format_html('<span title="{}">WeChat refused</span>', placement.qr_error)
+        if placement.qr_expires_at is None:
+            return "issued by WeChat" if placement.qr_url else "short link"
+        if placement.qr_expires_at <= timezone.now():
+            return "expired"
+        if placement.qr_expires_within(7):
+            return format_html("<strong>expires {}</strong>", placement.qr_expires_at.strftime("%Y-%m-%d"))
+        return f"expires {placement.qr_expires_at:%Y-%m-%d}"
+
+    @admin.action(description="Download QR codes (ZIP)", permissions=["view"])
+    def download_qr_zip(self, request, queryset):
+        if queryset.count() > ZIP_MAX_PLACEMENTS:
+            self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
+            return None
+        return _zip_response(queryset.select_related("campaign"), "qr-codes.zip")
+
+    @admin.action(description="Ask WeChat again for the QR codes", permissions=["change"])
+    def request_wechat_qr_again(self, request, queryset):
+        issued, skipped = 0, 0
+        for placement in queryset.select_related("campaign", "wechat_app"):
+            if not placement.wants_wechat_qr:
+                skipped += 1
+                continue
+            try:
+                services.request_wechat_qr(placement)
+                issued += 1
+            except WeChatAPIError as exc:
+                self.message_user(request, f"{placement}: {exc}", messages.ERROR)
+        self.message_user(
+            request, f"WeChat issued {issued} code(s); {skipped} use the short link (no OA app with a secret)."
+        )
+
+    def bulk_upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        row_errors = []
+        form = BulkUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                created = services.placements_bulk_create(
+                    form.cleaned_data["file"], campaign=form.cleaned_data["campaign"]
+                )
+            except services.BulkPlacementError as exc:
+                row_errors = exc.errors
+            else:
+                self.message_user(
+                    request, f"Created {len(created)} placement(s) with their QR codes.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:campaigns_placement_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Upload placements (CSV)",
+            "form": form,
+            "row_errors": row_errors,
+            "columns": services.BULK_COLUMNS,
+        }
+        return TemplateResponse(request, "admin/campaigns/placement/bulk_upload.html", context)
+
+
+@admin.register(Creative)
+class CreativeAdmin(admin.ModelAdmin):
+    list_display = ["name", "campaign", "lander_type", "ad_group", "external_id", "created_at"]
+    list_filter = ["lander_type", ("campaign", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "ad_group", "external_id", "campaign__code", "campaign__name"]
+    list_select_related = ["campaign"]
+    autocomplete_fields = ["campaign"]

@@ -1,0 +1,192 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from rest_framework import serializers
+
+from campaigns.models import KPI, Campaign, Creative, EventDefinition, FunnelStage, Placement
+
+
+def _model_clean(instance) -> None:
+    """Run the model's own clean() so the API says what admin says."""
+    try:
+        instance.clean()
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+
+
+class KPISerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KPI
+        fields = [
+            "id",
+            "name",
+            "description",
+            "owner",
+            "metric_kind",
+            "event_name",
+            "second_event_name",
+            "target",
+            "direction",
+            "period",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        # The active limit is checked under a lock by the service; here only the event pair.
+        kpi = KPI(**{**self._current(), **attrs})
+        if kpi.needs_second_event and not kpi.second_event_name:
+            raise serializers.ValidationError(
+                {"second_event_name": f"{kpi.get_metric_kind_display()} needs a second event (event B)."}
+            )
+        return attrs
+
+    def _current(self) -> dict:
+        if self.instance is None:
+            return {}
+        return {name: getattr(self.instance, name) for name in ("metric_kind", "second_event_name", "event_name")}
+
+
+class FunnelStageSerializer(serializers.ModelSerializer):
+    event_names = serializers.SlugRelatedField(source="event_definitions", many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = FunnelStage
+        fields = ["id", "name", "position", "description", "event_names"]
+
+
+class EventDefinitionSerializer(serializers.ModelSerializer):
+    stage_name = serializers.CharField(source="stage.name", read_only=True, default=None)
+
+    class Meta:
+        model = EventDefinition
+        fields = ["id", "name", "category", "stage", "stage_name", "funnel_position", "description", "page_templates"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    placement_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "code",
+            "name",
+            "objective_kpi",
+            "starts_on",
+            "ends_on",
+            "budget",
+            "currency",
+            "status",
+            "owner",
+            "utm_source",
+            "utm_medium",
+            "placement_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError({"ends_on": "The campaign cannot end before it starts."})
+        return attrs
+
+
+class PlacementSerializer(serializers.ModelSerializer):
+    campaign_code = serializers.CharField(source="campaign.code", read_only=True)
+    short_link_url = serializers.SerializerMethodField()
+    qr_content = serializers.SerializerMethodField()
+    qr_png_url = serializers.SerializerMethodField()
+    qr_svg_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Placement
+        fields = [
+            "id",
+            "campaign",
+            "campaign_code",
+            "name",
+            "kind",
+            "scene",
+            "qr_kind",
+            "wechat_app",
+            "target_url",
+            "utm_source",
+            "utm_medium",
+            "utm_content",
+            "mp_page",
+            "short_link_url",
+            "qr_content",
+            "qr_png_url",
+            "qr_svg_url",
+            "qr_ticket",
+            "qr_expires_at",
+            "qr_error",
+            "created_at",
+        ]
+        read_only_fields = ["scene", "qr_ticket", "qr_expires_at", "qr_error", "created_at"]
+
+    def get_short_link_url(self, placement: Placement) -> str:
+        return placement.short_link_url()
+
+    def get_qr_content(self, placement: Placement) -> str:
+        return placement.qr_content()
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_qr_png_url(self, placement: Placement) -> str:
+        return self._absolute(reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"}))
+
+    def get_qr_svg_url(self, placement: Placement) -> str:
+        return self._absolute(reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "svg"}))
+
+    def validate(self, attrs):
+        merged = {**self._current(), **attrs}
+        merged.pop("campaign", None)
+        _model_clean(Placement(**merged))
+        return attrs
+
+    def _current(self) -> dict:
+        if self.instance is None:
+            return {}
+        return {"qr_kind": self.instance.qr_kind, "wechat_app": self.instance.wechat_app}
+
+
+class CreativeSerializer(serializers.ModelSerializer):
+    campaign_code = serializers.CharField(source="campaign.code", read_only=True)
+
+    class Meta:
+        model = Creative
+        fields = [
+            "id",
+            "campaign",
+            "campaign_code",
+            "name",
+            "ad_group",
+            "lander_type",
+            "landing_url",
+            "external_id",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class BulkRowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    errors = BulkRowErrorSerializer(many=True)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    placements = PlacementSerializer(many=True)

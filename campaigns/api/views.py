@@ -1,0 +1,191 @@
+"""The define API: thin views over campaigns.services and campaigns.qrcodes."""
+
+from django.contrib.admin.models import ADDITION, CHANGE
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns import qrcodes, services
+from campaigns.api.serializers import (
+    BulkErrorSerializer,
+    BulkResultSerializer,
+    CampaignSerializer,
+    CreativeSerializer,
+    EventDefinitionSerializer,
+    FunnelStageSerializer,
+    KPISerializer,
+    PlacementSerializer,
+)
+from campaigns.models import KPI, Campaign, Creative, EventDefinition, FunnelStage, Placement
+from wxanalytics.audit import AuditedViewSetMixin, record_change
+
+
+class KPIViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """Business KPIs (K1). At most three are active; a fourth is refused with a reason."""
+
+    queryset = KPI.objects.select_related("owner")
+    serializer_class = KPISerializer
+    filterset_fields = ["is_active", "metric_kind", "period", "direction", "owner"]
+    search_fields = ["name", "description", "event_name", "second_event_name"]
+    ordering_fields = ["name", "created_at"]
+
+    def perform_create(self, serializer):
+        serializer.instance = self._save(KPI(), serializer.validated_data)
+        record_change(self.request.user, serializer.instance, ADDITION, "Added through the API.")
+
+    def perform_update(self, serializer):
+        self._save(serializer.instance, serializer.validated_data)
+        changed = ", ".join(sorted(serializer.validated_data)) or "nothing"
+        record_change(self.request.user, serializer.instance, CHANGE, f"Changed through the API: {changed}.")
+
+    def _save(self, kpi: KPI, data: dict) -> KPI:
+        for name, value in data.items():
+            setattr(kpi, name, value)
+        try:
+            return services.kpi_save(kpi)
+        except services.KPILimitExceeded as exc:
+            raise serializers.ValidationError({"is_active": [str(exc)]}) from exc
+
+
+class FunnelStageViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """Funnel stages (K2) with the names of their events."""
+
+    queryset = FunnelStage.objects.prefetch_related("event_definitions")
+    serializer_class = FunnelStageSerializer
+    filterset_fields = ["name"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["position", "name"]
+
+
+class EventDefinitionViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """The tracking plan (K2): event names, category, funnel stage and position."""
+
+    queryset = EventDefinition.objects.select_related("stage")
+    serializer_class = EventDefinitionSerializer
+    filterset_fields = ["category", "stage", "stage__name"]
+    search_fields = ["name", "description", "page_templates"]
+    ordering_fields = ["name", "funnel_position"]
+
+
+class CampaignViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """Campaigns (C1)."""
+
+    queryset = Campaign.objects.annotate(placement_count=Count("placements"))
+    serializer_class = CampaignSerializer
+    filterset_fields = ["status", "owner", "objective_kpi", "code"]
+    search_fields = ["code", "name"]
+    ordering_fields = ["code", "name", "starts_on", "created_at"]
+
+
+class PlacementViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """Placements (C2): each gets a unique scene and QR code when created."""
+
+    queryset = Placement.objects.select_related("campaign", "wechat_app")
+    serializer_class = PlacementSerializer
+    filterset_fields = ["campaign", "campaign__code", "kind", "qr_kind", "wechat_app", "scene"]
+    search_fields = ["name", "scene", "campaign__code", "campaign__name"]
+    ordering_fields = ["name", "created_at", "qr_expires_at"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.placement_create(Placement(**serializer.validated_data))
+        record_change(self.request.user, serializer.instance, ADDITION, "Added through the API.")
+
+    def perform_update(self, serializer):
+        placement = serializer.instance
+        changed = {name for name, value in serializer.validated_data.items() if getattr(placement, name) != value}
+        for name, value in serializer.validated_data.items():
+            setattr(placement, name, value)
+        services.placement_update(placement, changed=changed)
+        summary = ", ".join(sorted(changed)) or "nothing"
+        record_change(self.request.user, placement, CHANGE, f"Changed through the API: {summary}.")
+
+
+class CreativeViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """Ad creatives (C5) with their lander type."""
+
+    queryset = Creative.objects.select_related("campaign")
+    serializer_class = CreativeSerializer
+    filterset_fields = ["campaign", "campaign__code", "lander_type", "ad_group"]
+    search_fields = ["name", "ad_group", "external_id", "campaign__code"]
+    ordering_fields = ["name", "created_at"]
+
+
+class PlacementQRView(APIView):
+    """The placement's printable QR code, PNG or SVG, with its caption."""
+
+    queryset = Placement.objects.select_related("campaign")
+
+    @extend_schema(
+        operation_id="placements_qr",
+        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["png", "svg"])],
+        responses={
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such placement."),
+        },
+    )
+    def get(self, request, pk: str, fmt: str):
+        placement = get_object_or_404(self.queryset, pk=pk)
+        qr = qrcodes.placement_qr(placement, fmt)
+        response = HttpResponse(qr.content, content_type=qr.content_type)
+        disposition = "attachment" if request.GET.get("download") else "inline"
+        response["Content-Disposition"] = f'{disposition}; filename="{qr.name}"'
+        return response
+
+
+class CSVTextParser(BaseParser):
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        charset = (parser_context or {}).get("encoding", "utf-8")
+        try:
+            return stream.read().decode(charset)
+        except UnicodeDecodeError as exc:
+            raise ParseError("The CSV must be UTF-8 encoded.") from exc
+
+
+class PlacementBulkView(APIView):
+    """Create many placements from CSV, all or nothing (a poster per store, …)."""
+
+    queryset = Placement.objects.all()
+    parser_classes = [CSVTextParser]
+
+    @extend_schema(
+        operation_id="placements_bulk_create",
+        request={"text/csv": OpenApiTypes.STR},
+        parameters=[OpenApiParameter("campaign", str, description="Campaign code for rows without a campaign column.")],
+        responses={201: BulkResultSerializer, 400: BulkErrorSerializer},
+        description=(
+            "One placement per CSV row. Header columns: name, and optionally campaign (code), kind, qr_kind, "
+            "wechat_app (appid), target_url, utm_source, utm_medium, utm_content, mp_page. Any error refuses "
+            "the whole file; errors come back by line number (the header is line 1)."
+        ),
+    )
+    def post(self, request):
+        campaign = None
+        if code := request.query_params.get("campaign"):
+            campaign = Campaign.objects.filter(code=code).first()
+            if campaign is None:
+                return Response(
+                    {"errors": [{"line": 0, "errors": {"campaign": [f"No campaign with code {code!r}."]}}]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+        text = request.data if isinstance(request.data, str) else ""
+        try:
+            placements = services.placements_bulk_create(text, campaign=campaign)
+        except services.BulkPlacementError as exc:
+            return Response(
+                {"errors": [{"line": e.line, "errors": e.errors} for e in exc.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = BulkResultSerializer(
+            {"created": len(placements), "placements": placements}, context={"request": request}
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)

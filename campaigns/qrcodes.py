@@ -1,0 +1,174 @@
+"""Scene values and QR images for placements (C3).
+
+A scene is `p` + a base36 counter (`p1`, `pa`, `p2s`, … `pzzzzzz` is the 78-billionth), so
+it fits every WeChat limit with room to spare: Official Account `scene_str` is 1–64
+characters, a Mini Program `scene` at most 32 from digits, letters and
+`!#$&'()*+,/:;=?@-._~`. We keep to `[A-Za-z0-9_-]`, safe in URLs, XML pushes and both
+WeChat APIs. Allocation (which needs the database) lives in campaigns.services; this module
+is pure: encode, validate, render.
+"""
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+import qrcode
+from django.utils.text import slugify
+from PIL import Image, ImageDraw, ImageFont
+from qrcode.constants import ERROR_CORRECT_M
+
+from campaigns.models import Placement
+
+SCENE_PREFIX = "p"
+SCENE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+SCENE_CHARACTERS = re.compile(r"^[A-Za-z0-9_-]+$")
+
+# Longest scene each kind of code accepts (WECHAT.md §1 and §3.1). A web short link is
+# bounded by the model field.
+SCENE_MAX_LENGTH = {
+    Placement.QRKind.WEB_LINK: 32,
+    Placement.QRKind.OA_TEMPORARY: 64,
+    Placement.QRKind.OA_PERMANENT: 64,
+    Placement.QRKind.MINI_PROGRAM: 32,
+}
+
+# Temporary Official Account codes live at most 30 days.
+OA_TEMPORARY_MAX_SECONDS = 2_592_000
+
+
+class InvalidScene(ValueError):
+    """A scene value WeChat (or our URLs) would not accept."""
+
+
+def encode_scene(number: int) -> str:
+    """The scene for the n-th issued code (n ≥ 1): `p` + n in base36."""
+    if number < 1:
+        raise ValueError("scene numbers start at 1")
+    digits = []
+    while number:
+        number, remainder = divmod(number, 36)
+        digits.append(SCENE_ALPHABET[remainder])
+    return SCENE_PREFIX + "".join(reversed(digits))
+
+
+def validate_scene(value: str, qr_kind: str) -> None:
+    """Raise InvalidScene when `value` breaks the limits of this kind of code."""
+    limit = SCENE_MAX_LENGTH[qr_kind]
+    if not 1 <= len(value) <= limit:
+        raise InvalidScene(f"A {Placement.QRKind(qr_kind).label} scene must be 1–{limit} characters, not {len(value)}.")
+    if not SCENE_CHARACTERS.match(value):
+        raise InvalidScene(f"Scene {value!r} may only use letters, digits, '-' and '_'.")
+
+
+# --- images ---------------------------------------------------------------------------
+
+BOX_SIZE = 10  # pixels per module in the PNG: ~300 px wide for a short link, print-ready
+BORDER = 4  # the quiet zone the QR standard asks for, in modules
+CAPTION_FONT_SIZE = 18
+
+
+def _matrix(content: str) -> list[list[bool]]:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER)
+    code.add_data(content)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    """Shorten the caption with an ellipsis so it fits under the code."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def render_png(content: str, caption: str = "") -> bytes:
+    """The QR code as PNG with the caption centred underneath."""
+    matrix = _matrix(content)
+    size = len(matrix) * BOX_SIZE
+    code = Image.new("1", (len(matrix), len(matrix)), 1)
+    code.putdata([0 if dark else 1 for row in matrix for dark in row])
+    code = code.resize((size, size), Image.Resampling.NEAREST).convert("L")
+    if not caption:
+        canvas = code
+    else:
+        font = ImageFont.load_default(size=CAPTION_FONT_SIZE)
+        text = _fit(caption, font, size - 2 * BOX_SIZE)
+        canvas = Image.new("L", (size, size + CAPTION_FONT_SIZE + BOX_SIZE), 255)
+        canvas.paste(code, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        draw.text((size / 2, size), text, fill=0, font=font, anchor="mt")
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def render_svg(content: str, caption: str = "") -> bytes:
+    """The QR code as a scalable SVG (one path, one module = one unit) with a text caption."""
+    matrix = _matrix(content)
+    size = len(matrix)
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < size:
+            if row[x]:
+                start = x
+                while x < size and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    caption_height = 3 if caption else 0
+    height = size + caption_height
+    text = (
+        f'<text x="{size / 2}" y="{size + 1.5}" font-family="sans-serif" font-size="1.6" '
+        f'text-anchor="middle" dominant-baseline="middle">{escape(caption)}</text>'
+        if caption
+        else ""
+    )
+    svg = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {height}" '
+        f'width="{size * BOX_SIZE}" height="{height * BOX_SIZE}" shape-rendering="crispEdges">'
+        f"<title>{escape(caption or content)}</title>"
+        f'<rect width="{size}" height="{height}" fill="#fff"/>'
+        f'<path d="{"".join(runs)}" fill="#000"/>{text}</svg>'
+    )
+    return svg.encode()
+
+
+@dataclass(frozen=True)
+class QRFile:
+    name: str
+    content: bytes
+    content_type: str
+
+
+def placement_qr(placement: Placement, fmt: str) -> QRFile:
+    """The printable code for one placement, as "png" or "svg"."""
+    render, content_type = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+xml")}[fmt]
+    return QRFile(
+        name=qr_filename(placement, fmt),
+        content=render(placement.qr_content(), placement.caption),
+        content_type=content_type,
+    )
+
+
+def qr_filename(placement: Placement, fmt: str) -> str:
+    slug = slugify(placement.name) or "placement"
+    return f"{placement.campaign.code}-{placement.scene}-{slug}.{fmt}"
+
+
+def placements_zip(placements: Iterable[Placement]) -> bytes:
+    """A ZIP with a PNG and an SVG per placement, in one folder per campaign."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for placement in placements:
+            for fmt in ("png", "svg"):
+                qr = placement_qr(placement, fmt)
+                archive.writestr(f"{placement.campaign.code}/{qr.name}", qr.content)
+    return out.getvalue()

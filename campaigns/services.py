@@ -1,0 +1,316 @@
+"""Writes that span rows or reach outside: KPI activation, placements with their scenes,
+bulk placement upload, WeChat QR issuance."""
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns import qrcodes
+from campaigns.models import KPI, Campaign, IssuedScene, Placement, WeChatApp
+from campaigns.wechat_api import WeChatAPIError, WeChatClient
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL advisory lock keys (any constant bigints unique to this project).
+LOCK_KPI_ACTIVATION = 7_100_001
+LOCK_SCENE_ALLOCATION = 7_100_002
+
+
+def _advisory_lock(key: int) -> None:
+    """Serialise a critical section until the surrounding transaction ends. SQLite (the
+    zero-set-up demo) has one writer at a time anyway, so it needs no lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+# --- KPIs -----------------------------------------------------------------------------
+
+
+class KPILimitExceeded(Exception):
+    """A fourth active KPI was refused."""
+
+
+def kpi_save(kpi: KPI) -> KPI:
+    """Save a KPI, refusing a fourth active one even when two people activate at once.
+
+    The check and the write run under one lock, so two concurrent saves cannot both see
+    "two active" and both become the third.
+    """
+    with transaction.atomic():
+        if kpi.is_active:
+            _advisory_lock(LOCK_KPI_ACTIVATION)
+            if kpi.active_limit_reached():
+                raise KPILimitExceeded(KPI.LIMIT_MESSAGE)
+        kpi.save()
+    return kpi
+
+
+# --- scenes and placements --------------------------------------------------------------
+
+
+def allocate_scenes(count: int) -> list[str]:
+    """Issue `count` new scene values, recorded in IssuedScene so none is ever reused.
+
+    Must run inside a transaction (the lock is held until it commits). Scenes are numbered
+    after every scene ever issued; values issued some other way are skipped.
+    """
+    if count <= 0:
+        return []
+    _advisory_lock(LOCK_SCENE_ALLOCATION)
+    number = IssuedScene.objects.count()
+    scenes: list[str] = []
+    while len(scenes) < count:
+        candidates = [qrcodes.encode_scene(number + i) for i in range(1, count - len(scenes) + 1)]
+        number += len(candidates)
+        taken = set(IssuedScene.objects.filter(value__in=candidates).values_list("value", flat=True))
+        scenes.extend(value for value in candidates if value not in taken)
+    IssuedScene.objects.bulk_create([IssuedScene(value=value) for value in scenes])
+    return scenes
+
+
+def _check_scene(placement: Placement) -> None:
+    try:
+        qrcodes.validate_scene(placement.scene, placement.qr_kind)
+    except qrcodes.InvalidScene as exc:
+        raise ValidationError({"scene": str(exc)}) from exc
+
+
+def placement_create(placement: Placement, *, request_wechat: bool = True) -> Placement:
+    """Save a new placement with a freshly issued scene; then, for an Official Account
+    code with credentials, ask WeChat for the code (after the commit: never call WeChat
+    inside our transaction). A WeChat refusal is kept on the placement (`qr_error`), not
+    raised: the placement exists and its short link works meanwhile."""
+    with transaction.atomic():
+        (placement.scene,) = allocate_scenes(1)
+        _check_scene(placement)
+        placement.save()
+    if request_wechat and placement.wants_wechat_qr:
+        try:
+            request_wechat_qr(placement)
+        except WeChatAPIError:
+            logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
+    return placement
+
+
+def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
+    """Save an edited placement; a change of code kind or app asks WeChat for a new code."""
+    qr_inputs_changed = bool(changed & {"qr_kind", "wechat_app"})
+    if qr_inputs_changed:
+        placement.qr_url = placement.qr_ticket = placement.qr_error = ""
+        placement.qr_expires_at = None
+    with transaction.atomic():
+        _check_scene(placement)
+        placement.save()
+    if qr_inputs_changed and placement.wants_wechat_qr:
+        try:
+            request_wechat_qr(placement)
+        except WeChatAPIError:
+            logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
+    return placement
+
+
+def temporary_qr_seconds(placement: Placement, *, now: datetime | None = None) -> int:
+    """Lifetime for a temporary code: until the campaign's last day ends (reporting time
+    zone), at most WeChat's 30 days, at least one day."""
+    now = now or timezone.now()
+    ends_on = placement.campaign.ends_on
+    if ends_on is None:
+        return qrcodes.OA_TEMPORARY_MAX_SECONDS
+    end = datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=settings.REPORTING_TZ)
+    seconds = int((end - now).total_seconds())
+    return max(86_400, min(seconds, qrcodes.OA_TEMPORARY_MAX_SECONDS))
+
+
+def request_wechat_qr(placement: Placement) -> Placement:
+    """Ask WeChat's parametric QR API for this placement's code and store its URL, ticket and
+    expiry. On refusal the error is stored on the placement and WeChatAPIError re-raised."""
+    if not placement.wants_wechat_qr:
+        raise WeChatAPIError("/cgi-bin/qrcode/create", None, "this placement has no Official Account app with a secret")
+    permanent = placement.qr_kind == Placement.QRKind.OA_PERMANENT
+    try:
+        ticket = WeChatClient(placement.wechat_app).create_qrcode(
+            scene=placement.scene,
+            permanent=permanent,
+            expire_seconds=None if permanent else temporary_qr_seconds(placement),
+        )
+    except WeChatAPIError as exc:
+        placement.qr_error = str(exc)[:300]
+        placement.save(update_fields=["qr_error"])
+        raise
+    placement.qr_url = ticket.url
+    placement.qr_ticket = ticket.ticket
+    placement.qr_expires_at = (
+        timezone.now() + timedelta(seconds=ticket.expire_seconds) if ticket.expire_seconds and not permanent else None
+    )
+    placement.qr_error = ""
+    placement.save(update_fields=["qr_url", "qr_ticket", "qr_expires_at", "qr_error"])
+    return placement
+
+
+# --- bulk placements from CSV -----------------------------------------------------------
+
+BULK_COLUMNS = (
+    "campaign",
+    "name",
+    "kind",
+    "qr_kind",
+    "wechat_app",
+    "target_url",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "mp_page",
+)
+BULK_REQUIRED = ("name",)
+BULK_MAX_ROWS = 5000
+
+
+@dataclass
+class RowError:
+    line: int
+    errors: dict[str, list[str]]
+
+
+@dataclass
+class BulkPlacementError(Exception):
+    """The upload was refused as a whole; `errors` says which lines and why."""
+
+    errors: list[RowError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"line {e.line}: " + ", ".join(f"{k}: {' '.join(v)}" for k, v in e.errors.items()) for e in self.errors
+        )
+
+
+def _file_error(message: str) -> BulkPlacementError:
+    return BulkPlacementError([RowError(line=1, errors={"file": [message]})])
+
+
+def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -> list[Placement]:
+    """Create one placement per CSV row, all or nothing.
+
+    Columns (header row required, any order): name, and optionally campaign (its code;
+    required unless `campaign` is given), kind, qr_kind, wechat_app (appid), target_url,
+    utm_source, utm_medium, utm_content, mp_page. Every row is validated before anything is
+    written; any error refuses the whole file with errors by line number (the header is
+    line 1).
+    """
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    header = [(name or "").strip() for name in (reader.fieldnames or [])]
+    if not header:
+        raise _file_error("The file is empty: expected a header row, e.g. campaign,name,kind.")
+    reader.fieldnames = header
+    unknown = sorted(set(header) - set(BULK_COLUMNS))
+    missing = [c for c in BULK_REQUIRED if c not in header]
+    if campaign is None and "campaign" not in header:
+        missing.append("campaign")
+    if unknown or missing:
+        errors = {}
+        if unknown:
+            errors["header"] = [f"Unknown column(s): {', '.join(unknown)}. Known: {', '.join(BULK_COLUMNS)}."]
+        if missing:
+            errors.setdefault("header", []).append(f"Missing column(s): {', '.join(missing)}.")
+        raise BulkPlacementError([RowError(line=1, errors=errors)])
+
+    rows: list[tuple[int, dict[str, str]]] = []
+    for row in reader:
+        if None in row:
+            raise BulkPlacementError([RowError(line=reader.line_num, errors={"row": ["More values than columns."]})])
+        values = {k: (v or "").strip() for k, v in row.items()}
+        if any(values.values()):
+            rows.append((reader.line_num, values))
+        if len(rows) > BULK_MAX_ROWS:
+            raise _file_error(f"At most {BULK_MAX_ROWS} placements per upload.")
+    if not rows:
+        raise _file_error("No placements in the file: add one row per placement under the header.")
+
+    codes = {values.get("campaign", "") for _, values in rows} - {""}
+    campaigns = {c.code: c for c in Campaign.objects.filter(code__in=codes)}
+    appids = {values.get("wechat_app", "") for _, values in rows} - {""}
+    apps = {a.appid: a for a in WeChatApp.objects.filter(appid__in=appids)}
+
+    errors: list[RowError] = []
+    valid: list[tuple[int, Placement]] = []
+    seen: dict[tuple[int, str], int] = {}
+    for line, values in rows:
+        row_errors: dict[str, list[str]] = {}
+        row_campaign = campaign
+        if values.get("campaign"):
+            row_campaign = campaigns.get(values["campaign"])
+            if row_campaign is None:
+                row_errors["campaign"] = [f"No campaign with code {values['campaign']!r}."]
+            elif campaign is not None and row_campaign != campaign:
+                row_errors["campaign"] = [f"This upload is for campaign {campaign.code}."]
+        elif campaign is None:
+            row_errors["campaign"] = ["This field is required."]
+        app = None
+        if values.get("wechat_app"):
+            app = apps.get(values["wechat_app"])
+            if app is None:
+                row_errors["wechat_app"] = [f"No WeChat app with appid {values['wechat_app']!r}."]
+        placement = Placement(
+            wechat_app=app,
+            **{
+                name: values[name]
+                for name in (
+                    "name",
+                    "kind",
+                    "qr_kind",
+                    "target_url",
+                    "utm_source",
+                    "utm_medium",
+                    "utm_content",
+                    "mp_page",
+                )
+                if values.get(name)
+            },
+        )
+        if row_campaign is not None:
+            placement.campaign = row_campaign
+        try:
+            placement.full_clean(exclude=["campaign", "scene", "wechat_app"], validate_unique=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                row_errors.setdefault(name, []).extend(messages)
+        if row_campaign is not None and placement.name:
+            key = (row_campaign.pk, placement.name)
+            if key in seen:
+                row_errors.setdefault("name", []).append(f"Same campaign and name as line {seen[key]}.")
+            seen.setdefault(key, line)
+        if row_errors:
+            errors.append(RowError(line=line, errors=row_errors))
+        else:
+            valid.append((line, placement))
+
+    line_of = {(p.campaign_id, p.name): line for line, p in valid}
+    existing = Placement.objects.filter(
+        campaign_id__in={p.campaign_id for _, p in valid}, name__in={p.name for _, p in valid}
+    ).values_list("campaign_id", "name")
+    for key in existing:
+        if key in line_of:
+            errors.append(RowError(line=line_of[key], errors={"name": ["A placement with this name already exists."]}))
+    if errors:
+        raise BulkPlacementError(sorted(errors, key=lambda e: e.line))
+
+    placements = [p for _, p in valid]
+    with transaction.atomic():
+        for placement, scene in zip(placements, allocate_scenes(len(placements)), strict=True):
+            placement.scene = scene
+            _check_scene(placement)
+        Placement.objects.bulk_create(placements)
+    for placement in placements:
+        if placement.wants_wechat_qr:
+            try:
+                request_wechat_qr(placement)
+            except WeChatAPIError:
+                logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
+    return placements
