@@ -1,0 +1,241 @@
+"""The funnel (K2, R1): ordered steps, people who enter in the period and convert until
+their window closes. One query for the whole funnel (one CTE per step), plus one to read
+the default steps and one to label the groups of `funnel_by`.
+
+Definitions:
+- A person *enters* with their first first-step event in the period (the filters apply to
+  this event). For `funnel_by`, the entry event's campaign/source/placement is the group; a
+  person whose entry events fall in two groups enters both.
+- A person *reaches* step k with the first step-k event at or after the time they reached
+  step k−1, and no later than `window` after entry. With `step_windows` (one per step after
+  the first) the limit is instead `step_windows[k−1]` after reaching step k−1.
+- Later steps follow the person everywhere (any source, campaign or app) and may happen
+  after the period ends, until the window closes.
+- *Events* of a step count that step's events by the people who reached it, from the
+  moment they reached it until their window for it closes (first step: all their entry
+  events in the period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from campaigns.models import Campaign, EventDefinition, Placement
+
+from .common import (
+    EVENTS,
+    Filters,
+    Period,
+    db_datetime,
+    fetch,
+    identity_join,
+    in_list,
+    person,
+    ratio,
+    seconds_between,
+)
+
+DIMENSIONS = {"campaign": "e.campaign_id", "source": "e.source", "placement": "e.placement_id"}
+NONE_LABEL = "(none)"
+
+
+@dataclass
+class FunnelStep:
+    position: int  # 1-based
+    event_name: str
+    people: int  # unique people who reached the step
+    events: int  # the step's events by those people (see module docstring)
+    rate_from_previous: Decimal | None  # people / people at the previous step (step 1: None)
+    rate_from_start: Decimal | None  # people / people who entered
+    drop_off: int  # people lost since the previous step
+
+
+@dataclass
+class Funnel:
+    period_label: str
+    window_seconds: int | None  # None when per-step windows are used
+    step_window_seconds: list[int] | None
+    steps: list[FunnelStep]
+    entered: int
+    converted: int  # people who reached the last step
+    overall_rate: Decimal | None  # converted / entered
+
+    def worst_step(self) -> FunnelStep | None:
+        """The step after which the largest share of people is lost (lowest step rate)."""
+        later = [s for s in self.steps[1:] if s.rate_from_previous is not None]
+        return min(later, key=lambda s: s.rate_from_previous) if later else None
+
+
+@dataclass
+class FunnelGroup:
+    dimension: str  # campaign | source | placement
+    key: str | None  # campaign/placement id as text, or the source; None = events without one
+    label: str
+    funnel: Funnel
+
+
+def default_steps() -> list[str]:
+    """The tracking plan's funnel: event definitions with a funnel position, in order."""
+    return list(
+        EventDefinition.objects.filter(funnel_position__isnull=False)
+        .order_by("funnel_position", "name")
+        .values_list("name", flat=True)
+    )
+
+
+def funnel(
+    period: Period,
+    filters: Filters | None = None,
+    *,
+    steps: Sequence[str] | None = None,
+    window: timedelta = timedelta(days=7),
+    step_windows: Sequence[timedelta] | None = None,
+) -> Funnel:
+    """The funnel of everyone who entered in `period` (see the module docstring)."""
+    steps = list(steps) if steps is not None else default_steps()
+    counts = _counts(period, filters or Filters(), steps, window, step_windows, dimension=None)
+    return _build(period, steps, window, step_windows, counts.get(None, {}))
+
+
+def funnel_by(
+    period: Period,
+    dimension: str = "campaign",
+    filters: Filters | None = None,
+    *,
+    steps: Sequence[str] | None = None,
+    window: timedelta = timedelta(days=7),
+    step_windows: Sequence[timedelta] | None = None,
+) -> list[FunnelGroup]:
+    """One funnel per campaign, source or placement of the entry event, most entrants first."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"Unknown funnel dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}.")
+    steps = list(steps) if steps is not None else default_steps()
+    counts = _counts(period, filters or Filters(), steps, window, step_windows, dimension=dimension)
+    labels = _labels(dimension, [key for key in counts if key is not None])
+    groups = [
+        FunnelGroup(
+            dimension=dimension,
+            key=None if key is None else str(key),
+            label=NONE_LABEL if key is None else labels.get(key, str(key)),
+            funnel=_build(period, steps, window, step_windows, by_step),
+        )
+        for key, by_step in counts.items()
+    ]
+    groups.sort(key=lambda g: (-g.funnel.entered, g.label))
+    return groups
+
+
+def _labels(dimension: str, keys: list) -> dict:
+    if not keys or dimension == "source":
+        return {}
+    if dimension == "campaign":
+        return {pk: code for pk, code in Campaign.objects.filter(pk__in=keys).values_list("pk", "code")}
+    return {
+        pk: f"{code} / {name}"
+        for pk, code, name in Placement.objects.filter(pk__in=keys).values_list("pk", "campaign__code", "name")
+    }
+
+
+def _counts(
+    period: Period,
+    filters: Filters,
+    steps: list[str],
+    window: timedelta,
+    step_windows: Sequence[timedelta] | None,
+    *,
+    dimension: str | None,
+) -> dict:
+    """{group key: {step index: (people, events)}} from one query."""
+    if not steps:
+        return {}
+    if step_windows is not None and len(step_windows) != len(steps) - 1:
+        raise ValueError(f"step_windows needs one window per step after the first ({len(steps) - 1}).")
+    group = DIMENSIONS[dimension] if dimension else "NULL"
+    where, where_params = filters.sql("e")
+    horizon = sum(step_windows, timedelta()) if step_windows is not None else window
+    later_names, later_params = in_list(steps[1:])
+
+    # e0: the entry step's events in the period (filtered); ev: later steps' events, anyone.
+    ctes = [
+        f"""e0 AS (
+            SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
+        )""",
+        f"""ev AS (
+            SELECT {person()} AS p, e.event_name AS n, e.ts AS t FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
+        )""",
+        "s0 AS (SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
+    ]
+    params: list = [steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
+    params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon)]
+
+    selects = ["SELECT 0 AS k, g, COUNT(DISTINCT p) AS people, COUNT(*) AS events FROM e0 GROUP BY g"]
+    select_params: list = []
+    for k in range(1, len(steps)):
+        # Reaching step k (s is step k−1) and counting its events (s is step k, whose
+        # tprev is when step k−1 was reached) use the same window.
+        if step_windows is not None:
+            limit = f"{seconds_between('s.t', 'ev.t')} <= %s"
+            count_limit = f"{seconds_between('s.tprev', 'ev.t')} <= %s"
+            limit_params = [step_windows[k - 1].total_seconds()]
+        else:
+            limit = count_limit = f"{seconds_between('s.t0', 'ev.t')} <= %s"
+            limit_params = [window.total_seconds()]
+        ctes.append(
+            f"""s{k} AS (
+                SELECT s.g, s.p, s.t0, s.t AS tprev, MIN(ev.t) AS t FROM s{k - 1} s
+                JOIN ev ON ev.p = s.p AND ev.n = %s AND ev.t >= s.t AND {limit}
+                GROUP BY s.g, s.p, s.t0, s.t
+            )"""
+        )
+        params += [steps[k], *limit_params]
+        selects.append(
+            f"""SELECT {k}, s.g, COUNT(DISTINCT s.p), COUNT(*) FROM s{k} s
+            JOIN ev ON ev.p = s.p AND ev.n = %s AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
+        )
+        select_params += [steps[k], *limit_params]
+
+    sql = "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects)
+    counts: dict = {}
+    for k, g, people, events in fetch(sql, params + select_params):
+        counts.setdefault(g, {})[k] = (people, events)
+    return counts
+
+
+def _build(
+    period: Period,
+    steps: list[str],
+    window: timedelta,
+    step_windows: Sequence[timedelta] | None,
+    by_step: dict,
+) -> Funnel:
+    built: list[FunnelStep] = []
+    entered = by_step.get(0, (0, 0))[0]
+    for k, name in enumerate(steps):
+        people, events = by_step.get(k, (0, 0))
+        previous = built[-1].people if built else None
+        built.append(
+            FunnelStep(
+                position=k + 1,
+                event_name=name,
+                people=people,
+                events=events,
+                rate_from_previous=ratio(people, previous) if previous is not None else None,
+                rate_from_start=ratio(people, entered),
+                drop_off=(previous - people) if previous is not None else 0,
+            )
+        )
+    converted = built[-1].people if built else 0
+    return Funnel(
+        period_label=period.label,
+        window_seconds=None if step_windows is not None else int(window.total_seconds()),
+        step_window_seconds=[int(w.total_seconds()) for w in step_windows] if step_windows is not None else None,
+        steps=built,
+        entered=entered,
+        converted=converted,
+        overall_rate=ratio(converted, entered),
+    )
