@@ -1,0 +1,149 @@
+"""The monthly archive (R4): the month's events, ad spend and snapshots as gzip CSV files in
+the default storage, for year-on-year comparison.
+
+Rows are streamed from a server-side cursor (`iterator(chunk_size)`) into a temporary gzip
+file, so memory stays flat however big the month is. Each run writes the same file names
+(archive/YYYY/YYYY-MM/<name>.csv.gz), deleting the old file first: re-running replaces,
+never duplicates.
+"""
+
+import csv
+import gzip
+import io
+import json
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from events.models import AdSpend, Event
+from reports.models import Archive, Snapshot
+from reports.snapshots.periods import SnapshotPeriod, parse_label
+
+CHUNK_SIZE = 5000
+
+EVENT_COLUMNS = [
+    "id",
+    "event_name",
+    "user_id",
+    "session_id",
+    "source",
+    "campaign_code",
+    "campaign_id",
+    "placement_id",
+    "app_id",
+    "page",
+    "value",
+    "currency",
+    "ts",
+    "received_at",
+    "event_id",
+    "properties",
+]
+SPEND_COLUMNS = [
+    "date",
+    "campaign_code",
+    "campaign_id",
+    "ad_group",
+    "creative_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "reach",
+]
+SNAPSHOT_COLUMNS = ["kind", "period_label", "built_at", "stale", "section", "row", "column", "value"]
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def archive_path(period: SnapshotPeriod, name: str) -> str:
+    return f"archive/{period.first_day:%Y}/{period.label}/{name}.csv.gz"
+
+
+def _event_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+    queryset = Event.objects.filter(ts__gte=period.start, ts__lt=period.end).order_by("id")
+    for row in queryset.values_list(*EVENT_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+        yield (*row[:-1], json.dumps(row[-1], ensure_ascii=False, sort_keys=True))
+
+
+def _spend_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+    queryset = AdSpend.objects.filter(date__gte=period.first_day, date__lte=period.last_day).order_by("date", "id")
+    yield from queryset.values_list(*SPEND_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+
+
+def _snapshot_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+    """Every table cell of every snapshot that starts in the month, in long form
+    (kind, period, section, row, column, value) so years line up whatever the layout."""
+    queryset = Snapshot.objects.filter(
+        period_start__gte=period.start, period_start__lt=period.end, built_at__isnull=False
+    )
+    for snapshot in queryset.order_by("kind", "period_start").iterator(chunk_size=50):
+        for section in snapshot.sections:
+            columns = section.get("columns", [])
+            for r, row in enumerate(section.get("rows", [])):
+                for column, value in zip(columns, row, strict=False):
+                    yield (
+                        snapshot.kind,
+                        snapshot.period_label,
+                        snapshot.built_at,
+                        snapshot.stale,
+                        section.get("key"),
+                        r,
+                        column,
+                        value,
+                    )
+
+
+def _write_gzip_csv(path: str, header: list[str], rows: Iterable[tuple]) -> dict:
+    """Stream rows into a temporary gzip file, then store it under `path` (replacing)."""
+    count = 0
+    with tempfile.TemporaryFile() as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb") as gz, io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
+            writer = csv.writer(text)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row])
+                count += 1
+        size = raw.tell()
+        raw.seek(0)
+        if default_storage.exists(path):
+            default_storage.delete(path)
+        stored = default_storage.save(path, File(raw, name=path))
+    return {"path": stored, "rows": count, "bytes": size}
+
+
+def archive_month(label: str, *, progress=None) -> Archive:
+    """Write events, ad spend and snapshots of one closed month (YYYY-MM)."""
+    try:
+        period = parse_label("monthly", label)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+    if not period.is_closed():
+        raise ArchiveError(f"{period.label} has not ended yet; archive a closed month.")
+    started, clock = timezone.now(), time.monotonic()
+    archive, _ = Archive.objects.update_or_create(
+        month=period.first_day, defaults={"started_at": started, "finished_at": None, "error": ""}
+    )
+    files = {}
+    try:
+        for name, header, rows in (
+            ("events", EVENT_COLUMNS, _event_rows(period)),
+            ("ad_spend", SPEND_COLUMNS, _spend_rows(period)),
+            ("snapshots", SNAPSHOT_COLUMNS, _snapshot_rows(period)),
+        ):
+            files[name] = _write_gzip_csv(archive_path(period, name), header, rows)
+            if progress:
+                progress(f"{name}: {files[name]['rows']} rows → {files[name]['path']}")
+    except Exception as exc:
+        Archive.objects.filter(pk=archive.pk).update(error=f"{type(exc).__name__}: {exc}")
+        raise
+    Archive.objects.filter(pk=archive.pk).update(
+        files=files, finished_at=timezone.now(), duration_ms=int((time.monotonic() - clock) * 1000)
+    )
+    archive.refresh_from_db()
+    return archive

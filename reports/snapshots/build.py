@@ -1,0 +1,173 @@
+"""Building, staleness and scheduling of snapshots (the services the tasks, the command,
+admin and the API call).
+
+A build reads everything into memory first (the metric functions aggregate in SQL and return
+small dataclasses), then replaces the row's content with ONE UPDATE in a transaction: a
+reader sees the previous complete snapshot or the new complete one, never a mix. Building
+the same period twice gives the same row, so tasks may be redelivered (acks_late).
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from events.models import AdSpend, Event
+from reports.models import Snapshot, SnapshotKind
+from reports.snapshots import daily, monthly, weekly
+from reports.snapshots.periods import SnapshotPeriod, closed_periods, parse_label
+
+logger = logging.getLogger(__name__)
+
+BUILDERS = {
+    SnapshotKind.DAILY: daily.build_data,
+    SnapshotKind.WEEKLY: weekly.build_data,
+    SnapshotKind.MONTHLY: monthly.build_data,
+}
+
+# How far back the catch-up looks for closed periods without a snapshot.
+CATCH_UP_PERIODS = {SnapshotKind.DAILY: 14, SnapshotKind.WEEKLY: 8, SnapshotKind.MONTHLY: 3}
+# A row left "building" longer than this lost its worker (the broker redelivers after the
+# visibility timeout; this is the backstop when the message itself was lost).
+STUCK_AFTER = timedelta(hours=2)
+
+
+class SnapshotError(Exception):
+    """A snapshot that cannot be built as asked (open period, bad label)."""
+
+
+@dataclass(frozen=True)
+class DuePeriod:
+    kind: str
+    label: str
+    reason: str  # "missing", "failed" or "stuck"
+
+
+def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Snapshot:
+    """Build (or rebuild) the snapshot of one closed period and return it.
+
+    Steps: claim the row (create it as `building` if new), compute the data in memory,
+    then one UPDATE writes data/status/built_at/duration. On failure the previous data
+    stays, the error and duration are recorded, and the exception propagates.
+    """
+    period = parse_label(kind, label)
+    now = now or timezone.now()
+    if not period.is_closed(now):
+        raise SnapshotError(f"{period.label} has not ended yet; only closed periods are built.")
+    snapshot = _claim(period, now)
+    started = time.monotonic()
+    try:
+        data = _jsonable(BUILDERS[period.kind](period))
+    except Exception as exc:
+        # Recorded for admin, then re-raised for the task's retry policy.
+        Snapshot.objects.filter(pk=snapshot.pk).update(
+            status=Snapshot.Status.FAILED, error=f"{type(exc).__name__}: {exc}", duration_ms=_ms(started)
+        )
+        raise
+    with transaction.atomic():
+        Snapshot.objects.filter(pk=snapshot.pk).update(
+            data=data,
+            status=Snapshot.Status.BUILT,
+            built_at=now,  # when reading began: events received after it make the snapshot stale
+            duration_ms=_ms(started),
+            error="",
+            stale=False,
+            stale_since=None,
+            builds=F("builds") + 1,
+        )
+        transaction.on_commit(lambda: _after_build(snapshot.pk))
+    snapshot.refresh_from_db()
+    logger.info("built %s in %s ms", snapshot, snapshot.duration_ms)
+    return snapshot
+
+
+def _claim(period: SnapshotPeriod, now: datetime) -> Snapshot:
+    defaults = {
+        "period_end": period.end,
+        "period_label": period.label,
+        "status": Snapshot.Status.BUILDING,
+        "build_started_at": now,
+    }
+    try:
+        snapshot, created = Snapshot.objects.get_or_create(
+            kind=period.kind, period_start=period.start, defaults=defaults
+        )
+    except IntegrityError:  # a concurrent build created it first
+        snapshot, created = Snapshot.objects.get(kind=period.kind, period_start=period.start), False
+    if not created:
+        # Keep status "built" while rebuilding: the old data stays readable until replaced.
+        Snapshot.objects.filter(pk=snapshot.pk).update(build_started_at=now)
+    return snapshot
+
+
+def _after_build(snapshot_id: int) -> None:
+    from reports.tasks import send_snapshot_mail_task
+
+    send_snapshot_mail_task.delay(snapshot_id)
+
+
+def _jsonable(data: dict) -> dict:
+    # Round-trip so what we store is exactly what readers get back (Decimals, dates).
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def due_periods(*, now: datetime | None = None, catch_up: dict | None = None) -> list[DuePeriod]:
+    """Closed periods that need a build: the last closed period of each kind and every
+    closed period in the catch-up window that has no built snapshot, failed, or whose
+    build is stuck. One query per kind."""
+    now = now or timezone.now()
+    catch_up = catch_up or CATCH_UP_PERIODS
+    due = []
+    for kind in SnapshotKind.values:
+        periods = closed_periods(kind, catch_up[kind], now)
+        rows = {
+            s.period_label: s
+            for s in Snapshot.objects.filter(kind=kind, period_label__in=[p.label for p in periods]).only(
+                "period_label", "status", "built_at", "build_started_at"
+            )
+        }
+        for period in periods:
+            snapshot = rows.get(period.label)
+            if snapshot is None:
+                due.append(DuePeriod(kind, period.label, "missing"))
+            elif snapshot.status == Snapshot.Status.FAILED:
+                due.append(DuePeriod(kind, period.label, "failed"))
+            elif snapshot.status == Snapshot.Status.BUILDING and (
+                snapshot.build_started_at is None or snapshot.build_started_at < now - STUCK_AFTER
+            ):
+                due.append(DuePeriod(kind, period.label, "stuck"))
+    return due
+
+
+def mark_stale_snapshots(*, now: datetime | None = None, lookback_days: int | None = None) -> int:
+    """Flag built snapshots whose period received events (or ad spend imports) after they
+    were built. One UPDATE; returns how many became stale."""
+    now = now or timezone.now()
+    lookback_days = lookback_days or getattr(settings, "SNAPSHOT_STALE_LOOKBACK_DAYS", 120)
+    late_events = Event.objects.filter(
+        ts__gte=OuterRef("period_start"), ts__lt=OuterRef("period_end"), received_at__gt=OuterRef("built_at")
+    )
+    late_spend = AdSpend.objects.filter(
+        date__gte=OuterRef("period_start__date"),
+        date__lt=OuterRef("period_end__date"),
+        imported_at__gt=OuterRef("built_at"),
+    )
+    candidates = Snapshot.objects.filter(
+        built_at__isnull=False, stale=False, period_end__gte=now - timedelta(days=lookback_days)
+    )
+    return candidates.filter(Q(Exists(late_events)) | Q(Exists(late_spend))).update(stale=True, stale_since=now)
+
+
+def latest_built(kind: str) -> Snapshot | None:
+    return Snapshot.objects.filter(kind=kind, built_at__isnull=False).order_by("-period_start").first()

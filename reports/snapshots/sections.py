@@ -1,0 +1,79 @@
+"""The one shape every snapshot section has: a titled table (columns + rows), an optional
+chart hint, and a note. Admin, the dashboard, CSV export and email all render this shape
+and nothing else, so a new section needs no new template."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def cell(value: Any) -> Any:
+    """A JSON-safe cell: money and rates keep their exact decimal text; dates become ISO."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+    # {"type": "line"|"bar"|"funnel", "x": column index, "y": [column indexes]}
+    chart: dict | None = None
+    # Row indexes that need attention (past a threshold, a stop signal, the friction step).
+    flagged: list[int] = field(default_factory=list)
+
+    def add(self, *values: Any, flag: bool = False) -> None:
+        if flag:
+            self.flagged.append(len(self.rows))
+        self.rows.append([cell(v) for v in values])
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "kind": "table",
+            "columns": list(self.columns),
+            "rows": self.rows,
+            "note": self.note,
+            "chart": self.chart,
+            "flagged": self.flagged,
+        }
+
+
+def section_csv(section: dict) -> str:
+    """One section as CSV text (header row + rows)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(section.get("columns", []))
+    writer.writerows(["" if v is None else v for v in row] for row in section.get("rows", []))
+    return out.getvalue()
+
+
+def as_number(value: Any) -> float | None:
+    """A table cell as a float for charts; None when it is not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def pct(rate: Any) -> Decimal | None:
+    """A 0–1 rate as a percentage with one decimal (0.2534 → 25.3); None stays None."""
+    if rate is None:
+        return None
+    return (Decimal(str(rate)) * 100).quantize(Decimal("0.1"))

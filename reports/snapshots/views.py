@@ -1,0 +1,28 @@
+"""The dashboard page and the per-section CSV download (thin: read, render)."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from reports.models import Snapshot
+from reports.snapshots.dashboard import dashboard_data
+from reports.snapshots.sections import section_csv
+
+
+@staff_member_required
+def dashboard(request):
+    return render(request, "reports/dashboard.html", {"board": dashboard_data(), "title": "Dashboard"})
+
+
+@staff_member_required
+@permission_required("reports.export_snapshot", raise_exception=True)
+def snapshot_section_csv(request, pk: int, section: str):
+    snapshot = get_object_or_404(Snapshot, pk=pk)
+    found = snapshot.section(section)
+    if found is None:
+        raise Http404(f"{snapshot} has no section {section!r}.")
+    response = HttpResponse(section_csv(found), content_type="text/csv; charset=utf-8")
+    filename = f"{snapshot.kind}-{snapshot.period_label}-{section}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,85 @@
+"""Celery adapters: primitives in, one service call, nothing big returned.
+
+Builds are idempotent (a rebuild replaces the row whole), so they acknowledge late and are
+re-queued if the worker dies; only database connection errors are retried, with backoff.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from reports.models import Snapshot
+from reports.review.tasks import send_review_reminders  # noqa: F401  (the Friday reminder, for autodiscovery)
+from reports.snapshots import build
+from reports.snapshots.periods import last_closed
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def build_snapshot_task(kind: str, period_label: str) -> int:
+    """Build one snapshot; returns its id."""
+    return build.build_snapshot(kind, period_label).pk
+
+
+@shared_task
+def build_due_snapshots() -> int:
+    """Fan out one build per due period (the last closed ones and the catch-up window)."""
+    due = build.due_periods()
+    for item in due:
+        build_snapshot_task.delay(item.kind, item.label)
+    if due:
+        logger.info(
+            "queued %d snapshot builds: %s", len(due), ", ".join(f"{d.kind} {d.label} ({d.reason})" for d in due)
+        )
+    return len(due)
+
+
+@shared_task
+def mark_stale_snapshots() -> int:
+    return build.mark_stale_snapshots()
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=30, max_retries=5)
+def send_snapshot_mail_task(snapshot_id: int) -> int:
+    from reports.export.mail import send_snapshot_mail
+
+    if not Snapshot.objects.filter(pk=snapshot_id).exists():
+        logger.info("snapshot %s is gone; no mail", snapshot_id)
+        return 0
+    return send_snapshot_mail(snapshot_id)
+
+
+@shared_task
+def send_due_snapshot_mails() -> int:
+    from reports.export.mail import unsent_snapshot_ids
+
+    ids = unsent_snapshot_ids()
+    for snapshot_id in ids:
+        send_snapshot_mail_task.delay(snapshot_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=60, max_retries=3)
+def archive_month_task(month: str) -> None:
+    """Archive one month (YYYY-MM): re-running overwrites the same files."""
+    from reports.export.archive import archive_month
+
+    archive_month(month)
+
+
+@shared_task
+def archive_last_month() -> str:
+    label = last_closed("monthly").label
+    archive_month_task.delay(label)
+    return label
