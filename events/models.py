@@ -3,6 +3,7 @@ accept (kept for replay), and the identities that join one person's ids."""
 
 import hashlib
 import secrets
+from decimal import Decimal
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -201,6 +202,16 @@ class AdSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.campaign_code} {self.ad_group} {self.creative_name}"
+
+    @property
+    def ctr(self) -> Decimal | None:
+        """Clicks per impression, 0–1; None without impressions."""
+        return Decimal(self.clicks) / Decimal(self.impressions) if self.impressions else None
+
+    @property
+    def cpc(self) -> Decimal | None:
+        """Yuan per click; None without clicks."""
+        return (self.spend / self.clicks).quantize(Decimal("0.01")) if self.clicks else None
 
 
 class OAUserSummary(models.Model):

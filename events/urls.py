@@ -1,5 +1,6 @@
 from django.urls import path
 
+from events.imports.api import ImportView
 from events.wechat import views as wechat_views
 
 urlpatterns = []
@@ -8,4 +9,9 @@ urlpatterns = []
 urlpatterns += [
     path("wechat/pay/<str:mchid>/notify/", wechat_views.pay_notify, name="wechat-pay-notify"),
     path("wechat/<str:appid>/", wechat_views.official_account_push, name="wechat-push"),
+]
+
+# Imports of ad spend and WeChat statistics (docs/imports.md).
+urlpatterns += [
+    path("api/v1/imports/<str:kind>", ImportView.as_view(), name="import-csv"),
 ]

@@ -1,0 +1,198 @@
+"""Admin for the imported tables (ad spend, OA user summary, article and Mini Program page
+stats), each with an "Import CSV" page that shows what the import did, line by line."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+
+from events.imports import ImportFormatError, get_spec, import_csv
+from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary
+
+# WeChat's getusersummary user_source codes (WECHAT.md §4.1), shown next to the code.
+USER_SOURCE_LABELS = {
+    "all": "all sources",
+    "0": "other",
+    "1": "OA search",
+    "17": "profile card share",
+    "30": "QR scan",
+    "57": "account name in an article",
+    "100": "WeChat ads",
+    "149": "Mini Program follow",
+    "161": "reposted by others",
+    "200": "Channels",
+    "201": "live",
+}
+
+
+class ImportCSVForm(forms.Form):
+    file = forms.FileField(help_text="A CSV file with a header line; UTF-8, UTF-16 or GBK; comma, tab or semicolon.")
+    app_id = forms.CharField(
+        required=False,
+        max_length=32,
+        label="App ID for the whole file",
+        help_text="Only needed when the file has no app_id column (WeChat's datacube exports have none).",
+    )
+
+    def __init__(self, *args, with_app_id: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_app_id:
+            del self.fields["app_id"]
+
+
+class ImportCSVMixin:
+    """Adds `<changelist>/import/` and an "Import CSV" button to the changelist."""
+
+    import_kind: str
+    change_list_template = "admin/events/import_change_list.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("import/", self.admin_site.admin_view(self.import_csv_view), name="{}_{}_import".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def import_csv_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        spec = get_spec(self.import_kind)
+        with_app_id = "app_id" in spec.file_defaults
+        summary = None
+        if request.method == "POST":
+            form = ImportCSVForm(request.POST, request.FILES, with_app_id=with_app_id)
+            if form.is_valid():
+                defaults = {"app_id": form.cleaned_data.get("app_id")} if with_app_id else {}
+                try:
+                    summary = import_csv(self.import_kind, form.cleaned_data["file"], defaults=defaults)
+                except ImportFormatError as exc:
+                    form.add_error("file", str(exc))
+                else:
+                    level = messages.WARNING if summary.rejected else messages.SUCCESS
+                    self.message_user(request, str(summary), level)
+        else:
+            form = ImportCSVForm(with_app_id=with_app_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Import {self.opts.verbose_name_plural} from CSV",
+            "form": form,
+            "summary": summary,
+            "columns": spec.columns,
+            "natural_key": spec.natural_key,
+            "rejected_url": _rejected_rows_url(self.import_kind),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/events/import_csv.html", context)
+
+
+def _rejected_rows_url(kind: str) -> str:
+    try:
+        return reverse("admin:events_rejectedrow_changelist") + f"?channel=import_{kind}"
+    except NoReverseMatch:
+        return ""
+
+
+@admin.register(AdSpend)
+class AdSpendAdmin(ImportCSVMixin, admin.ModelAdmin):
+    import_kind = "ad_spend"
+    list_display = (
+        "date",
+        "campaign_code",
+        "campaign",
+        "ad_group",
+        "creative_name",
+        "spend",
+        "impressions",
+        "clicks",
+        "ctr_display",
+        "cpc_display",
+        "reach",
+    )
+    list_filter = ("date", ("campaign", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("campaign_code", "ad_group", "creative_name")
+    date_hierarchy = "date"
+    list_select_related = ("campaign",)
+    raw_id_fields = ("campaign", "creative")
+    readonly_fields = ("imported_at",)
+    ordering = ("-date", "campaign_code", "ad_group", "creative_name")
+
+    @admin.display(description="CTR")
+    def ctr_display(self, obj: AdSpend) -> str:
+        return "—" if obj.ctr is None else f"{obj.ctr:.2%}"
+
+    @admin.display(description="CPC (¥)")
+    def cpc_display(self, obj: AdSpend):
+        return "—" if obj.cpc is None else obj.cpc
+
+
+@admin.register(OAUserSummary)
+class OAUserSummaryAdmin(ImportCSVMixin, admin.ModelAdmin):
+    import_kind = "oa_user_summary"
+    list_display = ("date", "app_id", "source_display", "new_users", "cancelled_users", "net_users", "cumulative_users")
+    list_filter = ("date", "app_id", "user_source")
+    search_fields = ("app_id", "user_source")
+    date_hierarchy = "date"
+    readonly_fields = ("imported_at",)
+    ordering = ("-date", "app_id", "user_source")
+
+    @admin.display(description="user source", ordering="user_source")
+    def source_display(self, obj: OAUserSummary) -> str:
+        label = USER_SOURCE_LABELS.get(obj.user_source)
+        return f"{obj.user_source} ({label})" if label and label != obj.user_source else obj.user_source
+
+    @admin.display(description="net")
+    def net_users(self, obj: OAUserSummary) -> int:
+        return obj.new_users - obj.cancelled_users
+
+
+@admin.register(ArticleStat)
+class ArticleStatAdmin(ImportCSVMixin, admin.ModelAdmin):
+    import_kind = "article_stats"
+    list_display = (
+        "date",
+        "title_display",
+        "app_id",
+        "published_on",
+        "reads",
+        "read_users",
+        "completion_display",
+        "shares",
+        "favourites",
+    )
+    list_filter = ("date", "app_id", "published_on")
+    search_fields = ("title", "msgid", "app_id")
+    date_hierarchy = "date"
+    readonly_fields = ("imported_at",)
+    ordering = ("-date", "app_id", "msgid")
+
+    @admin.display(description="article", ordering="title")
+    def title_display(self, obj: ArticleStat) -> str:
+        return format_html("{}<br><small>{}</small>", obj.title or "(no title)", obj.msgid)
+
+    @admin.display(description="read completion", ordering="completion_rate")
+    def completion_display(self, obj: ArticleStat) -> str:
+        return "—" if obj.completion_rate is None else f"{obj.completion_rate:.1%}"
+
+
+@admin.register(MiniProgramPageStat)
+class MiniProgramPageStatAdmin(ImportCSVMixin, admin.ModelAdmin):
+    import_kind = "mp_page_stats"
+    list_display = (
+        "date",
+        "page_path",
+        "app_id",
+        "visits",
+        "visitors",
+        "stay_time_seconds",
+        "entries",
+        "exits",
+        "shares",
+    )
+    list_filter = ("date", "app_id")
+    search_fields = ("page_path", "app_id")
+    date_hierarchy = "date"
+    readonly_fields = ("imported_at",)
+    ordering = ("-date", "app_id", "-visits")

@@ -1,0 +1,98 @@
+"""`POST /api/v1/imports/<kind>`: a CSV file as the body (text/csv) or as the `file` field
+of a multipart form; answers what the import did. Needs the table's add permission."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .csvstream import ImportFormatError
+from .services import UnknownImportKind, get_spec, import_csv
+from .specs import SPECS
+
+
+class CSVStreamParser(BaseParser):
+    """Hands the request body over as a stream, so a large CSV is read block by block."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"file": stream}
+
+
+class RejectedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line number in the file (the header is line 1).")
+    errors = serializers.DictField(child=serializers.CharField(), help_text="Column → why.")
+
+
+class ImportSummarySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(SPECS))
+    rows = serializers.IntegerField(help_text="Data rows read.")
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField(help_text="Rows that replaced an existing row with the same natural key.")
+    rejected = serializers.IntegerField()
+    rejected_lines = RejectedLineSerializer(many=True, help_text="The first 200 bad lines; all are kept.")
+    ignored_columns = serializers.ListField(child=serializers.CharField())
+    unmatched = serializers.ListField(child=serializers.CharField(), help_text="See unmatched_label.")
+    unmatched_label = serializers.CharField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ImportView(APIView):
+    parser_classes = [CSVStreamParser, MultiPartParser]
+
+    def get_queryset(self):
+        # The default ModelPermissions reads the model from here: POST needs its add permission.
+        try:
+            return get_spec(self.kwargs["kind"]).model.objects.none()
+        except UnknownImportKind as exc:
+            raise Http404(str(exc)) from None
+
+    @extend_schema(
+        operation_id="imports_create",
+        summary="Import a CSV file of ad spend or WeChat statistics",
+        description=(
+            "Send the CSV as the request body (`Content-Type: text/csv`) or as the `file` field of a "
+            "multipart form. Rows are upserted on the kind's natural key: importing the same file again "
+            "replaces rows and never doubles them. Bad rows are reported by line number and kept as "
+            "rejected rows. Column names and aliases: docs/imports.md."
+        ),
+        parameters=[
+            OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(SPECS)),
+            OpenApiParameter(
+                "app_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="App ID for every row, when the file has no app_id column (not for ad_spend).",
+            ),
+        ],
+        request={
+            "text/csv": OpenApiTypes.BINARY,
+            "multipart/form-data": inline_serializer("ImportUpload", fields={"file": serializers.FileField()}),
+        },
+        responses={
+            200: ImportSummarySerializer,
+            400: OpenApiResponse(ImportErrorSerializer, description="The file as a whole cannot be read."),
+            404: OpenApiResponse(ImportErrorSerializer, description="Unknown kind."),
+        },
+        tags=["imports"],
+    )
+    def post(self, request, kind: str):
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if upload is None:
+            raise ParseError("Send the CSV as a text/csv body or as the 'file' field of a multipart form.")
+        app_id = request.query_params.get("app_id", "")
+        defaults = {"app_id": app_id} if app_id else {}
+        try:
+            summary = import_csv(kind, upload, defaults=defaults)
+        except ImportFormatError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ImportSummarySerializer(summary.as_dict()).data)

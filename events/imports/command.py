@@ -1,0 +1,58 @@
+"""The shared body of `manage.py import_<kind> FILE`: open the file, show a progress bar on
+stderr while the service reads it, print the summary."""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from .csvstream import ImportFormatError
+from .services import get_spec, import_csv
+
+
+class ImportCommand(BaseCommand):
+    kind: str
+
+    @property
+    def help(self) -> str:
+        spec = get_spec(self.kind)
+        return (
+            f"Import a CSV file into {spec.model._meta.verbose_name_plural}. Re-importing replaces rows with the "
+            f"same ({', '.join(spec.natural_key)}); bad lines are reported and kept as rejected rows."
+        )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Path to the CSV file (UTF-8, UTF-16 or GBK; comma, tab or semicolon).")
+        if "app_id" in get_spec(self.kind).file_defaults:
+            parser.add_argument("--app-id", default="", help="App ID for every row when the file has no app_id column.")
+        parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+
+    def handle(self, *args, file: str, **options):
+        path = Path(file)
+        try:
+            size = path.stat().st_size
+            handle = path.open("rb")
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from None
+        defaults = {"app_id": options.get("app_id")} if options.get("app_id") else {}
+        with (
+            handle,
+            tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                desc=f"import {self.kind}",
+                file=sys.stderr,
+                disable=options["no_progress"],
+            ) as bar,
+        ):
+            try:
+                summary = import_csv(self.kind, handle, defaults=defaults, progress=bar.update)
+            except ImportFormatError as exc:
+                raise CommandError(f"{file}: {exc}") from None
+        for item in summary.rejected_lines:
+            reasons = "; ".join(f"{column}: {why}" for column, why in item.errors.items())
+            self.stderr.write(f"line {item.line}: {reasons}")
+        style = self.style.WARNING if summary.rejected else self.style.SUCCESS
+        self.stdout.write(style(str(summary)))

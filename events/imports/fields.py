@@ -1,0 +1,176 @@
+"""Columns of an import file and the plain functions that parse one cell.
+
+A parser takes the cell's text (already stripped; never empty) and returns the value, or
+raises `ValueError` with a message a marketer can act on. Empty cells never reach a parser:
+the column's `required` flag or `default` decides what they mean.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+# Cells that mean "no value": the seed's schema writes `-`; exports write N/A or --.
+EMPTY_MARKERS = frozenset({"", "-", "--", "n/a", "na", "null", "none"})
+
+CENT = Decimal("0.01")
+MAX_COUNT = 2**63 - 1  # PositiveBigIntegerField; smaller fields cap themselves below.
+
+
+def normalise_header(name: str) -> str:
+    """`Valid Click Count` → `valid_click_count`; a UTF-8 BOM and stray quotes are dropped."""
+    name = name.replace("\ufeff", "").strip().strip('"').strip()
+    name = re.sub(r"[\s\-./]+", "_", name.lower())
+    return name.strip("_")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of an import kind: the model field, the header names that mean it, how to
+    parse a cell. `scale` divides the parsed number (fen → yuan)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    # Header alias → a function applied after parsing (e.g. cost_fen → yuan).
+    alias_transforms: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases, *self.alias_transforms)
+
+
+def parse_date(text: str) -> dt.date:
+    """ISO `2025-11-01`, WeChat Mini Program `20251101` or `2025/11/01`; not in the future."""
+    cleaned = text.strip()
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
+        try:
+            value = dt.datetime.strptime(cleaned, fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        # Spreadsheet exports sometimes add a midnight time: 2025-11-01 00:00:00.
+        head = cleaned.split(" ")[0].split("T")[0]
+        if head == cleaned:
+            raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).")
+        return parse_date(head)
+    today = timezone.now().astimezone(settings.REPORTING_TZ).date()
+    if value > today:
+        raise ValueError(
+            f"{value.isoformat()} is in the future (today is {today.isoformat()} in {settings.TIME_ZONE})."
+        )
+    return value
+
+
+def _number_text(text: str) -> str:
+    # Thousands separators and currency signs are how spreadsheets show numbers.
+    return text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "").strip()
+
+
+def parse_count(text: str) -> int:
+    """A whole, non-negative number. `1,234` and `12.0` are fine; `12.5` and `-3` are not."""
+    cleaned = _number_text(text)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"{text!r} is not a whole number.")
+    if number < 0:
+        raise ValueError(f"{text!r} is negative.")
+    if number > MAX_COUNT:
+        raise ValueError(f"{text!r} is too large.")
+    return int(number)
+
+
+def parse_count_32(text: str) -> int:
+    """A count stored in a 32-bit positive integer column."""
+    value = parse_count(text)
+    if value > 2_147_483_647:
+        raise ValueError(f"{text!r} is too large for this column (at most 2147483647).")
+    return value
+
+
+def parse_money(text: str) -> Decimal:
+    """Yuan as a decimal, rounded to the fen: `1,234.5` → 1234.50. Never negative."""
+    cleaned = _number_text(text)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount; write yuan like 1234.56.") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not an amount.")
+    if number < 0:
+        raise ValueError(f"{text!r} is negative.")
+    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
+    if number >= Decimal("1e12"):
+        raise ValueError(f"{text!r} is too large.")
+    return number
+
+
+def fen_to_yuan(value: Decimal) -> Decimal:
+    """Tencent Ads' API reports money as integer fen (WECHAT.md §7)."""
+    if value != value.to_integral_value():
+        raise ValueError(f"{value} fen is not a whole number of fen.")
+    return (value / 100).quantize(CENT)
+
+
+def parse_rate(text: str) -> Decimal:
+    """A share between 0 and 1: `0.63`, or a percentage `63%` / `63.5 %`."""
+    cleaned = text.replace(" ", "").strip()
+    percent = cleaned.endswith("%")
+    if percent:
+        cleaned = cleaned[:-1]
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a rate; write 0.63 or 63%.") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a rate.")
+    if percent:
+        number = number / 100
+    if not Decimal(0) <= number <= Decimal(1):
+        raise ValueError(f"{text!r} is not between 0 and 1 (or 0% and 100%).")
+    return number.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def parse_seconds(text: str) -> Decimal:
+    """Seconds as a decimal (WeChat reports average stay time as a float)."""
+    cleaned = _number_text(text)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number of seconds.") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{text!r} is not a non-negative number of seconds.")
+    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
+    if number >= Decimal("1e8"):
+        raise ValueError(f"{text!r} is too large.")
+    return number
+
+
+def text_parser(max_length: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if len(text) > max_length:
+            raise ValueError(f"is {len(text)} characters long; at most {max_length}.")
+        return text
+
+    return parse
+
+
+APP_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def parse_app_id(text: str) -> str:
+    if not APP_ID.match(text):
+        raise ValueError(f"{text!r} is not a WeChat appid (letters and digits, at most 32, e.g. wx1234567890abcdef).")
+    return text

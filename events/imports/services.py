@@ -1,0 +1,312 @@
+"""Import one CSV file of one kind: read it as a stream, validate row by row, upsert good
+rows on their natural key in chunks, keep bad rows as RejectedRow with their line number.
+
+Re-importing a file replaces the rows it names and never doubles them. Each chunk is its own
+transaction, so a very large file does not hold one long transaction open; if an import stops
+half-way (a broken file, a restart), importing the file again finishes the job.
+"""
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from events.models import RejectedRow
+
+from .csvstream import ImportFormatError, Record, read_csv
+from .fields import EMPTY_MARKERS, Column, normalise_header
+from .specs import SPECS, ImportSpec
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+# The summary lists this many bad lines; all of them are kept as RejectedRow regardless.
+MAX_REPORTED_LINES = 200
+MAX_REPORTED_UNMATCHED = 50
+
+
+class UnknownImportKind(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    line: int
+    errors: dict[str, str]
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    rejected_lines: list[RejectedLine] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    unmatched_label: str = ""
+
+    @property
+    def rejected_line_numbers(self) -> list[int]:
+        return [item.line for item in self.rejected_lines]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "rejected_lines": [{"line": item.line, "errors": item.errors} for item in self.rejected_lines],
+            "ignored_columns": self.ignored_columns,
+            "unmatched": self.unmatched,
+            "unmatched_label": self.unmatched_label,
+        }
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.kind}: {self.rows} rows — {self.created} created, {self.updated} updated, {self.rejected} rejected"
+        )
+        if self.rejected_lines:
+            lines = ", ".join(str(n) for n in self.rejected_line_numbers[:20])
+            more = " …" if self.rejected > 20 else ""
+            text += f" (lines {lines}{more})"
+        if self.unmatched:
+            text += f"; {self.unmatched_label}: {', '.join(self.unmatched)}"
+        return text
+
+
+def get_spec(kind: str) -> ImportSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise UnknownImportKind(f"Unknown import kind {kind!r}; one of: {', '.join(SPECS)}.") from None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each column is in this file (or the file-wide default it takes)."""
+
+    positions: list[tuple[Column, int | None, str]]  # column, cell index or None, header as written
+    width: int
+
+
+def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tuple[_Layout, list[str]]:
+    by_header: dict[str, tuple[Column, str | None]] = {}
+    for column in spec.columns:
+        by_header[normalise_header(column.name)] = (column, None)
+        for alias in column.aliases:
+            by_header[normalise_header(alias)] = (column, None)
+        for alias in column.alias_transforms:
+            by_header[normalise_header(alias)] = (column, alias)
+
+    found: dict[str, tuple[int, str]] = {}
+    ignored = []
+    for index, written in enumerate(header):
+        match = by_header.get(normalise_header(written))
+        if match is None:
+            if written.strip():
+                ignored.append(written.strip())
+            continue
+        column, _ = match
+        if column.name in found:
+            raise ImportFormatError(
+                f"Columns {header[found[column.name][0]].strip()!r} and {written.strip()!r} both mean "
+                f"{column.name!r}; keep one."
+            )
+        found[column.name] = (index, written.strip())
+
+    missing = [c.name for c in spec.columns if c.required and c.name not in found and c.name not in defaults]
+    if missing:
+        raise ImportFormatError(
+            f"Missing required column(s): {', '.join(missing)}. The header line has: "
+            f"{', '.join(h.strip() for h in header)}. See docs/imports.md for the accepted names."
+        )
+    positions = []
+    for column in spec.columns:
+        index, written = found.get(column.name, (None, column.name))
+        positions.append((column, index, written))
+    return _Layout(positions=positions, width=len(header)), ignored
+
+
+def _transform_for(column: Column, written: str):
+    normalised = normalise_header(written)
+    for alias, transform in column.alias_transforms.items():
+        if normalise_header(alias) == normalised:
+            return transform
+    return None
+
+
+def _parse_record(
+    spec: ImportSpec, layout: _Layout, record: Record, defaults: dict[str, Any]
+) -> tuple[models.Model | None, dict[str, str]]:
+    if record.error:
+        return None, {"line": record.error}
+    cells = record.cells
+    if len(cells) > layout.width and any(cell.strip() for cell in cells[layout.width :]):
+        return None, {"line": f"{len(cells)} values but the header has {layout.width} columns."}
+    if len(cells) < layout.width:
+        return None, {"line": f"{len(cells)} values but the header has {layout.width} columns."}
+
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for column, index, written in layout.positions:
+        text = cells[index].strip() if index is not None else ""
+        if text.lower() in EMPTY_MARKERS:
+            if column.name in defaults:
+                values[column.name] = defaults[column.name]
+            elif column.required:
+                errors[written] = "is required."
+            else:
+                values[column.name] = column.default
+            continue
+        try:
+            value = column.parse(text)
+            transform = _transform_for(column, written) if column.alias_transforms else None
+            if transform is not None:
+                value = transform(value)
+        except ValueError as exc:
+            errors[written] = str(exc)
+            continue
+        values[column.name] = value
+    if errors:
+        return None, errors
+    if spec.check is not None:
+        written_by_name = {column.name: written for column, _, written in layout.positions}
+        problems = spec.check(values)
+        if problems:
+            return None, {written_by_name.get(name, name): why for name, why in problems.items()}
+    return spec.model(**{spec.attr(column): values[column.name] for column, _, _ in layout.positions}), {}
+
+
+class _Writer:
+    """Collects one chunk of good and bad rows and writes it in one transaction."""
+
+    def __init__(self, spec: ImportSpec, summary: ImportSummary, header_raw: str, *, channel: str):
+        self.spec = spec
+        self.summary = summary
+        self.header_raw = header_raw
+        self.channel = channel
+        self.good: dict[tuple, models.Model] = {}
+        self.bad: list[RejectedRow] = []
+        self.cache: dict = {}
+        self.unmatched: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.good) + len(self.bad)
+
+    def add(self, obj: models.Model) -> None:
+        key = self.spec.key_of(obj)
+        if key in self.good:
+            # The same natural key twice in one file: the later line wins, like a re-import.
+            self.summary.updated += 1
+        self.good[key] = obj
+
+    def reject(self, record: Record, errors: dict[str, str]) -> None:
+        self.summary.rejected += 1
+        if len(self.summary.rejected_lines) < MAX_REPORTED_LINES:
+            self.summary.rejected_lines.append(RejectedLine(line=record.line, errors=errors))
+        self.bad.append(
+            RejectedRow(
+                channel=self.channel,
+                raw=self.header_raw + record.raw,
+                errors=errors,
+                row_index=record.line,
+                received_at=timezone.now(),
+            )
+        )
+
+    def flush(self) -> None:
+        if not self:
+            return
+        objs = list(self.good.values())
+        with transaction.atomic():
+            if self.spec.resolve is not None and objs:
+                self.unmatched |= self.spec.resolve(objs, self.cache)
+            existing = self._existing_keys(objs)
+            if objs:
+                self.spec.model.objects.bulk_create(
+                    objs,
+                    update_conflicts=True,
+                    unique_fields=list(self.spec.natural_key),
+                    update_fields=self.spec.update_fields,
+                )
+            if self.bad:
+                RejectedRow.objects.bulk_create(self.bad)
+        updated = sum(1 for key in self.good if key in existing)
+        self.summary.updated += updated
+        self.summary.created += len(self.good) - updated
+        self.good.clear()
+        self.bad.clear()
+
+    def _existing_keys(self, objs: list[models.Model]) -> set[tuple]:
+        """Natural keys of this chunk already in the table, to tell created from updated.
+        Filtering on the first two key fields keeps it one indexed query per chunk."""
+        if not objs:
+            return set()
+        first, second = self.spec.natural_key[:2]
+        query = Q(**{f"{first}__in": {getattr(o, first) for o in objs}}) & Q(
+            **{f"{second}__in": {getattr(o, second) for o in objs}}
+        )
+        keys = set(self.spec.model.objects.filter(query).values_list(*self.spec.natural_key))
+        return keys & self.good.keys()
+
+
+def import_csv(
+    kind: str,
+    binary: BinaryIO | bytes,
+    *,
+    defaults: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportSummary:
+    """Import a CSV file of `kind` (see specs.SPECS) and return what happened.
+
+    Steps: read the header and map its names (aliases included) to columns; parse and
+    check each record; upsert good rows every `chunk_size` rows on the natural key; store
+    bad rows as RejectedRow (channel `import_<kind>`, row_index = line number).
+    `defaults` gives a value for the whole file to columns the file may lack (app_id).
+    `progress` is called with the number of bytes read, block by block.
+    Raises ImportFormatError when the file as a whole is unusable: before any row is written
+    for a bad header, or part-way for text that stops decoding (chunks before it are kept;
+    importing the fixed file again replaces them).
+    """
+    spec = get_spec(kind)
+    defaults = {name: value for name, value in (defaults or {}).items() if value not in (None, "")}
+    unknown = set(defaults) - set(spec.file_defaults)
+    if unknown:
+        raise ImportFormatError(f"{', '.join(sorted(unknown))} cannot be given for the whole file for {kind}.")
+    for name, value in list(defaults.items()):
+        column = next(c for c in spec.columns if c.name == name)
+        try:
+            defaults[name] = column.parse(str(value).strip())
+        except ValueError as exc:
+            raise ImportFormatError(f"{name}: {exc}") from None
+    if isinstance(binary, bytes | bytearray):
+        binary = io.BytesIO(binary)
+
+    header, header_raw, records = read_csv(binary, progress=progress)
+    layout, ignored = _layout(spec, header, defaults)
+    summary = ImportSummary(kind=kind, ignored_columns=ignored, unmatched_label=spec.unmatched_label)
+    writer = _Writer(spec, summary, header_raw, channel=f"import_{kind}")
+
+    for record in records:
+        summary.rows += 1
+        obj, errors = _parse_record(spec, layout, record, defaults)
+        if errors:
+            writer.reject(record, errors)
+        else:
+            writer.add(obj)
+        if len(writer) >= chunk_size:
+            writer.flush()
+    writer.flush()
+
+    summary.unmatched = sorted(writer.unmatched)[:MAX_REPORTED_UNMATCHED]
+    logger.info("import %s", summary)
+    return summary

@@ -1,0 +1,5 @@
+from events.imports.command import ImportCommand
+
+
+class Command(ImportCommand):
+    kind = "article_stats"
