@@ -1,1 +1,6 @@
-urlpatterns = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("reports.review.urls")),
+    path("", include("reports.snapshots.urls")),
+]

@@ -1,0 +1,112 @@
+"""Review entries and the reminders sent for them. Imported by reports/models.py, so the
+tables belong to the `reports` app."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .weeks import ISO_WEEK_PATTERN, IsoWeek, validate_iso_week
+
+
+def duplicate_entry_message(week: str) -> str:
+    return f"You already logged an entry for {week} — edit it instead."
+
+
+class ReviewEntry(models.Model):
+    """One owner's insight and change for one ISO week (exactly one per owner per week)."""
+
+    class ChangeStatus(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_entries")
+    week = models.CharField(
+        max_length=8, validators=[validate_iso_week], help_text="ISO week the entry is for, e.g. 2025-W46."
+    )
+    insight = models.TextField(help_text="What the numbers told you this week — one insight.")
+    change = models.TextField(help_text="The one change you will make because of it.")
+    kpi = models.ForeignKey(
+        "campaigns.KPI",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_entries",
+        help_text="The KPI the change aims to move.",
+    )
+    snapshot = models.ForeignKey(
+        "reports.Snapshot",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_entries",
+        help_text="The weekly snapshot of this week; linked automatically when it exists.",
+    )
+    change_status = models.CharField(
+        max_length=8, choices=ChangeStatus.choices, default=ChangeStatus.PLANNED, verbose_name="status of the change"
+    )
+    outcome_note = models.TextField(blank=True, help_text="Recorded the following week: what did the change do?")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "review entry"
+        verbose_name_plural = "review entries"
+        ordering = ["-week", "owner__username"]
+        constraints = [
+            # Also the index for "this owner's entries" (owner is its leading column).
+            models.UniqueConstraint(
+                fields=["owner", "week"],
+                name="review_entry_one_per_owner_week",
+                violation_error_message="You already logged an entry for this week — edit it instead.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(week__regex=ISO_WEEK_PATTERN),
+                name="review_entry_week_is_iso_week",
+                violation_error_message="Write the week like 2025-W46.",
+            ),
+        ]
+        indexes = [
+            # The review page: all entries of one week.
+            models.Index(fields=["week"], name="review_entry_week_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} · {self.owner}"
+
+    @property
+    def iso_week(self) -> IsoWeek:
+        return IsoWeek.parse(self.week)
+
+    def clean(self) -> None:
+        """Refuse a second entry for the same owner and week with a message naming the week
+        (the database constraint stays the final word against races)."""
+        if not self.owner_id or not self.week:
+            return
+        taken = ReviewEntry.objects.filter(owner_id=self.owner_id, week=self.week).exclude(pk=self.pk)
+        if taken.exists():
+            raise ValidationError({"week": duplicate_entry_message(self.week)}, code="duplicate_week")
+
+
+class ReviewReminder(models.Model):
+    """A Friday reminder to one owner for one week. The row is claimed before the mail goes
+    out, so a second run (or a second beat, or a retry) never mails the same person twice."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reminders")
+    week = models.CharField(max_length=8, validators=[validate_iso_week])
+    email = models.EmailField(help_text="Where the reminder went.")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mail backend accepted it; empty = claimed, outcome unknown."
+    )
+
+    class Meta:
+        verbose_name = "review reminder"
+        ordering = ["-week", "owner__username"]
+        constraints = [
+            # Also the index for "was this owner reminded this week?".
+            models.UniqueConstraint(fields=["owner", "week"], name="review_reminder_one_per_owner_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} · {self.owner}"

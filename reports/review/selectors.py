@@ -1,0 +1,216 @@
+"""Reads for the Friday review: who the owners are, the week's snapshot and friction point,
+KPI values per week, and the whole review page as one dataclass."""
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from campaigns.models import KPI
+from reports.models import Snapshot
+
+from .models import ReviewEntry
+from .policy import REVIEW_OWNER_GROUP
+from .weeks import IsoWeek
+
+logger = logging.getLogger(__name__)
+
+FRICTION_KEYS = ("friction", "friction_point")
+
+
+def review_owners() -> QuerySet:
+    """Active members of the Review owner group, by username."""
+    return (
+        get_user_model().objects.filter(groups__name=REVIEW_OWNER_GROUP, is_active=True).order_by("username").distinct()
+    )
+
+
+def weekly_snapshot(week: str | IsoWeek) -> Snapshot | None:
+    return Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, period_label=str(week)).first()
+
+
+def latest_weekly_snapshot(*, up_to: IsoWeek) -> Snapshot | None:
+    """The newest built weekly snapshot whose week is `up_to` or earlier (on a Friday the
+    current week is not closed yet, so this is usually last week's)."""
+    return (
+        Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, status=Snapshot.Status.BUILT, period_start__lt=up_to.ends_at)
+        .order_by("-period_start")
+        .first()
+    )
+
+
+@dataclass
+class FrictionPoint:
+    snapshot: Snapshot
+    title: str
+    note: str
+    columns: list[str]
+    rows: list[list[Any]]  # the flagged rows (the step with the worst drop or decline)
+
+
+def friction_point(snapshot: Snapshot | None) -> FrictionPoint | None:
+    if snapshot is None:
+        return None
+    section = next((s for key in FRICTION_KEYS if (s := snapshot.section(key))), None)
+    if section is None:
+        return None
+    rows = section.get("rows", [])
+    flagged = [rows[i] for i in section.get("flagged", []) if 0 <= i < len(rows)] or rows[:1]
+    return FrictionPoint(
+        snapshot=snapshot,
+        title=section.get("title", "Friction point"),
+        note=section.get("note", ""),
+        columns=list(section.get("columns", [])),
+        rows=flagged,
+    )
+
+
+def kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None] | None:
+    """Each KPI's value over `week`, computed in SQL by reports.metrics.kpis.
+
+    None when that module is not installed, so the page shows "—" rather than failing.
+    """
+    try:
+        from reports.metrics import kpis as kpi_metrics
+        from reports.metrics.common import Period
+    except ImportError:
+        return None
+    if not kpis:
+        return {}
+    period = Period.iso_week(week.year, week.week)
+    return {row.kpi_id: row.value for row in kpi_metrics.kpi_values(period, kpis=kpis)}
+
+
+@dataclass
+class KpiRow:
+    kpi: KPI
+    value: Decimal | None
+    on_target: bool | None
+
+
+@dataclass
+class Movement:
+    """A KPI before (the week before the change week) and after (the week after)."""
+
+    before: Decimal | None
+    after: Decimal | None
+    better: bool | None  # None: unknown or unchanged
+
+    @property
+    def delta(self) -> Decimal | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass
+class ChangeRow:
+    entry: ReviewEntry
+    movement: Movement | None
+
+
+@dataclass
+class OwnerRow:
+    owner: Any
+    entry: ReviewEntry | None
+
+
+@dataclass
+class ReviewPage:
+    week: IsoWeek
+    current_week: IsoWeek
+    kpis: list[KpiRow]
+    metrics_available: bool
+    friction: FrictionPoint | None
+    snapshot: Snapshot | None  # this week's snapshot, when built
+    owners: list[OwnerRow]
+    other_entries: list[ReviewEntry]  # entries by people no longer in the owner group
+    last_week_changes: list[ChangeRow] = field(default_factory=list)
+
+    @property
+    def previous_week(self) -> IsoWeek:
+        return self.week.previous
+
+    @property
+    def next_week(self) -> IsoWeek | None:
+        return self.week.next if self.week < self.current_week else None
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for row in self.owners if row.entry is None)
+
+
+def movement(kpi: KPI, before: Decimal | None, after: Decimal | None) -> Movement:
+    better = None
+    if before is not None and after is not None and after != before:
+        better = (after > before) == (kpi.direction == KPI.Direction.UP)
+    return Movement(before=before, after=after, better=better)
+
+
+class _ValueCache:
+    """KPI values per week, each week computed once per page."""
+
+    def __init__(self, kpis: list[KPI]):
+        self.kpis = kpis
+        self.weeks: dict[IsoWeek, dict[int, Decimal | None] | None] = {}
+
+    def get(self, kpi: KPI, week: IsoWeek) -> Decimal | None:
+        if week not in self.weeks:
+            self.weeks[week] = kpi_values(self.kpis, week)
+        return (self.weeks[week] or {}).get(kpi.pk)
+
+
+def entry_movement(entry: ReviewEntry) -> Movement | None:
+    """The movement of one entry's KPI (admin detail page)."""
+    if entry.kpi is None:
+        return None
+    cache = _ValueCache([entry.kpi])
+    week = entry.iso_week
+    return movement(entry.kpi, cache.get(entry.kpi, week.previous), cache.get(entry.kpi, week.next))
+
+
+def review_page(week: IsoWeek, *, current_week: IsoWeek | None = None) -> ReviewPage:
+    """Everything /review/<week>/ shows, in a fixed number of queries plus one KPI
+    computation per distinct week needed (this week, the week before last)."""
+    current_week = current_week or IsoWeek.current()
+    last_week = week.previous
+    entries = list(
+        ReviewEntry.objects.filter(week__in=[str(week), str(last_week)])
+        .select_related("owner", "kpi", "snapshot")
+        .order_by("owner__username")
+    )
+    this_week_entries = [e for e in entries if e.week == str(week)]
+    owners = list(review_owners())
+    by_owner = {e.owner_id: e for e in this_week_entries}
+    owner_ids = {o.pk for o in owners}
+
+    kpis = list(KPI.objects.filter(is_active=True).order_by("name"))
+    change_kpis = {e.kpi.pk: e.kpi for e in entries if e.kpi is not None}
+    cache = _ValueCache(list({**{k.pk: k for k in kpis}, **change_kpis}.values()))
+    values = kpi_values(cache.kpis, week)
+    cache.weeks[week] = values
+
+    snapshot = weekly_snapshot(week)
+    return ReviewPage(
+        week=week,
+        current_week=current_week,
+        kpis=[KpiRow(kpi=k, value=(v := (values or {}).get(k.pk)), on_target=k.is_on_target(v)) for k in kpis],
+        metrics_available=values is not None,
+        friction=friction_point(snapshot or latest_weekly_snapshot(up_to=week)),
+        snapshot=snapshot,
+        owners=[OwnerRow(owner=o, entry=by_owner.get(o.pk)) for o in owners],
+        other_entries=[e for e in this_week_entries if e.owner_id not in owner_ids],
+        last_week_changes=[
+            ChangeRow(
+                entry=e,
+                movement=movement(e.kpi, cache.get(e.kpi, last_week.previous), cache.get(e.kpi, week))
+                if e.kpi
+                else None,
+            )
+            for e in entries
+            if e.week == str(last_week)
+        ],
+    )

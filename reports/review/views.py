@@ -1,0 +1,29 @@
+"""The review page: `/review/` is this week, `/review/2025-W46/` any other."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import policy
+from .selectors import review_page
+from .weeks import IsoWeek
+
+
+@staff_member_required
+def review_week(request: HttpRequest, week: str | None = None) -> HttpResponse:
+    if not policy.can_view_entries(request.user):
+        raise PermissionDenied("You need the Analyst or Review owner role to see the review.")
+    current = IsoWeek.current()
+    try:
+        iso_week = IsoWeek.parse(week) if week else current
+    except ValueError as exc:
+        raise Http404(str(exc)) from None
+    page = review_page(iso_week, current_week=current)
+    own = next((row.entry for row in page.owners if row.owner.pk == request.user.pk), None)
+    context = {
+        "page": page,
+        "own_entry": own,
+        "can_add": policy.can_add_entry(request.user) and own is None,
+    }
+    return render(request, "reports/review.html", context)

@@ -1,0 +1,82 @@
+"""ISO weeks as the review writes them: `2025-W46`, Monday to Sunday in the reporting zone."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+ISO_WEEK_PATTERN = r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class IsoWeek:
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, value: str) -> "IsoWeek":
+        """`2025-W46` → IsoWeek(2025, 46); ValueError with a readable reason otherwise."""
+        match = _ISO_WEEK.match(value.strip()) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"{value!r} is not an ISO week; write it like 2025-W46.")
+        year, week = int(match[1]), int(match[2])
+        try:
+            date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise ValueError(f"{year} has no ISO week {week}.") from None
+        return cls(year, week)
+
+    @classmethod
+    def containing(cls, day: date) -> "IsoWeek":
+        iso = day.isocalendar()
+        return cls(iso.year, iso.week)
+
+    @classmethod
+    def current(cls, now: datetime | None = None) -> "IsoWeek":
+        """The week it is now in the reporting time zone (Friday evening in Shanghai is
+        still Friday there even when UTC says otherwise)."""
+        local = timezone.localtime(now or timezone.now(), settings.REPORTING_TZ)
+        return cls.containing(local.date())
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-W{self.week:02d}"
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.combine(self.monday, time.min, tzinfo=settings.REPORTING_TZ)
+
+    @property
+    def ends_at(self) -> datetime:
+        """Exclusive end: next Monday 00:00 in the reporting zone."""
+        return self.starts_at + timedelta(days=7)
+
+    def shift(self, weeks: int) -> "IsoWeek":
+        return IsoWeek.containing(self.monday + timedelta(weeks=weeks))
+
+    @property
+    def previous(self) -> "IsoWeek":
+        return self.shift(-1)
+
+    @property
+    def next(self) -> "IsoWeek":
+        return self.shift(1)
+
+
+def validate_iso_week(value: str) -> None:
+    """Field validator: the format and that the week exists (2026 has no W53)."""
+    try:
+        IsoWeek.parse(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_week") from None
