@@ -1,9 +1,16 @@
 from django.urls import path
 
+from events.api import EventIngestView
+from events.identity_api import IdentifyView
 from events.imports.api import ImportView
 from events.wechat import views as wechat_views
 
 urlpatterns = []
+
+# Event API (docs/ingest.md).
+urlpatterns += [
+    path("api/v1/events", EventIngestView.as_view(), name="events-ingest"),
+]
 
 # WeChat callbacks (docs/wechat.md).
 urlpatterns += [
@@ -14,4 +21,9 @@ urlpatterns += [
 # Imports of ad spend and WeChat statistics (docs/imports.md).
 urlpatterns += [
     path("api/v1/imports/<str:kind>", ImportView.as_view(), name="import-csv"),
+]
+
+# Identity: join the ids of one person (docs/wechat.md).
+urlpatterns += [
+    path("api/v1/identify", IdentifyView.as_view(), name="identify"),
 ]

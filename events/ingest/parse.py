@@ -69,13 +69,13 @@ def parse_body(body: bytes, content_type: str | None) -> tuple[str, list[Any]]:
         raise BodyError(400, f"The body is not valid UTF-8 (bad byte at offset {exc.start}).") from None
     if not text.strip():
         raise BodyError(400, "The body is empty; send one event object, an array of events, or CSV.")
-    rows = _parse_json(text) if is_json else _parse_csv(text)
+    rows = parse_json(text) if is_json else parse_csv(text)
     if len(rows) > MAX_EVENTS:
         raise BodyError(413, f"The body has {len(rows):,} events; {LIMITS}. Split it into smaller batches.")
     return ("api" if is_json else "csv"), rows
 
 
-def _parse_json(text: str) -> list[Any]:
+def parse_json(text: str) -> list[Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -89,7 +89,7 @@ def _parse_json(text: str) -> list[Any]:
     raise BodyError(400, f"The JSON body must be an event object or an array of events, not {type(data).__name__}.")
 
 
-def _parse_csv(text: str) -> list[dict[str, Any]]:
+def parse_csv(text: str) -> list[dict[str, Any]]:
     """A header row, then one event per row. Spaces after commas are tolerated (the seed
     prints them); extra columns become properties; a row longer than the header keeps its
     surplus cells under `extra_cells`."""

@@ -1,0 +1,250 @@
+"""Admin for ingest: keys (shown once), events (read-only, big-table safe) and rejected rows
+(fix and replay)."""
+
+import json
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from campaigns.models import EventDefinition, SourceAlias
+from events.ingest.replay import replay_rejected
+from events.models import Event, IngestKey, RejectedRow
+
+
+class BoundedCountPaginator(Paginator):
+    """Never a full COUNT(*) on a big table: count at most LIMIT rows (a COUNT over a
+    LIMITed subquery); beyond that, PostgreSQL's planner estimate for an unfiltered list,
+    or LIMIT for a filtered one. Page links past the cap still work."""
+
+    LIMIT = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        bounded = self.object_list[: self.LIMIT + 1].count()
+        if bounded <= self.LIMIT:
+            return bounded
+        query = getattr(self.object_list, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [self.object_list.model._meta.db_table],
+                )
+                (estimate,) = cursor.fetchone()
+            return max(int(estimate), bounded)
+        return bounded
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+# --- Ingest keys -----------------------------------------------------------------------
+
+
+@admin.register(IngestKey)
+class IngestKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix_shown", "source", "created_at", "last_used_at", "status"]
+    list_filter = ["source", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "source"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "source"]
+        return ["name", "source", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # The source scopes the key's event ids; changing it would change what dedupes.
+        return ["source", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+    @admin.display(description="prefix")
+    def prefix_shown(self, obj: IngestKey) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="status", ordering="revoked_at")
+    def status(self, obj: IngestKey) -> str:
+        return "active" if obj.is_active else f"revoked {obj.revoked_at:%Y-%m-%d}"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw_key = IngestKey.generate(name=obj.name, source=obj.source, created_by=request.user)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
+        obj.created_by = key.created_by
+        obj._state.adding = False
+        messages.warning(
+            request,
+            f"The new key is shown only this once; copy it now: {raw_key}  "
+            "(only its hash is stored, so it cannot be shown again).",
+        )
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} key(s); requests with them now get 401.")
+
+
+# --- Events ----------------------------------------------------------------------------
+
+
+class EventNameFilter(admin.SimpleListFilter):
+    """Choices from the tracking plan: a DISTINCT over the events table would scan it."""
+
+    title = "event name"
+    parameter_name = "event_name"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in EventDefinition.objects.order_by("name").values_list("name", flat=True)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_name=self.value()) if self.value() else queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """Choices from the key sources and the source alias table (no scan of events)."""
+
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        names = set(IngestKey.objects.values_list("source", flat=True))
+        names |= set(SourceAlias.objects.values_list("canonical", flat=True))
+        return [(name, name) for name in sorted(names) if name]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+@admin.register(Event)
+class EventAdmin(BigTableAdmin):
+    list_display = [
+        "event_name",
+        "user_id",
+        "source",
+        "campaign_code",
+        "page",
+        "value",
+        "currency",
+        "ts",
+        "received_at",
+    ]
+    list_filter = [EventNameFilter, SourceFilter, "campaign", ("received_at", admin.DateFieldListFilter)]
+    # Exact matches only: they use the (user_id, ts) index; icontains would scan.
+    search_fields = ["=user_id", "=event_id"]
+    search_help_text = "Exact user id or event id."
+    ordering = ["-received_at"]
+    readonly_fields = [field.name for field in Event._meta.fields if field.name != "properties"] + ["properties_shown"]
+    exclude = ["properties"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="properties")
+    def properties_shown(self, obj: Event) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.properties, indent=2, ensure_ascii=False))
+
+
+# --- Rejected rows ---------------------------------------------------------------------
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    title = "channel"
+    parameter_name = "channel"
+    KNOWN = ["api", "csv", "short_link", "wechat_push", "wechat_pay", "import"]
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in self.KNOWN]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if self.value() == "import":
+            return queryset.filter(channel__startswith="import")
+        return queryset.filter(channel=self.value())
+
+
+@admin.register(RejectedRow)
+class RejectedRowAdmin(BigTableAdmin):
+    list_display = ["received_at", "channel", "reason", "status", "row_index", "errors_shown", "ingest_key"]
+    list_filter = ["status", "reason", ChannelFilter]
+    list_select_related = ["ingest_key"]
+    ordering = ["-received_at"]
+    actions = ["replay", "dismiss"]
+    fields = [
+        "raw",
+        "errors_pretty",
+        "reason",
+        "status",
+        "channel",
+        "ingest_key",
+        "row_index",
+        "received_at",
+        "replayed_at",
+        "replayed_by",
+    ]
+    readonly_fields = [
+        "errors_pretty",
+        "reason",
+        "status",
+        "channel",
+        "ingest_key",
+        "row_index",
+        "received_at",
+        "replayed_at",
+        "replayed_by",
+    ]
+    change_form_template = "admin/events/rejectedrow/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="errors")
+    def errors_shown(self, obj: RejectedRow) -> str:
+        text = "; ".join(f"{field}: {why}" for field, why in (obj.errors or {}).items())
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    @admin.display(description="errors")
+    def errors_pretty(self, obj: RejectedRow) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.errors, indent=2, ensure_ascii=False))
+
+    @admin.action(description="Replay selected rows through ingest", permissions=["change"])
+    def replay(self, request, queryset):
+        stored = still_bad = 0
+        for rejected in queryset.exclude(status=RejectedRow.Status.REPLAYED).select_related("ingest_key")[:1000]:
+            if replay_rejected(rejected, user=request.user):
+                stored += 1
+            else:
+                still_bad += 1
+        level = messages.SUCCESS if not still_bad else messages.WARNING
+        self.message_user(request, f"Replayed {stored} row(s); {still_bad} still rejected (errors updated).", level)
+
+    @admin.action(description="Dismiss selected rows", permissions=["change"])
+    def dismiss(self, request, queryset):
+        dismissed = queryset.filter(status=RejectedRow.Status.OPEN).update(status=RejectedRow.Status.DISMISSED)
+        self.message_user(request, f"Dismissed {dismissed} row(s).")
+
+    def response_change(self, request, obj):
+        if "_replay" not in request.POST:
+            return super().response_change(request, obj)
+        if replay_rejected(obj, user=request.user):
+            self.message_user(request, "Replayed: the row is stored now.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Still rejected; the errors below are updated.", messages.WARNING)
+        return HttpResponseRedirect(request.path)

@@ -1,0 +1,158 @@
+"""`POST /api/v1/events`: the event API (docs/ingest.md).
+
+Thin on purpose: read the body within the limits → check the key → parse → one
+`ingest_rows` call → answer. No serializer per event; the serializers below only describe
+the API in the OpenAPI schema.
+"""
+
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events.ingest import ingest_rows
+from events.ingest.keys import KeyRejected, authenticate, mark_used
+from events.ingest.parse import LIMITS, MAX_BYTES, BodyError, check_declared_length, parse_body
+from events.models import RejectedRow
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30
+
+_event_doc = inline_serializer(
+    "IngestEvent",
+    {
+        "event_name": serializers.CharField(help_text="Lower snake case after normalisation (API_error → api_error)."),
+        "user_id": serializers.CharField(help_text="openid, unionid or your own id."),
+        "ts": serializers.DateTimeField(help_text="ISO 8601 with a zone, e.g. 2025-11-01T10:15:23Z."),
+        "session_id": serializers.CharField(required=False),
+        "source": serializers.CharField(required=False, help_text="Traffic source; empty → the key's source."),
+        "campaign": serializers.CharField(required=False, help_text="Campaign code, case-sensitive."),
+        "page": serializers.CharField(required=False),
+        "value": serializers.DecimalField(max_digits=14, decimal_places=2, required=False),
+        "currency": serializers.CharField(required=False, help_text="ISO 4217; CNY when a value is given."),
+        "event_id": serializers.CharField(required=False, help_text="Your id; dedupes retries."),
+        "properties": serializers.DictField(required=False),
+        "placement_scene": serializers.CharField(required=False),
+        "app_id": serializers.CharField(required=False),
+    },
+)
+_answer_doc = inline_serializer(
+    "IngestAnswer",
+    {
+        "accepted": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "conflicts": serializers.IntegerField(),
+        "rejected": inline_serializer(
+            "IngestRejectedRow",
+            {
+                "index": serializers.IntegerField(help_text="0-based position in the batch (CSV: line − 2)."),
+                "reason": serializers.ChoiceField(choices=["invalid", "conflict"]),
+                "errors": serializers.DictField(child=serializers.CharField(), help_text="field → why"),
+            },
+            many=True,
+        ),
+    },
+)
+_error_doc = inline_serializer("IngestError", {"error": serializers.CharField()})
+
+
+def _error(status: int, message: str, **headers) -> Response:
+    return Response({"error": message}, status=status, headers=headers or None)
+
+
+class EventIngestView(APIView):
+    # The ingest key is the authentication; no session, so no CSRF.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Send events (one object, an array, or CSV)",
+        description=(
+            f"Authenticate with `Authorization: Bearer <ingest key>`. Limits: {LIMITS}. "
+            "Good rows are stored even when others are rejected; rejected rows are kept for replay. "
+            "Re-sending a batch changes nothing (dedupe by event_id, else by content)."
+        ),
+        request={
+            "application/json": _event_doc,
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses={
+            200: OpenApiResponse(_answer_doc, description="The batch was processed; see rejected."),
+            400: OpenApiResponse(_error_doc, description="Invalid JSON, UTF-8 or CSV."),
+            401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked key."),
+            413: OpenApiResponse(_error_doc, description="Too many events or bytes."),
+            415: OpenApiResponse(_error_doc, description="Not JSON or CSV."),
+            503: OpenApiResponse(_error_doc, description="Database unavailable; retry after Retry-After seconds."),
+        },
+        examples=[
+            OpenApiExample(
+                "Seed row",
+                value={
+                    "event_name": "pay_success",
+                    "user_id": "a1b2c3",
+                    "session_id": "s-001",
+                    "source": "wechat_ad",
+                    "campaign": "23Q4-Sale",
+                    "page": "checkout",
+                    "value": "199.00",
+                    "currency": "CNY",
+                    "ts": "2025-11-01T10:15:23Z",
+                },
+                request_only=True,
+            ),
+        ],
+        tags=["events"],
+    )
+    def post(self, request):
+        try:
+            return self._ingest(request)
+        except (OperationalError, InterfaceError):
+            logger.warning("event ingest: database unavailable", exc_info=True)
+            return _error(
+                503,
+                f"The database is unavailable; nothing was stored. Retry in {RETRY_AFTER_SECONDS} s.",
+                **{"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+
+    def _ingest(self, request):
+        http = request._request
+        try:
+            check_declared_length(http.META.get("CONTENT_LENGTH"))
+        except BodyError as exc:
+            return _error(exc.status, exc.message)
+        try:
+            key = authenticate(http.META.get("HTTP_AUTHORIZATION"))
+        except KeyRejected as exc:
+            return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="events"'})
+        # Read the stream ourselves: request.body would stop at DATA_UPLOAD_MAX_MEMORY_SIZE
+        # (2.5 MB), and our limit is 5 MB, checked on the bytes actually received.
+        body = http.read(MAX_BYTES + 1)
+        try:
+            channel, rows = parse_body(body, http.META.get("CONTENT_TYPE"))
+        except BodyError as exc:
+            if exc.status in {400, 415}:
+                _keep_unreadable_body(body, message=exc.message, key=key)
+            return _error(exc.status, exc.message)
+        mark_used(key)
+        result = ingest_rows(rows, channel=channel, ingest_key=key)
+        return Response(result.as_dict(), status=200)
+
+
+def _keep_unreadable_body(body: bytes, *, message: str, key) -> None:
+    """Nothing sent with a valid key is lost: an unreadable body is kept for replay."""
+    try:
+        RejectedRow.objects.create(
+            channel="api",
+            raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
+            errors={"body": message},
+            ingest_key=key,
+        )
+    except DatabaseError:
+        logger.warning("event ingest: could not keep an unreadable body", exc_info=True)

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from events.ingest.validate import snake_case
+from events.models import IngestKey
+
+
+class Command(BaseCommand):
+    help = "Create an ingest key for POST /api/v1/events and print it (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", help="The sender this key speaks for, e.g. mini_program, server, crm.")
+        parser.add_argument("--name", help="A label shown in admin (default: the source).")
+
+    def handle(self, *args, source: str, name: str | None, **options):
+        source = snake_case(source)
+        if not source or len(source) > 64:
+            raise CommandError("SOURCE must be 1–64 letters, digits or '_' (e.g. mini_program).")
+        key, raw_key = IngestKey.generate(name=name or source, source=source)
+        self.stderr.write(f"Created ingest key {key.prefix}… for source {source!r}; it is not shown again.")
+        self.stdout.write(raw_key)

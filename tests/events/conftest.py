@@ -1,0 +1,21 @@
+import pytest
+
+
+@pytest.fixture
+def ingest_key(db):
+    """(IngestKey, raw key) for source mini_program."""
+    from events.models import IngestKey
+
+    return IngestKey.generate(name="Mini Program", source="mini_program")
+
+
+@pytest.fixture
+def post_events(client, ingest_key):
+    """POST a body to the event API with the fixture's key (or the given headers)."""
+
+    def post(body, content_type="application/json", **headers):
+        headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {ingest_key[1]}")
+        data = body.encode() if isinstance(body, str) else body
+        return client.generic("POST", "/api/v1/events", data, content_type=content_type, **headers)
+
+    return post
