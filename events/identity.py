@@ -1,0 +1,173 @@
+"""Identity (E6): join the ids of one person so reports count people, not ids.
+
+A person is a group of `Identity` rows sharing a `person_id`. An id with no row is a
+person of its own, so reports use COALESCE(identity.person_id, event.user_id).
+
+Rules (docs/wechat.md "Identity"):
+- A unionid link (`properties.unionid` on an event, or `{"unionid": …}` at /api/v1/identify)
+  puts the id into the unionid's group, and the group's person_id becomes the unionid.
+- An alias link (`{"alias": …}`) joins two groups. The surviving person_id is the one of a
+  group already keyed by a unionid; otherwise the person_id of `user_id`'s group (or
+  `user_id` itself when it is new).
+- Merging moves every id of the losing group in one UPDATE, so no id is left behind.
+Merges take a transaction-level advisory lock so two merges never interleave; the common
+case (the link is already known) is answered from one read without the lock.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import CharField, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from events.models import Identity
+
+MAX_ID_LENGTH = 128
+# Arbitrary constant naming the identity-merge lock among PostgreSQL advisory locks.
+MERGE_LOCK_KEY = 0x57584944  # "WXID"
+_SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class IdentityError(ValueError):
+    """A link request that cannot be applied (empty or over-long ids, linking an id to itself)."""
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    person_id: str
+    moved: int  # ids that changed person (0 when the link was already known)
+    created: int  # ids seen for the first time
+
+
+def _check_id(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise IdentityError(f"{name} is required and must be a non-empty string.")
+    value = value.strip()
+    if len(value) > MAX_ID_LENGTH:
+        raise IdentityError(f"{name} is longer than {MAX_ID_LENGTH} characters.")
+    return value
+
+
+def _lock_merges() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MERGE_LOCK_KEY])
+
+
+def _keyed_by_unionid(person_id: str) -> bool:
+    return Identity.objects.filter(person_id=person_id, linked_by=Identity.LinkedBy.UNIONID).exists()
+
+
+def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, app_id: str = "") -> LinkResult:
+    """Record that `user_id` and `alias` (or `unionid`) belong to one person; merge groups if needed."""
+    user_id = _check_id("user_id", user_id)
+    if (alias is None) == (unionid is None):
+        raise IdentityError("Send exactly one of alias or unionid.")
+    by_unionid = unionid is not None
+    other = _check_id("unionid" if by_unionid else "alias", unionid if by_unionid else alias)
+    if other == user_id and not by_unionid:
+        raise IdentityError("alias must differ from user_id.")
+    app_id = (app_id or "")[:32]
+
+    if by_unionid:
+        known = Identity.objects.filter(user_id=user_id).values_list("person_id", flat=True).first()
+        if known == other:
+            return LinkResult(person_id=other, moved=0, created=0)
+
+    with transaction.atomic():
+        _lock_merges()
+        current = dict(Identity.objects.filter(user_id__in={user_id, other}).values_list("user_id", "person_id"))
+        person_of_user = current.get(user_id, user_id)
+        person_of_other = current.get(other, other)
+        if by_unionid:
+            winner = other
+        elif _keyed_by_unionid(person_of_user) or not _keyed_by_unionid(person_of_other):
+            winner = person_of_user
+        else:
+            winner = person_of_other
+
+        losers = {person_of_user, person_of_other} - {winner}
+        moved = 0
+        if losers:
+            moved = Identity.objects.filter(person_id__in=losers).update(person_id=winner, updated_at=timezone.now())
+
+        linked_by = Identity.LinkedBy.UNIONID if by_unionid else Identity.LinkedBy.ALIAS
+        new_rows = [
+            Identity(user_id=uid, person_id=winner, app_id=app_id if uid == user_id else "", linked_by=linked_by)
+            for uid in dict.fromkeys((user_id, other))
+            if uid not in current
+        ]
+        if by_unionid and user_id in current:
+            Identity.objects.filter(user_id=user_id).update(linked_by=linked_by)
+        Identity.objects.bulk_create(new_rows)
+    return LinkResult(person_id=winner, moved=moved, created=len(new_rows))
+
+
+def unionid_pairs(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """{user_id: unionid} for rows that carry a unionid (top-level or in properties)."""
+    pairs: dict[str, str] = {}
+    for row in rows:
+        properties = row.get("properties") if isinstance(row.get("properties"), dict) else {}
+        unionid = row.get("unionid") or properties.get("unionid")
+        user_id = row.get("user_id")
+        if not (isinstance(unionid, str) and isinstance(user_id, str)):
+            continue
+        unionid, user_id = unionid.strip(), user_id.strip()
+        if unionid and user_id and len(unionid) <= MAX_ID_LENGTH and len(user_id) <= MAX_ID_LENGTH:
+            pairs[user_id] = unionid
+    return pairs
+
+
+def link_unionids_from_rows(rows: Iterable[dict[str, Any]]) -> int:
+    """Link every user_id → unionid carried by ingested rows; returns how many links were new.
+
+    One read finds the links already known, so a batch of events from known users costs a
+    single query.
+    """
+    pairs = unionid_pairs(rows)
+    if not pairs:
+        return 0
+    known = dict(Identity.objects.filter(user_id__in=list(pairs)).values_list("user_id", "person_id"))
+    new_links = 0
+    for user_id, unionid in pairs.items():
+        if known.get(user_id) != unionid:
+            link(user_id, unionid=unionid)
+            new_links += 1
+    return new_links
+
+
+def person_of(user_id: str) -> str:
+    """The person an id belongs to (the id itself when it was never linked)."""
+    return Identity.objects.filter(user_id=user_id).values_list("person_id", flat=True).first() or user_id
+
+
+def person_expression(user_field: str = "user_id") -> Coalesce:
+    """ORM expression for "the person behind `user_field`", e.g.
+    `Event.objects.aggregate(people=Count(person_expression(), distinct=True))`."""
+    person = Identity.objects.filter(user_id=OuterRef(user_field)).values("person_id")[:1]
+    return Coalesce(Subquery(person), F(user_field), output_field=CharField())
+
+
+@dataclass(frozen=True)
+class PersonSQL:
+    """Raw SQL pieces: put `join` after `FROM events_event AS e`, then use `expression`."""
+
+    join: str
+    expression: str
+
+
+def person_sql(alias: str = "e", *, identity_alias: str | None = None) -> PersonSQL:
+    """`COALESCE(identity.person_id, e.user_id)` and the LEFT JOIN it needs, for report SQL."""
+    identity_alias = identity_alias or f"{alias}_identity"
+    for name in (alias, identity_alias):
+        if not _SQL_IDENTIFIER.match(name):
+            raise ValueError(f"{name!r} is not a plain SQL identifier.")
+    table = connection.ops.quote_name(Identity._meta.db_table)
+    return PersonSQL(
+        join=f"LEFT JOIN {table} AS {identity_alias} ON {identity_alias}.user_id = {alias}.user_id",
+        expression=f"COALESCE({identity_alias}.person_id, {alias}.user_id)",
+    )

@@ -1,0 +1,77 @@
+"""`POST /api/v1/identify`: tell us two ids are one person (docs/wechat.md "Identity").
+
+Authenticated with an ingest key, exactly like `POST /api/v1/events` (same check,
+events.ingest.keys). Thin: check the key → validate → `identity.link` → answer.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import identity
+from events.ingest.keys import KeyRejected, authenticate, mark_used
+
+
+class IdentifyInput(serializers.Serializer):
+    user_id = serializers.CharField(max_length=identity.MAX_ID_LENGTH, help_text="An id events are sent with.")
+    alias = serializers.CharField(
+        max_length=identity.MAX_ID_LENGTH, required=False, help_text="Another id of the same person."
+    )
+    unionid = serializers.CharField(
+        max_length=identity.MAX_ID_LENGTH, required=False, help_text="The person's WeChat unionid."
+    )
+    app_id = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("alias" in attrs) == ("unionid" in attrs):
+            raise serializers.ValidationError("Send exactly one of alias or unionid.")
+        if attrs.get("alias") == attrs["user_id"]:
+            raise serializers.ValidationError({"alias": "must differ from user_id."})
+        return attrs
+
+
+class IdentifyOutput(serializers.Serializer):
+    user_id = serializers.CharField()
+    person_id = serializers.CharField(help_text="What reports now count this id as.")
+    moved = serializers.IntegerField(help_text="Ids that changed person because two people were merged.")
+    created = serializers.IntegerField(help_text="Ids seen for the first time.")
+
+
+_error_doc = inline_serializer("IdentifyError", {"error": serializers.CharField()})
+
+
+class IdentifyView(APIView):
+    # The ingest key is the authentication; no session, so no CSRF.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="identify",
+        summary="Link two ids of one person (alias or unionid)",
+        request=IdentifyInput,
+        responses={
+            200: IdentifyOutput,
+            400: OpenApiResponse(description="Invalid body: field → errors."),
+            401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked ingest key."),
+        },
+        tags=["events"],
+    )
+    def post(self, request):
+        try:
+            key = authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        except KeyRejected as exc:
+            return Response({"error": str(exc)}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'})
+        data = IdentifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        try:
+            result = identity.link(
+                fields["user_id"], alias=fields.get("alias"), unionid=fields.get("unionid"), app_id=fields["app_id"]
+            )
+        except identity.IdentityError as exc:
+            return Response({"error": str(exc)}, status=400)
+        mark_used(key)
+        output = {"user_id": fields["user_id"], "person_id": result.person_id, "moved": result.moved}
+        return Response(IdentifyOutput({**output, "created": result.created}).data)
