@@ -1,6 +1,7 @@
 from django.urls import path
 
 from events.api import EventIngestView
+from events.identity_api import IdentifyView
 from events.imports.api import ImportView
 from events.wechat import views as wechat_views
 
@@ -20,4 +21,9 @@ urlpatterns += [
 # Imports of ad spend and WeChat statistics (docs/imports.md).
 urlpatterns += [
     path("api/v1/imports/<str:kind>", ImportView.as_view(), name="import-csv"),
+]
+
+# Identity: join the ids of one person (docs/wechat.md).
+urlpatterns += [
+    path("api/v1/identify", IdentifyView.as_view(), name="identify"),
 ]
