@@ -3,12 +3,21 @@ article stats, Mini Program page stats. One spec per kind (specs.py), one servic
 streams a CSV file into its table (services.py); admin, command and API call the service."""
 
 from .csvstream import ImportFormatError
-from .services import ImportSummary, RejectedLine, UnknownImportKind, get_spec, import_csv
+from .services import (
+    CHANNEL_PREFIX,
+    ImportSummary,
+    RejectedLine,
+    UnknownImportKind,
+    get_spec,
+    import_csv,
+    replay_rejected_import,
+)
 from .specs import SPECS
 
 KINDS = tuple(SPECS)
 
 __all__ = [
+    "CHANNEL_PREFIX",
     "KINDS",
     "SPECS",
     "ImportFormatError",
@@ -17,4 +26,5 @@ __all__ = [
     "UnknownImportKind",
     "get_spec",
     "import_csv",
+    "replay_rejected_import",
 ]

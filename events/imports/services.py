@@ -25,6 +25,7 @@ from .specs import SPECS, ImportSpec
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
+CHANNEL_PREFIX = "import_"  # RejectedRow.channel of a bad import line: import_<kind>
 # The summary lists this many bad lines; all of them are kept as RejectedRow regardless.
 MAX_REPORTED_LINES = 200
 MAX_REPORTED_UNMATCHED = 50
@@ -188,8 +189,9 @@ def _parse_record(
 class _Writer:
     """Collects one chunk of good and bad rows and writes it in one transaction."""
 
-    def __init__(self, spec: ImportSpec, summary: ImportSummary, header_raw: str, *, channel: str):
+    def __init__(self, spec: ImportSpec, summary: ImportSummary, header_raw: str, *, channel: str, keep_rejected: bool):
         self.spec = spec
+        self.keep_rejected = keep_rejected
         self.summary = summary
         self.header_raw = header_raw
         self.channel = channel
@@ -212,6 +214,8 @@ class _Writer:
         self.summary.rejected += 1
         if len(self.summary.rejected_lines) < MAX_REPORTED_LINES:
             self.summary.rejected_lines.append(RejectedLine(line=record.line, errors=errors))
+        if not self.keep_rejected:
+            return
         self.bad.append(
             RejectedRow(
                 channel=self.channel,
@@ -265,6 +269,7 @@ def import_csv(
     defaults: dict[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    keep_rejected: bool = True,
 ) -> ImportSummary:
     """Import a CSV file of `kind` (see specs.SPECS) and return what happened.
 
@@ -273,6 +278,7 @@ def import_csv(
     bad rows as RejectedRow (channel `import_<kind>`, row_index = line number).
     `defaults` gives a value for the whole file to columns the file may lack (app_id).
     `progress` is called with the number of bytes read, block by block.
+    `keep_rejected=False` is for replays, which update their own RejectedRow.
     Raises ImportFormatError when the file as a whole is unusable: before any row is written
     for a bad header, or part-way for text that stops decoding (chunks before it are kept;
     importing the fixed file again replaces them).
@@ -294,7 +300,7 @@ def import_csv(
     header, header_raw, records = read_csv(binary, progress=progress)
     layout, ignored = _layout(spec, header, defaults)
     summary = ImportSummary(kind=kind, ignored_columns=ignored, unmatched_label=spec.unmatched_label)
-    writer = _Writer(spec, summary, header_raw, channel=f"import_{kind}")
+    writer = _Writer(spec, summary, header_raw, channel=CHANNEL_PREFIX + kind, keep_rejected=keep_rejected)
 
     for record in records:
         summary.rows += 1
@@ -310,3 +316,26 @@ def import_csv(
     summary.unmatched = sorted(writer.unmatched)[:MAX_REPORTED_UNMATCHED]
     logger.info("import %s", summary)
     return summary
+
+
+def replay_rejected_import(rejected: RejectedRow, *, user=None) -> bool:
+    """Import a rejected import line again after someone fixed its raw text (the header
+    line plus the data line). True when it went in: the record is marked replayed.
+    Otherwise its errors are updated and it stays open."""
+    kind = rejected.channel.removeprefix(CHANNEL_PREFIX)
+    with transaction.atomic():
+        try:
+            summary = import_csv(kind, rejected.raw.encode(), keep_rejected=False)
+        except ImportFormatError as exc:
+            errors = {"file": str(exc)}
+        else:
+            if not summary.rejected and summary.rows:
+                rejected.status = RejectedRow.Status.REPLAYED
+                rejected.replayed_at = timezone.now()
+                rejected.replayed_by = user
+                rejected.save(update_fields=["status", "replayed_at", "replayed_by"])
+                return True
+            errors = summary.rejected_lines[0].errors if summary.rejected_lines else {"file": "has no data line."}
+        rejected.errors = errors
+        rejected.save(update_fields=["errors"])
+        return False

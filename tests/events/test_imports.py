@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.models import Creative
-from events.imports import ImportFormatError, import_csv
+from events.imports import ImportFormatError, import_csv, replay_rejected_import
 from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary, RejectedRow
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +163,34 @@ def test_bad_rows_are_reported_by_line_number_and_kept_as_rejected_rows(campaign
     assert [row.row_index for row in kept] == [3, 5, 6, 7, 8]
     assert kept[1].raw == "date,campaign,spend,impressions,clicks\n2025-11-02,23Q4-Sale,ten,100,5\n"
     assert kept[1].errors == errors[5]
+
+
+def test_a_fixed_rejected_line_can_be_replayed_into_its_table(campaign, analyst):
+    import_csv("ad_spend", b"date,campaign,spend\n2025-11-01,23Q4-Sale,ten\n")
+    rejected = RejectedRow.objects.get(channel="import_ad_spend")
+    rejected.raw = rejected.raw.replace("ten", "10")
+
+    replayed = replay_rejected_import(rejected, user=analyst)
+
+    rejected.refresh_from_db()
+    assert replayed is True
+    assert rejected.status == RejectedRow.Status.REPLAYED
+    assert AdSpend.objects.get().spend == Decimal("10.00")
+    assert RejectedRow.objects.count() == 1
+
+
+def test_a_replayed_line_that_is_still_bad_stays_open_with_the_new_reason(campaign):
+    import_csv("ad_spend", b"date,campaign,spend\n2025-11-01,23Q4-Sale,ten\n")
+    rejected = RejectedRow.objects.get(channel="import_ad_spend")
+    rejected.raw = rejected.raw.replace("ten", "-1")
+
+    replayed = replay_rejected_import(rejected)
+
+    rejected.refresh_from_db()
+    assert replayed is False
+    assert rejected.status == RejectedRow.Status.OPEN
+    assert rejected.errors == {"spend": "'-1' is negative."}
+    assert RejectedRow.objects.count() == 1
 
 
 def test_a_quoted_field_over_two_lines_keeps_line_numbers_right(campaign):
