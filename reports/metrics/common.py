@@ -135,6 +135,11 @@ class Period:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
 
+    @property
+    def day_bounds(self) -> list[datetime]:
+        """Local midnights from the first day to the day after the last: slice k is days[k]."""
+        return [_local_midnight(d) for d in self.days] + [_local_midnight(self.last_day + DAY)]
+
     def __str__(self) -> str:
         return self.label
 
