@@ -3,6 +3,7 @@ from django.urls import path
 from events.api import EventIngestView
 from events.identity_api import IdentifyView
 from events.imports.api import ImportView
+from events.shortlinks import short_link
 from events.wechat import views as wechat_views
 
 urlpatterns = []
@@ -10,6 +11,11 @@ urlpatterns = []
 # Event API (docs/ingest.md).
 urlpatterns += [
     path("api/v1/events", EventIngestView.as_view(), name="events-ingest"),
+]
+
+# Short links: /r/<scene> of a placement (docs/ingest.md).
+urlpatterns += [
+    path("r/<str:code>", short_link, name="short-link"),
 ]
 
 # WeChat callbacks (docs/wechat.md).

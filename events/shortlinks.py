@@ -1,0 +1,120 @@
+"""`GET /r/<code>`: a placement's short link (C4).
+
+Records the scan through `ingest_rows` (event `qr_scan`, via=short_link, with the
+placement's campaign and compact UTMs) and answers 302 to the placement's configured
+target with utm_source/utm_medium/utm_campaign/utm_content added. The mapping lives on the
+server, so attribution survives redirects and shares; the target is always the configured
+one — nothing in the request can change where we redirect (no open redirect).
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from campaigns.models import Placement, SourceAlias
+from events.ingest import ingest_rows
+
+logger = logging.getLogger(__name__)
+
+VISITOR_COOKIE = "wxa_vid"
+VISITOR_COOKIE_AGE = 365 * 24 * 3600
+_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# A retry of the same request (same visitor, same code) within this window is the same
+# scan: the event id and the recorded time are both derived from the window.
+RETRY_WINDOW_SECONDS = 30
+
+
+def visitor_id(request: HttpRequest) -> tuple[str, bool]:
+    """(visitor id, is new). A first-party random id; malformed cookies are replaced."""
+    current = request.COOKIES.get(VISITOR_COOKIE, "")
+    if _VISITOR_ID.match(current):
+        return current, False
+    return secrets.token_urlsafe(16), True
+
+
+def utm_params(placement: Placement) -> dict[str, str]:
+    params = {
+        "utm_source": SourceAlias.normalise(placement.effective_utm_source()),
+        "utm_medium": SourceAlias.normalise(placement.effective_utm_medium()),
+        "utm_campaign": placement.campaign.code,
+        "utm_content": placement.utm_content.strip() or placement.scene,
+    }
+    return {name: value for name, value in params.items() if value}
+
+
+def target_with_utms(target_url: str, utms: dict[str, str]) -> str | None:
+    """The configured target with our UTMs merged into its query (ours win over the same
+    names); None if the target is not an http(s) URL."""
+    parts = urlsplit(target_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return None
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in utms]
+    query.extend(utms.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def record_scan(placement: Placement, *, visitor: str, utms: dict[str, str], new_visitor: bool) -> None:
+    now = timezone.now()
+    window = int(now.timestamp()) // RETRY_WINDOW_SECONDS
+    event_id = hashlib.sha256(f"{visitor}:{placement.scene}:{window}".encode()).hexdigest()[:40]
+    ingest_rows(
+        [
+            {
+                "event_name": "qr_scan",
+                "user_id": visitor,
+                "source": utms.get("utm_source", ""),
+                "campaign": placement.campaign.code,
+                "placement_scene": placement.scene,
+                "ts": datetime.fromtimestamp(window * RETRY_WINDOW_SECONDS, tz=UTC),
+                "event_id": event_id,
+                "properties": {"via": "short_link", "new_visitor": new_visitor, **utms},
+            }
+        ],
+        channel="short_link",
+        source="short_link",
+    )
+
+
+@require_GET
+def short_link(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        placement = Placement.objects.select_related("campaign").filter(scene=code).first()
+    except DatabaseError:
+        logger.warning("short link %s: database unavailable", code, exc_info=True)
+        response = render(request, "events/shortlink_not_found.html", {"unavailable": True}, status=503)
+        response["Retry-After"] = "30"
+        return response
+    if placement is None:
+        return render(request, "events/shortlink_not_found.html", {"code": code[:64]}, status=404)
+
+    visitor, new_visitor = visitor_id(request)
+    utms = utm_params(placement)
+    try:
+        record_scan(placement, visitor=visitor, utms=utms, new_visitor=new_visitor)
+    except DatabaseError:
+        # The visitor still gets where they were going; the miss is logged.
+        logger.warning("short link %s: scan not recorded", code, exc_info=True)
+
+    target = target_with_utms(placement.target_url, utms) if placement.target_url else None
+    if target is None:
+        response = render(request, "events/shortlink_not_found.html", {"placement": placement}, status=200)
+    else:
+        response = HttpResponseRedirect(target)
+    response.set_cookie(
+        VISITOR_COOKIE,
+        visitor,
+        max_age=VISITOR_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response

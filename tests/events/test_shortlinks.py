@@ -1,0 +1,122 @@
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from campaigns.models import Placement, SourceAlias
+from events.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def poster(campaign):
+    return Placement.objects.create(
+        campaign=campaign,
+        name="Store poster",
+        scene="p7Kx2",
+        target_url="https://shop.example.com/landing?ref=poster&utm_source=old",
+        utm_medium=" QR ",
+        utm_content="store-42",
+    )
+
+
+def test_a_scan_is_recorded_with_full_attribution_and_redirects_with_utms(client, poster, campaign):
+    response = client.get("/r/p7Kx2")
+
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert (location.scheme, location.netloc, location.path) == ("https", "shop.example.com", "/landing")
+    assert parse_qs(location.query) == {
+        "ref": ["poster"],
+        "utm_source": ["wechat"],
+        "utm_medium": ["qr"],
+        "utm_campaign": ["23Q4-Sale"],
+        "utm_content": ["store-42"],
+    }
+    event = Event.objects.get()
+    visitor = response.cookies["wxa_vid"]
+    assert (event.event_name, event.campaign, event.placement, event.user_id) == (
+        "qr_scan",
+        campaign,
+        poster,
+        visitor.value,
+    )
+    assert event.properties == {
+        "via": "short_link",
+        "new_visitor": True,
+        "scene": "p7Kx2",
+        "utm_source": "wechat",
+        "utm_medium": "qr",
+        "utm_campaign": "23Q4-Sale",
+        "utm_content": "store-42",
+    }
+    assert visitor["httponly"] is True
+    assert visitor["max-age"] == 365 * 24 * 3600
+
+
+def test_source_and_medium_go_through_the_alias_table(client, poster):
+    SourceAlias.objects.update_or_create(alias="wx", defaults={"canonical": "wechat"})
+    poster.utm_source = " WX "
+    poster.save()
+
+    response = client.get("/r/p7Kx2")
+
+    assert parse_qs(urlsplit(response["Location"]).query)["utm_source"] == ["wechat"]
+    assert Event.objects.get().source == "wechat"
+
+
+def test_the_same_visitor_retrying_the_same_request_counts_once(client, poster, time_machine):
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    first = client.get("/r/p7Kx2")
+
+    time_machine.shift(20)
+    client.get("/r/p7Kx2")
+
+    assert first.status_code == 302
+    assert Event.objects.count() == 1
+    assert Event.objects.get().properties["new_visitor"] is True
+
+
+def test_two_visitors_are_two_scans(client, poster):
+    client.get("/r/p7Kx2")
+    client.cookies.clear()
+
+    client.get("/r/p7Kx2")
+
+    assert Event.objects.values("user_id").distinct().count() == 2
+
+
+def test_query_parameters_never_change_where_we_redirect(client, poster):
+    response = client.get("/r/p7Kx2", {"next": "https://evil.example", "url": "//evil.example", "target": "x"})
+
+    location = urlsplit(response["Location"])
+    assert location.netloc == "shop.example.com"
+    assert "evil" not in response["Location"]
+
+
+def test_an_unknown_code_is_a_friendly_404(client, db):
+    response = client.get("/r/nope")
+
+    assert response.status_code == 404
+    assert "This link does not exist" in response.content.decode()
+    assert Event.objects.count() == 0
+
+
+def test_a_placement_without_a_target_records_the_scan_and_shows_a_page(client, poster):
+    poster.target_url = ""
+    poster.save()
+
+    response = client.get("/r/p7Kx2")
+
+    assert response.status_code == 200
+    assert "does not lead anywhere yet" in response.content.decode()
+    assert Event.objects.count() == 1
+
+
+def test_a_malformed_visitor_cookie_is_replaced(client, poster):
+    client.cookies["wxa_vid"] = "<script>"
+
+    response = client.get("/r/p7Kx2")
+
+    assert response.cookies["wxa_vid"].value != "<script>"
+    assert Event.objects.get().user_id == response.cookies["wxa_vid"].value
