@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -166,47 +167,58 @@ def _attribution(attach: str) -> dict[str, str]:
     }
 
 
+def _str(data: dict[str, Any], key: str) -> str:
+    """A text field of the decrypted resource; "" when missing or not text."""
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _obj(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _transaction_row(resource: dict[str, Any], *, merchant: PayMerchant, notification: Notification) -> dict:
-    transaction_id = resource.get("transaction_id")
+    transaction_id = _str(resource, "transaction_id")
     if not transaction_id:
         raise PayNotificationError("The transaction has no transaction_id.", keep=True)
-    payer = resource.get("payer") or {}
-    amount = resource.get("amount") or {}
-    openid = payer.get("openid") or payer.get("sub_openid") or payer.get("sp_openid")
+    payer, amount = _obj(resource, "payer"), _obj(resource, "amount")
+    # Partner (service-provider) mode has sub_openid/sp_openid instead of openid.
+    openid = _str(payer, "openid") or _str(payer, "sub_openid") or _str(payer, "sp_openid")
     if not openid:
         raise PayNotificationError("The transaction has no payer openid.", keep=True)
-    attach = resource.get("attach") or ""
+    attach = _str(resource, "attach")
     properties = {
-        "out_trade_no": resource.get("out_trade_no", ""),
+        "out_trade_no": _str(resource, "out_trade_no"),
         "transaction_id": transaction_id,
-        "trade_type": resource.get("trade_type", ""),
-        "mchid": resource.get("mchid") or resource.get("sp_mchid") or merchant.mchid,
+        "trade_type": _str(resource, "trade_type"),
+        "mchid": _str(resource, "mchid") or _str(resource, "sp_mchid") or merchant.mchid,
         "attach": attach,
     }
-    if isinstance(amount.get("payer_total"), int):
+    if "payer_total" in amount:
         properties["payer_total"] = str(fen_to_yuan(amount["payer_total"]))
     return {
         "event_name": "pay_success",
         "user_id": openid,
         "source": SOURCE,
-        "page": "",
         "value": fen_to_yuan(amount.get("total")),
-        "currency": amount.get("currency") or "CNY",
-        "ts": resource.get("success_time") or notification.create_time,
+        "currency": _str(amount, "currency") or "CNY",
+        "ts": _str(resource, "success_time") or notification.create_time,
         "event_id": transaction_id,
-        "app_id": resource.get("appid") or resource.get("sub_appid") or merchant.appid,
+        "app_id": _str(resource, "appid") or _str(resource, "sub_appid") or merchant.appid,
         "properties": {key: value for key, value in properties.items() if value},
         **_attribution(attach),
     }
 
 
 def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification: Notification) -> dict:
-    refund_id = resource.get("refund_id")
+    refund_id = _str(resource, "refund_id")
     if not refund_id:
         raise PayNotificationError("The refund has no refund_id.", keep=True)
-    status = str(resource.get("refund_status") or notification.event_type.partition(".")[2] or "unknown").lower()
-    amount = resource.get("amount") or {}
-    transaction_id = resource.get("transaction_id", "")
+    raw_status = _str(resource, "refund_status") or notification.event_type.partition(".")[2]
+    status = re.sub(r"[^a-z0-9]+", "_", raw_status.lower()).strip("_")[:20] or "unknown"
+    amount = _obj(resource, "amount")
+    transaction_id = _str(resource, "transaction_id")
     # Refund notifications carry no openid: the refund belongs to whoever paid.
     payment = (
         Event.objects.filter(event_name="pay_success", source=SOURCE, event_id=transaction_id)
@@ -215,27 +227,27 @@ def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification
         if transaction_id
         else None
     )
-    out_trade_no = resource.get("out_trade_no", "")
+    out_trade_no = _str(resource, "out_trade_no")
     properties = {
         "out_trade_no": out_trade_no,
-        "out_refund_no": resource.get("out_refund_no", ""),
+        "out_refund_no": _str(resource, "out_refund_no"),
         "transaction_id": transaction_id,
         "refund_id": refund_id,
         "refund_status": status,
-        "mchid": resource.get("mchid") or merchant.mchid,
-        "user_received_account": resource.get("user_received_account", ""),
+        "mchid": _str(resource, "mchid") or merchant.mchid,
+        "user_received_account": _str(resource, "user_received_account"),
     }
-    if isinstance(amount.get("total"), int):
+    if "total" in amount:
         properties["order_total"] = str(fen_to_yuan(amount["total"]))
     return {
         "event_name": f"refund_{status}",
-        "user_id": payment["user_id"] if payment else f"wxpay_order:{out_trade_no or transaction_id}",
+        "user_id": payment["user_id"] if payment else f"wxpay_order:{out_trade_no or transaction_id or refund_id}",
         "session_id": payment["session_id"] if payment else "",
         "campaign": payment["campaign_code"] if payment else "",
         "source": SOURCE,
         "value": fen_to_yuan(amount.get("refund")),
-        "currency": amount.get("currency") or "CNY",
-        "ts": resource.get("success_time") or notification.create_time,
+        "currency": _str(amount, "currency") or "CNY",
+        "ts": _str(resource, "success_time") or notification.create_time,
         # The status is part of the id: ABNORMAL is not final and may later become SUCCESS.
         "event_id": refund_id if status == "success" else f"{refund_id}:{status}",
         "app_id": (payment["app_id"] if payment else "") or merchant.appid,
@@ -247,7 +259,7 @@ def rows_from_notification(notification: Notification, *, merchant: PayMerchant)
     """Event rows for a decrypted notification; event types we do not track give none."""
     resource = notification.resource
     if notification.event_type == "TRANSACTION.SUCCESS":
-        if resource.get("trade_state", "SUCCESS") != "SUCCESS":
+        if resource.get("trade_state", "SUCCESS") != "SUCCESS":  # Only SUCCESS is sent today; be strict.
             return []
         return [_transaction_row(resource, merchant=merchant, notification=notification)]
     if notification.event_type.startswith("REFUND."):
@@ -259,7 +271,7 @@ def rows_from_notification(notification: Notification, *, merchant: PayMerchant)
 def keep_rejected_notification(*, body: bytes, error: PayNotificationError, mchid: str) -> RejectedRow:
     return RejectedRow.objects.create(
         channel=CHANNEL,
-        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="replace"),
+        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
         errors={"notification": str(error), "mchid": mchid},
     )
 

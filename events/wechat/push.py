@@ -215,7 +215,7 @@ def keep_rejected_push(*, body: bytes, error: PushRejected, appid: str) -> Rejec
     """Keep a push we could not read, with the reason, so nothing WeChat sent is lost."""
     return RejectedRow.objects.create(
         channel=CHANNEL,
-        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="replace"),
+        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
         errors={error.field: str(error), "appid": appid},
     )
 

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events.models import Event, PayMerchant, RejectedRow
 from events.wechat.pay import parse_attach
@@ -327,3 +329,26 @@ def test_the_api_v3_key_must_be_32_characters(merchant):
 
 def test_a_get_on_the_notify_url_is_405(client, merchant):
     assert client.get(URL).status_code == 405
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    resource=st.dictionaries(
+        st.sampled_from(["transaction_id", "payer", "amount", "success_time", "attach", "trade_state", "refund_id"]),
+        st.one_of(
+            st.none(),
+            st.integers(-5, 10**12),
+            st.text(max_size=30),
+            st.dictionaries(st.text(max_size=8), st.integers()),
+        ),
+    ),
+    event_type=st.sampled_from(["TRANSACTION.SUCCESS", "REFUND.SUCCESS", "REFUND.ABNORMAL", "OTHER"]),
+)
+def test_no_signed_and_decryptable_notification_makes_the_callback_fail_with_a_500(
+    client, merchant, platform_key, resource, event_type
+):
+    body = notification_body(resource, event_type=event_type)
+
+    response = notify(client, body, signed_headers(body, platform_key))
+
+    assert response.status_code in {204, 400}

@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from campaigns.models import Placement, WeChatApp
 from events.models import Event, RejectedRow
@@ -338,3 +340,30 @@ def test_rows_from_a_message_ignore_nested_elements_where_text_is_expected(oa_ap
 
     with pytest.raises(push.PushRejected):
         push.rows_from_message(message, app=oa_app)
+
+
+def test_a_body_with_nul_bytes_is_rejected_and_kept_readably(client, oa_app):
+    response = post_push(client, b"<xml><FromUserName>a\x00b</FromUserName></xml>")
+
+    assert response.status_code == 400
+    assert "\\x00" in RejectedRow.objects.get(channel="wechat_push").raw
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda tag, text: f"<xml><{tag}>{text}</{tag}><MsgType>event</MsgType></xml>".encode(),
+            st.sampled_from(["FromUserName", "CreateTime", "Event", "EventKey", "Encrypt"]),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="<&"), max_size=40),
+        ),
+    ),
+    encrypted=st.booleans(),
+)
+def test_no_signed_body_makes_the_callback_fail_with_a_500(client, oa_app, body, encrypted):
+    query = signed_query(encrypt_type="aes", msg_signature="0" * 40) if encrypted else signed_query()
+
+    response = post_push(client, body, query)
+
+    assert response.status_code in {200, 400, 403}
