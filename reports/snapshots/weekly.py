@@ -1,6 +1,10 @@
 """The weekly snapshot: KPIs vs target, funnel rates, the friction point, top placements
 (and, as their metric functions exist, top content, ads and fatigue)."""
 
+from django.db.models import Sum
+
+from events.models import ArticleStat
+from reports.metrics.content import content_metrics
 from reports.metrics.funnel import funnel, funnel_by
 from reports.snapshots.friction import friction_point
 from reports.snapshots.kpi_section import kpi_section
@@ -8,6 +12,7 @@ from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.sections import Section, pct
 
 TOP_PLACEMENTS = 10
+TOP_ARTICLES = 10
 
 
 def build_data(period: SnapshotPeriod) -> dict:
@@ -35,6 +40,15 @@ def build_data(period: SnapshotPeriod) -> dict:
         summary.append(f"Friction point: {friction.sentence}")
 
     sections.append(_placements_section(metrics_period))
+
+    content = content_metrics(metrics_period)
+    sections += _content_sections(content, period)
+    followers = content.followers
+    headline.update(
+        new_followers=followers.publishing.follows + followers.other.follows,
+        unfollows=followers.publishing.unfollows + followers.other.unfollows,
+        article_opens=content.articles.opens,
+    )
 
     return {
         "kind": period.kind,
@@ -92,3 +106,53 @@ def _placements_section(metrics_period) -> Section:
     for group in funnel_by(metrics_period, "placement")[:TOP_PLACEMENTS]:
         section.add(group.label, group.funnel.entered, group.funnel.converted, pct(group.funnel.overall_rate))
     return section
+
+
+def _content_sections(content, period: SnapshotPeriod) -> list[Section]:
+    a, f, m = content.articles, content.followers, content.menu
+    overview = Section(
+        "content",
+        "Official Account content",
+        ["Metric", "Value", "Note"],
+        note="Article and menu engagement from events; follower growth on publishing days vs other days.",
+    )
+    overview.add("Article opens", a.opens, f"{a.readers} people")
+    overview.add("Read completion %", pct(a.read_completion_rate), f"{a.read_completions} read to the end")
+    overview.add("Shares", a.shares, "")
+    overview.add(
+        "CTA clicks from articles", a.cta_clicks, ", ".join(f"{k}: {v}" for k, v in a.cta_clicks_by_target.items())
+    )
+    overview.add("CTA click %", pct(a.cta_click_rate), "of article opens")
+    overview.add("Menu CTR %", pct(m.ctr), f"{m.visits_with_menu_click} of {m.oa_visits} Official Account visits")
+    for name, group in (("publishing days", f.publishing), ("other days", f.other)):
+        overview.add(
+            f"Net follower growth per day, {name}",
+            group.net_growth_per_day,
+            f"{group.days} days: +{group.follows} / −{group.unfollows}; unfollow rate {pct(group.unfollow_rate)}%",
+        )
+
+    articles = Section(
+        "top_articles",
+        "Top articles",
+        ["Article", "Reads", "Read users", "Shares", "Favourites"],
+        note="From the imported article statistics, most read first.",
+        chart={"type": "bar", "x": 0, "y": [1]},
+    )
+    rows = (
+        ArticleStat.objects.filter(date__gte=period.first_day, date__lte=period.last_day)
+        .values("msgid", "title")
+        .annotate(reads=Sum("reads"), read_users=Sum("read_users"), shares=Sum("shares"), favourites=Sum("favourites"))
+        .order_by("-reads", "msgid")[:TOP_ARTICLES]
+    )
+    for row in rows:
+        articles.add(row["title"] or row["msgid"], row["reads"], row["read_users"], row["shares"], row["favourites"])
+
+    paths = Section(
+        "top_paths",
+        "Top paths to payment",
+        ["Pages before paying", "People"],
+        note="The last pages people were on before their first payment this week.",
+    )
+    for path in content.top_paths:
+        paths.add(" → ".join(path.pages), path.people)
+    return [overview, articles, paths]

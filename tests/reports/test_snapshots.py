@@ -1,0 +1,297 @@
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from events.models import AdSpend
+from reports.metrics.funnel import Funnel, FunnelStep
+from reports.models import Snapshot
+from reports.snapshots import build
+from reports.snapshots.friction import friction_point
+from reports.snapshots.periods import PeriodError, closed_periods, last_closed, parse_label
+from tests.reports.metrics_data import at, event, save
+from tests.reports.snapshot_data import AFTER_WEEK, SHANGHAI, WEEK, built, journeys_week_46, orders_kpi
+
+pytestmark = pytest.mark.postgres
+
+
+# --- periods -------------------------------------------------------------------------
+
+
+def test_labels_parse_to_periods_cut_in_the_reporting_time_zone():
+    week = parse_label("weekly", "2025-W46")
+    month = parse_label("monthly", "2025-02")
+    day = parse_label("daily", "2025-11-03")
+
+    assert (week.start, week.end) == (
+        datetime(2025, 11, 10, tzinfo=SHANGHAI),
+        datetime(2025, 11, 17, tzinfo=SHANGHAI),
+    )
+    assert (month.first_day, month.last_day, month.label) == (date(2025, 2, 1), date(2025, 2, 28), "2025-02")
+    assert (day.start, day.label) == (datetime(2025, 11, 3, tzinfo=SHANGHAI), "2025-11-03")
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ("weekly", "2025-46"),
+        ("weekly", "2025-W54"),
+        ("daily", "2025-02-30"),
+        ("monthly", "2025-13"),
+        ("yearly", "2025"),
+    ],
+)
+def test_a_label_that_names_no_period_is_refused(kind, label):
+    with pytest.raises(PeriodError):
+        parse_label(kind, label)
+
+
+def test_the_last_closed_period_follows_the_reporting_day_not_utc():
+    # 2025-11-11 17:30 UTC is already Wednesday 12 Nov 01:30 in Shanghai.
+    now = datetime(2025, 11, 11, 17, 30, tzinfo=UTC)
+
+    assert last_closed("daily", now).label == "2025-11-11"
+    assert last_closed("weekly", now).label == "2025-W45"
+    assert last_closed("monthly", now).label == "2025-10"
+    assert [p.label for p in closed_periods("monthly", 3, now)] == ["2025-08", "2025-09", "2025-10"]
+
+
+# --- building ------------------------------------------------------------------------
+
+
+def test_a_weekly_build_stores_kpis_funnel_friction_placements_and_content(db):
+    journeys_week_46()
+    orders_kpi(target="5")
+
+    snapshot = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+    assert snapshot.status == Snapshot.Status.BUILT
+    assert snapshot.built_at == AFTER_WEEK and snapshot.duration_ms is not None and snapshot.builds == 1
+    assert {"kpis", "funnel", "placements", "content", "top_articles", "top_paths"} <= {
+        s["key"] for s in snapshot.sections
+    }
+    kpis = snapshot.section("kpis")
+    assert kpis["rows"][0][:3] == ["Weekly orders", "1", "5"] and kpis["rows"][0][5] == "behind"
+    funnel = {row[0]: row for row in snapshot.section("funnel")["rows"]}
+    assert funnel["qr_scan"][1] == 4 and funnel["add_to_cart"][1] == 0  # follow (step 2) stops everyone
+    assert snapshot.data["headline"]["entered"] == 4
+    assert snapshot.data["friction"]["to_event"] == "follow"
+    assert "Fix first" in snapshot.data["friction"]["sentence"]
+
+
+def test_rebuilding_a_period_replaces_its_snapshot_in_the_same_row(db):
+    save(event("qr_scan", "a", at("2025-11-10")))
+    first = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+    save(event("qr_scan", "b", at("2025-11-11")))
+
+    second = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK + timedelta(hours=1))
+
+    assert second.pk == first.pk and Snapshot.objects.count() == 1
+    assert second.builds == 2
+    assert second.data["headline"]["entered"] == 2
+
+
+def test_a_period_that_has_not_ended_is_not_built(db):
+    with pytest.raises(build.SnapshotError, match="has not ended"):
+        build.build_snapshot("weekly", WEEK, now=datetime(2025, 11, 16, 23, 0, tzinfo=SHANGHAI))
+
+    assert not Snapshot.objects.exists()
+
+
+def test_a_failed_rebuild_keeps_the_previous_data_and_records_the_error(db, monkeypatch):
+    good = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+    def broken(period):
+        raise RuntimeError("metric exploded")
+
+    monkeypatch.setitem(build.BUILDERS, "weekly", broken)
+    with pytest.raises(RuntimeError):
+        build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+    failed = Snapshot.objects.get()
+    assert failed.status == Snapshot.Status.FAILED
+    assert failed.error == "RuntimeError: metric exploded"
+    assert failed.data == good.data and failed.built_at == good.built_at
+
+
+# --- staleness -----------------------------------------------------------------------
+
+
+def test_events_received_after_the_build_mark_the_snapshot_stale(db):
+    snapshot = built("weekly", WEEK, built_at=AFTER_WEEK)
+    save(event("qr_scan", "late", at("2025-11-12"), received_at=AFTER_WEEK + timedelta(hours=2)))
+
+    marked = build.mark_stale_snapshots(now=AFTER_WEEK + timedelta(hours=3))
+
+    snapshot.refresh_from_db()
+    assert marked == 1
+    assert snapshot.stale and snapshot.stale_since == AFTER_WEEK + timedelta(hours=3)
+
+
+def test_events_received_before_the_build_or_outside_the_period_leave_it_fresh(db):
+    snapshot = built("weekly", WEEK, built_at=AFTER_WEEK)
+    save(
+        event("qr_scan", "early", at("2025-11-12"), received_at=AFTER_WEEK - timedelta(hours=1)),
+        event("qr_scan", "next-week", at("2025-11-18"), received_at=AFTER_WEEK + timedelta(hours=1)),
+    )
+
+    marked = build.mark_stale_snapshots(now=AFTER_WEEK + timedelta(hours=3))
+
+    snapshot.refresh_from_db()
+    assert marked == 0 and not snapshot.stale
+
+
+def test_an_ad_spend_import_after_the_build_marks_the_day_stale(db):
+    snapshot = built("daily", "2025-11-12", built_at=AFTER_WEEK - timedelta(days=10))
+    AdSpend.objects.create(date=date(2025, 11, 12), campaign_code="C1", spend=Decimal("10.00"))
+
+    build.mark_stale_snapshots(now=AFTER_WEEK)
+
+    snapshot.refresh_from_db()
+    assert snapshot.stale
+
+
+def test_a_rebuild_clears_the_stale_flag(db):
+    built("weekly", WEEK, built_at=AFTER_WEEK, stale=True, stale_since=AFTER_WEEK)
+
+    rebuilt = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK + timedelta(hours=1))
+
+    assert not rebuilt.stale and rebuilt.stale_since is None
+
+
+# --- due periods ---------------------------------------------------------------------
+
+
+def test_due_periods_are_the_closed_periods_without_a_good_snapshot(db):
+    now = datetime(2025, 11, 20, 9, 0, tzinfo=SHANGHAI)  # Thursday
+    built("weekly", "2025-W46")
+    built("weekly", "2025-W45", status=Snapshot.Status.FAILED, built_at=None)
+
+    due = build.due_periods(now=now, catch_up={"daily": 2, "weekly": 3, "monthly": 1})
+
+    assert {(d.kind, d.label, d.reason) for d in due} == {
+        ("daily", "2025-11-18", "missing"),
+        ("daily", "2025-11-19", "missing"),
+        ("weekly", "2025-W44", "missing"),
+        ("weekly", "2025-W45", "failed"),
+        ("monthly", "2025-10", "missing"),
+    }
+
+
+def test_a_build_stuck_in_building_for_hours_is_due_again(db):
+    now = datetime(2025, 11, 20, 9, 0, tzinfo=SHANGHAI)
+    built(
+        "weekly", "2025-W46", status=Snapshot.Status.BUILDING, built_at=None, build_started_at=now - timedelta(hours=3)
+    )
+
+    due = build.due_periods(now=now, catch_up={"daily": 1, "weekly": 1, "monthly": 1})
+
+    assert ("weekly", "2025-W46", "stuck") in {(d.kind, d.label, d.reason) for d in due}
+
+
+# --- the friction point --------------------------------------------------------------
+
+
+def _funnel(*people: int) -> Funnel:
+    names = ["qr_scan", "add_to_cart", "start_checkout", "pay_success"]
+    steps = []
+    for i, count in enumerate(people):
+        rate = (
+            None
+            if i == 0 or not people[i - 1]
+            else (Decimal(count) / Decimal(people[i - 1])).quantize(Decimal("0.0001"))
+        )
+        lost = 0 if i == 0 else people[i - 1] - count
+        steps.append(FunnelStep(i + 1, names[i], count, count, rate, None, lost))
+    return Funnel("w", 604800, None, steps, people[0], people[-1], None)
+
+
+def test_without_a_sharp_decline_the_friction_point_is_the_worst_step():
+    current = _funnel(100, 60, 50, 10)  # 60 %, 83 %, 20 %
+    previous = _funnel(100, 62, 52, 11)
+
+    point = friction_point(current, previous)
+
+    assert point.step == "start_checkout → pay_success" and point.reason == "worst drop"
+    assert point.rate_pct == Decimal("20.0") and point.people_lost == 40
+    assert "pay page" in point.sentence
+
+
+def test_a_step_that_fell_sharply_since_last_week_is_the_friction_point():
+    current = _funnel(100, 60, 40, 30)  # cart → checkout 66.7 % (last week 90 %), pay 75 %
+    previous = _funnel(100, 60, 54, 10)
+
+    point = friction_point(current, previous)
+
+    assert point.step == "add_to_cart → start_checkout" and point.reason == "decline"
+    assert point.previous_rate_pct == Decimal("90.0") and point.change_points == Decimal("-23.3")
+    assert "fell from 90.0% to 66.7%" in point.sentence
+
+
+def test_nobody_entering_means_no_friction_point():
+    assert friction_point(_funnel(0, 0, 0, 0), None) is None
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def test_the_command_backfills_a_range_and_reports_progress(db, capsys):
+    call_command("build_snapshot", "daily", "--from", "2025-11-01", "--to", "2025-11-03")
+
+    out = capsys.readouterr().out
+    assert "[1/3] daily 2025-11-01" in out and "[3/3] daily 2025-11-03" in out
+    assert list(Snapshot.objects.order_by("period_start").values_list("period_label", flat=True)) == [
+        "2025-11-01",
+        "2025-11-02",
+        "2025-11-03",
+    ]
+
+
+def test_the_command_builds_the_last_closed_period_by_default(db):
+    call_command("build_snapshot", "monthly")
+
+    assert Snapshot.objects.get().period_label == last_closed("monthly").label
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["weekly", "--month", "2025-11"], "--month does not apply to weekly"),
+        (["weekly", "--week", "2025-46"], "not a weekly period label"),
+        (["daily", "--from", "2025-11-01"], "needs both --from and --to"),
+        (["daily", "--from", "2025-11-03", "--to", "2025-11-01"], "is after"),
+        (["daily", "--date", "2999-01-01"], "has not ended"),
+    ],
+)
+def test_the_command_refuses_bad_input_with_a_clear_message(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("build_snapshot", *args)
+
+
+# --- the beat schedule ---------------------------------------------------------------
+
+
+def test_migrate_creates_the_beat_schedule_in_the_reporting_time_zone_with_expiry(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="reports.tasks.build_due_snapshots")
+
+    assert str(task.crontab.timezone) == "Asia/Shanghai"
+    assert task.expire_seconds and task.enabled
+
+
+def test_syncing_the_schedule_again_keeps_edits_made_in_admin(db):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from reports.schedule import sync_beat_schedule
+
+    task = PeriodicTask.objects.get(task="reports.tasks.mark_stale_snapshots")
+    task.crontab = CrontabSchedule.objects.create(minute="5", hour="*", timezone="Asia/Shanghai")
+    task.save()
+
+    sync_beat_schedule()
+
+    task.refresh_from_db()
+    assert task.crontab.minute == "5"
+    assert PeriodicTask.objects.filter(task="reports.tasks.mark_stale_snapshots").count() == 1
