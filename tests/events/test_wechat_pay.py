@@ -352,3 +352,30 @@ def test_no_signed_and_decryptable_notification_makes_the_callback_fail_with_a_5
     response = notify(client, body, signed_headers(body, platform_key))
 
     assert response.status_code in {204, 400}
+
+
+def test_the_admin_never_shows_the_api_v3_key_and_keeps_it_when_left_empty(client, analyst, merchant):
+    client.force_login(analyst)
+    url = f"/admin/events/paymerchant/{merchant.pk}/change/"
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        {
+            "mchid": MCHID,
+            "name": "Renamed shop",
+            "appid": merchant.appid,
+            "api_v3_key": "",
+            "platform_key_serial": SERIAL,
+            "platform_public_key": merchant.platform_public_key,
+            "is_active": "on",
+        },
+    )
+
+    assert page.status_code == 200
+    assert API_V3_KEY not in page.content.decode()
+    assert f"/wechat/pay/{MCHID}/notify/" in page.content.decode()
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.name, merchant.api_v3_key) == ("Renamed shop", API_V3_KEY)
+    assert API_V3_KEY not in client.get("/admin/events/paymerchant/").content.decode()
