@@ -18,8 +18,6 @@ from .weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
 
-FRICTION_KEYS = ("friction", "friction_point")
-
 
 def review_owners() -> QuerySet:
     """Active members of the Review owner group, by username."""
@@ -36,7 +34,7 @@ def latest_weekly_snapshot(*, up_to: IsoWeek) -> Snapshot | None:
     """The newest built weekly snapshot whose week is `up_to` or earlier (on a Friday the
     current week is not closed yet, so this is usually last week's)."""
     return (
-        Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, status=Snapshot.Status.BUILT, period_start__lt=up_to.ends_at)
+        Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, built_at__isnull=False, period_start__lt=up_to.ends_at)
         .order_by("-period_start")
         .first()
     )
@@ -44,27 +42,31 @@ def latest_weekly_snapshot(*, up_to: IsoWeek) -> Snapshot | None:
 
 @dataclass
 class FrictionPoint:
+    """The weekly snapshot's friction point (reports.snapshots.friction), as stored in its data."""
+
     snapshot: Snapshot
-    title: str
-    note: str
-    columns: list[str]
-    rows: list[list[Any]]  # the flagged rows (the step with the worst drop or decline)
+    step: str  # "add_to_cart → start_checkout"
+    sentence: str
+    rate_pct: Any
+    previous_rate_pct: Any
+    change_points: Any
+    people_lost: Any
+    reason: str  # "decline" or "worst drop"
 
 
 def friction_point(snapshot: Snapshot | None) -> FrictionPoint | None:
-    if snapshot is None:
+    data = (snapshot.data or {}).get("friction") if snapshot else None
+    if not isinstance(data, dict) or not data.get("step"):
         return None
-    section = next((s for key in FRICTION_KEYS if (s := snapshot.section(key))), None)
-    if section is None:
-        return None
-    rows = section.get("rows", [])
-    flagged = [rows[i] for i in section.get("flagged", []) if 0 <= i < len(rows)] or rows[:1]
     return FrictionPoint(
         snapshot=snapshot,
-        title=section.get("title", "Friction point"),
-        note=section.get("note", ""),
-        columns=list(section.get("columns", [])),
-        rows=flagged,
+        step=data["step"],
+        sentence=data.get("sentence", ""),
+        rate_pct=data.get("rate_pct"),
+        previous_rate_pct=data.get("previous_rate_pct"),
+        change_points=data.get("change_points"),
+        people_lost=data.get("people_lost"),
+        reason=data.get("reason", ""),
     )
 
 
@@ -133,6 +135,11 @@ class ReviewPage:
     @property
     def previous_week(self) -> IsoWeek:
         return self.week.previous
+
+    @property
+    def two_weeks_ago(self) -> IsoWeek:
+        """The "before" week of last week's changes (their "after" week is this one)."""
+        return self.week.shift(-2)
 
     @property
     def next_week(self) -> IsoWeek | None:

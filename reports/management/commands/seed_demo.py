@@ -7,6 +7,7 @@ spend, imports), reports (snapshots). A step whose module is not there yet is sk
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.demo import seed_definitions
+from reports.review.demo import seed_reviews
 
 
 class Command(BaseCommand):
@@ -39,5 +40,7 @@ class Command(BaseCommand):
         else:
             result = seed_reports(days=days, seed=seed, stdout=self.stdout)
             self.stdout.write(f"reports: {result}")
+
+        self.stdout.write(f"friday review: {seed_reviews()} new entries")
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
