@@ -1,0 +1,201 @@
+"""Attribution (seed §7): first and last touch by campaign, placement and scene for the
+people who paid in the period, following each person across the Official Account and the
+Mini Program (people, not ids). Three queries (one for the numbers, two for labels).
+
+Definitions:
+- A *touch* is an event that carries a campaign or a placement (a QR scan, a short-link
+  click, a follow through a scene QR, an ad click …). Its campaign is the event's campaign,
+  else its placement's campaign. Its *scene* is the placement's scene value, else the
+  WeChat scene in `properties.scene` (e.g. 1047 for a scanned Mini Program code).
+- *Converters* are people with a `pay_success` in the period (the filters select these
+  payment events). For each, the *first touch* is their earliest touch ever and the *last
+  touch* their latest touch at or before their first payment in the period.
+- Each converter's orders and revenue in the period go to that touch. Converters without a
+  touch are counted as unattributed.
+
+`attributed_conversions_sql` (per-order last touch within a lookback) is shared with the
+ads report, which needs cost per order per campaign and creative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from campaigns.models import Campaign, Placement
+
+from .common import (
+    EVENTS,
+    PAY_SUCCESS,
+    Filters,
+    Period,
+    db_datetime,
+    fetch,
+    identity_join,
+    in_list,
+    json_text,
+    money,
+    person,
+    ratio,
+    seconds_between,
+)
+
+MODELS = ("first", "last")
+DIMENSIONS = ("campaign", "placement", "scene")
+NONE_LABEL = "(none)"
+
+
+def touches_cte(upper_param: str = "%s", lower_param: str | None = None) -> str:
+    """SELECT of touches: person p, ts, id, campaign c, placement pl, scene, creative ref."""
+    lower = f" AND e.ts >= {lower_param}" if lower_param else ""
+    return f"""
+        SELECT {person()} AS p, e.ts AS ts, e.id AS id,
+               COALESCE(e.campaign_id, pl.campaign_id) AS c, e.placement_id AS pl,
+               COALESCE(pl.scene, {json_text("e.properties", "scene")}) AS scene,
+               {json_text("e.properties", "creative_id")} AS cr
+        FROM {EVENTS} e {identity_join()}
+        LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
+        WHERE (e.campaign_id IS NOT NULL OR e.placement_id IS NOT NULL) AND e.ts < {upper_param}{lower}
+    """
+
+
+def attributed_conversions_sql(
+    period: Period, names: Sequence[str], *, lookback: timedelta, campaign_id: int | None = None
+) -> tuple[str, list]:
+    """Conversions (events named `names` in the period) each attributed to the person's
+    latest touch at or before it, no older than `lookback`. Rows: (event_name, campaign id,
+    creative ref, conversions, value). Unattributed conversions have campaign NULL."""
+    name_sql, name_params = in_list(names)
+    campaign = " AND r.c = %s" if campaign_id else ""
+    sql = f"""
+        WITH conv AS (
+            SELECT e.id AS id, {person()} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
+            FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s
+        ),
+        touches AS ({touches_cte(lower_param="%s")}),
+        ranked AS (
+            SELECT conv.id, conv.n, conv.v, t.c, t.cr,
+                   ROW_NUMBER() OVER (PARTITION BY conv.id ORDER BY t.ts DESC, t.id DESC) AS rn
+            FROM conv LEFT JOIN touches t ON t.p = conv.p AND t.ts <= conv.ts
+                 AND {seconds_between("t.ts", "conv.ts")} <= %s
+        )
+        SELECT r.n, r.c, r.cr, COUNT(*), SUM(r.v) FROM ranked r WHERE r.rn = 1{campaign}
+        GROUP BY r.n, r.c, r.cr
+    """
+    params = [
+        *name_params,
+        db_datetime(period.start),
+        db_datetime(period.end),
+        db_datetime(period.end),
+        db_datetime(period.start - lookback),
+        lookback.total_seconds(),
+    ]
+    if campaign_id:
+        params.append(campaign_id)
+    return sql, params
+
+
+@dataclass
+class TouchRow:
+    key: str | None  # campaign id, placement id or scene, as text; None = no such value on the touch
+    label: str
+    converters: int
+    orders: int
+    revenue: Decimal
+    share: Decimal | None  # converters / all converters
+
+
+@dataclass
+class Attribution:
+    period_label: str
+    converters: int
+    orders: int
+    revenue: Decimal
+    unattributed: int  # converters with no touch before paying
+    # model ("first"/"last") → dimension ("campaign"/"placement"/"scene") → rows, most converters first
+    touches: dict[str, dict[str, list[TouchRow]]] = field(default_factory=dict)
+
+
+def attribution(period: Period, filters: Filters | None = None) -> Attribution:
+    filters = filters or Filters()
+    where, where_params = filters.sql("e")
+    sql = f"""
+        WITH pays AS (
+            SELECT {person()} AS p, MIN(e.ts) AS t, COUNT(*) AS orders, SUM(e.value) AS revenue
+            FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
+            GROUP BY 1
+        ),
+        touches AS ({touches_cte()}),
+        ranked AS (
+            SELECT t.p, t.c, t.pl, t.scene,
+                   ROW_NUMBER() OVER (PARTITION BY t.p ORDER BY t.ts, t.id) AS fr,
+                   ROW_NUMBER() OVER (PARTITION BY t.p ORDER BY t.ts DESC, t.id DESC) AS lr
+            FROM touches t JOIN pays ON pays.p = t.p AND t.ts <= pays.t
+        ),
+        picked AS (
+            SELECT 'first' AS model, p, c, pl, scene FROM ranked WHERE fr = 1
+            UNION ALL
+            SELECT 'last' AS model, p, c, pl, scene FROM ranked WHERE lr = 1
+        )
+        SELECT picked.model, picked.c, picked.pl, picked.scene, COUNT(*), SUM(pays.orders), SUM(pays.revenue)
+        FROM picked JOIN pays ON pays.p = picked.p GROUP BY 1, 2, 3, 4
+        UNION ALL
+        SELECT 'all', NULL, NULL, NULL, COUNT(*), SUM(orders), SUM(revenue) FROM pays
+    """
+    params = [PAY_SUCCESS, db_datetime(period.start), db_datetime(period.end), *where_params]
+    params.append(db_datetime(period.end))
+    rows = fetch(sql, params)
+
+    totals = next(r for r in rows if r[0] == "all")
+    converters, orders, revenue = totals[4] or 0, totals[5] or 0, money(totals[6])
+    combos = [r for r in rows if r[0] != "all"]
+    campaign_labels = dict(Campaign.objects.filter(pk__in={r[1] for r in combos if r[1]}).values_list("pk", "code"))
+    placement_labels = {
+        pk: f"{code} / {name}"
+        for pk, code, name in Placement.objects.filter(pk__in={r[2] for r in combos if r[2]}).values_list(
+            "pk", "campaign__code", "name"
+        )
+    }
+
+    touches: dict[str, dict[str, list[TouchRow]]] = {}
+    attributed = 0
+    for model in MODELS:
+        touches[model] = {}
+        for index, dimension in enumerate(DIMENSIONS, start=1):
+            merged: dict = {}
+            for row in combos:
+                if row[0] != model:
+                    continue
+                acc = merged.setdefault(row[index], [0, 0, Decimal("0")])
+                acc[0] += row[4]
+                acc[1] += row[5] or 0
+                acc[2] += money(row[6])
+            labels = {1: campaign_labels, 2: placement_labels, 3: {}}[index]
+            touches[model][dimension] = sorted(
+                (
+                    TouchRow(
+                        key=None if key is None else str(key),
+                        label=NONE_LABEL if key is None else labels.get(key, str(key)),
+                        converters=people,
+                        orders=count,
+                        revenue=money(value),
+                        share=ratio(people, converters),
+                    )
+                    for key, (people, count, value) in merged.items()
+                ),
+                key=lambda r: (-r.converters, r.label),
+            )
+        if model == "first":
+            attributed = sum(r[4] for r in combos if r[0] == model)
+    return Attribution(
+        period_label=period.label,
+        converters=converters,
+        orders=orders,
+        revenue=revenue,
+        unattributed=converters - attributed,
+        touches=touches,
+    )
