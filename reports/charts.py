@@ -63,8 +63,9 @@ def line_chart(
     step = max(1, n // 8)
     for i, label in enumerate(x_labels):
         if i % step == 0 or i == n - 1:
+            anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
             body.append(
-                f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="middle" style="{FONT}" fill="#6b7280">'
+                f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="{anchor}" style="{FONT}" fill="#6b7280">'
                 f"{escape(label)}</text>"
             )
     for s, (name, ys) in enumerate(series):
@@ -130,7 +131,7 @@ def funnel_chart(steps: Sequence[tuple[str, float | None]], *, title: str = "", 
     known = [(r, i) for i, r in enumerate(rates) if r is not None]
     worst = min(known)[1] if known else None
     body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>']
-    centre, max_w = width * 0.42, width * 0.62
+    centre, max_w = width * 0.32, width * 0.56
     for i, ((label, _), count) in enumerate(zip(steps, counts, strict=False)):
         w = max(2.0, count / top * max_w)
         y = pad + i * (row_h + pad)

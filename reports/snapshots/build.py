@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -37,6 +36,8 @@ CATCH_UP_PERIODS = {SnapshotKind.DAILY: 14, SnapshotKind.WEEKLY: 8, SnapshotKind
 # A row left "building" longer than this lost its worker (the broker redelivers after the
 # visibility timeout; this is the backstop when the message itself was lost).
 STUCK_AFTER = timedelta(hours=2)
+# mark_stale_snapshots looks at rows received this long before each run.
+STALE_WINDOW = timedelta(days=2)
 
 
 class SnapshotError(Exception):
@@ -150,22 +151,27 @@ def due_periods(*, now: datetime | None = None, catch_up: dict | None = None) ->
     return due
 
 
-def mark_stale_snapshots(*, now: datetime | None = None, lookback_days: int | None = None) -> int:
+def mark_stale_snapshots(*, now: datetime | None = None, window: timedelta | None = None) -> int:
     """Flag built snapshots whose period received events (or ad spend imports) after they
-    were built. One UPDATE; returns how many became stale."""
+    were built. Only rows that arrived within `window` before `now` are looked at (the task
+    runs every 15 minutes, so the default two days overlap many runs): the received_at index
+    keeps that set small however old the snapshots are. One UPDATE; returns how many became
+    stale."""
     now = now or timezone.now()
-    lookback_days = lookback_days or getattr(settings, "SNAPSHOT_STALE_LOOKBACK_DAYS", 120)
+    since = now - (window or STALE_WINDOW)
     late_events = Event.objects.filter(
-        ts__gte=OuterRef("period_start"), ts__lt=OuterRef("period_end"), received_at__gt=OuterRef("built_at")
+        ts__gte=OuterRef("period_start"),
+        ts__lt=OuterRef("period_end"),
+        received_at__gt=OuterRef("built_at"),
+        received_at__gte=since,
     )
     late_spend = AdSpend.objects.filter(
         date__gte=OuterRef("period_start__date"),
         date__lt=OuterRef("period_end__date"),
         imported_at__gt=OuterRef("built_at"),
+        imported_at__gte=since,
     )
-    candidates = Snapshot.objects.filter(
-        built_at__isnull=False, stale=False, period_end__gte=now - timedelta(days=lookback_days)
-    )
+    candidates = Snapshot.objects.filter(built_at__isnull=False, stale=False)
     return candidates.filter(Q(Exists(late_events)) | Q(Exists(late_spend))).update(stale=True, stale_since=now)
 
 

@@ -1,5 +1,6 @@
 """The dashboard page and the per-section CSV download (thin: read, render)."""
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse
@@ -12,7 +13,8 @@ from reports.snapshots.sections import section_csv
 
 @staff_member_required
 def dashboard(request):
-    return render(request, "reports/dashboard.html", {"board": dashboard_data(), "title": "Dashboard"})
+    context = {**admin.site.each_context(request), "board": dashboard_data(), "title": "Dashboard"}
+    return render(request, "reports/dashboard.html", context)
 
 
 @staff_member_required

@@ -1,0 +1,316 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from reports.charts import bar_chart, funnel_chart, line_chart, section_chart
+from reports.models import Snapshot
+from tests.reports.snapshot_data import built
+
+pytestmark = pytest.mark.postgres
+
+FUNNEL = {
+    "key": "funnel",
+    "title": "Funnel",
+    "columns": ["Step", "People"],
+    "rows": [["qr_scan", 100], ["add_to_cart", 40], ["pay_success", 30]],
+    "chart": {"type": "funnel", "x": 0, "y": [1]},
+    "flagged": [1],
+    "note": "",
+}
+KPIS = {
+    "key": "kpis",
+    "title": "KPIs vs target",
+    "columns": ["KPI", "Value", "Target", "Previous", "Change %", "Status", "Unit", "Period"],
+    "rows": [["Weekly orders", "12", "20", "10", "20.0", "behind", "events", "2025-W46"]],
+    "chart": None,
+    "flagged": [0],
+    "note": "",
+}
+
+
+# --- charts --------------------------------------------------------------------------
+
+
+def test_a_line_chart_draws_one_polyline_per_series_and_breaks_at_gaps():
+    svg = line_chart(["W1", "W2", "W3", "W4"], [("Orders", [1, 2, None, 4]), ("Leads", [3, 3, 3, 3])], title="Trend")
+
+    assert svg.startswith("<svg") and 'data-chart="line"' in svg
+    assert svg.count("<polyline") == 2  # Orders: [1,2] as a line, [4] as a dot; Leads: one line
+    assert svg.count("<circle") == 1
+    assert "<title>Trend</title>" in svg
+
+
+def test_a_bar_chart_has_one_bar_per_label_and_escapes_labels():
+    svg = bar_chart(["<script>alert(1)</script>", "Poster"], [5, 10])
+
+    assert svg.count('class="bar"') == 2
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_a_funnel_chart_marks_the_worst_step_in_red():
+    svg = funnel_chart([("scan", 100), ("cart", 40), ("pay", 30)])
+
+    steps = re.findall(r'<rect class="step"[^>]*fill="([^"]+)"', svg)
+    assert steps == ["#2563eb", "#dc2626", "#2563eb"]  # cart keeps 40 % of scans, pay 75 % of carts
+    assert "40.0% of previous" in svg
+
+
+def test_a_section_asks_for_its_chart_and_a_table_without_a_hint_gets_none():
+    assert 'data-chart="funnel"' in section_chart(FUNNEL)
+    assert section_chart(KPIS) is None
+    assert section_chart({**FUNNEL, "rows": []}) is None
+
+
+# --- dashboard -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def board_snapshots(db):
+    weeks = [
+        built(
+            "weekly",
+            label,
+            data={
+                "title": label,
+                "headline": {"entered": 100 + i, "converted": 10 + i, "orders": 5 + i},
+                "friction": {"step": "add_to_cart → pay_success", "sentence": "Fix first: check the pay page."},
+                "sections": [KPIS, FUNNEL],
+            },
+        )
+        for i, label in enumerate(["2025-W44", "2025-W45", "2025-W46"])
+    ]
+    daily = built(
+        "daily",
+        "2025-11-16",
+        data={
+            "title": "Daily",
+            "flags": ["Spend is 45% above the 7-day average."],
+            "sections": [
+                {**KPIS, "key": "health", "title": "Health check", "columns": ["Metric"], "rows": [["Spend"]]}
+            ],
+        },
+    )
+    monthly = built(
+        "monthly",
+        "2025-10",
+        data={
+            "sections": [
+                {
+                    **KPIS,
+                    "key": "signals",
+                    "title": "Scale or stop",
+                    "columns": ["Campaign", "Signal"],
+                    "rows": [["C1", "scale"]],
+                }
+            ]
+        },
+    )
+    return weeks, daily, monthly
+
+
+def test_the_dashboard_needs_a_staff_login(client, db):
+    response = client.get("/dashboard/")
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(client, analyst, board_snapshots):
+    weeks, daily, monthly = board_snapshots
+    client.force_login(analyst)
+
+    html = client.get("/dashboard/").content.decode()
+
+    assert "Weekly orders" in html and "target 20" in html and "behind" in html
+    assert "Spend is 45% above the 7-day average." in html
+    assert "Fix first: check the pay page." in html
+    assert 'data-chart="funnel"' in html and 'data-chart="line"' in html
+    assert "C1" in html and "scale" in html
+    for snapshot in (weeks[-1], daily, monthly):
+        assert reverse("admin:reports_snapshot_change", args=[snapshot.pk]) in html
+
+
+def test_an_empty_dashboard_says_what_is_missing(client, analyst):
+    client.force_login(analyst)
+
+    html = client.get("/dashboard/").content.decode()
+
+    assert "No daily snapshot yet." in html and "Trends appear once weekly snapshots are built." in html
+
+
+# --- snapshot admin ------------------------------------------------------------------
+
+
+def test_the_snapshot_page_shows_tables_and_charts_not_raw_json(client, analyst, board_snapshots):
+    week = board_snapshots[0][-1]
+    client.force_login(analyst)
+
+    html = client.get(reverse("admin:reports_snapshot_change", args=[week.pk])).content.decode()
+
+    assert "<table" in html and "Weekly orders" in html and 'data-chart="funnel"' in html
+    assert '"sections"' not in html and "&quot;rows&quot;" not in html
+    assert reverse("snapshot-section-csv", args=[week.pk, "kpis"]) in html
+    assert "Friction point: add_to_cart → pay_success" in html
+
+
+def test_the_snapshot_list_filters_by_kind_status_and_stale(client, analyst, board_snapshots):
+    Snapshot.objects.filter(period_label="2025-W45").update(stale=True)
+    client.force_login(analyst)
+
+    html = client.get(reverse("admin:reports_snapshot_changelist"), {"stale__exact": "1"}).content.decode()
+
+    assert "2025-W45" in html and "2025-W46" not in html
+
+
+def test_a_section_downloads_as_csv_for_analysts_only(client, analyst, marketer, board_snapshots):
+    week = board_snapshots[0][-1]
+    url = reverse("snapshot-section-csv", args=[week.pk, "kpis"])
+
+    client.force_login(marketer)
+    refused = client.get(url)
+    client.force_login(analyst)
+    response = client.get(url)
+
+    assert refused.status_code == 403
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().splitlines()[0] == "KPI,Value,Target,Previous,Change %,Status,Unit,Period"
+    assert client.get(reverse("snapshot-section-csv", args=[week.pk, "nope"])).status_code == 404
+
+
+def test_the_rebuild_action_queues_one_build_per_snapshot_after_commit(
+    client, analyst, board_snapshots, django_capture_on_commit_callbacks
+):
+    weeks = board_snapshots[0]
+    client.force_login(analyst)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("admin:reports_snapshot_changelist"),
+            {"action": "rebuild_selected", "_selected_action": [w.pk for w in weeks]},
+        )
+
+    assert response.status_code == 302
+    assert len(callbacks) == 3
+
+
+def test_the_build_form_queues_a_range_and_refuses_an_open_period(
+    client, analyst, db, django_capture_on_commit_callbacks
+):
+    client.force_login(analyst)
+    url = reverse("admin:reports_snapshot_build")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        ok = client.post(url, {"kind": "daily", "first": "2025-11-01", "last": "2025-11-07"})
+    refused = client.post(url, {"kind": "monthly", "first": "2999-01"})
+
+    assert ok.status_code == 302 and len(callbacks) == 7
+    assert refused.status_code == 200 and "Only closed periods" in refused.content.decode()
+
+
+def test_a_marketer_cannot_use_the_build_form(client, marketer):
+    client.force_login(marketer)
+
+    assert client.get(reverse("admin:reports_snapshot_build")).status_code == 403
+
+
+# --- in a real browser ---------------------------------------------------------------
+
+ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parents[2] / "artifacts"
+
+
+def _logged_in_proxy(target: str, session_cookie: str):
+    """A reverse proxy on an ephemeral port that adds the session cookie to every request,
+    so headless Chromium (which has no flag to set a cookie) sees the pages logged in."""
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            request = urllib.request.Request(target + self.path, headers={"Cookie": f"sessionid={session_cookie}"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as upstream:
+                    status, headers, body = upstream.status, upstream.headers, upstream.read()
+            except urllib.error.HTTPError as error:
+                status, headers, body = error.code, error.headers, error.read()
+            self.send_response(status)
+            self.send_header("Content-Type", headers.get("Content-Type", "text/html"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _chromium(url: str, tmp_path, *, screenshot=None) -> str:
+    import subprocess
+
+    args = [
+        "/usr/bin/chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,2000",
+        "--virtual-time-budget=3000",
+    ]
+    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    result = subprocess.run([*args, url], capture_output=True, text=True, timeout=90, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_dashboard_and_a_snapshot_page_render_their_charts_in_headless_chromium(
+    live_server, transactional_db, django_user_model, tmp_path
+):
+    import shutil
+
+    from django.test import Client
+
+    if not shutil.which("chromium") and not __import__("os").path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    week = built(
+        "weekly",
+        "2025-W46",
+        data={
+            "title": "Weekly review 2025-W46",
+            "headline": {"entered": 100, "converted": 12, "orders": 12},
+            "friction": {"step": "add_to_cart → pay_success", "sentence": "Fix first: check the pay page."},
+            "sections": [KPIS, FUNNEL],
+        },
+    )
+    built("weekly", "2025-W45", data={"headline": {"entered": 90, "converted": 10, "orders": 10}, "sections": [FUNNEL]})
+    admin = django_user_model.objects.create_superuser("browser", "browser@example.com", "pw-browser")
+    login = Client()
+    login.force_login(admin)
+    proxy = _logged_in_proxy(live_server.url, login.cookies["sessionid"].value)
+    base = f"http://127.0.0.1:{proxy.server_address[1]}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        dashboard_dom = _chromium(f"{base}/dashboard/", tmp_path)
+        detail_url = f"{base}{reverse('admin:reports_snapshot_change', args=[week.pk])}"
+        detail_dom = _chromium(detail_url, tmp_path)
+        _chromium(f"{base}/dashboard/", tmp_path, screenshot=ARTIFACTS / "dashboard.png")
+        _chromium(detail_url, tmp_path, screenshot=ARTIFACTS / "snapshot-weekly.png")
+    finally:
+        proxy.shutdown()
+
+    assert 'data-chart="line"' in dashboard_dom and 'data-chart="funnel"' in dashboard_dom
+    assert "<polyline" in dashboard_dom and 'class="step"' in dashboard_dom
+    assert "Fix first: check the pay page." in dashboard_dom
+    assert 'data-chart="funnel"' in detail_dom and "Weekly orders" in detail_dom
+    for name in ("dashboard.png", "snapshot-weekly.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000  # a real rendering, not a blank page

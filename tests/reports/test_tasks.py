@@ -1,0 +1,110 @@
+"""Task adapters called directly, and one end-to-end build through a real Celery worker on
+the Redis broker against the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from reports import tasks
+from reports.models import Snapshot
+from tests.reports.metrics_data import at, event, save
+from tests.reports.snapshot_data import WEEK, built
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_build_task_builds_and_returns_the_snapshot_id(db):
+    save(event("qr_scan", "a", at("2025-11-10")))
+
+    snapshot_id = tasks.build_snapshot_task("weekly", WEEK)
+
+    snapshot = Snapshot.objects.get(pk=snapshot_id)
+    assert snapshot.status == Snapshot.Status.BUILT and snapshot.data["headline"]["entered"] == 1
+
+
+def test_the_build_task_acknowledges_late_and_is_requeued_if_the_worker_dies():
+    task = tasks.build_snapshot_task
+
+    assert task.acks_late and task.reject_on_worker_lost
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_TASK_ROUTES["reports.tasks.build_snapshot_task"] == {"queue": "reports"}
+
+
+def test_the_stale_task_marks_late_periods(db):
+    snapshot = built("weekly", WEEK)
+    save(event("qr_scan", "late", at("2025-11-12")))  # received now, long after the build
+
+    assert tasks.mark_stale_snapshots() == 1
+
+    snapshot.refresh_from_db()
+    assert snapshot.stale
+
+
+def test_the_mail_task_returns_quietly_when_the_snapshot_is_gone(db):
+    assert tasks.send_snapshot_mail_task(987654) == 0
+
+
+def _worker_env() -> dict:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    if db.get("PASSWORD"):
+        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
+    from wxanalytics.celery import app
+
+    app.control.purge()  # leftovers from earlier runs on this broker db
+    save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "wxanalytics",
+            "worker",
+            "-Q",
+            "reports,default",
+            "-P",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "info",
+        ],
+        cwd=ROOT,
+        env=_worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        tasks.build_snapshot_task.delay("weekly", WEEK)
+        deadline = time.monotonic() + 60
+        snapshot = None
+        while time.monotonic() < deadline:
+            snapshot = Snapshot.objects.filter(kind="weekly", period_label=WEEK, status=Snapshot.Status.BUILT).first()
+            if snapshot or worker.poll() is not None:
+                break
+            time.sleep(0.3)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+
+    assert snapshot is not None, f"the worker built nothing; its log:\n{output[-3000:]}"
+    assert snapshot.data["headline"]["entered"] == 2 and snapshot.duration_ms is not None
+    assert "build_snapshot_task" in output
