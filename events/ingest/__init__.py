@@ -123,7 +123,7 @@ def ingest_rows(
                     event_id=row.event_id,
                     dedupe_key=key,
                     content_hash=content,
-                    properties=json.dumps(row.properties, ensure_ascii=False, default=str),
+                    properties=row.properties,
                     ingest_key_id=ingest_key.pk if ingest_key is not None else None,
                 ),
             )

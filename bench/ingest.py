@@ -1,0 +1,261 @@
+"""Batch ingest over HTTP through the real server stack vs a raw COPY of the same rows.
+
+Runs gunicorn with production settings on an ephemeral port against a bench database,
+posts 1,000-event JSON batches from a few concurrent clients, then COPYs the same rows
+straight into events_event in the same run, and prints:
+
+    bench ingest_batch_rate: value=<events/s over HTTP> baseline=<COPY events/s> ratio=<value/baseline>
+
+Environment: BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/wxa_bench_ingest),
+BENCH_BATCHES (default 60), BENCH_CLIENTS (default 3), BENCH_WORKERS (default 3).
+"""
+
+import hashlib
+import http.client
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_ingest")
+BATCHES = int(os.environ.get("BENCH_BATCHES", "60"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "3"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
+BATCH_SIZE = 1_000
+EVENT_NAMES = ["page_view", "add_to_cart", "start_checkout", "pay_success", "qr_scan", "article_open"]
+
+
+def log(message: str) -> None:
+    print(f"[bench ingest] {message}", file=sys.stderr, flush=True)
+
+
+def server_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": DATABASE_URL,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collected static files
+    }
+
+
+def connect(dbname: str | None = None) -> psycopg.Connection:
+    cfg = dj_database_url.parse(DATABASE_URL)
+    return psycopg.connect(
+        host=cfg["HOST"] or "127.0.0.1",
+        port=cfg["PORT"] or 5432,
+        user=cfg["USER"],
+        password=cfg["PASSWORD"] or None,
+        dbname=dbname or cfg["NAME"],
+        autocommit=True,
+    )
+
+
+def prepare_database() -> None:
+    name = dj_database_url.parse(DATABASE_URL)["NAME"]
+    with connect("postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env(), check=True)
+
+
+def truncate() -> None:
+    with connect() as conn:
+        conn.execute("TRUNCATE events_event, events_rejectedrow")
+
+
+def make_batches() -> list[list[dict]]:
+    start = datetime(2025, 11, 1, tzinfo=UTC)
+    batches = []
+    for b in range(BATCHES):
+        batch = []
+        for i in range(BATCH_SIZE):
+            n = b * BATCH_SIZE + i
+            batch.append(
+                {
+                    "event_name": EVENT_NAMES[n % len(EVENT_NAMES)],
+                    "user_id": f"o{n % 5000:05d}",
+                    "session_id": f"s-{n // 7}",
+                    "source": "mini_program",
+                    "campaign": "23Q4-Sale" if n % 3 == 0 else "-",
+                    "page": "PDP",
+                    "value": f"{n % 500}.00" if n % 6 == 3 else "-",
+                    "currency": "CNY" if n % 6 == 3 else "-",
+                    "ts": (start + timedelta(seconds=n)).isoformat().replace("+00:00", "Z"),
+                    "event_id": f"bench-{n}",
+                    "properties": {"template": "PDP", "n": n},
+                }
+            )
+        batches.append(batch)
+    return batches
+
+
+def start_server() -> tuple[subprocess.Popen, int]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    process = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "wxanalytics.wsgi",
+            "--bind",
+            f"fd://{fd}",
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        pass_fds=[fd],
+    )
+    listener.close()
+    # The socket is already listening, so requests queue until a worker accepts them:
+    # the warm-up batch doubles as the readiness check.
+    return process, port
+
+
+def create_key() -> str:
+    out = subprocess.run(
+        [PYTHON, "manage.py", "create_ingest_key", "bench"],
+        cwd=ROOT,
+        env=server_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def post_all(port: int, key: str, bodies: list[bytes]) -> float:
+    """Post the bodies from CLIENTS threads; returns seconds taken. Fails on any non-200."""
+    queue = list(enumerate(bodies))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                index, body = queue.pop()
+            conn.request(
+                "POST",
+                "/api/v1/events",
+                body=body,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            answer = response.read()
+            if response.status != 200 or json.loads(answer)["accepted"] != BATCH_SIZE:
+                failures.append(f"batch {index}: {response.status} {answer[:200]!r}")
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit("ingest failed: " + "; ".join(failures[:3]))
+    return elapsed
+
+
+def copy_rows(batches: list[list[dict]]) -> float:
+    """COPY the same rows (already in column form) into events_event; returns seconds."""
+    now = datetime.now(UTC)
+    buffer = io.StringIO()
+    for batch in batches:
+        for row in batch:
+            value = row["value"] if row["value"] != "-" else None
+            currency = row["currency"] if row["currency"] != "-" else ""
+            fields = [
+                row["event_name"],
+                row["user_id"],
+                row["session_id"],
+                row["source"],
+                row["campaign"] if row["campaign"] != "-" else "",
+                row["page"],
+                value,
+                currency,
+                row["ts"],
+                now.isoformat(),
+                row["event_id"],
+                hashlib.sha256(row["event_id"].encode()).hexdigest(),
+                hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest(),
+                json.dumps(row["properties"]),
+                "",
+            ]
+            buffer.write("\t".join(r"\N" if f is None else str(f) for f in fields) + "\n")
+    data = buffer.getvalue()
+    columns = (
+        "event_name, user_id, session_id, source, campaign_code, page, value, currency, ts, received_at, "
+        "event_id, dedupe_key, content_hash, properties, app_id"
+    )
+    with connect() as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy(f"COPY events_event ({columns}) FROM STDIN") as copy:
+            copy.write(data)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    total = BATCHES * BATCH_SIZE
+    log(f"database {DATABASE_URL}; {BATCHES} batches of {BATCH_SIZE:,}; {CLIENTS} clients; {WORKERS} workers")
+    prepare_database()
+    batches = make_batches()
+    bodies = [json.dumps(batch).encode() for batch in batches]
+
+    truncate()
+    copy_seconds = copy_rows(batches)
+    baseline = total / copy_seconds
+    log(f"COPY: {total:,} rows in {copy_seconds:.2f} s")
+
+    truncate()
+    key = create_key()
+    process, port = start_server()
+    try:
+        post_all(port, key, [json.dumps(make_warm_up()).encode()])
+        http_seconds = post_all(port, key, bodies)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    value = total / http_seconds
+    log(f"HTTP: {total:,} events in {http_seconds:.2f} s")
+    with connect() as conn:
+        stored = conn.execute("SELECT count(*) FROM events_event WHERE event_id LIKE 'bench-%'").fetchone()[0]
+    if stored != total:
+        raise SystemExit(f"expected {total:,} stored events, found {stored:,}")
+    print(f"bench ingest_batch_rate: value={value:.0f} baseline={baseline:.0f} ratio={value / baseline:.3f}")
+
+
+def make_warm_up() -> list[dict]:
+    return [
+        {"event_name": "page_view", "user_id": f"warm{i}", "ts": "2025-11-01T00:00:00Z", "event_id": f"warm-{i}"}
+        for i in range(BATCH_SIZE)
+    ]
+
+
+if __name__ == "__main__":
+    main()
