@@ -126,18 +126,39 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]]) -> int:
     """Link every user_id → unionid carried by ingested rows; returns how many links were new.
 
     One read finds the links already known, so a batch of events from known users costs a
-    single query.
+    single query. New users (the common case) are inserted in one bulk INSERT; only ids
+    that already belong to another group go through `link` one by one to merge.
     """
     pairs = unionid_pairs(rows)
     if not pairs:
         return 0
     known = dict(Identity.objects.filter(user_id__in=list(pairs)).values_list("user_id", "person_id"))
-    new_links = 0
-    for user_id, unionid in pairs.items():
-        if known.get(user_id) != unionid:
-            link(user_id, unionid=unionid)
-            new_links += 1
-    return new_links
+    todo = {user_id: unionid for user_id, unionid in pairs.items() if known.get(user_id) != unionid}
+    if not todo:
+        return 0
+    with transaction.atomic():
+        _lock_merges()
+        existing = dict(
+            Identity.objects.filter(user_id__in={*todo, *todo.values()}).values_list("user_id", "person_id")
+        )
+        # A new user_id whose unionid is new or still its own person: plain inserts, no merge.
+        unionids = set(todo.values())
+        simple = {
+            u: union
+            for u, union in todo.items()
+            if u not in existing
+            and existing.get(union, union) == union
+            and (u == union or (u not in unionids and union not in todo))  # ids that are both: merge path
+        }
+        unionid_rows = {union for union in simple.values() if union not in existing} - set(simple)
+        Identity.objects.bulk_create(
+            [Identity(user_id=u, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for u, union in simple.items()]
+            + [Identity(user_id=union, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for union in unionid_rows]
+        )
+        for user_id, unionid in todo.items():
+            if user_id not in simple:
+                link(user_id, unionid=unionid)
+    return len(todo)
 
 
 def person_of(user_id: str) -> str:

@@ -268,3 +268,26 @@ def test_followers_already_linked_are_not_asked_about_again(fake_wechat, oa_with
     call_command("link_wechat_unionids", stdout=StringIO())
 
     assert fake_wechat.batches == [["oOA_1"]]
+
+
+def test_a_batch_of_new_users_with_unionids_is_linked_in_a_few_queries(db, django_assert_max_num_queries):
+    rows = [event("page_view", f"oMP_{i}", properties={"unionid": f"oUnion_{i}"}) for i in range(200)]
+
+    with django_assert_max_num_queries(8):
+        linked = identity.link_unionids_from_rows(rows)
+
+    assert linked == 200
+    assert identity.person_of("oMP_199") == "oUnion_199"
+    assert Identity.objects.filter(user_id="oUnion_199", person_id="oUnion_199").exists()
+
+
+def test_a_batch_merges_a_user_already_aliased_to_someone_else(db):
+    identity.link("crm-7", alias="oMP_1")
+    rows = [
+        event("page_view", "oMP_1", properties={"unionid": "oUnion_1"}),
+        event("page_view", "oMP_2", properties={"unionid": "oUnion_1"}),
+    ]
+
+    identity.link_unionids_from_rows(rows)
+
+    assert {identity.person_of(uid) for uid in ("crm-7", "oMP_1", "oMP_2", "oUnion_1")} == {"oUnion_1"}
