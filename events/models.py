@@ -307,6 +307,12 @@ class PayMerchant(models.Model):
     platform_public_key = models.TextField(
         help_text="WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."
     )
+    # WeChat Pay may sign with either key while a merchant moves from platform
+    # certificates to the WeChat Pay public key (WECHAT.md §6): keep the other one here.
+    second_key_serial = models.CharField(
+        max_length=64, blank=True, help_text="Optional second key, used while WeChat Pay migrates keys."
+    )
+    second_public_key = models.TextField(blank=True, help_text="PEM of the second key.")
     is_active = models.BooleanField(default=True, help_text="Inactive merchants' notifications are refused (404).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -325,21 +331,35 @@ class PayMerchant(models.Model):
     def __str__(self) -> str:
         return f"{self.name or 'Merchant'} ({self.mchid})"
 
-    def load_platform_key(self) -> rsa.RSAPublicKey:
-        """The platform public key from the PEM (a bare key or a certificate)."""
-        pem = self.platform_public_key.strip().encode()
+    @staticmethod
+    def _load_key(pem_text: str) -> rsa.RSAPublicKey:
+        pem = pem_text.strip().encode()
         key = x509.load_pem_x509_certificate(pem).public_key() if b"CERTIFICATE" in pem else load_pem_public_key(pem)
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError("The WeChat Pay platform key must be an RSA key.")
         return key
 
+    def platform_key_for(self, serial: str) -> rsa.RSAPublicKey | None:
+        """The key WeChat Pay names in `Wechatpay-Serial` (a bare key or a certificate), or None."""
+        if serial and serial == self.platform_key_serial:
+            return self._load_key(self.platform_public_key)
+        if serial and serial == self.second_key_serial and self.second_public_key:
+            return self._load_key(self.second_public_key)
+        return None
+
     def clean(self) -> None:
         errors = {}
         if len(self.api_v3_key or "") != self.API_V3_KEY_LENGTH:
             errors["api_v3_key"] = "The API v3 key must be exactly 32 characters (set in the merchant platform)."
-        try:
-            self.load_platform_key()
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            errors["platform_public_key"] = f"Not a usable RSA public key or certificate in PEM: {exc}"
+        keys = [("platform_public_key", self.platform_public_key)]
+        if self.second_key_serial or self.second_public_key:
+            keys.append(("second_public_key", self.second_public_key))
+            if not self.second_key_serial:
+                errors["second_key_serial"] = "Give the serial or PUB_KEY_ID_… of the second key."
+        for field, pem in keys:
+            try:
+                self._load_key(pem)
+            except (ValueError, UnsupportedAlgorithm) as exc:
+                errors[field] = f"Not a usable RSA public key or certificate in PEM: {exc}"
         if errors:
             raise ValidationError(errors)

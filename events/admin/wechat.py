@@ -22,8 +22,21 @@ class PayMerchantForm(forms.ModelForm):
 
     class Meta:
         model = PayMerchant
-        fields = ["mchid", "name", "appid", "api_v3_key", "platform_key_serial", "platform_public_key", "is_active"]
-        widgets = {"platform_public_key": forms.Textarea(attrs={"rows": 8, "cols": 70})}
+        fields = [
+            "mchid",
+            "name",
+            "appid",
+            "api_v3_key",
+            "platform_key_serial",
+            "platform_public_key",
+            "second_key_serial",
+            "second_public_key",
+            "is_active",
+        ]
+        widgets = {
+            "platform_public_key": forms.Textarea(attrs={"rows": 8, "cols": 70}),
+            "second_public_key": forms.Textarea(attrs={"rows": 8, "cols": 70}),
+        }
 
     def clean_api_v3_key(self) -> str:
         entered = self.cleaned_data.get("api_v3_key") or ""
@@ -45,6 +58,10 @@ class PayMerchantAdmin(admin.ModelAdmin):
         (None, {"fields": ["mchid", "name", "appid", "is_active", "notify_url"]}),
         ("API v3 key (write-only)", {"fields": [("api_v3_key", "api_v3_key_status")]}),
         ("WeChat Pay platform key", {"fields": ["platform_key_serial", "platform_public_key"]}),
+        (
+            "Second key (only while WeChat Pay migrates keys)",
+            {"fields": ["second_key_serial", "second_public_key"], "classes": ["collapse"]},
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -68,10 +68,14 @@ def verify_signature(
     if missing:
         raise PayNotificationError(f"Missing signature headers: {', '.join(missing)}.", status=401)
     serial = headers["Wechatpay-Serial"]
-    if serial != merchant.platform_key_serial:
+    try:
+        platform_key = merchant.platform_key_for(serial)
+    except (ValueError, UnsupportedAlgorithm):
+        logger.exception("WeChat Pay merchant %s has an unusable platform key", merchant.mchid)
+        raise PayNotificationError("The configured platform key is unusable; fix it in admin.", status=401) from None
+    if platform_key is None:
         raise PayNotificationError(
-            f"Wechatpay-Serial {serial!r} is not this merchant's platform key; update the key in admin.",
-            status=401,
+            f"Wechatpay-Serial {serial!r} is not one of this merchant's platform keys; add it in admin.", status=401
         )
     try:
         timestamp = int(headers["Wechatpay-Timestamp"])
@@ -87,7 +91,7 @@ def verify_signature(
     message = headers["Wechatpay-Timestamp"].encode() + b"\n" + headers["Wechatpay-Nonce"].encode() + b"\n"
     message += body + b"\n"
     try:
-        merchant.load_platform_key().verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        platform_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         raise PayNotificationError("Wechatpay-Signature does not verify.", status=401) from None
 

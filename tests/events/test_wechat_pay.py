@@ -379,3 +379,26 @@ def test_the_admin_never_shows_the_api_v3_key_and_keeps_it_when_left_empty(clien
     merchant.refresh_from_db()
     assert (merchant.name, merchant.api_v3_key) == ("Renamed shop", API_V3_KEY)
     assert API_V3_KEY not in client.get("/admin/events/paymerchant/").content.decode()
+
+
+def test_during_a_key_migration_either_configured_key_verifies(client, merchant, platform_key):
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    merchant.second_key_serial = "PUB_KEY_ID_0114232134912410001"
+    merchant.second_public_key = (
+        new_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    merchant.full_clean()
+    merchant.save()
+    old_body = notification_body(transaction())
+    new_body = notification_body(transaction(transaction_id="4200000001202411281234567891"))
+
+    answers = [
+        notify(client, old_body, signed_headers(old_body, platform_key)),
+        notify(client, new_body, signed_headers(new_body, new_key, serial=merchant.second_key_serial)),
+        notify(client, new_body, signed_headers(new_body, platform_key, serial=merchant.second_key_serial)),
+    ]
+
+    assert [a.status_code for a in answers] == [204, 204, 401]
+    assert Event.objects.filter(event_name="pay_success").count() == 2
