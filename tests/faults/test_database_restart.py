@@ -57,15 +57,15 @@ def test_events_sent_during_a_database_restart_are_stored_exactly_once(throwaway
     statuses: list[int] = []
     retry_after_missing: list[int] = []
 
-    def restart_database():
-        time.sleep(0.5)
-        throwaway_postgres.stop()
-        time.sleep(2)
+    def start_database_again():
+        time.sleep(3)
         throwaway_postgres.start()
 
-    restarter = threading.Thread(target=restart_database)
-    restarter.start()
+    restarter = threading.Thread(target=start_database_again)
     for batch_no in range(BATCHES):
+        if batch_no == BATCHES // 4:
+            throwaway_postgres.stop()
+            restarter.start()
         body = json.dumps(make_batch(batch_no)).encode()
         for _attempt in range(200):
             try:
