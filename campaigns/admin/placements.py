@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -61,8 +62,13 @@ class QRExpiryFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Printed links are https; Django 6 defaults to it too.
+URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class PlacementInline(admin.TabularInline):
     model = Placement
+    formfield_overrides = URL_FIELDS_HTTPS
     fields = ["name", "kind", "qr_kind", "wechat_app", "target_url", "scene", "qr_download"]
     readonly_fields = ["scene", "qr_download"]
     autocomplete_fields = ["wechat_app"]
@@ -157,6 +163,7 @@ class BulkUploadForm(forms.Form):
 
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     change_list_template = "admin/campaigns/placement/change_list.html"
     list_display = ["name", "campaign", "kind", "scene", "qr_kind", "qr_status", "qr_download"]
     list_filter = ["kind", "qr_kind", QRExpiryFilter, ("campaign", admin.RelatedOnlyFieldListFilter)]

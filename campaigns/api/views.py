@@ -77,7 +77,7 @@ class EventDefinitionViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 class CampaignViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     """Campaigns (C1)."""
 
-    queryset = Campaign.objects.annotate(placement_count=Count("placements"))
+    queryset = Campaign.objects.annotate(placement_count=Count("placements")).order_by("-created_at", "-pk")
     serializer_class = CampaignSerializer
     filterset_fields = ["status", "owner", "objective_kpi", "code"]
     search_fields = ["code", "name"]
