@@ -1,0 +1,261 @@
+"""Cohorts and LTV (seed §6): people grouped by first-touch week, ad set or QR entry
+point; 7/14/30-day return rates; revenue, refunds, LTV and contribution margin per cohort.
+Three queries (the cohort maths, the ad spend, the labels).
+
+Definitions:
+- A person's *first touch* is their first event ever; the cohort holds the people whose
+  first touch falls in the period. The filters select the first-touch event (e.g. people
+  whose first event came through campaign X).
+- Grouping (`by`):
+  - `week`: the ISO week (reporting time zone) of the first touch;
+  - `ad_group`: the ad set of the first touch: the ad group of the creative named by its
+    `properties.creative_id`, else its `properties.ad_group`; people without one are "(none)";
+  - `entry_point`: the QR entry point: the placement of the person's first event that has a
+    placement, up to the end of the period; people who never came through one are "(none)".
+- *Returned within N days*: any event at least 24 h and at most N × 24 h after the first
+  touch. `complete_N` says whether every member's N-day window had closed by `as_of`.
+- *Revenue* = value of `pay_success`, *refunds* = value of `refund_success`, from the first
+  touch up to `as_of` (default: now). *Cost of goods* = `cost_ratio` × (revenue − refunds);
+  the ratio comes from the argument, else `settings.REPORTS_COST_OF_GOODS_RATIO`, else 0.6.
+- *Ad spend* of a cohort: each campaign's spend over the period is shared equally among the
+  cohort people (of every group) whose first touch carries that campaign; a cohort's spend is
+  the sum over its members. Spend of campaigns that brought nobody is `unallocated_spend`.
+- *Contribution margin* = revenue − refunds − cost of goods − ad spend; *LTV* = (revenue −
+  refunds) / people; *margin per person* = contribution margin / people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from campaigns.models import Placement
+from events.models import AdSpend
+
+from .common import (
+    DAY,
+    EVENTS,
+    PAY_SUCCESS,
+    REFUND_SUCCESS,
+    Filters,
+    Period,
+    bucket_case,
+    db_datetime,
+    fetch,
+    identity_join,
+    json_text,
+    money,
+    person,
+    ratio,
+    seconds_between,
+)
+
+GROUPINGS = ("week", "ad_group", "entry_point")
+RETURN_DAYS = (7, 14, 30)
+DEFAULT_COST_RATIO = Decimal("0.6")
+NONE_LABEL = "(none)"
+
+
+@dataclass
+class CohortRow:
+    key: str | None
+    label: str
+    people: int = 0
+    returned: dict[int, int] = field(default_factory=dict)  # N → people who returned within N days
+    return_rate: dict[int, Decimal | None] = field(default_factory=dict)
+    complete: dict[int, bool] = field(default_factory=dict)  # N → every member's window closed
+    orders: int = 0
+    revenue: Decimal = Decimal("0.00")
+    refunds: Decimal = Decimal("0.00")
+    cost_of_goods: Decimal = Decimal("0.00")
+    ad_spend: Decimal = Decimal("0.00")
+    contribution_margin: Decimal = Decimal("0.00")
+    ltv: Decimal | None = None
+    margin_per_person: Decimal | None = None
+
+
+@dataclass
+class CohortReport:
+    period_label: str
+    by: str
+    cost_ratio: Decimal
+    as_of: datetime
+    rows: list[CohortRow]
+    totals: CohortRow
+    unallocated_spend: Decimal
+
+
+def cohorts(
+    period: Period,
+    filters: Filters | None = None,
+    *,
+    by: str = "week",
+    cost_ratio: Decimal | None = None,
+    as_of: datetime | None = None,
+) -> CohortReport:
+    if by not in GROUPINGS:
+        raise ValueError(f"Unknown cohort grouping {by!r}; use one of {', '.join(GROUPINGS)}.")
+    filters = filters or Filters()
+    as_of = as_of or timezone.now()
+    if cost_ratio is None:
+        cost_ratio = Decimal(str(getattr(settings, "REPORTS_COST_OF_GOODS_RATIO", DEFAULT_COST_RATIO)))
+
+    group_sql, group_params, labels = _grouping(by, period)
+    where, where_params = filters.sql("f")
+    returns = ", ".join(
+        f"MAX(CASE WHEN {seconds_between('co.t0', 'x.ts')} >= 86400"
+        f" AND {seconds_between('co.t0', 'x.ts')} <= {days * 86400} THEN 1 ELSE 0 END) AS r{days}"
+        for days in RETURN_DAYS
+    )
+    sums = ", ".join(f"SUM(COALESCE(a.r{days}, 0))" for days in RETURN_DAYS)
+    sql = f"""
+        WITH firsts AS (
+            SELECT {person()} AS p, MIN(e.ts) AS t0 FROM {EVENTS} e {identity_join()}
+            WHERE e.ts < %s GROUP BY 1 HAVING MIN(e.ts) >= %s
+        ),
+        first_events AS (
+            SELECT * FROM (
+                SELECT {person()} AS p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
+                       COALESCE(e.campaign_id, pl.campaign_id) AS c,
+                       COALESCE(cr.ad_group, {json_text("e.properties", "ad_group")}) AS ad_group,
+                       ROW_NUMBER() OVER (PARTITION BY {person()} ORDER BY e.ts, e.id) AS rn
+                FROM {EVENTS} e {identity_join()}
+                LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
+                LEFT JOIN campaigns_creative cr ON CAST(cr.id AS TEXT) = {json_text("e.properties", "creative_id")}
+                WHERE e.ts >= %s AND e.ts < %s
+            ) f WHERE f.rn = 1{where}
+        ),
+        entry_points AS (
+            SELECT p, placement_id FROM (
+                SELECT {person()} AS p, e.placement_id,
+                       ROW_NUMBER() OVER (PARTITION BY {person()} ORDER BY e.ts, e.id) AS rn
+                FROM {EVENTS} e {identity_join()}
+                WHERE e.placement_id IS NOT NULL AND e.ts >= %s AND e.ts < %s
+            ) x WHERE rn = 1
+        ),
+        cohort AS (
+            SELECT firsts.p, firsts.t0, f.c, {group_sql} AS g
+            FROM firsts JOIN first_events f ON f.p = firsts.p
+            LEFT JOIN entry_points ep ON ep.p = firsts.p
+        ),
+        activity AS (
+            SELECT co.p, {returns},
+                   SUM(CASE WHEN x.n = %s THEN 1 ELSE 0 END) AS orders,
+                   SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS revenue,
+                   SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS refunds
+            FROM cohort co JOIN (
+                SELECT {person()} AS p, e.ts, e.event_name AS n, e.value AS v FROM {EVENTS} e {identity_join()}
+                WHERE e.ts >= %s AND e.ts < %s
+            ) x ON x.p = co.p AND x.ts >= co.t0
+            GROUP BY co.p
+        )
+        SELECT co.g, co.c, COUNT(*), {sums}, SUM(COALESCE(a.orders, 0)),
+               SUM(COALESCE(a.revenue, 0)), SUM(COALESCE(a.refunds, 0))
+        FROM cohort co LEFT JOIN activity a ON a.p = co.p
+        GROUP BY co.g, co.c
+    """
+    start, end = db_datetime(period.start), db_datetime(period.end)
+    params = [
+        end,
+        start,
+        start,
+        end,
+        *where_params,
+        start,
+        end,
+        *group_params,
+        PAY_SUCCESS,
+        PAY_SUCCESS,
+        REFUND_SUCCESS,
+        start,
+        db_datetime(as_of),
+    ]
+    rows = fetch(sql, params)
+
+    spend_rows = AdSpend.objects.filter(date__gte=period.first_day, date__lte=period.last_day)
+    if filters.campaign_id:
+        spend_rows = spend_rows.filter(campaign_id=filters.campaign_id)
+    spend = {
+        row["campaign_id"]: money(row["total"])
+        for row in spend_rows.values("campaign_id").annotate(total=Sum("spend")).order_by()
+    }
+    people_by_campaign: dict = {}
+    for _, campaign, people, *_ in rows:
+        if campaign is not None:
+            people_by_campaign[campaign] = people_by_campaign.get(campaign, 0) + people
+
+    if by == "entry_point":
+        keys = {g for g, *_ in rows if g is not None}
+        labels = {
+            pk: f"{code} / {name}"
+            for pk, code, name in Placement.objects.filter(pk__in=keys).values_list("pk", "campaign__code", "name")
+        }
+
+    cohorts_by_key: dict = {}
+    totals = CohortRow(key=None, label="All people")
+    for g, campaign, people, *rest in rows:
+        returned = dict(zip(RETURN_DAYS, rest[: len(RETURN_DAYS)], strict=True))
+        orders, revenue, refunds = rest[len(RETURN_DAYS) :]
+        allocated = Decimal("0")
+        if campaign in spend and people_by_campaign.get(campaign):
+            allocated = spend[campaign] * people / people_by_campaign[campaign]
+        if g is None or g == "":
+            key, label = None, NONE_LABEL
+        elif by == "week":
+            key = label = labels[g]
+        else:
+            key, label = str(g), labels.get(g, str(g))
+        for row in (cohorts_by_key.setdefault(key, CohortRow(key=key, label=label)), totals):
+            row.people += people
+            for days in RETURN_DAYS:
+                row.returned[days] = row.returned.get(days, 0) + int(returned[days] or 0)
+            row.orders += int(orders or 0)
+            row.revenue += money(revenue)
+            row.refunds += money(refunds)
+            row.ad_spend += allocated
+
+    unallocated = sum((amount for c, amount in spend.items() if not people_by_campaign.get(c)), Decimal("0.00"))
+    for row in [*cohorts_by_key.values(), totals]:
+        _finish(row, cost_ratio, period, as_of)
+    ordered = sorted(cohorts_by_key.values(), key=lambda r: (r.key is None, r.label))
+    return CohortReport(
+        period_label=period.label,
+        by=by,
+        cost_ratio=cost_ratio,
+        as_of=as_of,
+        rows=ordered,
+        totals=totals,
+        unallocated_spend=money(unallocated),
+    )
+
+
+def _grouping(by: str, period: Period) -> tuple[str, list, dict]:
+    """SQL for the cohort key of a person (columns of firsts, first_events f, entry_points ep)."""
+    if by == "ad_group":
+        return "NULLIF(f.ad_group, '')", [], {}
+    if by == "entry_point":
+        return "ep.placement_id", [], {}
+    monday = period.first_day - timedelta(days=period.first_day.weekday())
+    weeks = []
+    while monday <= period.last_day:
+        weeks.append(Period.iso_week(monday))
+        monday += 7 * DAY
+    bucket, params = bucket_case("firsts.t0", [w.start for w in weeks] + [weeks[-1].end])
+    return bucket, params, {index: week.label for index, week in enumerate(weeks)}
+
+
+def _finish(row: CohortRow, cost_ratio: Decimal, period: Period, as_of: datetime) -> None:
+    cents = Decimal("0.01")
+    row.ad_spend = money(row.ad_spend)
+    row.cost_of_goods = money((row.revenue - row.refunds) * cost_ratio)
+    row.contribution_margin = row.revenue - row.refunds - row.cost_of_goods - row.ad_spend
+    row.ltv = ratio(row.revenue - row.refunds, row.people, cents)
+    row.margin_per_person = ratio(row.contribution_margin, row.people, cents)
+    for days in RETURN_DAYS:
+        row.return_rate[days] = ratio(row.returned.get(days, 0), row.people)
+        row.complete[days] = period.end + days * DAY <= as_of
