@@ -1,0 +1,580 @@
+/**
+ * wxanalytics Mini Program SDK — zero dependencies, one ES module.
+ *
+ *   import { init } from './wxanalytics.js'
+ *   init({ serverUrl: 'https://wxa.example.com', ingestKey: 'wxa_…', appId: 'wx…' })
+ *   App({ ... })   // App and Page are wrapped automatically from here on
+ *
+ * Events are queued in memory and in wx storage, sent in batches to POST /api/v1/events,
+ * and only removed once the server has answered for them. Every event gets its event_id
+ * when it is created, so a retry after a lost answer is a duplicate, never a double count.
+ */
+
+export const VERSION = '1.0.0'
+
+const DEFAULTS = {
+  serverUrl: '',
+  ingestKey: '',
+  appId: '',
+  flushInterval: 5000, // ms after the first unsent event
+  maxBatch: 50, // events per request; a full batch is sent at once
+  maxQueue: 1000, // events kept (memory and storage); past it the oldest are dropped and counted
+  sessionTimeout: 30 * 60 * 1000, // background time that starts a new session
+  minBackoff: 1000,
+  maxBackoff: 5 * 60 * 1000,
+  requestTimeout: 10000,
+  pageTemplates: {}, // route → template ("pages/goods/detail" → "PDP"), or a function
+  autoTrack: true, // patch the global App and Page at init
+  debug: false,
+}
+const SERVER_MAX_BATCH = 1000 // the event API's own limit
+const KEYS = { queue: 'wxa_queue', anon: 'wxa_anon_id', user: 'wxa_user_id', unionid: 'wxa_unionid', stats: 'wxa_stats' }
+// Parameters the SDK appends to shared paths and reads back on open.
+const SHARE_PARAMS = ['sharer', 'share_depth', 'campaign', 'scene']
+const EMPTY_STATS = { accepted: 0, duplicates: 0, conflicts: 0, rejected: 0, dropped: 0, retries: 0, requests: 0 }
+const PATCHED = '__wxanalytics__'
+
+/** A random UUID v4; crypto.getRandomValues when the runtime has it, Math.random otherwise. */
+export function uuid4(random = Math.random) {
+  const bytes = new Uint8Array(16)
+  const cryptoObj = typeof crypto !== 'undefined' ? crypto : null
+  if (cryptoObj && cryptoObj.getRandomValues && random === Math.random) cryptoObj.getRandomValues(bytes)
+  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(random() * 256)
+  bytes[6] = (bytes[6] & 0x0f) | 0x40
+  bytes[8] = (bytes[8] & 0x3f) | 0x80
+  const hex = Array.from(bytes, (b) => (b + 0x100).toString(16).slice(1)).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** decodeURIComponent that keeps the raw text when it is not valid percent-encoding. */
+export function safeDecode(text) {
+  if (text === undefined || text === null) return ''
+  try {
+    return decodeURIComponent(String(text))
+  } catch {
+    return String(text)
+  }
+}
+
+export function parseQuery(text) {
+  const query = {}
+  for (const pair of String(text || '').split('&')) {
+    if (!pair) continue
+    const at = pair.indexOf('=')
+    const key = safeDecode(at < 0 ? pair : pair.slice(0, at))
+    query[key] = at < 0 ? '' : safeDecode(pair.slice(at + 1).replace(/\+/g, ' '))
+  }
+  return query
+}
+
+function buildQuery(query) {
+  return Object.keys(query)
+    .filter((k) => query[k] !== undefined && query[k] !== null && query[k] !== '')
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(query[k])}`)
+    .join('&')
+}
+
+/**
+ * Attribution found in App launch/show options (or a page's query):
+ * - query.scene: the placement's scene value from a Mini Program code (URL-encoded, WECHAT.md §3.3);
+ * - query.q: an ordinary link QR code; the link is our short link /r/<scene> or carries ?scene=;
+ * - query.sharer / share_depth / campaign: a path produced by a share through this SDK.
+ * Returns null when the options carry no attribution at all.
+ */
+export function attributionFrom(query) {
+  query = query || {}
+  const found = {}
+  if (query.scene) found.placement_scene = safeDecode(query.scene)
+  if (query.q) {
+    const link = safeDecode(query.q)
+    const [path, search] = link.split('#')[0].split('?')
+    const linkQuery = parseQuery(search)
+    const shortLink = /\/r\/([^/?#]+)\/?$/.exec(path)
+    found.link = link
+    if (linkQuery.scene) found.placement_scene = linkQuery.scene
+    else if (shortLink) found.placement_scene = safeDecode(shortLink[1])
+    if (linkQuery.utm_campaign || linkQuery.campaign) found.campaign = linkQuery.utm_campaign || linkQuery.campaign
+    if (linkQuery.utm_source) found.utm_source = linkQuery.utm_source
+  }
+  const campaign = query.campaign || query.utm_campaign
+  if (campaign) found.campaign = safeDecode(campaign)
+  if (query.utm_source) found.utm_source = safeDecode(query.utm_source)
+  if (query.sharer) {
+    found.sharer = safeDecode(query.sharer)
+    found.share_depth = Math.max(1, parseInt(query.share_depth, 10) || 1)
+  }
+  return Object.keys(found).length ? found : null
+}
+
+/** Splits `path?query` and returns it with the SDK's share parameters replaced by `extra`. */
+export function withShareParams(path, extra) {
+  const [base, search] = String(path || '').split('?')
+  const query = parseQuery(search)
+  for (const key of SHARE_PARAMS) delete query[key]
+  const text = buildQuery({ ...query, ...extra })
+  return text ? `${base}?${text}` : base
+}
+
+function headerValue(headers, name) {
+  for (const key of Object.keys(headers || {})) if (key.toLowerCase() === name) return headers[key]
+  return undefined
+}
+
+/** Retry-After in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(headers, now) {
+  const raw = headerValue(headers, 'retry-after')
+  if (raw === undefined || raw === null || raw === '') return undefined
+  const seconds = Number(raw)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const at = Date.parse(raw)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+/**
+ * A tracker bound to one runtime. `env` holds the platform pieces, so tests can pass a fake:
+ * { wx, global (where App/Page live), setTimeout, clearTimeout, now, random, console }.
+ */
+export function createClient(env = {}) {
+  const root = typeof globalThis !== 'undefined' ? globalThis : {}
+  const rt = () => ({
+    wx: env.wx || root.wx,
+    global: env.global || root,
+    setTimeout: env.setTimeout || ((fn, ms) => setTimeout(fn, ms)),
+    clearTimeout: env.clearTimeout || ((id) => clearTimeout(id)),
+    now: env.now || (() => Date.now()),
+    random: env.random || Math.random,
+    console: env.console || (typeof console !== 'undefined' ? console : null),
+  })
+  let cfg = { ...DEFAULTS }
+  let initialised = false
+  let loaded = false
+  let queue = []
+  let stats = { ...EMPTY_STATS }
+  let ids = { anon: '', user: '', unionid: '' }
+  let session = null // { id, lastSeen }
+  let context = {} // attribution of the current session
+  let currentPage = ''
+  let lastShowAt = 0
+  let timer = null
+  let draining = null
+  let blockedUntil = 0
+  let failures = 0
+  let sendLimit = DEFAULTS.maxBatch
+  let authFailed = false
+
+  const log = (...args) => cfg.debug && rt().console && rt().console.log('[wxanalytics]', ...args)
+  const warn = (...args) => rt().console && rt().console.warn('[wxanalytics]', ...args)
+
+  function read(key) {
+    try {
+      const wx = rt().wx
+      return wx ? wx.getStorageSync(key) : ''
+    } catch {
+      return ''
+    }
+  }
+  function write(key, value) {
+    try {
+      const wx = rt().wx
+      if (wx) wx.setStorageSync(key, value)
+    } catch (err) {
+      // Storage full or unavailable: the memory queue still holds the events.
+      log('storage write failed', key, err)
+    }
+  }
+
+  function load() {
+    if (loaded) return
+    loaded = true
+    const stored = read(KEYS.queue)
+    const storedIds = new Set(Array.isArray(stored) ? stored.map((e) => e.event_id) : [])
+    queue = (Array.isArray(stored) ? stored : []).concat(queue.filter((e) => !storedIds.has(e.event_id)))
+    const storedStats = read(KEYS.stats)
+    if (storedStats && typeof storedStats === 'object') stats = { ...EMPTY_STATS, ...storedStats }
+    ids = { anon: read(KEYS.anon), user: read(KEYS.user), unionid: read(KEYS.unionid) }
+    if (!ids.anon) {
+      ids.anon = uuid4(rt().random)
+      write(KEYS.anon, ids.anon)
+    }
+  }
+
+  const userId = () => ids.user || ids.anon
+  const persistQueue = () => write(KEYS.queue, queue)
+  const persistStats = () => write(KEYS.stats, stats)
+
+  function template(route) {
+    const path = String(route || '').replace(/^\//, '').split('?')[0]
+    const map = cfg.pageTemplates
+    const mapped = typeof map === 'function' ? map(path) : map && (map[path] || map[`/${path}`])
+    return mapped || path.split('/').pop() || ''
+  }
+
+  function touchSession() {
+    const now = rt().now()
+    const isNew = !session || now - session.lastSeen > cfg.sessionTimeout
+    if (isNew) session = { id: uuid4(rt().random), lastSeen: now }
+    session.lastSeen = now
+    return isNew
+  }
+
+  /** Builds one row of the event API. `props.value`, `props.currency`, `props.page` go top-level. */
+  function build(name, props) {
+    const { value, currency, page, ...rest } = props || {}
+    touchSession()
+    const properties = { ...rest }
+    for (const key of ['sharer', 'share_depth', 'utm_source']) {
+      if (context[key] !== undefined && properties[key] === undefined) properties[key] = context[key]
+    }
+    if (ids.unionid && properties.unionid === undefined) properties.unionid = ids.unionid
+    const event = {
+      event_name: String(name),
+      user_id: userId(),
+      session_id: session.id,
+      source: 'mini_program',
+      campaign: context.campaign || null,
+      page: page !== undefined ? String(page) : currentPage || null,
+      value: value === undefined || value === null ? null : String(value),
+      currency: currency || null,
+      ts: new Date(rt().now()).toISOString(),
+      event_id: uuid4(rt().random),
+      properties,
+    }
+    if (context.placement_scene) event.placement_scene = context.placement_scene
+    if (cfg.appId) event.app_id = cfg.appId
+    return event
+  }
+
+  function enqueue(event) {
+    load()
+    queue.push(event)
+    if (queue.length > cfg.maxQueue) {
+      const dropped = queue.length - cfg.maxQueue
+      queue.splice(0, dropped)
+      stats.dropped += dropped
+      persistStats()
+      warn(`queue over ${cfg.maxQueue} events: dropped the ${dropped} oldest`)
+    }
+    persistQueue()
+    log('queued', event.event_name, event)
+    if (!initialised) return
+    if (queue.length >= cfg.maxBatch) flush()
+    else if (!timer) arm(rt().now() + cfg.flushInterval)
+  }
+
+  function arm(at) {
+    const env = rt()
+    if (timer) env.clearTimeout(timer)
+    timer = env.setTimeout(
+      () => {
+        timer = null
+        flush()
+      },
+      Math.max(0, at - env.now()),
+    )
+  }
+
+  /** One POST; resolves with { statusCode, data, header } or { error }. Never rejects. */
+  function post(batch) {
+    return new Promise((resolve) => {
+      stats.requests++
+      rt().wx.request({
+        url: `${cfg.serverUrl.replace(/\/+$/, '')}/api/v1/events`,
+        method: 'POST',
+        header: { Authorization: `Bearer ${cfg.ingestKey}`, 'Content-Type': 'application/json' },
+        data: JSON.stringify(batch),
+        timeout: cfg.requestTimeout,
+        success: (res) => resolve(res || {}),
+        fail: (err) => resolve({ error: (err && err.errMsg) || 'request failed' }),
+      })
+    })
+  }
+
+  function remove(batch) {
+    const sent = new Set(batch.map((e) => e.event_id))
+    queue = queue.filter((e) => !sent.has(e.event_id))
+    persistQueue()
+  }
+
+  function backoff(delay) {
+    failures++
+    stats.retries++
+    if (delay === undefined) {
+      const base = Math.min(cfg.maxBackoff, cfg.minBackoff * 2 ** (failures - 1))
+      delay = base / 2 + (rt().random() * base) / 2 // "equal jitter": never 0, never above the cap
+    }
+    delay = Math.min(Math.max(delay, cfg.minBackoff), cfg.maxBackoff)
+    blockedUntil = rt().now() + delay
+    log(`retrying in ${Math.round(delay)} ms`)
+  }
+
+  /** Applies one answer to the queue. Returns true when the next batch may go out now. */
+  function settle(batch, res) {
+    const status = res.statusCode
+    if (res.error || !status) {
+      log('network error', res.error)
+      backoff()
+      return false
+    }
+    if (status >= 200 && status < 300) {
+      let body = res.data
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body)
+        } catch {
+          body = {}
+        }
+      }
+      body = body || {}
+      stats.accepted += body.accepted || 0
+      stats.duplicates += body.duplicates || 0
+      stats.conflicts += body.conflicts || 0
+      for (const row of body.rejected || []) {
+        stats.rejected++
+        warn('event rejected by the server', batch[row.index] && batch[row.index].event_name, row.errors)
+      }
+      remove(batch)
+      persistStats()
+      failures = 0
+      return true
+    }
+    if (status === 401 || status === 403) {
+      // A wrong or revoked key does not fix itself; keep the events for the next launch.
+      authFailed = true
+      warn(`the server refused the ingest key (HTTP ${status}); events stay queued`)
+      return false
+    }
+    if (status === 413) {
+      if (batch.length > 1) {
+        sendLimit = Math.max(1, Math.floor(batch.length / 2))
+        return true
+      }
+      warn('an event is too large for the server and was dropped', batch[0].event_name)
+      stats.rejected++
+      remove(batch)
+      persistStats()
+      return true
+    }
+    if (status === 400 || status === 422) {
+      // The whole body was refused; resending it unchanged would fail forever.
+      warn(`the server refused a batch of ${batch.length} (HTTP ${status})`, res.data)
+      stats.rejected += batch.length
+      remove(batch)
+      persistStats()
+      return true
+    }
+    // 429, 503 (with Retry-After), other 5xx, 404 from a proxy: transient, keep and retry later.
+    const after = status === 429 || status === 503 ? retryAfterMs(res.header, rt().now()) : undefined
+    backoff(after)
+    return false
+  }
+
+  async function drain() {
+    sendLimit = cfg.maxBatch // a limit learned from 413 holds for the rest of this drain only
+    while (queue.length && !authFailed && rt().now() >= blockedUntil) {
+      const batch = queue.slice(0, sendLimit)
+      const res = await post(batch)
+      if (!settle(batch, res)) break
+    }
+  }
+
+  /**
+   * Sends what is queued, one request at a time, until the queue is empty or the server asks
+   * us to wait. Resolves with the stats; safe to call often (calls join the running drain).
+   */
+  function flush() {
+    if (!initialised) return Promise.resolve(getStats())
+    load()
+    if (timer) {
+      rt().clearTimeout(timer)
+      timer = null
+    }
+    if (!draining) {
+      draining = drain().finally(() => {
+        draining = null
+        const now = rt().now()
+        if (queue.length && !authFailed) arm(blockedUntil > now ? blockedUntil : now + cfg.flushInterval)
+      })
+    }
+    return draining.then(getStats)
+  }
+
+  function getStats() {
+    return { ...stats, queued: queue.length, failures, blockedUntil, authFailed }
+  }
+
+  function track(name, props) {
+    if (!name) throw new Error('wxanalytics.track needs an event name')
+    const event = build(name, props)
+    enqueue(event)
+    return event
+  }
+
+  function identify(id, { unionid } = {}) {
+    load()
+    if (ids.user === String(id) && (!unionid || ids.unionid === String(unionid))) return null
+    const anonymousId = ids.anon
+    ids.user = String(id)
+    write(KEYS.user, ids.user)
+    if (unionid) {
+      ids.unionid = String(unionid)
+      write(KEYS.unionid, ids.unionid)
+    }
+    // Tells the server that the anonymous id and the new id are one person.
+    return track('identify', { anonymous_id: anonymousId })
+  }
+
+  function setCampaign({ campaign, placementScene, source } = {}) {
+    if (campaign !== undefined) context.campaign = campaign || undefined
+    if (placementScene !== undefined) context.placement_scene = placementScene || undefined
+    if (source !== undefined) context.utm_source = source || undefined
+  }
+
+  /** Launch/show options → session attribution; events for app_launch / app_show. */
+  function applyLaunch(options, eventName) {
+    options = options || {}
+    const found = attributionFrom(options.query)
+    const before = session
+    const isNew = touchSession()
+    if (found) context = found
+    else if (isNew && before) context = {} // a new visit without a code or link is direct
+    const props = {
+      wechat_scene: options.scene === undefined ? null : Number(options.scene) || options.scene,
+      path: options.path || '',
+      page: options.path ? template(options.path) : undefined,
+    }
+    if (found && found.link) props.link = found.link
+    if (options.referrerInfo && options.referrerInfo.appId) props.referrer_app_id = options.referrerInfo.appId
+    if (isNew) track('session_start', { ...props })
+    return track(eventName, props)
+  }
+
+  function wrapApp(appOptions = {}) {
+    if (appOptions[PATCHED]) return appOptions
+    const wrapped = { ...appOptions, [PATCHED]: true }
+    const call = (name, self, args) => appOptions[name] && appOptions[name].apply(self, args)
+    wrapped.onLaunch = function (options) {
+      applyLaunch(options, 'app_launch')
+      return call('onLaunch', this, arguments)
+    }
+    wrapped.onShow = function (options) {
+      lastShowAt = rt().now()
+      applyLaunch(options, 'app_show')
+      return call('onShow', this, arguments)
+    }
+    wrapped.onHide = function () {
+      track('app_hide', { duration_ms: lastShowAt ? rt().now() - lastShowAt : null })
+      flush()
+      return call('onHide', this, arguments)
+    }
+    return wrapped
+  }
+
+  function sharePath(path) {
+    const depth = (Number(context.share_depth) || 0) + 1
+    const extra = { sharer: userId(), share_depth: depth, campaign: context.campaign, scene: context.placement_scene }
+    return { path: withShareParams(path, extra), depth }
+  }
+
+  function wrapPage(pageOptions = {}) {
+    if (pageOptions[PATCHED]) return pageOptions
+    const wrapped = { ...pageOptions, [PATCHED]: true }
+    const call = (name, self, args) => pageOptions[name] && pageOptions[name].apply(self, args)
+    wrapped.onLoad = function (query) {
+      this.__wxa = { loadedAt: rt().now(), query: query || {}, ready: false }
+      return call('onLoad', this, arguments)
+    }
+    wrapped.onShow = function () {
+      const referrer = currentPage
+      currentPage = template(this.route)
+      track('page_view', { route: this.route || '', referrer: referrer || null })
+      return call('onShow', this, arguments)
+    }
+    wrapped.onReady = function () {
+      const state = this.__wxa
+      if (state && !state.ready) {
+        state.ready = true
+        const ms = rt().now() - state.loadedAt
+        track('page_load_time', { value: ms, ms, route: this.route || '', page: template(this.route) })
+      }
+      return call('onReady', this, arguments)
+    }
+    // Only pages that define a share handler can be shared; adding one would change the UI.
+    if (typeof pageOptions.onShareAppMessage === 'function') {
+      wrapped.onShareAppMessage = function (res) {
+        const result = call('onShareAppMessage', this, arguments) || {}
+        const query = buildQuery((this.__wxa && this.__wxa.query) || {})
+        const fallback = `/${this.route || ''}${query ? `?${query}` : ''}`
+        const { path, depth } = sharePath(result.path || fallback)
+        track('share', { share_depth: depth, path, from: (res && res.from) || null, page: template(this.route) })
+        const out = { ...result, path }
+        if (result.promise && typeof result.promise.then === 'function') {
+          out.promise = result.promise.then((r) => (r && r.path ? { ...r, path: sharePath(r.path).path } : r))
+        }
+        return out
+      }
+    }
+    return wrapped
+  }
+
+  function patchGlobals(target) {
+    if (!target) return
+    for (const [name, wrap] of [
+      ['App', wrapApp],
+      ['Page', wrapPage],
+    ]) {
+      const original = target[name]
+      if (typeof original !== 'function' || original[PATCHED]) continue
+      const patched = (options) => original(wrap(options))
+      patched[PATCHED] = true
+      try {
+        target[name] = patched
+      } catch (err) {
+        warn(`could not wrap ${name} automatically; use ${name}(wrap${name}({...}))`, err)
+      }
+    }
+  }
+
+  function init(options = {}) {
+    cfg = { ...DEFAULTS, ...options }
+    if (!cfg.serverUrl || !cfg.ingestKey) throw new Error('wxanalytics.init needs serverUrl and ingestKey')
+    if (!rt().wx) throw new Error('wxanalytics.init: no wx runtime found')
+    cfg.maxBatch = Math.min(Math.max(1, cfg.maxBatch | 0), SERVER_MAX_BATCH)
+    cfg.maxQueue = Math.max(cfg.maxBatch, cfg.maxQueue | 0)
+    initialised = true
+    load()
+    const wx = rt().wx
+    if (wx.getLaunchOptionsSync) {
+      const found = attributionFrom((wx.getLaunchOptionsSync() || {}).query)
+      if (found) context = found
+    }
+    if (cfg.autoTrack) patchGlobals(rt().global)
+    if (queue.length) flush() // events left by an earlier run
+    return client
+  }
+
+  const client = {
+    init,
+    track,
+    identify,
+    setCampaign,
+    flush,
+    wrapApp,
+    wrapPage,
+    getStats,
+    getContext: () => ({ ...context }),
+    getUserId: () => (load(), userId()),
+    getSessionId: () => session && session.id,
+  }
+  return client
+}
+
+const defaultClient = createClient()
+export const init = defaultClient.init
+export const track = defaultClient.track
+export const identify = defaultClient.identify
+export const setCampaign = defaultClient.setCampaign
+export const flush = defaultClient.flush
+export const wrapApp = defaultClient.wrapApp
+export const wrapPage = defaultClient.wrapPage
+export const getStats = defaultClient.getStats
+export default defaultClient
