@@ -128,7 +128,10 @@ def ingest_rows(
                 ),
             )
 
-        inserted = insert_events([event for _, event in by_key.values()], received_at=now)
+        # Keys in sorted order: two writers with overlapping batches then lock rows in the
+        # same order and wait for each other instead of deadlocking.
+        events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
+        inserted = insert_events(events, received_at=now)
         result.accepted = len(inserted)
         stored = existing_hashes(key for key in by_key if key not in inserted)
         for key, (index, event) in by_key.items():

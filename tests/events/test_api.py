@@ -221,3 +221,33 @@ def test_the_schema_documents_the_event_api(client, django_user_model):
     operation = response.json()["paths"]["/api/v1/events"]["post"]
     assert set(operation["responses"]) == {"200", "400", "401", "413", "415", "503"}
     assert set(operation["requestBody"]["content"]) == {"application/json", "text/csv"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_database_is_503_with_retry_after(client, ingest_key):
+    import socket
+
+    from django.db import connection
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(dead_port))
+    try:
+        response = client.post(
+            "/api/v1/events",
+            json.dumps(event()),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {ingest_key[1]}",
+        )
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "Retry in 30 s" in response.json()["error"]
+    assert Event.objects.count() == 0

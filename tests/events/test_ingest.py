@@ -184,3 +184,31 @@ def test_a_row_that_is_not_an_object_is_rejected_and_kept():
 
     assert result.rejected[0].errors == {"row": "must be an object with event fields, got str."}
     assert RejectedRow.objects.get().raw == "hello"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_sending_the_same_batch_at_once_store_it_once():
+    import threading
+
+    from django.db import connection
+
+    batch = [row(user_id=f"u{i}", event_id=f"e{i}") for i in range(200)]
+    results = []
+    start = threading.Barrier(2)
+
+    def send():
+        start.wait()
+        try:
+            results.append(ingest_rows(batch, channel="api", source="server"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted((r.accepted, r.duplicates, r.conflicts) for r in results) == [(0, 200, 0), (200, 0, 0)]
+    assert Event.objects.count() == 200
