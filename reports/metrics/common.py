@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from events.identity import person_sql
+
 # Event names the reports rely on (seed §2–§5 and the WeChat push/Pay mappings). Kept in
 # one place so a renamed event in the tracking plan is a one-line change.
 PAY_SUCCESS = "pay_success"
@@ -36,6 +38,8 @@ ARTICLE_OPEN = "article_open"
 ARTICLE_READ_COMPLETE = "article_read_complete"
 ARTICLE_SHARE = "article_share"
 ARTICLE_PUBLISH = "article_publish"
+# WeChat pushes MASSSENDJOBFINISH when a mass send (an article) has gone out.
+MASS_SEND_FINISHED = "oa_masssendjobfinish"
 PAGE_VIEW = "page_view"
 PAGE_LOAD_TIME = "page_load_time"
 API_ERROR = "api_error"
@@ -190,17 +194,16 @@ class Filters:
 # --- SQL pieces (the only vendor branches) ---------------------------------------------
 
 EVENTS = "events_event"
-IDENTITY = "events_identity"
 
 
 def person(alias: str = "e", identity_alias: str = "i") -> str:
     """The person behind an event: the identity's person_id (unionid or alias), else the raw
-    user_id. Pair it with `identity_join`."""
-    return f"COALESCE({identity_alias}.person_id, {alias}.user_id)"
+    user_id (events.identity owns the rule). Pair it with `identity_join`."""
+    return person_sql(alias, identity_alias=identity_alias).expression
 
 
 def identity_join(alias: str = "e", identity_alias: str = "i") -> str:
-    return f"LEFT JOIN {IDENTITY} {identity_alias} ON {identity_alias}.user_id = {alias}.user_id"
+    return person_sql(alias, identity_alias=identity_alias).join
 
 
 def seconds_between(earlier: str, later: str) -> str:

@@ -7,15 +7,15 @@ Definitions:
 - *CTA clicks from articles* = `cta_click` or `menu_click` events with
   `properties.from = "article"`, split by `properties.target`: `menu`, `mini_program`, `form`
   (other targets are not CTA clicks). CTA rate = those clicks / article opens.
-- *Publishing days* = local days with an `ArticleStat.published_on` or an
-  `article_publish` event (a mass send finishing).
+- *Publishing days* = local days with an `ArticleStat.published_on`, an `article_publish`
+  event or an `oa_masssendjobfinish` push (WeChat's "mass send finished").
 - *Unfollow rate* of a group of days = unfollows on those days / followers at the start of
   those days (the Official Account user summary's `cumulative_users` of the day before,
   `user_source = "all"`); days without a summary are left out of the rate.
 - *Menu CTR*: WeChat shows the menu whenever someone is in the Official Account chat, and
   has no menu-impression count. We count *OA visits* = distinct (person, local day) with
-  any Official Account event (the tracking plan's `official_account` category, plus
-  follow/unfollow/scan/menu/article events); CTR = visits with a `menu_click` / OA visits.
+  any Official Account event (the tracking plan's `official_account` category, the
+  push's `oa_*` events except the mass-send report, plus follow/unfollow/scan/menu/article events); CTR = visits with a `menu_click` / OA visits.
 - *Top paths*: for each person's first `pay_success` in the period, the last `length`
   distinct pages they were on before paying (any event with a page, consecutive repeats
   collapsed, within `lookback`), counted by people.
@@ -40,6 +40,7 @@ from .common import (
     DAY,
     EVENTS,
     FOLLOW,
+    MASS_SEND_FINISHED,
     MENU_CLICK,
     PAY_SUCCESS,
     QR_SCAN,
@@ -57,6 +58,7 @@ from .common import (
 )
 
 CTA_TARGETS = ("menu", "mini_program", "form")
+PUBLISH = (ARTICLE_PUBLISH, MASS_SEND_FINISHED)
 OA_EVENTS = (FOLLOW, UNFOLLOW, QR_SCAN, MENU_CLICK, ARTICLE_OPEN, ARTICLE_READ_COMPLETE, ARTICLE_SHARE)
 
 
@@ -199,9 +201,9 @@ def follower_growth(period: Period, filters: Filters | None = None) -> FollowerG
         f"""SELECT {bucket} AS d,
                    SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
                    SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END)
-            FROM {EVENTS} e WHERE e.event_name IN (%s, %s, %s) AND {where} GROUP BY 1""",
-        [*bucket_params, FOLLOW, UNFOLLOW, ARTICLE_PUBLISH, FOLLOW, UNFOLLOW, ARTICLE_PUBLISH, *params],
+                   SUM(CASE WHEN e.event_name IN (%s, %s) THEN 1 ELSE 0 END)
+            FROM {EVENTS} e WHERE e.event_name IN (%s, %s, %s, %s) AND {where} GROUP BY 1""",
+        [*bucket_params, FOLLOW, UNFOLLOW, *PUBLISH, FOLLOW, UNFOLLOW, *PUBLISH, *params],
     )
     per_day = {days[int(d)]: (int(f or 0), int(u or 0), int(p or 0)) for d, f, u, p in rows if d is not None}
 
@@ -251,13 +253,15 @@ def menu_ctr(period: Period, filters: Filters | None = None) -> MenuCTR:
                    MAX(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS clicked,
                    SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS clicks
             FROM {EVENTS} e {identity_join()}
-            WHERE (e.event_name IN {names} OR e.event_name IN (
+            WHERE (e.event_name IN {names} OR SUBSTR(e.event_name, 1, 3) = 'oa_' OR e.event_name IN (
                 SELECT name FROM campaigns_eventdefinition WHERE category = 'official_account'
-            )) AND {where}
+            )) AND e.event_name <> %s AND {where}
             GROUP BY 1, 2
         ) visits
     """
-    visits, clicked, clicks = fetch(sql, [*bucket_params, MENU_CLICK, MENU_CLICK, *name_params, *params])[0]
+    visits, clicked, clicks = fetch(
+        sql, [*bucket_params, MENU_CLICK, MENU_CLICK, *name_params, MASS_SEND_FINISHED, *params]
+    )[0]
     return MenuCTR(
         menu_clicks=int(clicks),
         oa_visits=int(visits),

@@ -70,7 +70,7 @@ def followers(db):
     save(
         *[event("follow", u, at(day)) for day, users in follows.items() for u in users],
         *[event("unfollow", u, at(day)) for day, users in unfollows.items() for u in users],
-        event("article_publish", "system", at("2025-11-13", "08:00")),
+        event("oa_masssendjobfinish", "gh_oa", at("2025-11-13", "08:00")),  # a mass send went out
     )
     ArticleStat.objects.create(app_id="wxoa", date=date(2025, 11, 10), msgid="C_1", published_on=date(2025, 11, 10))
     for day, total, source in [(9, 1000, "all"), (11, 400, "all"), (12, 500, "all"), (9, 999, "0")]:
@@ -106,7 +106,7 @@ def test_followers_on_publishing_days_against_other_days(followers, django_asser
     with django_assert_max_num_queries(3):
         result = follower_growth(WEEK)
 
-    # 11-10 from the article stats, 11-13 from an article_publish event
+    # 11-10 from the article stats, 11-13 from WeChat's mass-send-finished push
     assert result.publishing_days == [date(2025, 11, 10), date(2025, 11, 13)]
     pub, other = result.publishing, result.other
     assert (pub.days, pub.follows, pub.unfollows) == (2, 5, 2)  # follows 3 + 2, unfollows 1 + 1
