@@ -84,11 +84,19 @@ def gunicorn_server():
 
 @pytest.fixture
 def throwaway_redis():
+    """Start a Redis of the test's own: `throwaway_redis(persistent=True)`."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    base = Path(tempfile.mkdtemp(prefix="wxa-redis-"))
-    server = ThrowawayRedis(data_dir=base, port=free_port())
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    servers: list[tuple[ThrowawayRedis, Path]] = []
+
+    def start(*, persistent: bool) -> ThrowawayRedis:
+        base = Path(tempfile.mkdtemp(prefix="wxa-redis-"))
+        server = ThrowawayRedis(data_dir=base, port=free_port(), persistent=persistent)
+        server.start()
+        servers.append((server, base))
+        return server
+
+    yield start
+    for server, base in servers:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)

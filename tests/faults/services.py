@@ -124,6 +124,7 @@ class ThrowawayRedis:
 
     data_dir: Path
     port: int
+    persistent: bool = True
     process: subprocess.Popen | None = None
 
     @property
@@ -141,7 +142,7 @@ class ThrowawayRedis:
                 "--dir",
                 str(self.data_dir),
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "always",
                 "--save",
