@@ -367,3 +367,12 @@ def test_no_signed_body_makes_the_callback_fail_with_a_500(client, oa_app, body,
     response = post_push(client, body, query)
 
     assert response.status_code in {200, 400, 403}
+
+
+def test_a_push_costs_a_handful_of_queries(client, oa_app, poster, django_assert_max_num_queries):
+    body = event_xml("subscribe", event_key="qrscene_c1p1")
+
+    with django_assert_max_num_queries(8):
+        response = post_push(client, body)
+
+    assert response.content == b"success"
