@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from events.models import AdSpend, Event
 from reports.models import Snapshot, SnapshotKind
+from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
 from reports.snapshots.periods import SnapshotPeriod, closed_periods, parse_label
 
@@ -83,6 +84,8 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
             stale_since=None,
             builds=F("builds") + 1,
         )
+        if period.kind == SnapshotKind.WEEKLY:  # Friday review entries of this week point at it
+            link_week_snapshots(week=period.label)
         transaction.on_commit(lambda: _after_build(snapshot.pk))
     snapshot.refresh_from_db()
     logger.info("built %s in %s ms", snapshot, snapshot.duration_ms)

@@ -1,7 +1,85 @@
-"""The daily snapshot."""
+"""The daily snapshot: yesterday's health check — spend, CTR, orders, payment value,
+follows, unfollows and QR scans against their trailing 7-day average, flagged past the
+threshold — plus the Mini Program signals and KPIs."""
 
+from datetime import timedelta
+from decimal import Decimal
+
+from reports.metrics.health import HealthCheck, HealthMetric, health_check
+from reports.snapshots.kpi_section import kpi_section
+from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.periods import SnapshotPeriod
+from reports.snapshots.sections import Section, pct
+
+THRESHOLD = Decimal("0.30")
+RATE_KEYS = {"ctr"}  # shown as percentages
+TREND_KEYS = ("orders", "follows", "qr_scans")
 
 
 def build_data(period: SnapshotPeriod) -> dict:
-    return {"kind": period.kind, "label": period.label, "title": "", "summary": [], "sections": []}
+    metrics_period = period.metrics_period()
+    health = health_check(period.first_day, threshold=THRESHOLD)
+    flags = [_flag_sentence(m) for m in health.flagged]
+
+    mp, mp_flags, _ = miniprogram_section(metrics_period)
+    flags += mp_flags
+    kpis, behind = kpi_section(metrics_period)
+    sections = [_health_section(health), _trend_section(health), mp, kpis]
+
+    values = {m.key: m.value for m in health.metrics}
+    return {
+        "kind": period.kind,
+        "label": period.label,
+        "title": f"Daily health check {period.first_day:%a %d %b %Y}",
+        "summary": flags + behind or ["Every health metric is within 30% of its 7-day average."],
+        "flags": flags,
+        "headline": values,
+        "sections": [s.as_dict() for s in sections],
+    }
+
+
+def _shown(metric: HealthMetric, value):
+    return pct(value) if metric.key in RATE_KEYS else value
+
+
+def _health_section(health: HealthCheck) -> Section:
+    section = Section(
+        "health",
+        "Health check vs the trailing 7 days",
+        ["Metric", "Yesterday", "7-day average", "Change %", "Flag"],
+        note=f"Flagged when the day is more than {pct(health.threshold)}% above or below its 7-day average. CTR in %.",
+    )
+    for metric in health.metrics:
+        section.add(
+            metric.label,
+            _shown(metric, metric.value),
+            _shown(metric, metric.trailing_average),
+            pct(metric.change),
+            ("▲ high" if (metric.change or 0) > 0 else "▼ low") if metric.flagged else "",
+            flag=metric.flagged,
+        )
+    return section
+
+
+def _trend_section(health: HealthCheck) -> Section:
+    by_key = {m.key: m for m in health.metrics}
+    shown = [by_key[k] for k in TREND_KEYS if k in by_key]
+    section = Section(
+        "health_trend",
+        "The last 8 days",
+        ["Day", *[m.label for m in shown]],
+        chart={"type": "line", "x": 0, "y": list(range(1, len(shown) + 1))},
+    )
+    days = len(shown[0].series) if shown else 0
+    for i in range(days):
+        day = health.day - timedelta(days=days - 1 - i)
+        section.add(day.isoformat(), *[m.series[i] for m in shown])
+    return section
+
+
+def _flag_sentence(metric: HealthMetric) -> str:
+    direction = "above" if (metric.change or 0) > 0 else "below"
+    return (
+        f"{metric.label} is {abs(pct(metric.change))}% {direction} its 7-day average "
+        f"({_shown(metric, metric.value)} vs {_shown(metric, metric.trailing_average)})."
+    )

@@ -1,7 +1,78 @@
-"""The monthly snapshot."""
+"""The monthly snapshot: KPIs, attribution by campaign, conversion per campaign (and, as
+their metric functions exist, cohorts, LTV, contribution margin and the scale/stop signal
+per campaign)."""
 
+from reports.metrics.ads import ads_report
+from reports.metrics.attribution import attribution
+from reports.metrics.funnel import funnel_by
+from reports.snapshots.ads_sections import ads_sections, signals_section
+from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.periods import SnapshotPeriod
+from reports.snapshots.sections import Section, pct
 
 
 def build_data(period: SnapshotPeriod) -> dict:
-    return {"kind": period.kind, "label": period.label, "title": "", "summary": [], "sections": []}
+    metrics_period = period.metrics_period()
+    summary: list[str] = []
+    sections: list[Section] = []
+
+    kpis, behind = kpi_section(metrics_period)
+    sections.append(kpis)
+    summary += behind
+
+    touch = attribution(metrics_period)
+    summary.insert(
+        0,
+        f"{touch.converters} paying people placed {touch.orders} orders worth {touch.revenue} yuan; "
+        f"{touch.unattributed} had no campaign touch before paying.",
+    )
+    sections.append(_attribution_section(touch))
+    sections.append(_campaign_funnels(metrics_period))
+
+    ads = ads_report(metrics_period)
+    signals, signal_lines = signals_section(ads)
+    ad_tables, ad_lines = ads_sections(ads)
+    sections.insert(1, signals)
+    sections += ad_tables
+    summary += signal_lines + ad_lines[:1]
+
+    return {
+        "kind": period.kind,
+        "label": period.label,
+        "title": f"Monthly review {period.first_day:%B %Y}",
+        "summary": summary,
+        "headline": {
+            "paying_people": touch.converters,
+            "orders": touch.orders,
+            "revenue": touch.revenue,
+            "spend": ads.totals.spend,
+            "roas": ads.totals.roas,
+        },
+        "sections": [s.as_dict() for s in sections],
+    }
+
+
+def _attribution_section(touch) -> Section:
+    section = Section(
+        "attribution",
+        "Revenue by campaign (first and last touch)",
+        ["Campaign", "Model", "Paying people", "Orders", "Revenue (yuan)", "Share %"],
+        note="Each paying person's orders go to their first touch ever, and to their last touch before paying.",
+        chart={"type": "bar", "x": 0, "y": [4]},
+    )
+    for model in ("last", "first"):
+        for row in touch.touches.get(model, {}).get("campaign", []):
+            section.add(row.label, f"{model} touch", row.converters, row.orders, row.revenue, pct(row.share))
+    return section
+
+
+def _campaign_funnels(metrics_period) -> Section:
+    section = Section(
+        "campaign_funnels",
+        "Conversion by campaign",
+        ["Campaign", "Entered", "Converted", "Conversion %"],
+        note="People who entered the funnel through each campaign this month.",
+    )
+    for group in funnel_by(metrics_period, "campaign"):
+        section.add(group.label, group.funnel.entered, group.funnel.converted, pct(group.funnel.overall_rate))
+    return section

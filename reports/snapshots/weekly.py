@@ -4,10 +4,13 @@
 from django.db.models import Sum
 
 from events.models import ArticleStat
+from reports.metrics.ads import ads_report
 from reports.metrics.content import content_metrics
 from reports.metrics.funnel import funnel, funnel_by
+from reports.snapshots.ads_sections import ads_sections
 from reports.snapshots.friction import friction_point
 from reports.snapshots.kpi_section import kpi_section
+from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.sections import Section, pct
 
@@ -49,6 +52,17 @@ def build_data(period: SnapshotPeriod) -> dict:
         unfollows=followers.publishing.unfollows + followers.other.unfollows,
         article_opens=content.articles.opens,
     )
+
+    mp, mp_flags, mp_metrics = miniprogram_section(metrics_period)
+    sections.append(mp)
+    summary += mp_flags
+    headline["orders"] = next((a.events for a in mp_metrics.key_actions if a.event_name == "pay_success"), None)
+
+    ads = ads_report(metrics_period)
+    ad_tables, ad_lines = ads_sections(ads)
+    sections += ad_tables
+    summary += ad_lines
+    headline.update(spend=ads.totals.spend, revenue=ads.totals.revenue, leads=ads.totals.leads, roas=ads.totals.roas)
 
     return {
         "kind": period.kind,

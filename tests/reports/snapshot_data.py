@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from campaigns.models import KPI
+from campaigns.models import KPI, EventDefinition
 from reports.models import Snapshot
 from tests.reports.metrics_data import at, event, save
 
@@ -12,8 +12,23 @@ WEEK = "2025-W46"  # Mon 2025-11-10 … Sun 2025-11-16
 AFTER_WEEK = datetime(2025, 11, 20, 9, 0, tzinfo=SHANGHAI)
 
 
+def ensure_funnel_plan() -> None:
+    """The default plan's funnel steps these tests use. The roles/plan data migration made
+    them, but a transactional test (browser, worker) flushes tables, so make sure."""
+    for name, category, position in (
+        ("qr_scan", "official_account", 1),
+        ("follow", "official_account", 2),
+        ("add_to_cart", "key_action", 4),
+        ("pay_success", "payment", 6),
+    ):
+        EventDefinition.objects.update_or_create(
+            name=name, defaults={"category": category, "funnel_position": position}
+        )
+
+
 def journeys_week_46() -> None:
     """Four people scan in week 46: three add to cart, one pays. Week 45: two scan, both cart."""
+    ensure_funnel_plan()
     rows = []
     for user, day in (("a", "2025-11-10"), ("b", "2025-11-11"), ("c", "2025-11-12"), ("d", "2025-11-13")):
         rows.append(event("qr_scan", user, at(day, "10:00")))

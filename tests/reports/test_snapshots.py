@@ -11,7 +11,15 @@ from reports.snapshots import build
 from reports.snapshots.friction import friction_point
 from reports.snapshots.periods import PeriodError, closed_periods, last_closed, parse_label
 from tests.reports.metrics_data import at, event, save
-from tests.reports.snapshot_data import AFTER_WEEK, SHANGHAI, WEEK, built, journeys_week_46, orders_kpi
+from tests.reports.snapshot_data import (
+    AFTER_WEEK,
+    SHANGHAI,
+    WEEK,
+    built,
+    ensure_funnel_plan,
+    journeys_week_46,
+    orders_kpi,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -81,6 +89,7 @@ def test_a_weekly_build_stores_kpis_funnel_friction_placements_and_content(db):
 
 
 def test_rebuilding_a_period_replaces_its_snapshot_in_the_same_row(db):
+    ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")))
     first = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
     save(event("qr_scan", "b", at("2025-11-11")))

@@ -14,13 +14,14 @@ from django.db import connection
 from reports import tasks
 from reports.models import Snapshot
 from tests.reports.metrics_data import at, event, save
-from tests.reports.snapshot_data import WEEK, built
+from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_task_builds_and_returns_the_snapshot_id(db):
+    ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")))
 
     snapshot_id = tasks.build_snapshot_task("weekly", WEEK)
@@ -67,6 +68,7 @@ def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db
     from wxanalytics.celery import app
 
     app.control.purge()  # leftovers from earlier runs on this broker db
+    ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
     worker = subprocess.Popen(
         [
