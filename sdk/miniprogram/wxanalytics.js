@@ -28,7 +28,7 @@ const DEFAULTS = {
   debug: false,
 }
 const SERVER_MAX_BATCH = 1000 // the event API's own limit
-const KEYS = { queue: 'wxa_queue', anon: 'wxa_anon_id', user: 'wxa_user_id', unionid: 'wxa_unionid', stats: 'wxa_stats' }
+const KEYS = { queue: 'wxa_queue', links: 'wxa_links', anon: 'wxa_anon_id', user: 'wxa_user_id', unionid: 'wxa_unionid', stats: 'wxa_stats' }
 // Parameters the SDK appends to shared paths and reads back on open.
 const SHARE_PARAMS = ['sharer', 'share_depth', 'campaign', 'scene']
 const EMPTY_STATS = { accepted: 0, duplicates: 0, conflicts: 0, rejected: 0, dropped: 0, retries: 0, requests: 0 }
@@ -149,6 +149,7 @@ export function createClient(env = {}) {
   let initialised = false
   let loaded = false
   let queue = []
+  let links = [] // pending POST /api/v1/identify bodies, kept like events until answered
   let stats = { ...EMPTY_STATS }
   let ids = { anon: '', user: '', unionid: '' }
   let session = null // { id, lastSeen }
@@ -189,6 +190,8 @@ export function createClient(env = {}) {
     const stored = read(KEYS.queue)
     const storedIds = new Set(Array.isArray(stored) ? stored.map((e) => e.event_id) : [])
     queue = (Array.isArray(stored) ? stored : []).concat(queue.filter((e) => !storedIds.has(e.event_id)))
+    const storedLinks = read(KEYS.links)
+    links = (Array.isArray(storedLinks) ? storedLinks : []).concat(links)
     const storedStats = read(KEYS.stats)
     if (storedStats && typeof storedStats === 'object') stats = { ...EMPTY_STATS, ...storedStats }
     ids = { anon: read(KEYS.anon), user: read(KEYS.user), unionid: read(KEYS.unionid) }
@@ -256,6 +259,10 @@ export function createClient(env = {}) {
     }
     persistQueue()
     log('queued', event.event_name, event)
+    schedule()
+  }
+
+  function schedule() {
     if (!initialised) return
     if (queue.length >= cfg.maxBatch) flush()
     else if (!timer) arm(rt().now() + cfg.flushInterval)
@@ -274,14 +281,14 @@ export function createClient(env = {}) {
   }
 
   /** One POST; resolves with { statusCode, data, header } or { error }. Never rejects. */
-  function post(batch) {
+  function post(path, body) {
     return new Promise((resolve) => {
       stats.requests++
       rt().wx.request({
-        url: `${cfg.serverUrl.replace(/\/+$/, '')}/api/v1/events`,
+        url: `${cfg.serverUrl.replace(/\/+$/, '')}${path}`,
         method: 'POST',
         header: { Authorization: `Bearer ${cfg.ingestKey}`, 'Content-Type': 'application/json' },
-        data: JSON.stringify(batch),
+        data: JSON.stringify(body),
         timeout: cfg.requestTimeout,
         success: (res) => resolve(res || {}),
         fail: (err) => resolve({ error: (err && err.errMsg) || 'request failed' }),
@@ -307,15 +314,35 @@ export function createClient(env = {}) {
     log(`retrying in ${Math.round(delay)} ms`)
   }
 
+  /** ok | auth | too_large | refused (4xx for the whole body) | retry (network, 5xx, 429, 404…). */
+  function classify(res) {
+    const status = res.statusCode
+    if (res.error || !status) return 'retry'
+    if (status >= 200 && status < 300) return 'ok'
+    if (status === 401 || status === 403) return 'auth'
+    if (status === 413) return 'too_large'
+    if (status === 400 || status === 422) return 'refused'
+    return 'retry'
+  }
+
+  function stop(status) {
+    // A wrong or revoked key does not fix itself; keep everything for the next launch.
+    authFailed = true
+    warn(`the server refused the ingest key (HTTP ${status}); events stay queued`)
+    return false
+  }
+
+  function retry(res) {
+    log('send failed', res.statusCode || res.error)
+    const status = res.statusCode
+    backoff(status === 429 || status === 503 ? retryAfterMs(res.header, rt().now()) : undefined)
+    return false
+  }
+
   /** Applies one answer to the queue. Returns true when the next batch may go out now. */
   function settle(batch, res) {
-    const status = res.statusCode
-    if (res.error || !status) {
-      log('network error', res.error)
-      backoff()
-      return false
-    }
-    if (status >= 200 && status < 300) {
+    const kind = classify(res)
+    if (kind === 'ok') {
       let body = res.data
       if (typeof body === 'string') {
         try {
@@ -332,48 +359,45 @@ export function createClient(env = {}) {
         stats.rejected++
         warn('event rejected by the server', batch[row.index] && batch[row.index].event_name, row.errors)
       }
-      remove(batch)
-      persistStats()
       failures = 0
+    } else if (kind === 'auth') {
+      return stop(res.statusCode)
+    } else if (kind === 'too_large' && batch.length > 1) {
+      sendLimit = Math.max(1, Math.floor(batch.length / 2))
       return true
-    }
-    if (status === 401 || status === 403) {
-      // A wrong or revoked key does not fix itself; keep the events for the next launch.
-      authFailed = true
-      warn(`the server refused the ingest key (HTTP ${status}); events stay queued`)
-      return false
-    }
-    if (status === 413) {
-      if (batch.length > 1) {
-        sendLimit = Math.max(1, Math.floor(batch.length / 2))
-        return true
-      }
-      warn('an event is too large for the server and was dropped', batch[0].event_name)
-      stats.rejected++
-      remove(batch)
-      persistStats()
-      return true
-    }
-    if (status === 400 || status === 422) {
-      // The whole body was refused; resending it unchanged would fail forever.
-      warn(`the server refused a batch of ${batch.length} (HTTP ${status})`, res.data)
+    } else if (kind === 'too_large' || kind === 'refused') {
+      // Resending the same body unchanged would fail forever: drop it, count it, say so.
+      warn(`the server refused ${batch.length} event(s) (HTTP ${res.statusCode})`, batch[0].event_name, res.data)
       stats.rejected += batch.length
-      remove(batch)
-      persistStats()
-      return true
+    } else {
+      return retry(res)
     }
-    // 429, 503 (with Retry-After), other 5xx, 404 from a proxy: transient, keep and retry later.
-    const after = status === 429 || status === 503 ? retryAfterMs(res.header, rt().now()) : undefined
-    backoff(after)
-    return false
+    remove(batch)
+    persistStats()
+    return true
+  }
+
+  function settleLink(res) {
+    const kind = classify(res)
+    if (kind === 'auth') return stop(res.statusCode)
+    if (kind === 'retry') return retry(res)
+    if (kind !== 'ok') {
+      warn(`the server refused an identify call (HTTP ${res.statusCode})`, res.data)
+      stats.rejected++
+      persistStats()
+    }
+    links.shift()
+    write(KEYS.links, links)
+    return true
   }
 
   async function drain() {
     sendLimit = cfg.maxBatch // a limit learned from 413 holds for the rest of this drain only
-    while (queue.length && !authFailed && rt().now() >= blockedUntil) {
+    const go = () => !authFailed && rt().now() >= blockedUntil
+    while (links.length && go()) if (!settleLink(await post('/api/v1/identify', links[0]))) return
+    while (queue.length && go()) {
       const batch = queue.slice(0, sendLimit)
-      const res = await post(batch)
-      if (!settle(batch, res)) break
+      if (!settle(batch, await post('/api/v1/events', batch))) return
     }
   }
 
@@ -392,14 +416,14 @@ export function createClient(env = {}) {
       draining = drain().finally(() => {
         draining = null
         const now = rt().now()
-        if (queue.length && !authFailed) arm(blockedUntil > now ? blockedUntil : now + cfg.flushInterval)
+        if ((queue.length || links.length) && !authFailed) arm(blockedUntil > now ? blockedUntil : now + cfg.flushInterval)
       })
     }
     return draining.then(getStats)
   }
 
   function getStats() {
-    return { ...stats, queued: queue.length, failures, blockedUntil, authFailed }
+    return { ...stats, queued: queue.length, links: links.length, failures, blockedUntil, authFailed }
   }
 
   function track(name, props) {
@@ -412,15 +436,18 @@ export function createClient(env = {}) {
   function identify(id, { unionid } = {}) {
     load()
     if (ids.user === String(id) && (!unionid || ids.unionid === String(unionid))) return null
-    const anonymousId = ids.anon
+    const wasAnonymous = !ids.user
     ids.user = String(id)
     write(KEYS.user, ids.user)
+    // Tells the server which ids are one person: the anonymous id used so far, and the unionid.
+    if (wasAnonymous) links.push({ user_id: ids.user, alias: ids.anon, app_id: cfg.appId })
     if (unionid) {
       ids.unionid = String(unionid)
       write(KEYS.unionid, ids.unionid)
+      links.push({ user_id: ids.user, unionid: ids.unionid, app_id: cfg.appId })
     }
-    // Tells the server that the anonymous id and the new id are one person.
-    return track('identify', { anonymous_id: anonymousId })
+    write(KEYS.links, links)
+    if (initialised && !timer) arm(rt().now() + cfg.flushInterval)
   }
 
   function setCampaign({ campaign, placementScene, source } = {}) {
@@ -548,7 +575,7 @@ export function createClient(env = {}) {
       if (found) context = found
     }
     if (cfg.autoTrack) patchGlobals(rt().global)
-    if (queue.length) flush() // events left by an earlier run
+    if (queue.length || links.length) flush() // left by an earlier run
     return client
   }
 

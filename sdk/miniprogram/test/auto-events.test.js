@@ -187,21 +187,53 @@ test('a show after a short background keeps the session and its attribution', as
   assert.equal(shows[1].placement_scene, 'c1a2p3b')
 })
 
-test('the anonymous id is kept in storage and replaced by identify, which links the two ids', async () => {
-  const { fake, wxa } = startApp()
+test('identify replaces the anonymous id and tells the server both ids (and the unionid) are one person', async () => {
+  const { fake, wxa } = startApp({ config: { appId: 'wxapp' } })
   const anonymous = wxa.getUserId()
+  wxa.track('page_view')
 
   wxa.identify('o-openid-1', { unionid: 'u-union-1' })
   wxa.track('start_checkout')
   await wxa.flush()
 
-  const [identified, checkout] = fake.sent()
+  const [view, checkout] = fake.sent()
   assert.equal(fake.wx.getStorageSync('wxa_anon_id'), anonymous)
-  assert.equal(identified.event_name, 'identify')
-  assert.equal(identified.user_id, 'o-openid-1')
-  assert.equal(identified.properties.anonymous_id, anonymous)
+  assert.equal(view.user_id, anonymous)
   assert.equal(checkout.user_id, 'o-openid-1')
   assert.equal(checkout.properties.unionid, 'u-union-1')
+  assert.deepEqual(fake.links(), [
+    { user_id: 'o-openid-1', alias: anonymous, app_id: 'wxapp' },
+    { user_id: 'o-openid-1', unionid: 'u-union-1', app_id: 'wxapp' },
+  ])
+  assert.equal(fake.requests[0].header.Authorization, 'Bearer wxa_test_key')
+})
+
+test('identify calls survive a restart and a server error, and are sent again until answered', async () => {
+  const storage = new Map()
+  const first = startApp({ storage })
+  first.fake.server = () => ({ statusCode: 502, data: 'Bad Gateway' })
+  first.wxa.identify('o-openid-1')
+  await first.wxa.flush()
+
+  const second = startApp({ storage })
+  await second.fake.settle()
+
+  assert.equal(first.fake.links().length, 1)
+  assert.deepEqual(second.fake.links(), first.fake.links())
+  assert.equal(second.wxa.getStats().links, 0)
+  assert.equal(second.wxa.getUserId(), 'o-openid-1')
+})
+
+test('identifying again with the same id sends nothing new; a second user is not merged with the first', async () => {
+  const { fake, wxa } = startApp()
+
+  wxa.identify('o-openid-1')
+  wxa.identify('o-openid-1')
+  wxa.identify('o-openid-2')
+  await wxa.flush()
+
+  assert.equal(fake.links().length, 1)
+  assert.equal(wxa.getUserId(), 'o-openid-2')
 })
 
 test('setCampaign attributes the following events', async () => {

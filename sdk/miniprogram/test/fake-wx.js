@@ -6,8 +6,11 @@
 
 export const NETWORK_ERROR = Symbol('network error')
 
-/** The server's answer when every row of the batch is new. */
+/** The server's answer when every row of the batch is new (or the identify call is taken). */
 export function acceptAll(req) {
+  if (req.url.endsWith('/api/v1/identify')) {
+    return { statusCode: 200, data: { user_id: req.events.user_id, person_id: req.events.user_id, moved: 0, created: 1 } }
+  }
   return { statusCode: 200, data: { accepted: req.events.length, duplicates: 0, conflicts: 0, rejected: [] } }
 }
 
@@ -24,7 +27,7 @@ export function createFakeWx({
   const fake = {
     storage,
     launchOptions,
-    requests: [], // every request as sent: { url, method, header, body, events }
+    requests: [], // every request as sent: { url, method, header, body, events (the parsed body) }
     responses: [], // answers used in order; then `server`
     server: acceptAll,
     hold: false, // keep requests pending until release()
@@ -178,8 +181,10 @@ export function createFakeWx({
     console: { log() {}, warn: (...args) => fake.warnings.push(args.join(' ')) },
   }
 
-  /** Every event the server received, in order. */
-  fake.sent = () => fake.requests.flatMap((r) => r.events)
+  /** Every event sent to the event API, in order (retries included). */
+  fake.sent = () => fake.requests.filter((r) => r.url.endsWith('/api/v1/events')).flatMap((r) => r.events)
+  /** Every body sent to /api/v1/identify. */
+  fake.links = () => fake.requests.filter((r) => r.url.endsWith('/api/v1/identify')).map((r) => r.events)
   fake.stored = () => wx.getStorageSync('wxa_queue') || []
   return fake
 }
