@@ -51,18 +51,20 @@ class Column:
 def parse_date(text: str) -> dt.date:
     """ISO `2025-11-01`, WeChat Mini Program `20251101` or `2025/11/01`; not in the future."""
     cleaned = text.strip()
-    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
-        try:
-            value = dt.datetime.strptime(cleaned, fmt).date()
+    # Spreadsheet exports sometimes add a midnight time: 2025-11-01 00:00:00.
+    head = cleaned.split(" ")[0].split("T")[0]
+    value = None
+    for candidate in dict.fromkeys((cleaned, head)):
+        for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
+            try:
+                value = dt.datetime.strptime(candidate, fmt).date()
+            except ValueError:
+                continue
             break
-        except ValueError:
-            continue
-    else:
-        # Spreadsheet exports sometimes add a midnight time: 2025-11-01 00:00:00.
-        head = cleaned.split(" ")[0].split("T")[0]
-        if head == cleaned:
-            raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).")
-        return parse_date(head)
+        if value is not None:
+            break
+    if value is None:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).")
     today = timezone.now().astimezone(settings.REPORTING_TZ).date()
     if value > today:
         raise ValueError(
