@@ -9,7 +9,7 @@ from reports.metrics.health import HealthCheck, HealthMetric, health_check
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.periods import SnapshotPeriod
-from reports.snapshots.sections import Section, pct
+from reports.snapshots.sections import Section, cell, pct
 
 THRESHOLD = Decimal("0.30")
 RATE_KEYS = {"ctr"}  # shown as percentages
@@ -81,5 +81,5 @@ def _flag_sentence(metric: HealthMetric) -> str:
     direction = "above" if (metric.change or 0) > 0 else "below"
     return (
         f"{metric.label} is {abs(pct(metric.change))}% {direction} its 7-day average "
-        f"({_shown(metric, metric.value)} vs {_shown(metric, metric.trailing_average)})."
+        f"({cell(_shown(metric, metric.value))} vs {cell(_shown(metric, metric.trailing_average))})."
     )

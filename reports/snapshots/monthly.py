@@ -43,7 +43,7 @@ def build_data(period: SnapshotPeriod) -> dict:
         "summary": summary,
         "headline": {
             "paying_people": touch.converters,
-            "orders": touch.orders,
+            "orders": int(touch.orders or 0),
             "revenue": touch.revenue,
             "spend": ads.totals.spend,
             "roas": ads.totals.roas,

@@ -17,6 +17,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, Decimal):
+        # Whole numbers without trailing zeros (a 5.0000 target reads "5"); others as computed.
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -1,0 +1,105 @@
+"""The daily and monthly builders on small hand-made data, and the scale/stop rule."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns.models import Campaign
+from events.models import AdSpend
+from reports.metrics.ads import AdRow
+from reports.snapshots import build
+from reports.snapshots.ads_sections import campaign_signal
+from tests.reports.metrics_data import at, event, save
+from tests.reports.snapshot_data import SHANGHAI
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_daily_health_check_flags_a_metric_far_from_its_7_day_average(db):
+    day = date(2025, 11, 12)
+    rows = [event("qr_scan", f"u{i}", at(str(day - timedelta(days=i)))) for i in range(1, 8)]  # 1 a day
+    rows += [event("qr_scan", f"v{i}", at(str(day), "09:00")) for i in range(5)]  # 5 on the day
+    save(*rows)
+
+    snapshot = build.build_snapshot("daily", "2025-11-12")
+
+    health = {row[0]: row for row in snapshot.section("health")["rows"]}
+    assert health["QR scans"][1:4] == ["5", "1", "400"] and health["QR scans"][4] == "▲ high"
+    assert health["Orders (pay_success)"][4] == ""
+    assert snapshot.data["flags"] == ["QR scans is 400.0% above its 7-day average (5 vs 1)."]
+    trend = snapshot.section("health_trend")
+    assert len(trend["rows"]) == 8 and trend["rows"][-1][0] == "2025-11-12" and trend["chart"]["type"] == "line"
+
+
+def test_a_quiet_normal_day_has_no_flags(db):
+    snapshot = build.build_snapshot("daily", "2025-11-12")
+
+    assert snapshot.data["flags"] == []
+    assert snapshot.data["summary"] == ["Every health metric is within 30% of its 7-day average."]
+
+
+def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):
+    good = Campaign.objects.create(code="GOOD", name="good")
+    bad = Campaign.objects.create(code="BAD", name="bad")
+    AdSpend.objects.create(date=date(2025, 10, 3), campaign_code="GOOD", campaign=good, spend=Decimal("100.00"))
+    AdSpend.objects.create(date=date(2025, 10, 3), campaign_code="BAD", campaign=bad, spend=Decimal("500.00"))
+    rows = []
+    for i in range(6):  # six buyers touched by GOOD pay 100 each: ROAS 6
+        rows.append(event("qr_scan", f"g{i}", at("2025-10-04", "10:00"), campaign=good))
+        rows.append(event("pay_success", f"g{i}", at("2025-10-04", "11:00"), value="100.00"))
+    rows.append(event("qr_scan", "b0", at("2025-10-05", "10:00"), campaign=bad))
+    rows.append(event("pay_success", "b0", at("2025-10-05", "11:00"), value="50.00"))  # ROAS 0.1
+    save(*rows)
+
+    snapshot = build.build_snapshot("monthly", "2025-10")
+
+    signals = {row[0]: row for row in snapshot.section("signals")["rows"]}
+    assert signals["GOOD"][1] == "scale" and "ROAS 6" in signals["GOOD"][2]
+    assert signals["BAD"][1] == "stop" and "below 1.0" in signals["BAD"][2]
+    assert (
+        snapshot.data["headline"]["orders"] == 7 and snapshot.data["headline"]["revenue"] == "650.00"
+    )  # headline keeps Decimal text
+    assert any(line.startswith("Stop BAD") for line in snapshot.data["summary"])
+    assert {"kpis", "signals", "attribution", "campaign_funnels", "ads", "fatigue"} <= {
+        s["key"] for s in snapshot.sections
+    }
+
+
+@pytest.mark.parametrize(
+    ("row", "signal", "words"),
+    [
+        (AdRow(None, "x"), "watch", "No ad spend"),
+        (AdRow(None, "x", spend=Decimal("10"), orders=0), "stop", "without one attributed order"),
+        (AdRow(None, "x", spend=Decimal("10"), orders=2, roas=Decimal("0.5")), "stop", "below"),
+        (
+            AdRow(None, "x", spend=Decimal("900"), orders=3, roas=Decimal("2"), cost_per_order=Decimal("300")),
+            "fix",
+            "above the 150 target",
+        ),
+        (
+            AdRow(None, "x", spend=Decimal("90"), orders=9, roas=Decimal("4"), cost_per_order=Decimal("10")),
+            "scale",
+            "add budget",
+        ),
+        (
+            AdRow(None, "x", spend=Decimal("90"), orders=2, roas=Decimal("4"), cost_per_order=Decimal("45")),
+            "keep",
+            "within bounds",
+        ),
+    ],
+)
+def test_the_scale_or_stop_rule(row, signal, words):
+    got, reason = campaign_signal(row)
+
+    assert got == signal and words in reason
+
+
+def test_periods_use_shanghai_days(db):
+    # 23:30 UTC on 11 Nov is 07:30 on 12 Nov in Shanghai: counted on the 12th.
+    save(event("qr_scan", "late-night-utc", at("2025-11-12", "07:30")))
+
+    snapshot = build.build_snapshot("daily", "2025-11-12")
+
+    assert snapshot.data["headline"]["qr_scans"] == "1"
+    assert snapshot.period_start.astimezone(SHANGHAI).hour == 0
