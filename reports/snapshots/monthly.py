@@ -4,6 +4,7 @@ per campaign)."""
 
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
+from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohorts
 from reports.metrics.funnel import funnel_by
 from reports.snapshots.ads_sections import ads_sections, signals_section
 from reports.snapshots.kpi_section import kpi_section
@@ -36,6 +37,21 @@ def build_data(period: SnapshotPeriod) -> dict:
     sections += ad_tables
     summary += signal_lines + ad_lines[:1]
 
+    by_week = cohorts(metrics_period, by="week")
+    sections.insert(2, _cohort_section("cohorts_week", "Cohorts by first-touch week", by_week))
+    sections.insert(3, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohorts(metrics_period, by="ad_group")))
+    sections.insert(
+        4,
+        _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohorts(metrics_period, by="entry_point")),
+    )
+    total = by_week.totals
+    summary.insert(
+        1,
+        f"{total.people} new people this month: LTV {total.ltv if total.ltv is not None else '–'} yuan, "
+        f"contribution margin {total.contribution_margin} yuan after refunds, cost of goods "
+        f"({by_week.cost_ratio:.0%} of net revenue) and ad spend.",
+    )
+
     return {
         "kind": period.kind,
         "label": period.label,
@@ -47,6 +63,9 @@ def build_data(period: SnapshotPeriod) -> dict:
             "revenue": touch.revenue,
             "spend": ads.totals.spend,
             "roas": ads.totals.roas,
+            "new_people": total.people,
+            "ltv": total.ltv,
+            "contribution_margin": total.contribution_margin,
         },
         "sections": [s.as_dict() for s in sections],
     }
@@ -75,4 +94,49 @@ def _campaign_funnels(metrics_period) -> Section:
     )
     for group in funnel_by(metrics_period, "campaign"):
         section.add(group.label, group.funnel.entered, group.funnel.converted, pct(group.funnel.overall_rate))
+    return section
+
+
+def _cohort_section(key: str, title: str, report: CohortReport) -> Section:
+    returns = [f"Returned ≤{days}d %" for days in RETURN_DAYS]
+    section = Section(
+        key,
+        title,
+        [
+            "Cohort",
+            "People",
+            *returns,
+            "Orders",
+            "Revenue",
+            "Refunds",
+            "Cost of goods",
+            "Ad spend",
+            "Margin",
+            "LTV",
+            "Margin per person",
+        ],
+        note=f"People whose first touch was this month; money up to {report.as_of:%Y-%m-%d %H:%M}. A return rate whose "
+        "window has not closed for everyone is marked with *. Margin = revenue − refunds − cost of goods − ad spend.",
+    )
+    for row in [*report.rows, report.totals]:
+        rates = [
+            f"{pct(row.return_rate.get(days))}{'' if row.complete.get(days) else '*'}"
+            if row.return_rate.get(days) is not None
+            else None
+            for days in RETURN_DAYS
+        ]
+        section.add(
+            "All" if row is report.totals else row.label,
+            row.people,
+            *rates,
+            row.orders,
+            row.revenue,
+            row.refunds,
+            row.cost_of_goods,
+            row.ad_spend,
+            row.contribution_margin,
+            row.ltv,
+            row.margin_per_person,
+            flag=row.contribution_margin < 0,
+        )
     return section

@@ -61,7 +61,9 @@ def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):
         snapshot.data["headline"]["orders"] == 7 and snapshot.data["headline"]["revenue"] == "650.00"
     )  # headline keeps Decimal text
     assert any(line.startswith("Stop BAD") for line in snapshot.data["summary"])
-    assert {"kpis", "signals", "attribution", "campaign_funnels", "ads", "fatigue"} <= {
+    cohort_total = snapshot.section("cohorts_week")["rows"][-1]
+    assert cohort_total[:2] == ["All", 7] and snapshot.data["headline"]["new_people"] == 7
+    assert {"kpis", "signals", "cohorts_ad_group", "cohorts_entry_point", "attribution", "ads", "fatigue"} <= {
         s["key"] for s in snapshot.sections
     }
 
