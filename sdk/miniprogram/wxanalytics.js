@@ -28,7 +28,14 @@ const DEFAULTS = {
   debug: false,
 }
 const SERVER_MAX_BATCH = 1000 // the event API's own limit
-const KEYS = { queue: 'wxa_queue', links: 'wxa_links', anon: 'wxa_anon_id', user: 'wxa_user_id', unionid: 'wxa_unionid', stats: 'wxa_stats' }
+const KEYS = {
+  queue: 'wxa_queue',
+  links: 'wxa_links',
+  anon: 'wxa_anon_id',
+  user: 'wxa_user_id',
+  unionid: 'wxa_unionid',
+  stats: 'wxa_stats',
+}
 // Parameters the SDK appends to shared paths and reads back on open.
 const SHARE_PARAMS = ['sharer', 'share_depth', 'campaign', 'scene']
 const EMPTY_STATS = { accepted: 0, duplicates: 0, conflicts: 0, rejected: 0, dropped: 0, retries: 0, requests: 0 }
@@ -115,6 +122,15 @@ export function withShareParams(path, extra) {
   return text ? `${base}?${text}` : base
 }
 
+function parseJson(data) {
+  if (typeof data !== 'string') return data || {}
+  try {
+    return JSON.parse(data) || {}
+  } catch {
+    return {}
+  }
+}
+
 function headerValue(headers, name) {
   for (const key of Object.keys(headers || {})) if (key.toLowerCase() === name) return headers[key]
   return undefined
@@ -179,8 +195,8 @@ export function createClient(env = {}) {
       const wx = rt().wx
       if (wx) wx.setStorageSync(key, value)
     } catch (err) {
-      // Storage full or unavailable: the memory queue still holds the events.
-      log('storage write failed', key, err)
+      // Storage full (1 MB per key) or unavailable: the memory queue still holds the events.
+      warn('storage write failed', key, err)
     }
   }
 
@@ -206,7 +222,9 @@ export function createClient(env = {}) {
   const persistStats = () => write(KEYS.stats, stats)
 
   function template(route) {
-    const path = String(route || '').replace(/^\//, '').split('?')[0]
+    const path = String(route || '')
+      .replace(/^\//, '')
+      .split('?')[0]
     const map = cfg.pageTemplates
     const mapped = typeof map === 'function' ? map(path) : map && (map[path] || map[`/${path}`])
     return mapped || path.split('/').pop() || ''
@@ -343,15 +361,7 @@ export function createClient(env = {}) {
   function settle(batch, res) {
     const kind = classify(res)
     if (kind === 'ok') {
-      let body = res.data
-      if (typeof body === 'string') {
-        try {
-          body = JSON.parse(body)
-        } catch {
-          body = {}
-        }
-      }
-      body = body || {}
+      const body = parseJson(res.data)
       stats.accepted += body.accepted || 0
       stats.duplicates += body.duplicates || 0
       stats.conflicts += body.conflicts || 0
@@ -416,7 +426,8 @@ export function createClient(env = {}) {
       draining = drain().finally(() => {
         draining = null
         const now = rt().now()
-        if ((queue.length || links.length) && !authFailed) arm(blockedUntil > now ? blockedUntil : now + cfg.flushInterval)
+        const pending = queue.length || links.length
+        if (pending && !authFailed) arm(blockedUntil > now ? blockedUntil : now + cfg.flushInterval)
       })
     }
     return draining.then(getStats)
@@ -426,11 +437,12 @@ export function createClient(env = {}) {
     return { ...stats, queued: queue.length, links: links.length, failures, blockedUntil, authFailed }
   }
 
+  /** Queues one event; returns its event_id. `props.value/currency/page` fill the top-level fields. */
   function track(name, props) {
     if (!name) throw new Error('wxanalytics.track needs an event name')
     const event = build(name, props)
     enqueue(event)
-    return event
+    return event.event_id
   }
 
   function identify(id, { unionid } = {}) {
@@ -479,19 +491,19 @@ export function createClient(env = {}) {
     if (appOptions[PATCHED]) return appOptions
     const wrapped = { ...appOptions, [PATCHED]: true }
     const call = (name, self, args) => appOptions[name] && appOptions[name].apply(self, args)
-    wrapped.onLaunch = function (options) {
-      applyLaunch(options, 'app_launch')
-      return call('onLaunch', this, arguments)
+    wrapped.onLaunch = function (...args) {
+      applyLaunch(args[0], 'app_launch')
+      return call('onLaunch', this, args)
     }
-    wrapped.onShow = function (options) {
+    wrapped.onShow = function (...args) {
       lastShowAt = rt().now()
-      applyLaunch(options, 'app_show')
-      return call('onShow', this, arguments)
+      applyLaunch(args[0], 'app_show')
+      return call('onShow', this, args)
     }
-    wrapped.onHide = function () {
+    wrapped.onHide = function (...args) {
       track('app_hide', { duration_ms: lastShowAt ? rt().now() - lastShowAt : null })
       flush()
-      return call('onHide', this, arguments)
+      return call('onHide', this, args)
     }
     return wrapped
   }
@@ -506,29 +518,30 @@ export function createClient(env = {}) {
     if (pageOptions[PATCHED]) return pageOptions
     const wrapped = { ...pageOptions, [PATCHED]: true }
     const call = (name, self, args) => pageOptions[name] && pageOptions[name].apply(self, args)
-    wrapped.onLoad = function (query) {
-      this.__wxa = { loadedAt: rt().now(), query: query || {}, ready: false }
-      return call('onLoad', this, arguments)
+    wrapped.onLoad = function (...args) {
+      this.__wxa = { loadedAt: rt().now(), query: args[0] || {}, ready: false }
+      return call('onLoad', this, args)
     }
-    wrapped.onShow = function () {
+    wrapped.onShow = function (...args) {
       const referrer = currentPage
       currentPage = template(this.route)
       track('page_view', { route: this.route || '', referrer: referrer || null })
-      return call('onShow', this, arguments)
+      return call('onShow', this, args)
     }
-    wrapped.onReady = function () {
+    wrapped.onReady = function (...args) {
       const state = this.__wxa
       if (state && !state.ready) {
         state.ready = true
         const ms = rt().now() - state.loadedAt
         track('page_load_time', { value: ms, ms, route: this.route || '', page: template(this.route) })
       }
-      return call('onReady', this, arguments)
+      return call('onReady', this, args)
     }
     // Only pages that define a share handler can be shared; adding one would change the UI.
     if (typeof pageOptions.onShareAppMessage === 'function') {
-      wrapped.onShareAppMessage = function (res) {
-        const result = call('onShareAppMessage', this, arguments) || {}
+      wrapped.onShareAppMessage = function (...args) {
+        const res = args[0]
+        const result = call('onShareAppMessage', this, args) || {}
         const query = buildQuery((this.__wxa && this.__wxa.query) || {})
         const fallback = `/${this.route || ''}${query ? `?${query}` : ''}`
         const { path, depth } = sharePath(result.path || fallback)
@@ -545,10 +558,8 @@ export function createClient(env = {}) {
 
   function patchGlobals(target) {
     if (!target) return
-    for (const [name, wrap] of [
-      ['App', wrapApp],
-      ['Page', wrapPage],
-    ]) {
+    const wrappers = { App: wrapApp, Page: wrapPage }
+    for (const [name, wrap] of Object.entries(wrappers)) {
       const original = target[name]
       if (typeof original !== 'function' || original[PATCHED]) continue
       const patched = (options) => original(wrap(options))
@@ -579,29 +590,15 @@ export function createClient(env = {}) {
     return client
   }
 
-  const client = {
-    init,
-    track,
-    identify,
-    setCampaign,
-    flush,
-    wrapApp,
-    wrapPage,
-    getStats,
-    getContext: () => ({ ...context }),
-    getUserId: () => (load(), userId()),
-    getSessionId: () => session && session.id,
+  const getUserId = () => {
+    load()
+    return userId()
   }
+  const getSessionId = () => session && session.id
+  const client = { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, getUserId, getSessionId }
   return client
 }
 
 const defaultClient = createClient()
-export const init = defaultClient.init
-export const track = defaultClient.track
-export const identify = defaultClient.identify
-export const setCampaign = defaultClient.setCampaign
-export const flush = defaultClient.flush
-export const wrapApp = defaultClient.wrapApp
-export const wrapPage = defaultClient.wrapPage
-export const getStats = defaultClient.getStats
+export const { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats } = defaultClient
 export default defaultClient

@@ -30,8 +30,19 @@ test('every event has the event API fields, an ISO timestamp with zone and the m
 
   const cart = fake.sent().at(-1)
   assert.deepEqual(Object.keys(cart).sort(), [
-    'app_id', 'campaign', 'currency', 'event_id', 'event_name', 'page', 'placement_scene', 'properties',
-    'session_id', 'source', 'ts', 'user_id', 'value',
+    'app_id',
+    'campaign',
+    'currency',
+    'event_id',
+    'event_name',
+    'page',
+    'placement_scene',
+    'properties',
+    'session_id',
+    'source',
+    'ts',
+    'user_id',
+    'value',
   ])
   assert.equal(cart.source, 'mini_program')
   assert.equal(cart.app_id, 'wx1234567890')
@@ -45,7 +56,9 @@ test('every event has the event API fields, an ISO timestamp with zone and the m
 })
 
 test('an URL-encoded query.scene is decoded before it becomes the placement scene', async () => {
-  const { fake, wxa } = startApp({ launchOptions: { scene: 1047, path: 'pages/index/index', query: { scene: 'p%3D3b%26x' } } })
+  const { fake, wxa } = startApp({
+    launchOptions: { scene: 1047, path: 'pages/index/index', query: { scene: 'p%3D3b%26x' } },
+  })
 
   fake.launch()
   await wxa.flush()
@@ -88,7 +101,10 @@ test('page_view is sent on every page show with the template mapped from the rou
   await wxa.flush()
 
   const views = fake.sent().filter((e) => e.event_name === 'page_view')
-  assert.deepEqual(views.map((e) => e.page), ['index', 'PDP', 'index'])
+  assert.deepEqual(
+    views.map((e) => e.page),
+    ['index', 'PDP', 'index'],
+  )
   assert.equal(views[1].properties.route, 'pages/goods/detail')
   assert.equal(views[1].properties.referrer, 'index')
 })

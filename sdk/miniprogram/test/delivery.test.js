@@ -46,7 +46,13 @@ test('only one request is in flight; events queued meanwhile follow in the next 
   await fake.release()
 
   assert.equal(inFlight, 1)
-  assert.deepEqual(fake.requests.map((r) => names(r.events)), [['a1', 'a2'], ['a3', 'a4']])
+  assert.deepEqual(
+    fake.requests.map((r) => names(r.events)),
+    [
+      ['a1', 'a2'],
+      ['a3', 'a4'],
+    ],
+  )
   assert.equal(fake.stored().length, 0)
 })
 
@@ -62,7 +68,10 @@ test('queued events survive a restart and are sent by the next launch with their
   await second.fake.settle()
 
   assert.equal(ids.length, 1)
-  assert.deepEqual(second.fake.sent().map((e) => e.event_id), ids)
+  assert.deepEqual(
+    second.fake.sent().map((e) => e.event_id),
+    ids,
+  )
   assert.equal(second.fake.stored().length, 0)
 })
 
@@ -88,7 +97,9 @@ test('a server error is retried with growing, jittered, capped backoff and the s
   }
 
   const bases = [1000, 2000, 4000, 8000, 8000, 8000]
-  delays.forEach((delay, i) => assert.ok(delay >= bases[i] / 2 && delay <= bases[i], `retry ${i}: ${delay} ms`))
+  for (const [i, delay] of delays.entries()) {
+    assert.ok(delay >= bases[i] / 2 && delay <= bases[i], `retry ${i}: ${delay} ms`)
+  }
   assert.equal(new Set(fake.requests.map((r) => r.events[0].event_id)).size, 1)
   assert.equal(fake.requests.length, 7)
   assert.equal(fake.stored().length, 1)
@@ -146,7 +157,10 @@ test('413 splits the batch in halves until the server takes it', async () => {
   for (let i = 0; i < 8; i++) wxa.track(`e${i}`)
   await fake.settle()
 
-  assert.deepEqual(fake.requests.map((r) => r.events.length), [8, 4, 2, 2, 2, 2])
+  assert.deepEqual(
+    fake.requests.map((r) => r.events.length),
+    [8, 4, 2, 2, 2, 2],
+  )
   assert.equal(wxa.getStats().accepted, 8)
   assert.equal(fake.stored().length, 0)
 })
@@ -168,7 +182,12 @@ test('rejected rows are dropped and counted; accepted and duplicate rows leave t
   const { fake, wxa } = startApp()
   fake.responses.push({
     statusCode: 200,
-    data: { accepted: 1, duplicates: 1, conflicts: 0, rejected: [{ index: 1, errors: { ts: 'is too far in the future' } }] },
+    data: {
+      accepted: 1,
+      duplicates: 1,
+      conflicts: 0,
+      rejected: [{ index: 1, errors: { ts: 'is too far in the future' } }],
+    },
   })
   wxa.track('add_to_cart')
   wxa.track('bad')
@@ -220,7 +239,10 @@ test('a lost answer followed by a retry sends the same event_ids, so the server 
     for (const e of req.events) seen.add(e.event_id)
     return fake.requests.length === 1
       ? NETWORK_ERROR // stored by the server, but the answer never arrives
-      : { statusCode: 200, data: { accepted: fresh.length, duplicates: req.events.length - fresh.length, conflicts: 0, rejected: [] } }
+      : {
+          statusCode: 200,
+          data: { accepted: fresh.length, duplicates: req.events.length - fresh.length, conflicts: 0, rejected: [] },
+        }
   }
   wxa.track('pay_click')
   wxa.track('add_to_cart')

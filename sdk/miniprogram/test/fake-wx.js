@@ -9,7 +9,10 @@ export const NETWORK_ERROR = Symbol('network error')
 /** The server's answer when every row of the batch is new (or the identify call is taken). */
 export function acceptAll(req) {
   if (req.url.endsWith('/api/v1/identify')) {
-    return { statusCode: 200, data: { user_id: req.events.user_id, person_id: req.events.user_id, moved: 0, created: 1 } }
+    return {
+      statusCode: 200,
+      data: { user_id: req.events.user_id, person_id: req.events.user_id, moved: 0, created: 1 },
+    }
   }
   return { statusCode: 200, data: { accepted: req.events.length, duplicates: 0, conflicts: 0, rejected: [] } }
 }

@@ -10,7 +10,10 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 test('uuid4 makes version 4 ids, also without crypto (Math.random fallback)', () => {
   const withCrypto = Array.from({ length: 500 }, () => uuid4())
   let seed = 1
-  const lcg = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const lcg = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
   const withoutCrypto = Array.from({ length: 500 }, () => uuid4(lcg))
 
   for (const id of [...withCrypto, ...withoutCrypto]) assert.match(id, UUID_V4)
@@ -38,7 +41,11 @@ test('a link QR code with ?scene= wins over the short link path', () => {
 })
 
 test('share parameters replace older ones and keep the page’s own query', () => {
-  const path = withShareParams('/pages/a?id=1&sharer=old&share_depth=3', { sharer: 'new', share_depth: 4, campaign: undefined })
+  const path = withShareParams('/pages/a?id=1&sharer=old&share_depth=3', {
+    sharer: 'new',
+    share_depth: 4,
+    campaign: undefined,
+  })
 
   assert.equal(path, '/pages/a?id=1&sharer=new&share_depth=4')
 })
@@ -66,7 +73,10 @@ test('with autoTrack off, wrapApp and wrapPage do the tracking explicitly', asyn
   await wxa.flush()
 
   assert.deepEqual(
-    fake.sent().filter((e) => e.event_name === 'page_view').map((e) => e.page),
+    fake
+      .sent()
+      .filter((e) => e.event_name === 'page_view')
+      .map((e) => e.page),
     ['index'],
   )
 })
@@ -100,5 +110,8 @@ test('events tracked before init are kept and sent once init runs', async () => 
   wxa.init(CONFIG)
   await fake.settle()
 
-  assert.deepEqual(fake.sent().map((e) => e.event_name), ['early_event'])
+  assert.deepEqual(
+    fake.sent().map((e) => e.event_name),
+    ['early_event'],
+  )
 })

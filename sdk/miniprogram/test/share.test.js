@@ -56,7 +56,11 @@ test('a share handler that returns no path shares the current page with its quer
 
 test('a person opening a shared page is attributed to the sharer and the original campaign', async () => {
   const first = startApp({
-    launchOptions: { scene: 1011, path: 'pages/index/index', query: { q: encodeURIComponent('https://wxa.example.com/r/c7p1?utm_campaign=23Q4-Sale') } },
+    launchOptions: {
+      scene: 1011,
+      path: 'pages/index/index',
+      query: { q: encodeURIComponent('https://wxa.example.com/r/c7p1?utm_campaign=23Q4-Sale') },
+    },
     pages: { 'pages/goods/detail': sharePage('/pages/goods/detail?id=42') },
   })
   first.wxa.identify('o-alice')
@@ -81,7 +85,11 @@ test('a person opening a shared page is attributed to the sharer and the origina
 
 test('a re-share increases the depth and keeps the original attribution, replacing the previous sharer', async () => {
   const { fake, wxa } = startApp({
-    launchOptions: { scene: 1008, path: 'pages/goods/detail', query: { id: '42', sharer: 'o-alice', share_depth: '1', scene: 'c7p1', campaign: '23Q4-Sale' } },
+    launchOptions: {
+      scene: 1008,
+      path: 'pages/goods/detail',
+      query: { id: '42', sharer: 'o-alice', share_depth: '1', scene: 'c7p1', campaign: '23Q4-Sale' },
+    },
     pages: { 'pages/goods/detail': sharePage('/pages/goods/detail?id=42&sharer=o-alice&share_depth=1') },
   })
   wxa.identify('o-bob')
@@ -89,7 +97,13 @@ test('a re-share increases the depth and keeps the original attribution, replaci
 
   const shared = fake.share(await fake.openPage('pages/goods/detail', { id: '42' }))
 
-  assert.deepEqual(split(shared.path).query, { id: '42', sharer: 'o-bob', share_depth: '2', campaign: '23Q4-Sale', scene: 'c7p1' })
+  assert.deepEqual(split(shared.path).query, {
+    id: '42',
+    sharer: 'o-bob',
+    share_depth: '2',
+    campaign: '23Q4-Sale',
+    scene: 'c7p1',
+  })
 })
 
 test('the asynchronous share (a promise in the result) gets the same parameters', async () => {
@@ -98,7 +112,11 @@ test('the asynchronous share (a promise in the result) gets the same parameters'
     pages: {
       'pages/goods/detail': {
         onShareAppMessage() {
-          return { title: 'Now', path: '/pages/index/index', promise: Promise.resolve({ title: 'Later', path: '/pages/goods/detail?id=9' }) }
+          return {
+            title: 'Now',
+            path: '/pages/index/index',
+            promise: Promise.resolve({ title: 'Later', path: '/pages/goods/detail?id=9' }),
+          }
         },
       },
     },
