@@ -595,10 +595,20 @@ export function createClient(env = {}) {
     return userId()
   }
   const getSessionId = () => session && session.id
-  const client = { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, getUserId, getSessionId }
-  return client
+  /** For WeChat Pay's `attach` (≤ 128 chars): lets the server attribute pay_success to this visit. */
+  function payAttach() {
+    touchSession()
+    const parts = { campaign: context.campaign, scene: context.placement_scene, session: session.id }
+    return Object.keys(parts)
+      .filter((k) => parts[k])
+      .map((k) => `${k}=${parts[k]}`)
+      .join(';')
+      .slice(0, 128)
+  }
+  const client = { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, payAttach }
+  return Object.assign(client, { getUserId, getSessionId })
 }
 
 const defaultClient = createClient()
-export const { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats } = defaultClient
+export const { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, payAttach } = defaultClient
 export default defaultClient

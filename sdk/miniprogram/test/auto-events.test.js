@@ -264,3 +264,15 @@ test('setCampaign attributes the following events', async () => {
   assert.equal(event.placement_scene, 'c1p2')
   assert.equal(event.properties.utm_source, 'wechat_ad')
 })
+
+test('payAttach gives the campaign, placement scene and session for WeChat Pay’s attach field', async () => {
+  const { fake, wxa } = startApp({
+    launchOptions: { scene: 1047, path: 'pages/index/index', query: { scene: 'c1a2p3b', campaign: '23Q4-Sale' } },
+  })
+  fake.launch()
+
+  const attach = wxa.payAttach()
+
+  assert.equal(attach, `campaign=23Q4-Sale;scene=c1a2p3b;session=${wxa.getSessionId()}`)
+  assert.ok(attach.length <= 128)
+})
