@@ -18,6 +18,7 @@ from campaigns.models import Placement
 from campaigns.services import placement_create
 from events.identity import person_of
 from events.models import Event, IngestKey, RejectedRow
+from events.wechat.pay import parse_attach
 
 SCRIPT = Path(__file__).resolve().parents[2] / "sdk" / "miniprogram" / "test" / "integration" / "send-batch.mjs"
 NODE = shutil.which("node")
@@ -87,3 +88,14 @@ def test_sdk_events_carry_the_wechat_scene_pages_and_user_ids_and_identify_joins
     assert cart.page == "detail"
     assert {e.page: e.value for e in by_name["page_load_time"]} == {"index": Decimal("120"), "detail": Decimal("0")}
     assert person_of(sent["anonymous_id"]) == person_of("o-integration-user")
+
+
+def test_the_sdk_pay_attach_names_the_placement_and_session_the_way_the_pay_callback_reads_it(
+    live_server, transactional_db, counter_placement
+):
+    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program")
+
+    sent = send_batch(live_server.url, raw_key, counter_placement.scene)
+
+    launch = Event.objects.get(event_name="app_launch")
+    assert parse_attach(sent["pay_attach"]) == {"scene": counter_placement.scene, "session": launch.session_id}

@@ -8,7 +8,7 @@
  * view, PDP view, identify (→ POST /api/v1/identify), add_to_cart. The first answer of the
  * event API is "lost" (the server stores the batch but the SDK sees a network error), so the
  * retry must come back as duplicates, not new rows. Prints one JSON line:
- * { anonymous_id, user_id, event_ids, stats }. Exit code 1 when anything is still queued or
+ * { anonymous_id, user_id, event_ids, pay_attach, stats }. Exit code 1 when anything is still queued or
  * was rejected.
  */
 import { createClient } from '../../wxanalytics.js'
@@ -54,5 +54,14 @@ await wxa.flush() // answer lost → backoff
 await fake.advance(wxa.getStats().blockedUntil - fake.now())
 const stats = await wxa.flush() // the retry (joins the drain the timer started)
 
-console.log(JSON.stringify({ anonymous_id: anonymousId, user_id: 'o-integration-user', event_ids: eventIds, stats }))
+const payAttach = wxa.payAttach()
+console.log(
+  JSON.stringify({
+    anonymous_id: anonymousId,
+    user_id: 'o-integration-user',
+    event_ids: eventIds,
+    pay_attach: payAttach,
+    stats,
+  }),
+)
 process.exit(stats.queued === 0 && stats.links === 0 && stats.rejected === 0 ? 0 : 1)
