@@ -153,8 +153,8 @@ export function retryAfterMs(headers, now) {
 export function createClient(env = {}) {
   const root = typeof globalThis !== 'undefined' ? globalThis : {}
   const rt = () => ({
-    wx: env.wx || root.wx,
-    global: env.global || root,
+    // `wx` is a global of the Mini Program runtime, also on base libraries without globalThis.
+    wx: env.wx || (typeof wx !== 'undefined' ? wx : root.wx),
     setTimeout: env.setTimeout || ((fn, ms) => setTimeout(fn, ms)),
     clearTimeout: env.clearTimeout || ((id) => clearTimeout(id)),
     now: env.now || (() => Date.now()),
@@ -556,19 +556,26 @@ export function createClient(env = {}) {
     return wrapped
   }
 
-  function patchGlobals(target) {
-    if (!target) return
-    const wrappers = { App: wrapApp, Page: wrapPage }
-    for (const [name, wrap] of Object.entries(wrappers)) {
-      const original = target[name]
-      if (typeof original !== 'function' || original[PATCHED]) continue
-      const patched = (options) => original(wrap(options))
-      patched[PATCHED] = true
-      try {
-        target[name] = patched
-      } catch (err) {
-        warn(`could not wrap ${name} automatically; use ${name}(wrap${name}({...}))`, err)
-      }
+  const patch = (original, wrap) => {
+    const patched = (options) => original(wrap(options))
+    patched[PATCHED] = true
+    return patched
+  }
+  const unpatched = (fn) => typeof fn === 'function' && !fn[PATCHED]
+
+  function patchGlobals() {
+    if (env.global) {
+      if (unpatched(env.global.App)) env.global.App = patch(env.global.App, wrapApp)
+      if (unpatched(env.global.Page)) env.global.Page = patch(env.global.Page, wrapPage)
+      return
+    }
+    // App and Page are globals of the Mini Program runtime: assigning through the identifiers
+    // reaches them in every page module, also on base libraries without globalThis.
+    try {
+      if (typeof App !== 'undefined' && unpatched(App)) App = patch(App, wrapApp)
+      if (typeof Page !== 'undefined' && unpatched(Page)) Page = patch(Page, wrapPage)
+    } catch (err) {
+      warn('could not wrap App/Page automatically; use App(wrapApp({...})) and Page(wrapPage({...}))', err)
     }
   }
 
@@ -585,7 +592,7 @@ export function createClient(env = {}) {
       const found = attributionFrom((wx.getLaunchOptionsSync() || {}).query)
       if (found) context = found
     }
-    if (cfg.autoTrack) patchGlobals(rt().global)
+    if (cfg.autoTrack) patchGlobals()
     if (queue.length || links.length) flush() // left by an earlier run
     return client
   }

@@ -115,3 +115,29 @@ test('events tracked before init are kept and sent once init runs', async () => 
     ['early_event'],
   )
 })
+
+test('on the real runtime init wraps the global App and Page that page modules call', async () => {
+  const fake = createFakeWx()
+  const { global: _unused, ...runtime } = fake.env
+  globalThis.App = fake.global.App
+  globalThis.Page = fake.global.Page
+  try {
+    const wxa = createClient(runtime)
+    wxa.init(CONFIG)
+    globalThis.App({})
+    fake.global.Page = globalThis.Page
+    fake.definePage('pages/index/index', {})
+
+    fake.launch()
+    await fake.openPage('pages/index/index')
+    await wxa.flush()
+
+    assert.deepEqual(
+      fake.sent().map((e) => e.event_name),
+      ['session_start', 'app_launch', 'app_show', 'page_view', 'page_load_time'],
+    )
+  } finally {
+    delete globalThis.App
+    delete globalThis.Page
+  }
+})
