@@ -362,7 +362,12 @@ export function createClient(env = {}) {
     const kind = classify(res)
     if (kind === 'ok') {
       const body = parseJson(res.data)
-      stats.accepted += body.accepted || 0
+      if (typeof body.accepted !== 'number') {
+        // A 200 that is not the event API's answer (a wrong serverUrl, a proxy page): keep the events.
+        warn('unexpected answer from the event API; is serverUrl right?', res.data)
+        return retry(res)
+      }
+      stats.accepted += body.accepted
       stats.duplicates += body.duplicates || 0
       stats.conflicts += body.conflicts || 0
       for (const row of body.rejected || []) {

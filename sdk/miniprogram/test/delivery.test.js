@@ -282,3 +282,17 @@ test('the backoff is jittered: with the random source at 0 each wait is half the
 
   assert.deepEqual(delays, [1000, 1000, 2000])
 })
+
+test('a 200 that is not the event API’s answer (wrong serverUrl, a proxy page) keeps the events', async () => {
+  const { fake, wxa } = startApp()
+  fake.responses.push({ statusCode: 200, data: '<html>Welcome</html>' })
+  wxa.track('add_to_cart')
+  await wxa.flush()
+
+  await fake.advance(fake.pendingTimers()[0])
+
+  assert.equal(fake.requests.length, 2)
+  assert.equal(fake.requests[1].events[0].event_id, fake.requests[0].events[0].event_id)
+  assert.equal(wxa.getStats().accepted, 1)
+  assert.ok(fake.warnings.some((w) => w.includes('serverUrl')))
+})
