@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat_push"
 SOURCE = "official_account"
+MINI_PROGRAM_SOURCE = "mini_program"  # Mini Program message push (XML mode) uses the same envelope.
 MAX_BODY_BYTES = 64 * 1024  # A push is well under 2 KB; 64 KB leaves room and bounds the parser.
 QR_SUBSCRIBE_PREFIX = "qrscene_"
 MENU_EVENTS = {"click": "menu_key", "view": "url", "view_miniprogram": "page"}
@@ -118,10 +119,11 @@ def open_envelope(envelope: dict[str, Any], *, app: WeChatApp, query: PushQuery)
     return parse_xml(xml)
 
 
-def _event_name_for(event: str) -> str:
-    """`oa_` + the WeChat event in lower snake case (`TEMPLATESENDJOBFINISH` → `oa_templatesendjobfinish`)."""
+def _event_name_for(event: str, *, prefix: str) -> str:
+    """`oa_` (`mp_` for a Mini Program) + the WeChat event in lower snake case
+    (`TEMPLATESENDJOBFINISH` → `oa_templatesendjobfinish`)."""
     slug = re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_") or "unknown"
-    return f"oa_{slug}"[:64]
+    return f"{prefix}_{slug}"[:64]
 
 
 def _dedupe_id(appid: str, *parts: str) -> str:
@@ -151,13 +153,14 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
     if not msg_type:
         raise PushRejected("MsgType is missing.", field="MsgType")
     ts = datetime.fromtimestamp(int(create_time), tz=UTC)
+    prefix = "mp" if app.kind == WeChatApp.Kind.MINI_PROGRAM else "oa"
 
     def row(event_name: str, event_id: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {
             "event_name": event_name,
             "user_id": openid,
             "session_id": "",
-            "source": SOURCE,
+            "source": source_for(app),
             "campaign": "",
             "page": "",
             "value": None,
@@ -172,7 +175,7 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
     if msg_type != "event":
         msg_id = _text(message, "MsgId") or _text(message, "MsgID")
         key = _dedupe_id(app.appid, "msg", msg_id) if msg_id else _dedupe_id(app.appid, openid, create_time, msg_type)
-        return [row("oa_message", key, {"msg_type": msg_type, "msg_id": msg_id})]
+        return [row(f"{prefix}_message", key, {"msg_type": msg_type, "msg_id": msg_id})]
 
     raw_event = _text(message, "Event")
     if not raw_event:
@@ -208,7 +211,7 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
     for nested_field in ("ScanCodeInfo", "SendLocationInfo"):
         if isinstance(message.get(nested_field), dict):
             props[nested_field.lower()] = message[nested_field]
-    return [row(_event_name_for(event), base_id, props)]
+    return [row(_event_name_for(event, prefix=prefix), base_id, props)]
 
 
 def keep_rejected_push(*, body: bytes, error: PushRejected, appid: str) -> RejectedRow:
@@ -220,6 +223,10 @@ def keep_rejected_push(*, body: bytes, error: PushRejected, appid: str) -> Rejec
     )
 
 
-def store_push(rows: list[dict[str, Any]]) -> IngestResult:
-    """Ingest the rows of one push; retries are duplicates by event id."""
-    return ingest_rows(rows, channel=CHANNEL, source=SOURCE)
+def source_for(app: WeChatApp) -> str:
+    return MINI_PROGRAM_SOURCE if app.kind == WeChatApp.Kind.MINI_PROGRAM else SOURCE
+
+
+def store_push(rows: list[dict[str, Any]], *, app: WeChatApp) -> IngestResult:
+    """Ingest the rows of one push; retries are duplicates by event id (scoped by the app's source)."""
+    return ingest_rows(rows, channel=CHANNEL, source=source_for(app))

@@ -68,7 +68,7 @@ def official_account_push(request: HttpRequest, appid: str) -> HttpResponse:
     )
     try:
         message = push.open_envelope(push.parse_xml(body), app=app, query=push_query)
-        push.store_push(push.rows_from_message(message, app=app))
+        push.store_push(push.rows_from_message(message, app=app), app=app)
     except push.PushRejected as exc:
         if exc.status != 403:
             try:

@@ -376,3 +376,12 @@ def test_a_push_costs_a_handful_of_queries(client, oa_app, poster, django_assert
         response = post_push(client, body)
 
     assert response.content == b"success"
+
+
+def test_a_mini_program_push_in_xml_mode_is_stored_with_the_mini_program_source(client, db):
+    WeChatApp.objects.create(appid="wxmp0000000000001", token=TOKEN, kind=WeChatApp.Kind.MINI_PROGRAM)
+
+    post_push(client, event_xml("user_enter_tempsession", openid="oMP_1"), appid="wxmp0000000000001")
+
+    assert Event.objects.get().source == "mini_program"
+    assert Event.objects.get().event_name == "mp_user_enter_tempsession"
