@@ -21,6 +21,10 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _svg(width: int, height: int, body: list[str], title: str, kind: str) -> SafeString:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" role="img" '
@@ -99,7 +103,7 @@ def bar_chart(
     labels: Sequence[str], values: Sequence[float | None], *, title: str = "", width: int = 640, bar_height: int = 22
 ) -> SafeString:
     """Horizontal bars, one per label, with the value written at the end of the bar."""
-    label_w, pad = 180, 6
+    label_w, pad = 210, 6
     height = max(1, len(labels)) * (bar_height + pad) + pad
     numbers = [v or 0.0 for v in values]
     top = max([abs(v) for v in numbers] + [1e-9])
@@ -109,7 +113,7 @@ def bar_chart(
         y = pad + i * (bar_height + pad)
         w = max(1.0, abs(v) / top * plot_w) if v else 0
         colour = PALETTE[0] if v >= 0 else PALETTE[2]
-        text = escape(str(label)[:32])
+        text = escape(_short(str(label), 30))
         body.append(
             f'<text x="{label_w - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" style="{FONT}" fill="#111827">'
             f"{text}</text>"

@@ -2,7 +2,8 @@
 
 Rule: a step whose step-to-step rate fell by at least DECLINE_POINTS percentage points
 since last week is the friction point (the largest fall wins), because something changed;
-otherwise it is the step with the worst step-to-step rate (the biggest leak). The sentence
+otherwise it is the step with the worst step-to-step rate (the biggest leak). Declines
+measured on fewer than MIN_PEOPLE_FOR_DECLINE people are ignored as noise. The sentence
 says where people leave and what to look at first.
 """
 
@@ -12,6 +13,8 @@ from decimal import Decimal
 from reports.metrics.funnel import Funnel
 
 DECLINE_POINTS = Decimal("5.0")
+# A decline measured on fewer people than this at the step before is noise, not news.
+MIN_PEOPLE_FOR_DECLINE = 10
 
 # What to look at first when people stop before this step (seed §2–§5 vocabulary).
 ADVICE = {
@@ -66,7 +69,12 @@ def friction_point(current: Funnel, previous: Funnel | None) -> FrictionPoint | 
         candidates.append((step, rate, prev_rate, change))
     if not candidates:
         return None
-    declines = [c for c in candidates if c[3] is not None and -c[3] >= DECLINE_POINTS]
+    people_before = {s.position: s.people for s in steps}
+    declines = [
+        c
+        for c in candidates
+        if c[3] is not None and -c[3] >= DECLINE_POINTS and people_before[c[0].position - 1] >= MIN_PEOPLE_FOR_DECLINE
+    ]
     if declines:
         step, rate, prev_rate, change = min(declines, key=lambda c: c[3])
         reason = "decline"

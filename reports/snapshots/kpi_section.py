@@ -2,7 +2,7 @@
 
 from reports.metrics.common import Period
 from reports.metrics.kpis import kpi_values
-from reports.snapshots.sections import Section, pct
+from reports.snapshots.sections import Section, cell, pct
 
 ON_TARGET, BEHIND, NO_DATA = "on target", "behind", "no data"
 
@@ -18,20 +18,24 @@ def kpi_section(period: Period) -> tuple[Section, list[str]]:
     behind = []
     for kpi in kpi_values(period):
         status = NO_DATA if kpi.on_target is None else (ON_TARGET if kpi.on_target else BEHIND)
+        # Rates read as percentages (0.4444 → 44.4 %); the other units as measured.
+        shown = pct if kpi.unit == "rate" else (lambda v: v)
+        unit = "%" if kpi.unit == "rate" else kpi.unit
         section.add(
             kpi.name,
-            kpi.value,
-            kpi.target,
-            kpi.previous_value,
+            shown(kpi.value),
+            shown(kpi.target),
+            shown(kpi.previous_value),
             pct(kpi.change),
             status,
-            kpi.unit,
+            unit,
             kpi.period_label,
             flag=status == BEHIND,
         )
         if status == BEHIND:
             better = "at least" if kpi.direction == "up" else "at most"
             behind.append(
-                f"KPI {kpi.name} is behind: {kpi.value} {kpi.unit} against a target of {better} {kpi.target}."
+                f"KPI {kpi.name} is behind: {cell(shown(kpi.value))} {unit} against a target of {better} "
+                f"{cell(shown(kpi.target))}."
             )
     return section, behind

@@ -304,3 +304,26 @@ def test_syncing_the_schedule_again_keeps_edits_made_in_admin(db):
     task.refresh_from_db()
     assert task.crontab.minute == "5"
     assert PeriodicTask.objects.filter(task="reports.tasks.mark_stale_snapshots").count() == 1
+
+
+def test_a_decline_measured_on_a_handful_of_people_is_not_the_friction_point():
+    current = _funnel(8, 6, 3, 3)  # cart → checkout 50 % (last week 100 %) but only 6 people
+    previous = _funnel(8, 6, 6, 2)
+
+    point = friction_point(current, previous)
+
+    assert point.reason == "worst drop" and point.step == "add_to_cart → start_checkout"
+
+
+# --- the demo ------------------------------------------------------------------------
+
+
+def test_the_demo_builds_every_kind_once_and_re_running_replaces(db):
+    from reports.demo import seed_reports
+
+    first = seed_reports(days=10, seed=1)
+    second = seed_reports(days=10, seed=1)
+
+    assert {kind: len(labels) for kind, labels in first.built.items()} == {"daily": 10, "weekly": 2, "monthly": 1}
+    assert first.built == second.built
+    assert Snapshot.objects.count() == 13 and set(Snapshot.objects.values_list("builds", flat=True)) == {2}
