@@ -165,10 +165,10 @@ def ingest_rows(
 
 
 def raw_text(raw: Any) -> str:
-    """The row as received: strings as they are, anything else as JSON."""
-    if isinstance(raw, str):
-        return raw
-    return json.dumps(raw, ensure_ascii=False, default=str)
+    """The row as received: strings as they are, anything else as JSON. Characters a
+    PostgreSQL text column cannot hold (NUL, lone surrogates) are kept as escapes."""
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _lookups(clean: list[tuple[int, CleanRow]]):

@@ -99,7 +99,17 @@ def clean_text(name: str, raw: Any) -> str:
         raise ValueError(f"is {len(text):,} characters long; at most {limit} allowed.")
     if "\x00" in text:
         raise ValueError("contains a NUL character.")
+    if not _is_valid_unicode(text):
+        raise ValueError("contains invalid Unicode (a lone surrogate).")
     return text
+
+
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_event_name(raw: Any) -> str:
@@ -184,8 +194,19 @@ def clean_properties(raw: Any) -> dict:
     return raw
 
 
-def properties_size(properties: dict) -> int:
-    return len(json.dumps(properties, ensure_ascii=False, default=str))
+def properties_problem(properties: dict) -> str | None:
+    """Why PostgreSQL's jsonb would refuse these properties (or they are too big), if so."""
+    try:
+        dumped = json.dumps(properties, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return "contain NaN or Infinity, which JSON cannot store."
+    if len(dumped) > MAX_PROPERTIES_CHARS:
+        return f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON."
+    if "\\u0000" in dumped or "\x00" in dumped:
+        return "contain a NUL character."
+    if not _is_valid_unicode(dumped):
+        return "contain invalid Unicode (a lone surrogate)."
+    return None
 
 
 def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str, str]]:
@@ -221,8 +242,8 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
                 errors.setdefault("properties", "has a field name longer than 64 characters.")
                 continue
             properties.setdefault(snake_case(key) or key, raw)
-    if "properties" not in errors and properties and properties_size(properties) > MAX_PROPERTIES_CHARS:
-        errors["properties"] = f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON."
+    if "properties" not in errors and properties and (problem := properties_problem(properties)):
+        errors["properties"] = problem
     if errors:
         return None, errors
 

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events.ingest import ingest_rows
 from events.models import Event, RejectedRow
@@ -212,3 +214,63 @@ def test_two_writers_sending_the_same_batch_at_once_store_it_once():
 
     assert sorted((r.accepted, r.duplicates, r.conflicts) for r in results) == [(0, 200, 0), (200, 0, 0)]
     assert Event.objects.count() == 200
+
+
+def test_nul_characters_and_lone_surrogates_are_rejected_and_kept_not_a_crash():
+    rows = [
+        row(user_id="a\x00b"),
+        row(properties={"note": "\ud800"}),
+        "\x00",
+        row(page="\udfff"),
+        row(properties={"ratio": float("nan")}),
+        row(extra=float("inf")),
+    ]
+
+    result = ingest_rows(rows, channel="api", source="s")
+
+    assert [sorted(e.errors) for e in result.rejected] == [
+        ["user_id"],
+        ["properties"],
+        ["row"],
+        ["page"],
+        ["properties"],
+        ["properties"],
+    ]
+    assert RejectedRow.objects.count() == 6
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.sampled_from([float("nan"), float("inf"), "\x00", "\ud800"])
+    | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=8,
+)
+field_values = st.one_of(
+    json_values,
+    st.sampled_from(["-", "", "2025-11-01T10:15:23Z", "199.00", "CNY", "API_error", "23Q4-Sale", "NaN", "1e400"]),
+)
+
+
+FUZZED_FIELDS = [*row(), "event_id", "properties", "placement_scene", "app_id", "extra"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.one_of(
+            json_values,
+            st.fixed_dictionaries({}, optional={name: field_values for name in FUZZED_FIELDS}),
+            # Mostly valid rows with one or two fuzzed fields, so the write path is exercised.
+            st.dictionaries(st.sampled_from(FUZZED_FIELDS), field_values, max_size=2).map(lambda d: row(**d)),
+        ),
+        max_size=6,
+    )
+)
+def test_any_json_batch_is_fully_accounted_for_and_never_raises(rows):
+    result = ingest_rows(rows, channel="api", source="fuzz")
+
+    assert result.accepted + result.duplicates + len(result.rejected) == len(rows)
