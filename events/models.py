@@ -349,8 +349,10 @@ class PayMerchant(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if len(self.api_v3_key or "") != self.API_V3_KEY_LENGTH:
-            errors["api_v3_key"] = "The API v3 key must be exactly 32 characters (set in the merchant platform)."
+        if len(self.api_v3_key or "") != self.API_V3_KEY_LENGTH or not self.api_v3_key.isascii():
+            errors["api_v3_key"] = (
+                "The API v3 key must be exactly 32 characters (ASCII letters and digits, from the merchant platform)."
+            )
         keys = [("platform_public_key", self.platform_public_key)]
         if self.second_key_serial or self.second_public_key:
             keys.append(("second_public_key", self.second_public_key))
