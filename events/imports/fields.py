@@ -48,23 +48,21 @@ class Column:
         return (self.name, *self.aliases, *self.alias_transforms)
 
 
+DATE_FORMS = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$|^(\d{4})(\d{2})(\d{2})$|^(\d{4})/(\d{1,2})/(\d{1,2})$")
+
+
 def parse_date(text: str) -> dt.date:
     """ISO `2025-11-01`, WeChat Mini Program `20251101` or `2025/11/01`; not in the future."""
-    cleaned = text.strip()
     # Spreadsheet exports sometimes add a midnight time: 2025-11-01 00:00:00.
-    head = cleaned.split(" ")[0].split("T")[0]
-    value = None
-    for candidate in dict.fromkeys((cleaned, head)):
-        for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
-            try:
-                value = dt.datetime.strptime(candidate, fmt).date()
-            except ValueError:
-                continue
-            break
-        if value is not None:
-            break
-    if value is None:
-        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).")
+    head = text.strip().split(" ")[0].split("T")[0]
+    match = DATE_FORMS.match(head)
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(part) for part in match.groups() if part is not None)
+        value = dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).") from None
     today = timezone.now().astimezone(settings.REPORTING_TZ).date()
     if value > today:
         raise ValueError(
@@ -113,10 +111,9 @@ def parse_money(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not an amount.")
     if number < 0:
         raise ValueError(f"{text!r} is negative.")
-    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
     if number >= Decimal("1e12"):
         raise ValueError(f"{text!r} is too large.")
-    return number
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def fen_to_yuan(value: Decimal) -> Decimal:
@@ -154,10 +151,9 @@ def parse_seconds(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not a number of seconds.") from None
     if not number.is_finite() or number < 0:
         raise ValueError(f"{text!r} is not a non-negative number of seconds.")
-    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
     if number >= Decimal("1e8"):
         raise ValueError(f"{text!r} is too large.")
-    return number
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def text_parser(max_length: int) -> Callable[[str], str]:

@@ -96,6 +96,8 @@ class _Layout:
 
     positions: list[tuple[Column, int | None, str]]  # column, cell index or None, header as written
     width: int
+    transforms: dict[str, Callable[[Any], Any]]  # column name → applied after parsing (cost_fen → yuan)
+    written: dict[str, str]  # column name → header as written, for error messages
 
 
 def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tuple[_Layout, list[str]]:
@@ -130,10 +132,20 @@ def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tu
             f"{', '.join(h.strip() for h in header)}. See docs/imports.md for the accepted names."
         )
     positions = []
+    transforms = {}
     for column in spec.columns:
         index, written = found.get(column.name, (None, column.name))
         positions.append((column, index, written))
-    return _Layout(positions=positions, width=len(header)), ignored
+        transform = _transform_for(column, written)
+        if transform is not None:
+            transforms[column.name] = transform
+    layout = _Layout(
+        positions=positions,
+        width=len(header),
+        transforms=transforms,
+        written={column.name: written for column, _, written in positions},
+    )
+    return layout, ignored
 
 
 def _transform_for(column: Column, written: str):
@@ -169,9 +181,8 @@ def _parse_record(
             continue
         try:
             value = column.parse(text)
-            transform = _transform_for(column, written) if column.alias_transforms else None
-            if transform is not None:
-                value = transform(value)
+            if column.name in layout.transforms:
+                value = layout.transforms[column.name](value)
         except ValueError as exc:
             errors[written] = str(exc)
             continue
@@ -179,10 +190,9 @@ def _parse_record(
     if errors:
         return None, errors
     if spec.check is not None:
-        written_by_name = {column.name: written for column, _, written in layout.positions}
         problems = spec.check(values)
         if problems:
-            return None, {written_by_name.get(name, name): why for name, why in problems.items()}
+            return None, {layout.written.get(name, name): why for name, why in problems.items()}
     return spec.model(**{spec.attr(column): values[column.name] for column, _, _ in layout.positions}), {}
 
 

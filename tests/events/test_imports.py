@@ -1,16 +1,21 @@
 """Imports of ad spend and WeChat statistics (SPEC E5): service, command, API and admin."""
 
+import contextlib
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.models import Creative
 from events.imports import ImportFormatError, import_csv, replay_rejected_import
+from events.imports.fields import parse_count, parse_date, parse_money, parse_rate, parse_seconds
 from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary, RejectedRow
 
 pytestmark = pytest.mark.django_db
@@ -417,3 +422,34 @@ def test_each_imported_table_has_a_working_admin_list(admin_client, model, campa
 
     assert response.status_code == 200
     assert detail.status_code == 200
+
+
+# --- cell parsers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-11-01", dt.date(2025, 11, 1)),
+        ("20251101", dt.date(2025, 11, 1)),
+        ("2025/11/1", dt.date(2025, 11, 1)),
+        ("2025-11-01 00:00:00", dt.date(2025, 11, 1)),
+        ("2025-11-01T08:00:00+08:00", dt.date(2025, 11, 1)),
+    ],
+)
+def test_dates_are_read_in_the_forms_exports_use(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2025-13-01", "2025110", "2025-W01-1", "01/11/2025", "yesterday"])
+def test_other_date_forms_are_refused_with_the_cell_in_the_message(text):
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_date(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_cell_parsers_only_ever_raise_value_error(text):
+    for parse in (parse_date, parse_count, parse_money, parse_rate, parse_seconds):
+        with contextlib.suppress(ValueError):
+            parse(text)
