@@ -8,14 +8,17 @@ WeChat APIs. Allocation (which needs the database) lives in campaigns.services; 
 is pure: encode, validate, render.
 """
 
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import qrcode
+from django.conf import settings
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
@@ -68,6 +71,14 @@ def validate_scene(value: str, qr_kind: str) -> None:
 BOX_SIZE = 10  # pixels per module in the PNG: ~300 px wide for a short link, print-ready
 BORDER = 4  # the quiet zone the QR standard asks for, in modules
 CAPTION_FONT_SIZE = 18
+CAPTION_LINE_HEIGHT = 24
+# Fonts tried for the PNG caption, first found wins: a CJK font when installed (Chinese
+# campaign names), else DejaVu, else Pillow's built-in font (Latin only).
+CAPTION_FONTS = [
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+]
 
 
 def _matrix(content: str) -> list[list[bool]]:
@@ -77,8 +88,16 @@ def _matrix(content: str) -> list[list[bool]]:
     return code.get_matrix()
 
 
-def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
-    """Shorten the caption with an ellipsis so it fits under the code."""
+@functools.cache
+def _caption_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in [getattr(settings, "QR_CAPTION_FONT", ""), *CAPTION_FONTS]:
+        if path and Path(path).is_file():
+            return ImageFont.truetype(path, CAPTION_FONT_SIZE)
+    return ImageFont.load_default(size=CAPTION_FONT_SIZE)
+
+
+def _fit(text: str, font, width: int) -> str:
+    """Shorten a caption line with an ellipsis so it fits under the code."""
     if font.getlength(text) <= width:
         return text
     while text and font.getlength(text + "…") > width:
@@ -86,29 +105,31 @@ def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
     return text + "…"
 
 
-def render_png(content: str, caption: str = "") -> bytes:
-    """The QR code as PNG with the caption centred underneath."""
+def render_png(content: str, caption: Sequence[str] = ()) -> bytes:
+    """The QR code as PNG with the caption lines centred underneath."""
     matrix = _matrix(content)
     size = len(matrix) * BOX_SIZE
     code = Image.new("1", (len(matrix), len(matrix)), 1)
     code.putdata([0 if dark else 1 for row in matrix for dark in row])
     code = code.resize((size, size), Image.Resampling.NEAREST).convert("L")
-    if not caption:
+    lines = [line for line in caption if line]
+    if not lines:
         canvas = code
     else:
-        font = ImageFont.load_default(size=CAPTION_FONT_SIZE)
-        text = _fit(caption, font, size - 2 * BOX_SIZE)
-        canvas = Image.new("L", (size, size + CAPTION_FONT_SIZE + BOX_SIZE), 255)
+        font = _caption_font()
+        canvas = Image.new("L", (size, size + CAPTION_LINE_HEIGHT * len(lines) + BOX_SIZE), 255)
         canvas.paste(code, (0, 0))
         draw = ImageDraw.Draw(canvas)
-        draw.text((size / 2, size), text, fill=0, font=font, anchor="mt")
+        for n, line in enumerate(lines):
+            text = _fit(line, font, size - 2 * BOX_SIZE)
+            draw.text((size / 2, size + n * CAPTION_LINE_HEIGHT), text, fill=0, font=font, anchor="mt")
     out = io.BytesIO()
     canvas.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
-def render_svg(content: str, caption: str = "") -> bytes:
-    """The QR code as a scalable SVG (one path, one module = one unit) with a text caption."""
+def render_svg(content: str, caption: Sequence[str] = ()) -> bytes:
+    """The QR code as a scalable SVG (one path, one module = one unit) with text caption lines."""
     matrix = _matrix(content)
     size = len(matrix)
     runs = []
@@ -122,21 +143,20 @@ def render_svg(content: str, caption: str = "") -> bytes:
                 runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
             else:
                 x += 1
-    caption_height = 3 if caption else 0
-    height = size + caption_height
-    text = (
-        f'<text x="{size / 2}" y="{size + 1.5}" font-family="sans-serif" font-size="1.6" '
-        f'text-anchor="middle" dominant-baseline="middle">{escape(caption)}</text>'
-        if caption
-        else ""
+    lines = [line for line in caption if line]
+    height = size + 2.4 * len(lines) + (1 if lines else 0)
+    texts = "".join(
+        f'<text x="{size / 2}" y="{size + 1 + 2.4 * n}" font-family="sans-serif" font-size="1.8" '
+        f'text-anchor="middle" dominant-baseline="middle">{escape(line)}</text>'
+        for n, line in enumerate(lines)
     )
     svg = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {height}" '
-        f'width="{size * BOX_SIZE}" height="{height * BOX_SIZE}" shape-rendering="crispEdges">'
-        f"<title>{escape(caption or content)}</title>"
-        f'<rect width="{size}" height="{height}" fill="#fff"/>'
-        f'<path d="{"".join(runs)}" fill="#000"/>{text}</svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {height:g}" '
+        f'width="{size * BOX_SIZE}" height="{height * BOX_SIZE:g}" shape-rendering="crispEdges">'
+        f"<title>{escape(' — '.join(lines) or content)}</title>"
+        f'<rect width="{size}" height="{height:g}" fill="#fff"/>'
+        f'<path d="{"".join(runs)}" fill="#000"/>{texts}</svg>'
     )
     return svg.encode()
 
@@ -153,7 +173,7 @@ def placement_qr(placement: Placement, fmt: str) -> QRFile:
     render, content_type = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+xml")}[fmt]
     return QRFile(
         name=qr_filename(placement, fmt),
-        content=render(placement.qr_content(), placement.caption),
+        content=render(placement.qr_content(), [placement.campaign.name, placement.name]),
         content_type=content_type,
     )
 
