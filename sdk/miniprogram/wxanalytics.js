@@ -230,12 +230,10 @@ export function createClient(env = {}) {
     return mapped || path.split('/').pop() || ''
   }
 
+  const sessionExpired = () => !session || rt().now() - session.lastSeen > cfg.sessionTimeout
   function touchSession() {
-    const now = rt().now()
-    const isNew = !session || now - session.lastSeen > cfg.sessionTimeout
-    if (isNew) session = { id: uuid4(rt().random), lastSeen: now }
-    session.lastSeen = now
-    return isNew
+    if (sessionExpired()) session = { id: uuid4(rt().random) }
+    session.lastSeen = rt().now()
   }
 
   /** Builds one row of the event API. `props.value`, `props.currency`, `props.page` go top-level. */
@@ -444,7 +442,13 @@ export function createClient(env = {}) {
 
   /** Queues one event; returns its event_id. `props.value/currency/page` fill the top-level fields. */
   function track(name, props) {
+    return record(name, props, {})
+  }
+
+  /** Every session, however it starts (launch, show, a tap after 30 idle minutes), opens with session_start. */
+  function record(name, props, sessionProps) {
     if (!name) throw new Error('wxanalytics.track needs an event name')
+    if (sessionExpired()) enqueue(build('session_start', sessionProps))
     const event = build(name, props)
     enqueue(event)
     return event.event_id
@@ -477,10 +481,8 @@ export function createClient(env = {}) {
   function applyLaunch(options, eventName) {
     options = options || {}
     const found = attributionFrom(options.query)
-    const before = session
-    const isNew = touchSession()
     if (found) context = found
-    else if (isNew && before) context = {} // a new visit without a code or link is direct
+    else if (session && sessionExpired()) context = {} // a new visit without a code or link is direct
     const props = {
       wechat_scene: options.scene === undefined ? null : Number(options.scene) || options.scene,
       path: options.path || '',
@@ -488,8 +490,7 @@ export function createClient(env = {}) {
     }
     if (found && found.link) props.link = found.link
     if (options.referrerInfo && options.referrerInfo.appId) props.referrer_app_id = options.referrerInfo.appId
-    if (isNew) track('session_start', { ...props })
-    return track(eventName, props)
+    return record(eventName, props, { ...props })
   }
 
   function wrapApp(appOptions = {}) {

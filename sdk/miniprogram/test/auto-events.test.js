@@ -212,7 +212,7 @@ test('identify replaces the anonymous id and tells the server both ids (and the 
   wxa.track('start_checkout')
   await wxa.flush()
 
-  const [view, checkout] = fake.sent()
+  const [view, checkout] = fake.sent().filter((e) => e.event_name !== 'session_start')
   assert.equal(fake.wx.getStorageSync('wxa_anon_id'), anonymous)
   assert.equal(view.user_id, anonymous)
   assert.equal(checkout.user_id, 'o-openid-1')
@@ -275,4 +275,18 @@ test('payAttach gives the campaign, placement scene and session for WeChat Payâ€
 
   assert.equal(attach, `campaign=23Q4-Sale;scene=c1a2p3b;session=${wxa.getSessionId()}`)
   assert.ok(attach.length <= 128)
+})
+
+test('a session that times out while the app stays in the foreground restarts with session_start', async () => {
+  const { fake, wxa } = startApp({ launchOptions: CODE_SCAN })
+  fake.launch()
+  await fake.advance(31 * 60 * 1000)
+
+  wxa.track('add_to_cart')
+  await wxa.flush()
+
+  const events = fake.sent()
+  assert.deepEqual(names(events).slice(-2), ['session_start', 'add_to_cart'])
+  assert.notEqual(events.at(-1).session_id, events[0].session_id)
+  assert.equal(events.at(-2).session_id, events.at(-1).session_id)
 })

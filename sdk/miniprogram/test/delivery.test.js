@@ -3,12 +3,12 @@ import { test } from 'node:test'
 
 import { createClient } from '../wxanalytics.js'
 import { createFakeWx, NETWORK_ERROR } from './fake-wx.js'
-import { CONFIG, names, startApp } from './setup.js'
+import { CONFIG, names, startApp, startLaunchedApp } from './setup.js'
 
 const serverError = { statusCode: 500, data: 'Internal Server Error' }
 
 test('events wait for the flush interval, then go out in one batch', async () => {
-  const { fake, wxa } = startApp({ config: { flushInterval: 5000 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { flushInterval: 5000 } })
 
   wxa.track('add_to_cart')
   wxa.track('start_checkout')
@@ -22,7 +22,7 @@ test('events wait for the flush interval, then go out in one batch', async () =>
 })
 
 test('a full batch is sent at once, without waiting for the interval', async () => {
-  const { fake, wxa } = startApp({ config: { maxBatch: 3, flushInterval: 60_000 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 3, flushInterval: 60_000 } })
 
   for (let i = 0; i < 3; i++) wxa.track('page_view')
   await fake.settle()
@@ -32,7 +32,7 @@ test('a full batch is sent at once, without waiting for the interval', async () 
 })
 
 test('only one request is in flight; events queued meanwhile follow in the next request', async () => {
-  const { fake, wxa } = startApp({ config: { maxBatch: 2 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 2 } })
   fake.hold = true
 
   wxa.track('a1')
@@ -58,7 +58,7 @@ test('only one request is in flight; events queued meanwhile follow in the next 
 
 test('queued events survive a restart and are sent by the next launch with their original ids', async () => {
   const storage = new Map()
-  const first = startApp({ storage })
+  const first = await startLaunchedApp({ storage })
   first.fake.server = () => NETWORK_ERROR
   first.wxa.track('add_to_cart', { sku: 'A1' })
   await first.wxa.flush()
@@ -85,7 +85,7 @@ test('the anonymous id survives a restart', () => {
 })
 
 test('a server error is retried with growing, jittered, capped backoff and the same event_id', async () => {
-  const { fake, wxa } = startApp({ config: { minBackoff: 1000, maxBackoff: 8000 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { minBackoff: 1000, maxBackoff: 8000 } })
   fake.server = () => serverError
   wxa.track('pay_click')
   await wxa.flush()
@@ -106,7 +106,7 @@ test('a server error is retried with growing, jittered, capped backoff and the s
 })
 
 test('a network error keeps the events and the retry succeeds with the same event_id', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.responses.push(NETWORK_ERROR)
   wxa.track('add_to_cart')
   await wxa.flush()
@@ -120,7 +120,7 @@ test('a network error keeps the events and the retry succeeds with the same even
 })
 
 test('a flush during backoff does not hammer the server', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.responses.push(serverError)
   wxa.track('add_to_cart')
   await wxa.flush()
@@ -133,7 +133,7 @@ test('a flush during backoff does not hammer the server', async () => {
 })
 
 test('503 waits for Retry-After before trying again', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.responses.push({ statusCode: 503, header: { 'retry-after': '30' }, data: { detail: 'busy' } })
   wxa.track('add_to_cart')
   await wxa.flush()
@@ -148,7 +148,7 @@ test('503 waits for Retry-After before trying again', async () => {
 })
 
 test('413 splits the batch in halves until the server takes it', async () => {
-  const { fake, wxa } = startApp({ config: { maxBatch: 8, flushInterval: 60_000 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 8, flushInterval: 60_000 } })
   fake.server = (req) =>
     req.events.length > 2
       ? { statusCode: 413, data: { detail: 'too large' } }
@@ -166,7 +166,7 @@ test('413 splits the batch in halves until the server takes it', async () => {
 })
 
 test('a single event too large for the server is dropped and counted, not retried forever', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.server = () => ({ statusCode: 413, data: {} })
 
   wxa.track('huge', { blob: 'x'.repeat(1000) })
@@ -179,7 +179,7 @@ test('a single event too large for the server is dropped and counted, not retrie
 })
 
 test('rejected rows are dropped and counted; accepted and duplicate rows leave the queue', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.responses.push({
     statusCode: 200,
     data: {
@@ -206,7 +206,7 @@ test('rejected rows are dropped and counted; accepted and duplicate rows leave t
 })
 
 test('a refused ingest key stops sending but keeps every event for the next launch', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.server = () => ({ statusCode: 401, data: { detail: 'Invalid ingest key.' } })
   wxa.track('add_to_cart')
   await wxa.flush()
@@ -220,7 +220,7 @@ test('a refused ingest key stops sending but keeps every event for the next laun
 })
 
 test('past the queue cap the oldest events are dropped and counted', async () => {
-  const { fake, wxa } = startApp({ config: { maxQueue: 5, maxBatch: 5 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxQueue: 5, maxBatch: 5 } })
   fake.server = () => NETWORK_ERROR
 
   for (let i = 0; i < 8; i++) wxa.track(`e${i}`)
@@ -232,7 +232,7 @@ test('past the queue cap the oldest events are dropped and counted', async () =>
 })
 
 test('a lost answer followed by a retry sends the same event_ids, so the server sees duplicates', async () => {
-  const { fake, wxa } = startApp({ config: { maxBatch: 10 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 10 } })
   const seen = new Set()
   fake.server = (req) => {
     const fresh = req.events.filter((e) => !seen.has(e.event_id))
@@ -256,7 +256,7 @@ test('a lost answer followed by a retry sends the same event_ids, so the server 
 })
 
 test('maxBatch is clamped to the server limit of 1,000 events', async () => {
-  const { fake, wxa } = startApp({ config: { maxBatch: 5000, maxQueue: 2000, flushInterval: 60_000 } })
+  const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 5000, maxQueue: 2000, flushInterval: 60_000 } })
   fake.hold = true
 
   for (let i = 0; i < 1000; i++) wxa.track('page_view')
@@ -284,7 +284,7 @@ test('the backoff is jittered: with the random source at 0 each wait is half the
 })
 
 test('a 200 that is not the event API’s answer (wrong serverUrl, a proxy page) keeps the events', async () => {
-  const { fake, wxa } = startApp()
+  const { fake, wxa } = await startLaunchedApp()
   fake.responses.push({ statusCode: 200, data: '<html>Welcome</html>' })
   wxa.track('add_to_cart')
   await wxa.flush()

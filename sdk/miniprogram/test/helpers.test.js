@@ -112,7 +112,7 @@ test('events tracked before init are kept and sent once init runs', async () => 
 
   assert.deepEqual(
     fake.sent().map((e) => e.event_name),
-    ['early_event'],
+    ['session_start', 'early_event'],
   )
 })
 

@@ -18,3 +18,16 @@ export function startApp({ storage, launchOptions, config = {}, app = {}, pages 
 }
 
 export const names = (events) => events.map((e) => e.event_name)
+
+/**
+ * startApp, launched, with the launch events already delivered and the request log cleared; the
+ * server answers that delivery with zero counts, so the SDK's stats start at zero for the test.
+ */
+export async function startLaunchedApp(options) {
+  const app = startApp(options)
+  app.fake.responses.push({ statusCode: 200, data: { accepted: 0, duplicates: 0, conflicts: 0, rejected: [] } })
+  app.fake.launch()
+  await app.wxa.flush()
+  app.fake.requests.length = 0
+  return app
+}
