@@ -17,6 +17,7 @@ case (the link is already known) is answered from one read without the lock.
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,7 +25,7 @@ from django.db.models import CharField, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from events.models import Identity
+from events.models import Event, Identity
 
 MAX_ID_LENGTH = 128
 # Arbitrary constant naming the identity-merge lock among PostgreSQL advisory locks.
@@ -159,6 +160,23 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]]) -> int:
             if user_id not in simple:
                 link(user_id, unionid=unionid)
     return len(todo)
+
+
+def link_unionids_from_events(*, since: datetime, chunk_size: int = 5000) -> int:
+    """Link the unionids carried by events received since `since` (a backfill for paths
+    that did not link at ingest time). Reads in chunks; returns how many links were new."""
+    carried = (
+        Event.objects.filter(received_at__gte=since, properties__has_key="unionid")
+        .values_list("user_id", "properties__unionid")
+        .iterator(chunk_size=chunk_size)
+    )
+    linked, chunk = 0, []
+    for user_id, unionid in carried:
+        chunk.append({"user_id": user_id, "unionid": unionid})
+        if len(chunk) >= chunk_size:
+            linked += link_unionids_from_rows(chunk)
+            chunk = []
+    return linked + link_unionids_from_rows(chunk)
 
 
 def person_of(user_id: str) -> str:

@@ -291,3 +291,13 @@ def test_a_batch_merges_a_user_already_aliased_to_someone_else(db):
     identity.link_unionids_from_rows(rows)
 
     assert {identity.person_of(uid) for uid in ("crm-7", "oMP_1", "oMP_2", "oUnion_1")} == {"oUnion_1"}
+
+
+def test_the_command_also_links_unionids_carried_by_recent_events(db):
+    ingest_rows([event("page_view", "oMP_1", properties={"unionid": "oUnion_1"})], channel="test")
+    out = StringIO()
+
+    call_command("link_wechat_unionids", stdout=out)
+
+    assert identity.person_of("oMP_1") == "oUnion_1"
+    assert "1 unionid links carried by events" in out.getvalue()

@@ -1,5 +1,6 @@
-"""`manage.py link_wechat_unionids [--appid ID] [--hours 48]`: fetch unionids of recent
-Official Account followers from WeChat and link them to their other ids."""
+"""`manage.py link_wechat_unionids [--appid ID] [--hours 48]`: link the unionids carried
+by recent events, then fetch unionids of recent Official Account followers from WeChat
+and link them to their other ids."""
 
 from datetime import timedelta
 
@@ -8,11 +9,15 @@ from django.utils import timezone
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
+from events.identity import link_unionids_from_events
 from events.wechat.userinfo import link_followers
 
 
 class Command(BaseCommand):
-    help = "Fetch unionids for recent Official Account followers (user/info/batchget) and link their ids."
+    help = (
+        "Link unionids carried by recent events, then fetch unionids for recent Official Account followers "
+        "(user/info/batchget) and link their ids."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--appid", help="Only this Official Account (default: every one with an AppSecret).")
@@ -26,6 +31,8 @@ class Command(BaseCommand):
             if not apps.exists():
                 raise CommandError(f"No Official Account {options['appid']} with an AppSecret.")
         since = timezone.now() - timedelta(hours=options["hours"])
+        carried = link_unionids_from_events(since=since)
+        self.stdout.write(f"events: {carried} unionid links carried by events recorded.")
         failed = 0
         for app in apps:
             try:
