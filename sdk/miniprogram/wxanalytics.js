@@ -218,7 +218,16 @@ export function createClient(env = {}) {
   }
 
   const userId = () => ids.user || ids.anon
-  const persistQueue = () => write(KEYS.queue, queue)
+  let persistPending = false
+  // One storage write per tick: a launch queues three events, and the queue can be ~500 KB.
+  function persistQueue() {
+    if (persistPending) return
+    persistPending = true
+    Promise.resolve().then(() => {
+      persistPending = false
+      write(KEYS.queue, queue)
+    })
+  }
   const persistStats = () => write(KEYS.stats, stats)
 
   function template(route) {

@@ -296,3 +296,13 @@ test('a 200 that is not the event API’s answer (wrong serverUrl, a proxy page)
   assert.equal(wxa.getStats().accepted, 1)
   assert.ok(fake.warnings.some((w) => w.includes('serverUrl')))
 })
+
+test('events queued in the same tick are written to storage once', async () => {
+  const { fake } = startApp({ launchOptions: { scene: 1047, path: 'pages/index/index', query: { scene: 'c1' } } })
+
+  fake.launch()
+  await fake.settle()
+
+  assert.equal(fake.stored().length, 3)
+  assert.equal(fake.writes.wxa_queue, 1)
+})

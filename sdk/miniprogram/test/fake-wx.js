@@ -36,6 +36,7 @@ export function createFakeWx({
     hold: false, // keep requests pending until release()
     pending: [],
     warnings: [],
+    writes: {}, // storage key → number of setStorageSync calls
     app: null,
     stack: [],
   }
@@ -109,6 +110,7 @@ export function createFakeWx({
       return storage.has(key) ? JSON.parse(storage.get(key)) : ''
     },
     setStorageSync(key, value) {
+      fake.writes[key] = (fake.writes[key] || 0) + 1
       storage.set(key, JSON.stringify(value))
     },
     removeStorageSync(key) {
