@@ -44,12 +44,25 @@ class LinkResult:
     created: int  # ids seen for the first time
 
 
+def _storable(value: str) -> bool:
+    """PostgreSQL text takes neither NUL nor lone surrogates (which JSON can carry)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_id(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise IdentityError(f"{name} is required and must be a non-empty string.")
     value = value.strip()
     if len(value) > MAX_ID_LENGTH:
         raise IdentityError(f"{name} is longer than {MAX_ID_LENGTH} characters.")
+    if not _storable(value):
+        raise IdentityError(f"{name} contains a NUL character or invalid Unicode.")
     return value
 
 
@@ -118,7 +131,9 @@ def unionid_pairs(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
         if not (isinstance(unionid, str) and isinstance(user_id, str)):
             continue
         unionid, user_id = unionid.strip(), user_id.strip()
-        if unionid and user_id and len(unionid) <= MAX_ID_LENGTH and len(user_id) <= MAX_ID_LENGTH:
+        if not (unionid and user_id and len(unionid) <= MAX_ID_LENGTH and len(user_id) <= MAX_ID_LENGTH):
+            continue
+        if _storable(unionid) and _storable(user_id):
             pairs[user_id] = unionid
     return pairs
 

@@ -77,6 +77,8 @@ def test_identify_with_a_unionid_makes_the_unionid_the_person(client, ingest_key
         {"user_id": "a", "alias": "a"},
         {"user_id": "", "alias": "b"},
         {"user_id": "a" * 129, "alias": "b"},
+        {"user_id": "a\u0000b", "alias": "b"},
+        {"user_id": "a", "unionid": "\ud800"},
     ],
 )
 def test_identify_refuses_bodies_that_do_not_name_exactly_two_ids(client, ingest_key, body):
