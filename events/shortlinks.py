@@ -18,7 +18,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from campaigns.models import Placement, SourceAlias
 from events.ingest import ingest_rows
@@ -84,7 +84,7 @@ def record_scan(placement: Placement, *, visitor: str, utms: dict[str, str], new
     )
 
 
-@require_GET
+@require_safe
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
     try:
         placement = Placement.objects.select_related("campaign").filter(scene=code).first()
@@ -98,11 +98,12 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
 
     visitor, new_visitor = visitor_id(request)
     utms = utm_params(placement)
-    try:
-        record_scan(placement, visitor=visitor, utms=utms, new_visitor=new_visitor)
-    except DatabaseError:
-        # The visitor still gets where they were going; the miss is logged.
-        logger.warning("short link %s: scan not recorded", code, exc_info=True)
+    if request.method == "GET":  # a HEAD (link checkers, previews) is not a scan
+        try:
+            record_scan(placement, visitor=visitor, utms=utms, new_visitor=new_visitor)
+        except DatabaseError:
+            # The visitor still gets where they were going; the miss is logged.
+            logger.warning("short link %s: scan not recorded", code, exc_info=True)
 
     target = target_with_utms(placement.target_url, utms) if placement.target_url else None
     if target is None:

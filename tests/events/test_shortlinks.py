@@ -120,3 +120,34 @@ def test_a_malformed_visitor_cookie_is_replaced(client, poster):
 
     assert response.cookies["wxa_vid"].value != "<script>"
     assert Event.objects.get().user_id == response.cookies["wxa_vid"].value
+
+
+def test_a_head_request_redirects_without_recording_a_scan(client, poster):
+    response = client.head("/r/p7Kx2")
+
+    assert response.status_code == 302
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_database_gives_a_friendly_503_not_a_500(client):
+    import socket
+
+    from django.db import connection
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(dead_port))
+    try:
+        response = client.get("/r/p7Kx2")
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "Please try again in a moment" in response.content.decode()
