@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.utils import timezone
 
 from events.ingest import IngestResult, ingest_rows
+from events.ingest.dedupe import dedupe_key
+from events.ingest.validate import CleanRow
 from events.models import Event, PayMerchant, RejectedRow
 
 logger = logging.getLogger(__name__)
@@ -215,6 +217,16 @@ def _transaction_row(resource: dict[str, Any], *, merchant: PayMerchant, notific
     }
 
 
+def _payment_of(transaction_id: str) -> dict[str, Any] | None:
+    """The stored pay_success of a transaction, found through the unique dedupe key."""
+    probe = CleanRow(event_name="pay_success", user_id="", ts=timezone.now(), event_id=transaction_id)
+    return (
+        Event.objects.filter(dedupe_key=dedupe_key(probe, scope=SOURCE, content=""), event_name="pay_success")
+        .values("user_id", "session_id", "campaign_code", "app_id")
+        .first()
+    )
+
+
 def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification: Notification) -> dict:
     refund_id = _str(resource, "refund_id")
     if not refund_id:
@@ -224,13 +236,7 @@ def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification
     amount = _obj(resource, "amount")
     transaction_id = _str(resource, "transaction_id")
     # Refund notifications carry no openid: the refund belongs to whoever paid.
-    payment = (
-        Event.objects.filter(event_name="pay_success", source=SOURCE, event_id=transaction_id)
-        .values("user_id", "session_id", "campaign_code", "app_id")
-        .first()
-        if transaction_id
-        else None
-    )
+    payment = _payment_of(transaction_id) if transaction_id else None
     out_trade_no = _str(resource, "out_trade_no")
     properties = {
         "out_trade_no": out_trade_no,
