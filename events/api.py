@@ -131,6 +131,9 @@ class EventIngestView(APIView):
             key = authenticate(http.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
             return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="events"'})
+        encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+        if encoding not in {"", "identity"}:
+            return _error(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed.")
         # Read the stream ourselves: request.body would stop at DATA_UPLOAD_MAX_MEMORY_SIZE
         # (2.5 MB), and our limit is 5 MB, checked on the bytes actually received.
         body = http.read(MAX_BYTES + 1)

@@ -189,6 +189,14 @@ def clean_currency(raw: Any, *, has_value: bool) -> str:
 def clean_properties(raw: Any) -> dict:
     if is_empty(raw):
         return {}
+    if isinstance(raw, str):
+        # A CSV `properties` column carries the object as JSON text.
+        if len(raw) > MAX_PROPERTIES_CHARS:
+            raise ValueError(f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON.")
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError('is text that is not a JSON object (e.g. {"template": "PDP"}).') from None
     if not isinstance(raw, dict):
         raise ValueError(f"must be a JSON object, got {type(raw).__name__}.")
     return raw

@@ -93,6 +93,21 @@ def test_csv_extra_columns_become_properties(post_events):
     assert Event.objects.get().properties == {"coupon": "NEW10"}
 
 
+def test_a_csv_properties_column_holds_a_json_object(post_events):
+    body = 'event_name,user_id,ts,properties\npage_view,u1,2025-11-01T10:00:00Z,"{""template"": ""PDP""}"\n'
+
+    post_events(body, content_type="text/csv")
+
+    assert Event.objects.get().properties == {"template": "PDP"}
+
+
+def test_a_compressed_body_is_415_with_a_clear_message(post_events):
+    response = post_events(b"\x1f\x8b...", HTTP_CONTENT_ENCODING="gzip")
+
+    assert response.status_code == 415
+    assert response.json() == {"error": "Content-Encoding 'gzip' is not supported; send the body uncompressed."}
+
+
 def test_a_missing_key_is_401(post_events):
     response = post_events(json.dumps(event()), HTTP_AUTHORIZATION="")
 
