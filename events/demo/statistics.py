@@ -31,7 +31,7 @@ def ad_spend_rows(*, window: Window, users: int, seed: int) -> list[list[Any]]:
             rng = random.Random(f"{seed}:spend:{campaign.code}:{creative.name}")
             fatigues = campaign.code == "D11-Encore" and n == 0
             base_ctr = rng.uniform(0.016, 0.024) * min(quality, 1.1)
-            base_cpc = rng.uniform(1.2, 1.8) / quality
+            base_cpc = rng.uniform(3.0, 4.5) / quality  # yuan; KOL clicks cost about twice as much
             for d in range(window.days):
                 day = window.start.date() + timedelta(days=d)
                 if (campaign.starts_on and day < campaign.starts_on) or (campaign.ends_on and day > campaign.ends_on):
