@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from events.api import EventIngestView
 from events.identity_api import IdentifyView
@@ -22,6 +22,9 @@ urlpatterns += [
 urlpatterns += [
     path("wechat/pay/<str:mchid>/notify/", wechat_views.pay_notify, name="wechat-pay-notify"),
     path("wechat/<str:appid>/", wechat_views.official_account_push, name="wechat-push"),
+    # The same without the trailing slash: WeChat does not follow APPEND_SLASH redirects on POST.
+    re_path(r"^wechat/pay/(?P<mchid>[^/]+)/notify$", wechat_views.pay_notify),
+    re_path(r"^wechat/(?P<appid>[^/]+)$", wechat_views.official_account_push),
 ]
 
 # Imports of ad spend and WeChat statistics (docs/imports.md).

@@ -402,3 +402,11 @@ def test_during_a_key_migration_either_configured_key_verifies(client, merchant,
 
     assert [a.status_code for a in answers] == [204, 204, 401]
     assert Event.objects.filter(event_name="pay_success").count() == 2
+
+
+def test_the_notify_url_also_works_without_its_trailing_slash(client, merchant, platform_key):
+    body = notification_body(transaction())
+
+    response = notify(client, body, signed_headers(body, platform_key), url=URL.rstrip("/"))
+
+    assert response.status_code == 204

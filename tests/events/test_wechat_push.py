@@ -385,3 +385,12 @@ def test_a_mini_program_push_in_xml_mode_is_stored_with_the_mini_program_source(
 
     assert Event.objects.get().source == "mini_program"
     assert Event.objects.get().event_name == "mp_user_enter_tempsession"
+
+
+def test_the_callback_url_also_works_without_its_trailing_slash(client, oa_app):
+    response = client.post(
+        f"/wechat/{APPID}?{urlencode(signed_query())}", data=event_xml("subscribe"), content_type="text/xml"
+    )
+
+    assert response.status_code == 200
+    assert events_named("follow").count() == 1
