@@ -203,6 +203,16 @@ class PlacementAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         _save_placement(request, obj, set(form.changed_data))
 
+    def changelist_view(self, request, extra_context=None):
+        now = timezone.now()
+        extra_context = {
+            **(extra_context or {}),
+            "qr_expiring_count": Placement.objects.filter(
+                qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7)
+            ).count(),
+        }
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="Short link")
     def short_link(self, placement: Placement) -> str:
         return placement.short_link_url() if placement.pk else "— (issued when saved)"

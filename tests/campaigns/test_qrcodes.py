@@ -251,3 +251,18 @@ def test_expiring_filter_lists_codes_that_expire_within_a_week(client, analyst, 
 
     assert [p.name for p in soon_page.context["cl"].result_list] == ["Soon"]
     assert [p.name for p in expired_page.context["cl"].result_list] == ["Expired"]
+
+
+@pytest.mark.django_db
+def test_the_placement_list_warns_about_codes_expiring_this_week(client, marketer, make_placement):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = make_placement("Soon")
+    Placement.objects.filter(pk=soon.pk).update(qr_expires_at=timezone.now() + timedelta(days=2))
+    client.force_login(marketer)
+
+    response = client.get(reverse("admin:campaigns_placement_changelist"))
+
+    assert "1 temporary WeChat QR code expires within 7 days" in response.content.decode()
