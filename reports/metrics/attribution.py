@@ -36,6 +36,7 @@ from .common import (
     identity_join,
     in_list,
     json_text,
+    materialized,
     money,
     person,
     ratio,
@@ -70,12 +71,12 @@ def attributed_conversions_sql(
     name_sql, name_params = in_list(names)
     campaign = " AND r.c = %s" if campaign_id else ""
     sql = f"""
-        WITH conv AS (
+        WITH conv AS {materialized()}(
             SELECT e.id AS id, {person()} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
             FROM {EVENTS} e {identity_join()}
             WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s
         ),
-        touches AS ({touches_cte(lower_param="%s")}),
+        touches AS {materialized()}({touches_cte(lower_param="%s")}),
         ranked AS (
             SELECT conv.id, conv.n, conv.v, t.c, t.cr,
                    ROW_NUMBER() OVER (PARTITION BY conv.id ORDER BY t.ts DESC, t.id DESC) AS rn
@@ -123,13 +124,13 @@ def attribution(period: Period, filters: Filters | None = None) -> Attribution:
     filters = filters or Filters()
     where, where_params = filters.sql("e")
     sql = f"""
-        WITH pays AS (
+        WITH pays AS {materialized()}(
             SELECT {person()} AS p, MIN(e.ts) AS t, COUNT(*) AS orders, SUM(e.value) AS revenue
             FROM {EVENTS} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
             GROUP BY 1
         ),
-        touches AS ({touches_cte()}),
+        touches AS {materialized()}({touches_cte()}),
         ranked AS (
             SELECT t.p, t.c, t.pl, t.scene,
                    ROW_NUMBER() OVER (PARTITION BY t.p ORDER BY t.ts, t.id) AS fr,

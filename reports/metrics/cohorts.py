@@ -49,6 +49,7 @@ from .common import (
     fetch,
     identity_join,
     json_text,
+    materialized,
     money,
     person,
     ratio,
@@ -114,11 +115,11 @@ def cohorts(
     )
     sums = ", ".join(f"SUM(COALESCE(a.r{days}, 0))" for days in RETURN_DAYS)
     sql = f"""
-        WITH firsts AS (
+        WITH firsts AS {materialized()}(
             SELECT {person()} AS p, MIN(e.ts) AS t0 FROM {EVENTS} e {identity_join()}
             WHERE e.ts < %s GROUP BY 1 HAVING MIN(e.ts) >= %s
         ),
-        first_events AS (
+        first_events AS {materialized()}(
             SELECT * FROM (
                 SELECT {person()} AS p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
                        COALESCE(e.campaign_id, pl.campaign_id) AS c,
@@ -130,7 +131,7 @@ def cohorts(
                 WHERE e.ts >= %s AND e.ts < %s
             ) f WHERE f.rn = 1{where}
         ),
-        entry_points AS (
+        entry_points AS {materialized()}(
             SELECT p, placement_id FROM (
                 SELECT {person()} AS p, e.placement_id,
                        ROW_NUMBER() OVER (PARTITION BY {person()} ORDER BY e.ts, e.id) AS rn
@@ -138,7 +139,7 @@ def cohorts(
                 WHERE e.placement_id IS NOT NULL AND e.ts >= %s AND e.ts < %s
             ) x WHERE rn = 1
         ),
-        cohort AS (
+        cohort AS {materialized()}(
             SELECT firsts.p, firsts.t0, f.c, {group_sql} AS g
             FROM firsts JOIN first_events f ON f.p = firsts.p
             LEFT JOIN entry_points ep ON ep.p = firsts.p

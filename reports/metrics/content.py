@@ -53,6 +53,7 @@ from .common import (
     identity_join,
     in_list,
     json_text,
+    materialized,
     person,
     ratio,
 )
@@ -285,11 +286,11 @@ def top_paths(
     slot_cols = ", ".join(f"s{i}" for i in range(length))
     order_cols = ", ".join(f"COALESCE(s{i}, '')" for i in range(length))
     sql = f"""
-        WITH pays AS (
+        WITH pays AS {materialized()}(
             SELECT {person()} AS p, MIN(e.ts) AS t FROM {EVENTS} e {identity_join()}
             WHERE e.event_name = %s AND {where} GROUP BY 1
         ),
-        pv AS (
+        pv AS {materialized()}(
             SELECT {person()} AS p, e.page, e.ts, e.id FROM {EVENTS} e {identity_join()}
             WHERE e.page <> '' AND e.event_name <> %s AND e.ts >= %s AND e.ts < %s
         ),

@@ -33,6 +33,7 @@ from .common import (
     fetch,
     identity_join,
     in_list,
+    materialized,
     person,
     ratio,
     seconds_between,
@@ -160,15 +161,15 @@ def _counts(
 
     # e0: the entry step's events in the period (filtered); ev: later steps' events, anyone.
     ctes = [
-        f"""e0 AS (
+        f"""e0 AS {materialized()}(
             SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
         )""",
-        f"""ev AS (
+        f"""ev AS {materialized()}(
             SELECT {person()} AS p, e.event_name AS n, e.ts AS t FROM {EVENTS} e {identity_join()}
             WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
         )""",
-        "s0 AS (SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
+        f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
     ]
     params: list = [steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
     params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon)]
@@ -186,7 +187,7 @@ def _counts(
             limit = count_limit = f"{seconds_between('s.t0', 'ev.t')} <= %s"
             limit_params = [window.total_seconds()]
         ctes.append(
-            f"""s{k} AS (
+            f"""s{k} AS {materialized()}(
                 SELECT s.g, s.p, s.t0, s.t AS tprev, MIN(ev.t) AS t FROM s{k - 1} s
                 JOIN ev ON ev.p = s.p AND ev.n = %s AND ev.t >= s.t AND {limit}
                 GROUP BY s.g, s.p, s.t0, s.t

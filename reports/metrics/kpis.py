@@ -17,6 +17,7 @@ from .common import (
     db_datetime,
     fetch,
     identity_join,
+    materialized,
     money,
     number,
     person,
@@ -118,8 +119,8 @@ def _measure(kpi: KPI, period: Period, filters: Filters) -> tuple[Decimal | None
     if kind == KPI.MetricKind.CONVERSION_RATE:
         # B must happen in the same period as A, at or after A.
         sql = f"""
-            WITH a AS ({first_a}),
-            bev AS (
+            WITH a AS {materialized()}({first_a}),
+            bev AS {materialized()}(
                 SELECT {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
                 WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s
             ),
@@ -143,8 +144,8 @@ def _measure(kpi: KPI, period: Period, filters: Filters) -> tuple[Decimal | None
 
     # Median time: the first B at or after the person's first A (B may come after the period).
     sql = f"""
-        WITH a AS ({first_a}),
-        bev AS (
+        WITH a AS {materialized()}({first_a}),
+        bev AS {materialized()}(
             SELECT {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s
         ),

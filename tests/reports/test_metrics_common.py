@@ -58,3 +58,17 @@ def test_ratios_and_changes_round_half_up_and_refuse_zero_denominators():
     assert ratio(1, 0) is None
     assert change(125, 100) == Decimal("0.2500")
     assert change(5, 0) is None
+
+
+@pytest.mark.postgres
+def test_planner_statistics_are_collected_for_tables_never_analyzed(db):
+    from django.db import connection
+
+    from reports.metrics.common import refresh_planner_statistics
+
+    analyzed = refresh_planner_statistics()
+
+    assert set(analyzed) <= {"events_event", "events_identity", "events_adspend"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'events_event'")
+        assert cursor.fetchone()[0] >= 0  # -1 means "never analyzed"
