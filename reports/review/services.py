@@ -20,8 +20,6 @@ from .weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
 
-UNIQUE_CONSTRAINT = "review_entry_one_per_owner_week"
-
 
 class ReviewError(Exception):
     """A review write refused for a reason the user can read."""
@@ -45,7 +43,10 @@ def save_review_entry(entry: ReviewEntry) -> ReviewEntry:
         with transaction.atomic():
             entry.save()
     except IntegrityError as exc:
-        if UNIQUE_CONSTRAINT in str(exc):
+        # Ask the table rather than parse the message: PostgreSQL names the constraint,
+        # SQLite names the columns.
+        taken = ReviewEntry.objects.filter(owner_id=entry.owner_id, week=entry.week).exclude(pk=entry.pk)
+        if taken.exists():
             raise DuplicateReviewEntry(entry.week) from exc
         raise
     return entry

@@ -13,6 +13,7 @@ from reports.models import ReviewEntry, Snapshot
 from reports.review import policy
 from reports.review.services import DuplicateReviewEntry, link_week_snapshots, save_review_entry
 from reports.review.weeks import IsoWeek
+from reports.snapshots.build import build_snapshot
 
 DUPLICATE = "You already logged an entry for 2025-W46 — edit it instead."
 API = "/api/v1/reviews/"
@@ -104,6 +105,15 @@ def test_entries_logged_before_their_snapshot_are_linked_once_it_is_built(review
     early.refresh_from_db()
     other_week.refresh_from_db()
     assert (linked, early.snapshot, other_week.snapshot) == (1, snapshot, None)
+
+
+def test_building_the_weekly_snapshot_links_the_weeks_entries(review_owner):
+    entry = entry_for(review_owner)
+
+    snapshot = build_snapshot("weekly", "2025-W46")
+
+    entry.refresh_from_db()
+    assert entry.snapshot == snapshot
 
 
 # --- the policy ---------------------------------------------------------------------------
