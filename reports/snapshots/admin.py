@@ -73,6 +73,10 @@ class SnapshotAdmin(admin.ModelAdmin):
     def status_badge(self, obj: Snapshot):
         return format_html('<span class="wxa-badge wxa-{}">{}</span>', obj.status, obj.get_status_display())
 
+    def get_queryset(self, request):
+        # The list never shows `data`; years of snapshots should not drag their JSON along.
+        return super().get_queryset(request).defer("data")
+
     def has_add_permission(self, request) -> bool:
         return False  # snapshots are built, not typed in: see "Build snapshot"
 

@@ -115,11 +115,14 @@ def test_the_dashboard_needs_a_staff_login(client, db):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(client, analyst, board_snapshots):
+def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(
+    client, analyst, board_snapshots, django_assert_max_num_queries
+):
     weeks, daily, monthly = board_snapshots
     client.force_login(analyst)
 
-    html = client.get("/dashboard/").content.decode()
+    with django_assert_max_num_queries(12):  # snapshots only: no metric query runs
+        html = client.get("/dashboard/").content.decode()
 
     assert "Weekly orders" in html and "target 20" in html and "behind" in html
     assert "Spend is 45% above the 7-day average." in html

@@ -88,6 +88,14 @@ def test_a_weekly_build_stores_kpis_funnel_friction_placements_and_content(db):
     assert "Fix first" in snapshot.data["friction"]["sentence"]
 
 
+def test_a_weekly_build_sends_a_fixed_number_of_queries(db, django_assert_max_num_queries):
+    journeys_week_46()
+    build.build_snapshot("weekly", "2025-W45", now=AFTER_WEEK)  # the same work on less data
+
+    with django_assert_max_num_queries(32):
+        build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+
 def test_rebuilding_a_period_replaces_its_snapshot_in_the_same_row(db):
     ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")))
