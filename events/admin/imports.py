@@ -4,6 +4,7 @@ stats), each with an "Import CSV" page that shows what the import did, line by l
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
@@ -52,8 +53,22 @@ class ImportCSVMixin:
         info = self.opts.app_label, self.opts.model_name
         return [
             path("import/", self.admin_site.admin_view(self.import_csv_view), name="{}_{}_import".format(*info)),
+            path(
+                "import/template.csv",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
+            ),
             *super().get_urls(),
         ]
+
+    def import_template_view(self, request):
+        """A CSV with the header line and one example line, to fill in."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        spec = get_spec(self.import_kind)
+        response = HttpResponse(f"{spec.header_line}\n{spec.example}\n", content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.import_kind}_template.csv"'
+        return response
 
     def import_csv_view(self, request):
         if not self.has_add_permission(request):
@@ -82,6 +97,7 @@ class ImportCSVMixin:
             "summary": summary,
             "columns": spec.columns,
             "natural_key": spec.natural_key,
+            "template_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import_template"),
             "rejected_url": _rejected_rows_url(self.import_kind),
             "has_view_permission": self.has_view_permission(request),
         }

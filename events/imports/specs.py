@@ -44,6 +44,12 @@ class ImportSpec:
     resolved_fields: tuple[str, ...] = ()
     # Columns a caller may give once for the whole file (e.g. datacube exports have no appid).
     file_defaults: tuple[str, ...] = ()
+    # One data line under the canonical header, for the admin's template file and docs.
+    example: str = ""
+
+    @property
+    def header_line(self) -> str:
+        return ",".join(column.name for column in self.columns)
 
     def attr(self, column: Column) -> str:
         return self.attrs.get(column.name, column.name)
@@ -147,6 +153,7 @@ AD_SPEND = ImportSpec(
     resolve=_resolve_ad_spend,
     unmatched_label="campaign codes that match no campaign (rows kept, not linked)",
     resolved_fields=("campaign", "creative"),
+    example="2025-11-01,23Q4-Sale,Moments 25-34,Red poster,120.50,10000,150,8000",
 )
 
 
@@ -173,6 +180,7 @@ OA_USER_SUMMARY = ImportSpec(
     ),
     natural_key=("app_id", "date", "user_source"),
     file_defaults=("app_id",),
+    example="wxoa123,2025-11-01,30,40,3,1200",
 )
 
 
@@ -210,6 +218,7 @@ ARTICLE_STATS = ImportSpec(
     natural_key=("app_id", "date", "msgid"),
     check=_check_article,
     file_defaults=("app_id",),
+    example="wxoa123,2025-11-01,2247483647_1,Autumn sale,2025-11-01,900,700,63%,40,12",
 )
 
 
@@ -240,6 +249,7 @@ MP_PAGE_STATS = ImportSpec(
     natural_key=("app_id", "date", "page_path"),
     check=_check_page,
     file_defaults=("app_id",),
+    example="wxmp456,20251101,pages/index/index,5000,3000,12.5,2500,1200,30",
 )
 
 

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.models import Creative
-from events.imports import ImportFormatError, import_csv, replay_rejected_import
+from events.imports import ImportFormatError, get_spec, import_csv, replay_rejected_import
 from events.imports.fields import parse_count, parse_date, parse_money, parse_rate, parse_seconds
 from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary, RejectedRow
 
@@ -168,6 +168,16 @@ def test_bad_rows_are_reported_by_line_number_and_kept_as_rejected_rows(campaign
     assert [row.row_index for row in kept] == [3, 5, 6, 7, 8]
     assert kept[1].raw == "date,campaign,spend,impressions,clicks\n2025-11-02,23Q4-Sale,ten,100,5\n"
     assert kept[1].errors == errors[5]
+
+
+def test_importing_the_same_bad_file_again_keeps_its_bad_lines_once(campaign):
+    text = b"date,campaign,spend\n2025-11-01,23Q4-Sale,ten\n2025-11-02,23Q4-Sale,1\n"
+    import_csv("ad_spend", text)
+
+    summary = import_csv("ad_spend", text)
+
+    assert summary.rejected_line_numbers == [2]
+    assert RejectedRow.objects.filter(channel="import_ad_spend").count() == 1
 
 
 def test_a_fixed_rejected_line_can_be_replayed_into_its_table(campaign, analyst):
@@ -392,6 +402,25 @@ def test_the_admin_upload_page_imports_and_shows_the_bad_lines(client, marketer,
     assert "<th>Rejected</th><td>1</td>" in page
     assert "<td>5</td><td>clicks</td><td>5 clicks is more than 1 impressions.</td>" in page
     assert AdSpend.objects.count() == 3
+
+
+def test_the_admin_template_file_imports_as_it_is(client, marketer, campaign):
+    client.force_login(marketer)
+
+    template = client.get("/admin/events/adspend/import/template.csv")
+    summary = import_csv("ad_spend", template.content)
+
+    assert template["Content-Type"].startswith("text/csv")
+    assert (summary.created, summary.rejected) == (1, 0)
+
+
+@pytest.mark.parametrize("kind", list(SAMPLES))
+def test_each_kinds_example_line_is_valid(kind, campaign):
+    spec = get_spec(kind)
+
+    summary = import_csv(kind, f"{spec.header_line}\n{spec.example}\n".encode())
+
+    assert (summary.created, summary.rejected) == (1, 0)
 
 
 def test_the_admin_upload_page_shows_a_file_error_on_the_form(client, marketer):
