@@ -144,15 +144,16 @@ def cohorts(
             FROM firsts JOIN first_events f ON f.p = firsts.p
             LEFT JOIN entry_points ep ON ep.p = firsts.p
         ),
+        later AS {materialized()}(
+            SELECT {person()} AS p, e.ts, e.event_name AS n, e.value AS v FROM {EVENTS} e {identity_join()}
+            WHERE e.ts >= %s AND e.ts < %s
+        ),
         activity AS (
             SELECT co.p, {returns},
                    SUM(CASE WHEN x.n = %s THEN 1 ELSE 0 END) AS orders,
                    SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS revenue,
                    SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS refunds
-            FROM cohort co JOIN (
-                SELECT {person()} AS p, e.ts, e.event_name AS n, e.value AS v FROM {EVENTS} e {identity_join()}
-                WHERE e.ts >= %s AND e.ts < %s
-            ) x ON x.p = co.p AND x.ts >= co.t0
+            FROM cohort co JOIN later x ON x.p = co.p AND x.ts >= co.t0
             GROUP BY co.p
         )
         SELECT co.g, co.c, COUNT(*), {sums}, SUM(COALESCE(a.orders, 0)),
@@ -170,11 +171,11 @@ def cohorts(
         start,
         end,
         *group_params,
+        start,
+        db_datetime(as_of),
         PAY_SUCCESS,
         PAY_SUCCESS,
         REFUND_SUCCESS,
-        start,
-        db_datetime(as_of),
     ]
     rows = fetch(sql, params)
 
