@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -140,13 +140,24 @@ class PlacementQRView(APIView):
         return response
 
 
+BULK_MAX_BYTES = 2 * 1024 * 1024
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"The CSV is larger than {BULK_MAX_BYTES // 1024 // 1024} MB; split it."
+    default_code = "payload_too_large"
+
+
 class CSVTextParser(BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        charset = (parser_context or {}).get("encoding", "utf-8")
+        raw = stream.read(BULK_MAX_BYTES + 1) if stream is not None else b""
+        if len(raw) > BULK_MAX_BYTES:
+            raise PayloadTooLarge
         try:
-            return stream.read().decode(charset)
+            return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ParseError("The CSV must be UTF-8 encoded.") from exc
 

@@ -154,3 +154,28 @@ def test_the_admin_upload_page_lists_errors_by_line_and_creates_nothing(client, 
     assert "1 line(s) have errors" in page
     assert "<td>3</td><td>kind</td>" in page
     assert other.placements.count() == 0
+
+
+def test_a_csv_that_is_not_utf8_is_a_400(api_client_for, marketer, campaign):
+    body = "campaign,name\n23Q4-Sale,Café\n".encode("utf-16")
+
+    response = api_client_for(marketer).generic("POST", "/api/v1/placements/bulk", body, content_type="text/csv")
+
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]
+
+
+def test_an_oversized_csv_is_a_413(api_client_for, marketer, campaign):
+    body = b"campaign,name\n" + b"23Q4-Sale,x\n" * 200_000
+
+    response = api_client_for(marketer).generic("POST", "/api/v1/placements/bulk", body, content_type="text/csv")
+
+    assert response.status_code == 413
+    assert Placement.objects.count() == 0
+
+
+def test_more_rows_than_the_limit_are_refused(campaign):
+    text = "name\n" + "".join(f"P{n}\n" for n in range(services.BULK_MAX_ROWS + 1))
+
+    with pytest.raises(services.BulkPlacementError, match="At most 5000"):
+        services.placements_bulk_create(text, campaign=campaign)

@@ -266,3 +266,35 @@ def test_the_placement_list_warns_about_codes_expiring_this_week(client, markete
     response = client.get(reverse("admin:campaigns_placement_changelist"))
 
     assert "1 temporary WeChat QR code expires within 7 days" in response.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_allocations_never_hand_out_the_same_scene():
+    import threading
+
+    from django.db import connection, transaction
+
+    from campaigns.services import allocate_scenes
+
+    results: list[list[str]] = []
+    start = threading.Barrier(4)
+
+    def allocate():
+        try:
+            start.wait()
+            with transaction.atomic():
+                results.append(allocate_scenes(25))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=allocate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    scenes = [scene for batch in results for scene in batch]
+    assert len(results) == 4
+    assert len(set(scenes)) == 100
+    assert IssuedScene.objects.count() == 100

@@ -153,3 +153,11 @@ def test_token_auth_works_for_scripts(client, marketer):
     response = client.get("/api/v1/placements/", HTTP_AUTHORIZATION=f"Token {token.key}")
 
     assert response.status_code == 200
+
+
+def test_a_review_owner_cannot_download_qr_codes(api_client_for, review_owner, make_placement):
+    placement = make_placement()
+
+    response = api_client_for(review_owner).get(f"/api/v1/placements/{placement.pk}/qr.png")
+
+    assert response.status_code == 403
