@@ -98,11 +98,7 @@ class ReviewEntryAdmin(admin.ModelAdmin):
         if move is None:
             return "—"
         week = obj.iso_week
-
-        def show(value):
-            return "—" if value is None else f"{value:g}"
-
-        return f"{obj.kpi}: {show(move.before)} ({week.previous}) → {show(move.after)} ({week.next})"
+        return f"{obj.kpi}: {move.before_shown} ({week.previous}) → {move.after_shown} ({week.next})"
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         own = [e.pk for e in queryset.select_related(None) if policy.can_change_entry(request.user, e)]

@@ -86,20 +86,52 @@ def kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None] | No
     return {row.kpi_id: row.value for row in kpi_metrics.kpi_values(period, kpis=kpis)}
 
 
+def format_kpi_value(kpi: KPI, value: Decimal | None) -> str:
+    """A KPI value the way people read it: rates in %, money in yuan, durations in h/min."""
+    if value is None:
+        return "—"
+    kind = kpi.metric_kind
+    if kind == KPI.MetricKind.CONVERSION_RATE:
+        return f"{value * 100:.1f} %"
+    if kind == KPI.MetricKind.VALUE_SUM:
+        return f"¥{value:,.2f}"
+    if kind == KPI.MetricKind.MEDIAN_TIME:
+        minutes = int(value) // 60
+        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+
+
 @dataclass
 class KpiRow:
     kpi: KPI
     value: Decimal | None
     on_target: bool | None
 
+    @property
+    def shown(self) -> str:
+        return format_kpi_value(self.kpi, self.value)
+
+    @property
+    def target_shown(self) -> str:
+        return format_kpi_value(self.kpi, self.kpi.target)
+
 
 @dataclass
 class Movement:
     """A KPI before (the week before the change week) and after (the week after)."""
 
+    kpi: KPI
     before: Decimal | None
     after: Decimal | None
     better: bool | None  # None: unknown or unchanged
+
+    @property
+    def before_shown(self) -> str:
+        return format_kpi_value(self.kpi, self.before)
+
+    @property
+    def after_shown(self) -> str:
+        return format_kpi_value(self.kpi, self.after)
 
     @property
     def delta(self) -> Decimal | None:
@@ -154,7 +186,7 @@ def movement(kpi: KPI, before: Decimal | None, after: Decimal | None) -> Movemen
     better = None
     if before is not None and after is not None and after != before:
         better = (after > before) == (kpi.direction == KPI.Direction.UP)
-    return Movement(before=before, after=after, better=better)
+    return Movement(kpi=kpi, before=before, after=after, better=better)
 
 
 class _ValueCache:

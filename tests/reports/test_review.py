@@ -389,3 +389,14 @@ def test_the_api_lists_entries_in_a_fixed_number_of_queries(
         response = client.get(API)
 
     assert response.json()["count"] == 6
+
+
+def test_the_admin_add_form_shows_the_owner_as_the_person_adding_and_this_week(client, review_owner):
+    client.force_login(review_owner)
+
+    response = client.get(reverse("admin:reports_reviewentry_add"))
+
+    form = response.context["adminform"].form
+    assert "owner" not in form.fields
+    assert form.instance.owner == review_owner
+    assert form.initial["week"] == str(IsoWeek.current())

@@ -6,6 +6,7 @@ import struct
 import subprocess
 import tempfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from django.utils import timezone
 from campaigns.models import KPI
 from reports.models import ReviewEntry, Snapshot
 from reports.review.demo import seed_reviews
+from reports.review.selectors import format_kpi_value
 from reports.review.weeks import IsoWeek
 from tests.reports.metrics_data import at, event, save
 
@@ -213,3 +215,29 @@ def test_a_screenshot_of_the_review_page_is_kept_in_artifacts(client, analyst, r
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1280, 1800)
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank canvas
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "shown"),
+    [
+        ("conversion_rate", "0.8234", "82.3 %"),
+        ("value_sum", "12345.5", "¥12,345.50"),
+        ("median_time", "14400", "4 h 00 min"),
+        ("median_time", "1500", "25 min"),
+        ("event_count", "1200", "1,200"),
+        ("event_count", None, "—"),
+    ],
+)
+def test_kpi_values_are_shown_the_way_people_read_them(kind, value, shown):
+    kpi = KPI(name="k", metric_kind=kind, event_name="a", target=1)
+
+    assert format_kpi_value(kpi, None if value is None else Decimal(value)) == shown
+
+
+def test_the_admin_detail_page_shows_the_kpi_before_and_after_the_change_week(client, review_owner, review_week):
+    entry = ReviewEntry.objects.get(owner=review_owner, week="2025-W46")
+    client.force_login(review_owner)
+
+    html = client.get(reverse("admin:reports_reviewentry_change", args=[entry.pk])).content.decode()
+
+    assert "Weekly orders: 2 (2025-W45) → 5 (2025-W47)" in html
