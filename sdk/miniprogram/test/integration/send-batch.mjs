@@ -48,6 +48,7 @@ await fake.openPage('pages/index/index', { scene: encodeURIComponent(scene) }, {
 await fake.openPage('pages/goods/detail', { id: '42' })
 wxa.identify('o-integration-user')
 wxa.track('add_to_cart', { sku: 'A1', value: '199.00', currency: 'CNY' })
+await fake.settle() // the queue reaches storage at the end of the tick
 const eventIds = fake.stored().map((e) => e.event_id)
 
 await wxa.flush() // answer lost → backoff
