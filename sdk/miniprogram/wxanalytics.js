@@ -465,7 +465,7 @@ export function createClient(env = {}) {
 
   function identify(id, { unionid } = {}) {
     load()
-    if (ids.user === String(id) && (!unionid || ids.unionid === String(unionid))) return null
+    if (ids.user === String(id) && (!unionid || ids.unionid === String(unionid))) return
     const wasAnonymous = !ids.user
     ids.user = String(id)
     write(KEYS.user, ids.user)
