@@ -560,12 +560,25 @@ export function createClient(env = {}) {
         const query = buildQuery((this.__wxa && this.__wxa.query) || {})
         const fallback = `/${this.route || ''}${query ? `?${query}` : ''}`
         const { path, depth } = sharePath(result.path || fallback)
-        track('share', { share_depth: depth, path, from: (res && res.from) || null, page: template(this.route) })
+        const from = (res && res.from) || null
+        track('share', { share_depth: depth, path, from, to: 'chat', page: template(this.route) })
         const out = { ...result, path }
         if (result.promise && typeof result.promise.then === 'function') {
           out.promise = result.promise.then((r) => (r && r.path ? { ...r, path: sharePath(r.path).path } : r))
         }
         return out
+      }
+    }
+    // Moments (朋友圈) shares carry a query string instead of a path; opens arrive with scene 1154.
+    if (typeof pageOptions.onShareTimeline === 'function') {
+      wrapped.onShareTimeline = function (...args) {
+        const result = call('onShareTimeline', this, args) || {}
+        const own =
+          result.query !== undefined ? String(result.query) : buildQuery((this.__wxa && this.__wxa.query) || {})
+        const { path, depth } = sharePath(`?${own}`)
+        const query = path.slice(1)
+        track('share', { share_depth: depth, query, to: 'timeline', page: template(this.route) })
+        return { ...result, query }
       }
     }
     return wrapped

@@ -138,3 +138,28 @@ test('pages without a share handler do not get one (the share menu stays as the 
 
   assert.equal(page.onShareAppMessage, undefined)
 })
+
+test('a share to Moments appends the same parameters to the timeline query', async () => {
+  const { fake, wxa } = startApp({
+    launchOptions: CODE_SCAN,
+    pages: {
+      'pages/goods/detail': {
+        onShareTimeline() {
+          return { title: 'Deal', query: 'id=42' }
+        },
+      },
+    },
+  })
+  wxa.identify('o-alice')
+  fake.launch()
+  const page = await fake.openPage('pages/goods/detail', { id: '42' })
+
+  const shared = page.onShareTimeline()
+  await wxa.flush()
+
+  assert.equal(shared.title, 'Deal')
+  assert.deepEqual(parseQuery(shared.query), { id: '42', sharer: 'o-alice', share_depth: '1', scene: 'c1a2p3b' })
+  const event = fake.sent().find((e) => e.event_name === 'share')
+  assert.equal(event.properties.to, 'timeline')
+  assert.equal(event.properties.share_depth, 1)
+})
