@@ -68,13 +68,6 @@ class ReviewEntryAdmin(admin.ModelAdmin):
             obj.owner = request.user
         save_review_entry(obj)
 
-    def get_deleted_objects(self, objs, request):
-        # Bulk delete: refuse when any selected entry is someone else's.
-        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if any(not policy.can_delete_entry(request.user, entry) for entry in objs):
-            perms_needed = {*perms_needed, "review entries of other owners"}
-        return deleted, model_count, perms_needed, protected
-
     @admin.display(description="insight")
     def short_insight(self, obj: ReviewEntry) -> str:
         return truncatechars(obj.insight, 60)

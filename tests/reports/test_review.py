@@ -223,6 +223,18 @@ def test_admin_refuses_an_owner_deleting_someone_elses_entry(client, review_owne
     assert ReviewEntry.objects.filter(pk=entry.pk).exists()
 
 
+def test_admin_bulk_delete_refuses_when_someone_elses_entry_is_selected(client, review_owner, other_owner):
+    own, others = entry_for(review_owner), entry_for(other_owner)
+    client.force_login(review_owner)
+
+    client.post(
+        reverse("admin:reports_reviewentry_changelist"),
+        {"action": "delete_selected", "_selected_action": [own.pk, others.pk], "post": "yes"},
+    )
+
+    assert ReviewEntry.objects.filter(pk__in=[own.pk, others.pk]).count() == 2
+
+
 def test_admin_shows_an_owner_everyones_entries_but_the_others_read_only(client, review_owner, other_owner):
     entry_for(review_owner, insight="Mine")
     others = entry_for(other_owner, insight="Theirs")
