@@ -32,6 +32,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 REQUIRED = ("event_name", "user_id", "ts")
+TEXT_FIELDS = ("user_id", "session_id", "source", "campaign", "page", "event_id", "app_id", "placement_scene")
 
 # Limits follow the columns of events.Event; a longer value is an error, never truncated.
 MAX_LENGTH = {
@@ -89,17 +90,22 @@ def is_empty(raw: Any) -> bool:
 
 def clean_text(name: str, raw: Any) -> str:
     """A short text field: strings, or numbers sent where text was meant (ids)."""
-    if is_empty(raw):
+    if raw is None:
         return ""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
+    if type(raw) is str:
+        text = raw.strip()
+        if not text or text == "-":
+            return ""
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        text = str(raw)
+    else:
         raise ValueError(f"must be text, got {type(raw).__name__}.")
-    text = str(raw).strip()
     limit = MAX_LENGTH[name]
     if len(text) > limit:
         raise ValueError(f"is {len(text):,} characters long; at most {limit} allowed.")
     if "\x00" in text:
         raise ValueError("contains a NUL character.")
-    if not _is_valid_unicode(text):
+    if not text.isascii() and not _is_valid_unicode(text):
         raise ValueError("contains invalid Unicode (a lone surrogate).")
     return text
 
@@ -231,13 +237,14 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
             errors[name] = str(exc)
 
     run("event_name", clean_event_name, row.get("event_name"))
-    run("user_id", clean_text, "user_id", row.get("user_id"))
+    run("ts", clean_ts, row.get("ts"), now=now)
+    for name in TEXT_FIELDS:  # inline rather than run(): the hot loop of a 1,000-row batch
+        try:
+            cleaned[name] = clean_text(name, row.get(name))
+        except ValueError as exc:
+            errors[name] = str(exc)
     if "user_id" in cleaned and not cleaned["user_id"]:
         errors["user_id"] = "is required."
-    run("ts", clean_ts, row.get("ts"), now=now)
-    for name in ("session_id", "campaign", "page", "event_id", "app_id", "placement_scene"):
-        run(name, clean_text, name, row.get(name))
-    run("source", clean_text, "source", row.get("source"))
     run("value", clean_value, row.get("value"))
     run("currency", clean_currency, row.get("currency"), has_value=cleaned.get("value") is not None)
     run("properties", clean_properties, row.get("properties"))
