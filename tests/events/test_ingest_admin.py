@@ -138,3 +138,25 @@ def test_the_replay_action_replays_an_unreadable_body_once_it_is_fixed(superuser
     rejected.refresh_from_db()
     assert rejected.status == RejectedRow.Status.REPLAYED
     assert Event.objects.count() == 2
+
+
+def test_an_analyst_creates_keys_and_replays_rows_but_a_marketer_cannot(client, analyst, marketer):
+    ingest_rows([{**GOOD, "ts": "2025-11-01 10:00"}], channel="api", source="s")
+    rejected = RejectedRow.objects.get()
+    client.force_login(analyst)
+
+    added = client.post("/admin/events/ingestkey/add/", {"name": "Server", "source": "server"})
+    client.post(
+        f"/admin/events/rejectedrow/{rejected.pk}/change/",
+        {"raw": json.dumps({**GOOD, "ts": "2025-11-01T10:00:00Z"}), "_replay": "1"},
+    )
+    client.force_login(marketer)
+    marketer_keys = client.get("/admin/events/ingestkey/")
+    marketer_rejected = client.get("/admin/events/rejectedrow/")
+    marketer_events = client.get("/admin/events/event/")
+
+    assert added.status_code == 302
+    assert IngestKey.objects.filter(source="server").exists()
+    rejected.refresh_from_db()
+    assert rejected.status == RejectedRow.Status.REPLAYED
+    assert (marketer_keys.status_code, marketer_rejected.status_code, marketer_events.status_code) == (403, 403, 200)
