@@ -100,6 +100,8 @@ class Event(models.Model):
             models.Index(fields=["campaign", "ts"], name="event_campaign_ts"),
             # Admin list, newest first, and stale-snapshot checks on late arrivals.
             models.Index(fields=["received_at"], name="event_received_at"),
+            # Admin search by the sender's event id (OR'd with user_id); rows without one left out.
+            models.Index(fields=["event_id"], name="event_event_id", condition=~models.Q(event_id="")),
         ]
 
     def __str__(self) -> str:
