@@ -147,7 +147,7 @@ test('503 waits for Retry-After before trying again', async () => {
   assert.equal(fake.stored().length, 0)
 })
 
-test('413 splits the batch in halves until the server takes it', async () => {
+test('413 splits the batch in halves until the server takes it', { timeout: 5000 }, async () => {
   const { fake, wxa } = await startLaunchedApp({ config: { maxBatch: 8, flushInterval: 60_000 } })
   fake.server = (req) =>
     req.events.length > 2

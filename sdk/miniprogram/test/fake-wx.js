@@ -52,7 +52,7 @@ export function createFakeWx({
 
   /** Lets promises and request callbacks run. */
   fake.settle = async () => {
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
   }
 
   /** Moves the clock forward, firing due timers in order and settling after each. */
@@ -102,7 +102,8 @@ export function createFakeWx({
       const body = typeof opts.data === 'string' ? opts.data : JSON.stringify(opts.data)
       const req = { url: opts.url, method: opts.method, header: opts.header, body, events: JSON.parse(body) }
       fake.requests.push(req)
-      const go = () => Promise.resolve().then(() => deliver(req, opts))
+      // Answers arrive as macrotasks, like real network responses.
+      const go = () => new Promise((resolve) => setImmediate(resolve)).then(() => deliver(req, opts))
       if (fake.hold) fake.pending.push(go)
       else go()
     },
