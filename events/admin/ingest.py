@@ -3,6 +3,7 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 
 from campaigns.models import EventDefinition, SourceAlias
 from events.ingest.replay import replay_rejected
+from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
 
 
@@ -49,8 +51,21 @@ class BigTableAdmin(admin.ModelAdmin):
 # --- Ingest keys -----------------------------------------------------------------------
 
 
+class IngestKeyForm(forms.ModelForm):
+    class Meta:
+        model = IngestKey
+        fields = ["name", "source"]
+
+    def clean_source(self) -> str:
+        source = snake_case(self.cleaned_data["source"])
+        if not source:
+            raise forms.ValidationError("Use letters, digits and '_', e.g. mini_program.")
+        return source
+
+
 @admin.register(IngestKey)
 class IngestKeyAdmin(admin.ModelAdmin):
+    form = IngestKeyForm
     list_display = ["name", "prefix_shown", "source", "created_at", "last_used_at", "status"]
     list_filter = ["source", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "source"]

@@ -35,9 +35,9 @@ def test_create_ingest_key_prints_a_working_key_once():
 
 
 def test_adding_a_key_in_admin_shows_the_raw_key_once(superuser_client):
-    response = superuser_client.post("/admin/events/ingestkey/add/", {"name": "CRM", "source": "crm"}, follow=True)
+    response = superuser_client.post("/admin/events/ingestkey/add/", {"name": "CRM", "source": " CRM "}, follow=True)
 
-    key = IngestKey.objects.get()
+    key = IngestKey.objects.get(source="crm")
     shown = re.search(r"copy it now: (wxa_\S+)", response.content.decode()).group(1)
     assert key.key_hash == IngestKey.hash_key(shown)
     listing = superuser_client.get("/admin/events/ingestkey/").content.decode()
