@@ -290,6 +290,12 @@ class Placement(models.Model):
     qr_url = models.URLField(max_length=500, blank=True, editable=False, help_text="Content from WeChat's QR API.")
     qr_ticket = models.CharField(max_length=200, blank=True, editable=False)
     qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    qr_image = models.FileField(
+        upload_to="qrcodes/mini_program/",
+        blank=True,
+        editable=False,
+        help_text="The Mini Program code image WeChat drew (getwxacodeunlimit); codes never expire.",
+    )
     qr_error = models.CharField(
         max_length=300, blank=True, editable=False, help_text="WeChat's answer when it refused to issue the code."
     )
@@ -323,8 +329,10 @@ class Placement(models.Model):
 
     @property
     def wants_wechat_qr(self) -> bool:
-        """True when WeChat's QR API should issue this code (an OA kind with an app that has a secret)."""
-        return bool(self.uses_official_account_qr and self.wechat_app and self.wechat_app.has_api_credentials)
+        """True when WeChat should issue this code: an Official Account or Mini Program kind
+        whose app has a secret. Otherwise the code encodes our short link."""
+        wechat_kinds = {self.QRKind.OA_TEMPORARY, self.QRKind.OA_PERMANENT, self.QRKind.MINI_PROGRAM}
+        return bool(self.qr_kind in wechat_kinds and self.wechat_app and self.wechat_app.has_api_credentials)
 
     def short_link_url(self) -> str:
         """The app's own short link for this placement (`/r/<scene>`, served by events)."""

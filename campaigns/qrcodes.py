@@ -8,6 +8,7 @@ WeChat APIs. Allocation (which needs the database) lives in campaigns.services; 
 is pure: encode, validate, render.
 """
 
+import base64
 import functools
 import io
 import re
@@ -105,27 +106,62 @@ def _fit(text: str, font, width: int) -> str:
     return text + "…"
 
 
-def render_png(content: str, caption: Sequence[str] = ()) -> bytes:
-    """The QR code as PNG with the caption lines centred underneath."""
-    matrix = _matrix(content)
-    size = len(matrix) * BOX_SIZE
-    code = Image.new("1", (len(matrix), len(matrix)), 1)
-    code.putdata([0 if dark else 1 for row in matrix for dark in row])
-    code = code.resize((size, size), Image.Resampling.NEAREST).convert("L")
+def _png_with_caption(code: Image.Image, caption: Sequence[str]) -> bytes:
+    """`code` with the caption lines centred underneath, as PNG."""
+    code = code.convert("L")
+    size = code.width
     lines = [line for line in caption if line]
     if not lines:
         canvas = code
     else:
         font = _caption_font()
-        canvas = Image.new("L", (size, size + CAPTION_LINE_HEIGHT * len(lines) + BOX_SIZE), 255)
+        canvas = Image.new("L", (size, code.height + CAPTION_LINE_HEIGHT * len(lines) + BOX_SIZE), 255)
         canvas.paste(code, (0, 0))
         draw = ImageDraw.Draw(canvas)
         for n, line in enumerate(lines):
             text = _fit(line, font, size - 2 * BOX_SIZE)
-            draw.text((size / 2, size + n * CAPTION_LINE_HEIGHT), text, fill=0, font=font, anchor="mt")
+            draw.text((size / 2, code.height + n * CAPTION_LINE_HEIGHT), text, fill=0, font=font, anchor="mt")
     out = io.BytesIO()
     canvas.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def render_png(content: str, caption: Sequence[str] = ()) -> bytes:
+    """The QR code for `content` as PNG with the caption lines centred underneath."""
+    matrix = _matrix(content)
+    size = len(matrix) * BOX_SIZE
+    code = Image.new("1", (len(matrix), len(matrix)), 1)
+    code.putdata([0 if dark else 1 for row in matrix for dark in row])
+    return _png_with_caption(code.resize((size, size), Image.Resampling.NEAREST), caption)
+
+
+def render_image_png(image: bytes, caption: Sequence[str] = ()) -> bytes:
+    """A code image WeChat drew (Mini Program code) with our caption underneath."""
+    with Image.open(io.BytesIO(image)) as drawn:
+        return _png_with_caption(drawn.convert("RGBA").convert("L"), caption)
+
+
+def render_image_svg(image: bytes, caption: Sequence[str] = ()) -> bytes:
+    """A code image WeChat drew, embedded in an SVG with a text caption (a Mini Program code
+    is not a QR matrix, so it cannot be redrawn as vectors)."""
+    with Image.open(io.BytesIO(image)) as drawn:
+        width, height = drawn.size
+    lines = [line for line in caption if line]
+    total = height + (CAPTION_LINE_HEIGHT * len(lines) + BOX_SIZE if lines else 0)
+    texts = "".join(
+        f'<text x="{width / 2}" y="{height + CAPTION_LINE_HEIGHT * (n + 0.5)}" font-family="sans-serif" '
+        f'font-size="{CAPTION_FONT_SIZE}" text-anchor="middle" dominant-baseline="middle">{escape(line)}</text>'
+        for n, line in enumerate(lines)
+    )
+    data = base64.b64encode(image).decode()
+    svg = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {total}" width="{width}" height="{total}">'
+        f"<title>{escape(' — '.join(lines))}</title>"
+        f'<rect width="{width}" height="{total}" fill="#fff"/>'
+        f'<image href="data:image/png;base64,{data}" width="{width}" height="{height}"/>{texts}</svg>'
+    )
+    return svg.encode()
 
 
 def render_svg(content: str, caption: Sequence[str] = ()) -> bytes:
@@ -170,12 +206,15 @@ class QRFile:
 
 def placement_qr(placement: Placement, fmt: str) -> QRFile:
     """The printable code for one placement, as "png" or "svg"."""
-    render, content_type = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+xml")}[fmt]
-    return QRFile(
-        name=qr_filename(placement, fmt),
-        content=render(placement.qr_content(), [placement.campaign.name, placement.name]),
-        content_type=content_type,
-    )
+    caption = [placement.campaign.name, placement.name]
+    content_type = {"png": "image/png", "svg": "image/svg+xml"}[fmt]
+    if placement.qr_image:
+        with placement.qr_image.open("rb") as stored:
+            drawn = stored.read()
+        content = (render_image_png if fmt == "png" else render_image_svg)(drawn, caption)
+    else:
+        content = (render_png if fmt == "png" else render_svg)(placement.qr_content(), caption)
+    return QRFile(name=qr_filename(placement, fmt), content=content, content_type=content_type)
 
 
 def qr_filename(placement: Placement, fmt: str) -> str:

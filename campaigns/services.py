@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -102,10 +103,12 @@ def placement_create(placement: Placement, *, request_wechat: bool = True) -> Pl
 
 def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
     """Save an edited placement; a change of code kind or app asks WeChat for a new code."""
-    qr_inputs_changed = bool(changed & {"qr_kind", "wechat_app"})
+    qr_inputs_changed = bool(changed & {"qr_kind", "wechat_app", "mp_page"})
     if qr_inputs_changed:
         placement.qr_url = placement.qr_ticket = placement.qr_error = ""
         placement.qr_expires_at = None
+        if placement.qr_image:
+            placement.qr_image.delete(save=False)
     with transaction.atomic():
         _check_scene(placement)
         placement.save()
@@ -130,27 +133,38 @@ def temporary_qr_seconds(placement: Placement, *, now: datetime | None = None) -
 
 
 def request_wechat_qr(placement: Placement) -> Placement:
-    """Ask WeChat's parametric QR API for this placement's code and store its URL, ticket and
-    expiry. On refusal the error is stored on the placement and WeChatAPIError re-raised."""
+    """Ask WeChat for this placement's code: a parametric QR (Official Account kinds: its URL,
+    ticket and expiry are stored) or a Mini Program code (the image is stored). On refusal
+    the error is stored on the placement and WeChatAPIError re-raised."""
     if not placement.wants_wechat_qr:
-        raise WeChatAPIError("/cgi-bin/qrcode/create", None, "this placement has no Official Account app with a secret")
-    permanent = placement.qr_kind == Placement.QRKind.OA_PERMANENT
+        raise WeChatAPIError("qrcode", None, "this placement has no WeChat app with a secret for its kind of code")
+    client = WeChatClient(placement.wechat_app)
     try:
-        ticket = WeChatClient(placement.wechat_app).create_qrcode(
-            scene=placement.scene,
-            permanent=permanent,
-            expire_seconds=None if permanent else temporary_qr_seconds(placement),
-        )
+        if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
+            image = client.get_unlimited_wxacode(scene=placement.scene, page=placement.mp_page)
+        else:
+            permanent = placement.qr_kind == Placement.QRKind.OA_PERMANENT
+            ticket = client.create_qrcode(
+                scene=placement.scene,
+                permanent=permanent,
+                expire_seconds=None if permanent else temporary_qr_seconds(placement),
+            )
     except WeChatAPIError as exc:
         placement.qr_error = str(exc)[:300]
         placement.save(update_fields=["qr_error"])
         raise
+    placement.qr_error = ""
+    if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
+        if placement.qr_image:
+            placement.qr_image.delete(save=False)
+        placement.qr_image.save(f"{placement.scene}.png", ContentFile(image), save=False)
+        placement.save(update_fields=["qr_image", "qr_error"])
+        return placement
     placement.qr_url = ticket.url
     placement.qr_ticket = ticket.ticket
     placement.qr_expires_at = (
         timezone.now() + timedelta(seconds=ticket.expire_seconds) if ticket.expire_seconds and not permanent else None
     )
-    placement.qr_error = ""
     placement.save(update_fields=["qr_url", "qr_ticket", "qr_expires_at", "qr_error"])
     return placement
 

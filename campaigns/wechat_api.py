@@ -1,4 +1,5 @@
-"""A small client for the WeChat server API calls campaigns needs (WECHAT.md §1, §5).
+"""A small client for the WeChat server API calls campaigns needs (WECHAT.md §1, §3.1, §5):
+Official Account parametric QR codes, Mini Program codes, and the access token they need.
 
 The access token comes from `stable_token` (normal mode, so concurrent callers never
 invalidate each other's token), is cached on the WeChatApp row and refreshed at least
@@ -54,7 +55,8 @@ class QRTicket:
     expire_seconds: int | None
 
 
-def _post(endpoint: str, payload: dict, *, query: dict | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict:
+def _send(endpoint: str, payload: dict, *, query: dict | None, timeout: float) -> tuple[str, bytes]:
+    """POST JSON; return the answer's content type and body."""
     url = f"{settings.WECHAT_API_BASE}{endpoint}"
     if query:
         url += "?" + urllib.parse.urlencode(query)
@@ -66,11 +68,14 @@ def _post(endpoint: str, payload: dict, *, query: dict | None = None, timeout: f
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = response.read()
+            return response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as exc:
         raise WeChatAPIError(endpoint, None, f"HTTP {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise WeChatAPIError(endpoint, None, str(getattr(exc, "reason", exc))) from exc
+
+
+def _json(endpoint: str, body: bytes) -> dict:
     try:
         data = json.loads(body)
     except ValueError as exc:
@@ -81,6 +86,20 @@ def _post(endpoint: str, payload: dict, *, query: dict | None = None, timeout: f
     if errcode:
         raise WeChatAPIError(endpoint, int(errcode), str(data.get("errmsg", "")))
     return data
+
+
+def _post(endpoint: str, payload: dict, *, query: dict | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    _, body = _send(endpoint, payload, query=query, timeout=timeout)
+    return _json(endpoint, body)
+
+
+def _post_for_image(endpoint: str, payload: dict, *, query: dict, timeout: float) -> bytes:
+    """For APIs that answer image bytes on success and JSON {errcode, errmsg} on failure."""
+    content_type, body = _send(endpoint, payload, query=query, timeout=timeout)
+    if content_type.startswith("image/"):
+        return body
+    _json(endpoint, body)  # raises with WeChat's errcode
+    raise WeChatAPIError(endpoint, None, f"expected an image, got {content_type or 'no content type'}")
 
 
 class WeChatClient:
@@ -129,15 +148,18 @@ class WeChatClient:
 
     def call(self, endpoint: str, payload: dict) -> dict:
         """POST with the access token; on a token error refresh once and retry once."""
+        return self._with_token(_post, endpoint, payload)
+
+    def _with_token(self, send, endpoint: str, payload: dict):
         token = self.access_token()
         try:
-            return _post(endpoint, payload, query={"access_token": token}, timeout=self.timeout)
+            return send(endpoint, payload, query={"access_token": token}, timeout=self.timeout)
         except WeChatAPIError as exc:
             if exc.errcode not in TOKEN_ERRCODES:
                 raise
             logger.warning("wechat: %s rejected the token (%s); refreshing once", endpoint, exc.errcode)
         token = self.access_token(stale=token)
-        return _post(endpoint, payload, query={"access_token": token}, timeout=self.timeout)
+        return send(endpoint, payload, query={"access_token": token}, timeout=self.timeout)
 
     # --- Official Account parametric QR codes -------------------------------------------
 
@@ -159,3 +181,15 @@ class WeChatClient:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise WeChatAPIError("/cgi-bin/qrcode/create", None, "no ticket/url in the answer") from exc
+
+    # --- Mini Program codes ---------------------------------------------------------------
+
+    def get_unlimited_wxacode(self, *, scene: str, page: str = "", width: int = 430) -> bytes:
+        """A Mini Program code image for `scene` (getwxacodeunlimit: no quota, never expires).
+
+        `check_path` is off so codes can be printed before the page is published.
+        """
+        payload: dict = {"scene": scene, "check_path": False, "width": width}
+        if page:
+            payload["page"] = page.lstrip("/")
+        return self._with_token(_post_for_image, "/wxa/getwxacodeunlimit", payload)

@@ -179,6 +179,7 @@ class PlacementAdmin(admin.ModelAdmin):
         "qr_url",
         "qr_ticket",
         "qr_expires_at",
+        "qr_status",
         "qr_error",
         "created_at",
     ]
@@ -186,7 +187,7 @@ class PlacementAdmin(admin.ModelAdmin):
         (None, {"fields": ["campaign", "name", "kind"]}),
         ("Link and UTM", {"fields": ["target_url", ("utm_source", "utm_medium", "utm_content"), "short_link"]}),
         ("QR code", {"fields": ["scene", "qr_kind", "wechat_app", "mp_page", "qr_preview", "qr_download"]}),
-        ("Issued by WeChat", {"fields": ["qr_url", "qr_ticket", "qr_expires_at", "qr_error"]}),
+        ("Issued by WeChat", {"fields": ["qr_status", "qr_url", "qr_ticket", "qr_expires_at", "qr_error"]}),
         (None, {"fields": ["created_at"]}),
     ]
 
@@ -232,6 +233,8 @@ class PlacementAdmin(admin.ModelAdmin):
     def qr_status(self, placement: Placement) -> str:
         if placement.qr_error:
             return format_html('<span title="{}">WeChat refused</span>', placement.qr_error)
+        if placement.qr_image:
+            return "Mini Program code drawn by WeChat"
         if placement.qr_expires_at is None:
             return "issued by WeChat" if placement.qr_url else "short link"
         if placement.qr_expires_at <= timezone.now():
@@ -260,7 +263,7 @@ class PlacementAdmin(admin.ModelAdmin):
             except WeChatAPIError as exc:
                 self.message_user(request, f"{placement}: {exc}", messages.ERROR)
         self.message_user(
-            request, f"WeChat issued {issued} code(s); {skipped} use the short link (no OA app with a secret)."
+            request, f"WeChat issued {issued} code(s); {skipped} use the short link (no WeChat app with a secret)."
         )
 
     def bulk_upload_view(self, request):

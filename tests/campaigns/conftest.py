@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from rest_framework.test import APIClient
 
+from campaigns.qrcodes import render_png
+
 
 @pytest.fixture
 def api_client_for():
@@ -56,6 +58,7 @@ class FakeWeChat:
 
 
 ERRMSG = {
+    41030: "invalid page",
     40001: "invalid credential",
     40014: "invalid access_token",
     42001: "access_token expired",
@@ -98,6 +101,20 @@ def _handler(fake: FakeWeChat):
                 if body["action_name"] == "QR_STR_SCENE":
                     answer["expire_seconds"] = body["expire_seconds"]
                 return self._answer(answer)
+            if url.path == "/wxa/getwxacodeunlimit":
+                if query.get("access_token") != fake.current_token:
+                    return self._answer({"errcode": 42001, "errmsg": ERRMSG[42001]})
+                if fake.qr_errors:
+                    code = fake.qr_errors.pop(0)
+                    return self._answer({"errcode": code, "errmsg": ERRMSG.get(code, "error")})
+                # A real QR drawing of "mp:<scene>" stands in for the round Mini Program code.
+                image = render_png(f"mp:{body['scene']}")
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(image)))
+                self.end_headers()
+                self.wfile.write(image)
+                return None
             self.send_error(404)
             return None
 
@@ -124,3 +141,22 @@ def oa_app(db):
     return WeChatApp.objects.create(
         appid="wx0123456789abcdef", name="Brand OA", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT, secret="s3cret-value"
     )
+
+
+@pytest.fixture
+def mp_app(db):
+    from campaigns.models import WeChatApp
+
+    return WeChatApp.objects.create(
+        appid="wxminiprogram0001", name="Brand MP", kind=WeChatApp.Kind.MINI_PROGRAM, secret="mp-secret"
+    )
+
+
+@pytest.fixture
+def media_storage(settings, tmp_path):
+    """Stored files (Mini Program code images) go to a temporary folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    return tmp_path

@@ -149,3 +149,60 @@ def test_a_placement_without_a_secret_never_calls_wechat(fake_wechat, campaign):
 
     assert fake_wechat.calls == []
     assert placement.qr_content().endswith(f"/r/{placement.scene}")
+
+
+def test_a_mini_program_code_is_drawn_by_wechat_and_captioned(fake_wechat, mp_app, campaign, media_storage):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from campaigns.qrcodes import placement_qr
+
+    placement = services.placement_create(
+        Placement(
+            campaign=campaign,
+            name="Parcel insert",
+            qr_kind=Placement.QRKind.MINI_PROGRAM,
+            wechat_app=mp_app,
+            mp_page="/pages/index/index",
+        )
+    )
+
+    placement.refresh_from_db()
+    assert placement.qr_image.name.endswith(f"{placement.scene}.png")
+    _, query, body = fake_wechat.calls[-1]
+    assert query == {"access_token": "token-1"}
+    assert body == {"scene": placement.scene, "check_path": False, "width": 430, "page": "pages/index/index"}
+    png = placement_qr(placement, "png").content
+    image = Image.open(io.BytesIO(png))
+    assert image.height > image.width  # the caption strip
+    assert zxingcpp.read_barcodes(image)[0].text == f"mp:{placement.scene}"
+    svg = placement_qr(placement, "svg").content
+    assert b"data:image/png;base64," in svg
+    assert b"Parcel insert" in svg
+
+
+def test_a_mini_program_error_answer_is_a_domain_error(fake_wechat, mp_app, campaign, media_storage):
+    fake_wechat.qr_errors = [41030]
+
+    placement = services.placement_create(
+        Placement(campaign=campaign, name="Parcel", qr_kind=Placement.QRKind.MINI_PROGRAM, wechat_app=mp_app)
+    )
+
+    placement.refresh_from_db()
+    assert placement.qr_error == "WeChat /wxa/getwxacodeunlimit answered errcode 41030: invalid page"
+    assert not placement.qr_image
+
+
+def test_an_expired_token_is_refreshed_for_mini_program_codes_too(fake_wechat, mp_app, campaign, media_storage):
+    fake_wechat.tokens_issued = 5
+    mp_app.access_token = "token-4"
+    mp_app.access_token_expires_at = timezone.now() + timedelta(hours=1)
+    mp_app.save()
+    placement = Placement(campaign=campaign, name="P", qr_kind=Placement.QRKind.MINI_PROGRAM, wechat_app=mp_app)
+
+    services.placement_create(placement)
+
+    assert fake_wechat.paths() == ["/wxa/getwxacodeunlimit", "/cgi-bin/stable_token", "/wxa/getwxacodeunlimit"]
+    assert placement.qr_image
