@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from events.models import AdSpend, Event
-from reports.models import Snapshot, SnapshotKind
+from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
 from reports.snapshots.periods import SnapshotPeriod, closed_periods, parse_label
@@ -86,7 +86,7 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
         )
         if period.kind == SnapshotKind.WEEKLY:  # Friday review entries of this week point at it
             link_week_snapshots(week=period.label)
-        transaction.on_commit(lambda: _after_build(snapshot.pk))
+        transaction.on_commit(lambda: _after_build(snapshot.pk, period.kind))
     snapshot.refresh_from_db()
     logger.info("built %s in %s ms", snapshot, snapshot.duration_ms)
     return snapshot
@@ -111,10 +111,13 @@ def _claim(period: SnapshotPeriod, now: datetime) -> Snapshot:
     return snapshot
 
 
-def _after_build(snapshot_id: int) -> None:
+def _after_build(snapshot_id: int, kind: str) -> None:
+    """Queue the subscriber mail (after commit, so the worker sees the new data); no
+    subscribers, no task."""
     from reports.tasks import send_snapshot_mail_task
 
-    send_snapshot_mail_task.delay(snapshot_id)
+    if SnapshotSubscription.objects.filter(kind=kind).exists():
+        send_snapshot_mail_task.delay(snapshot_id)
 
 
 def _jsonable(data: dict) -> dict:
