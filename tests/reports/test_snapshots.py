@@ -335,3 +335,12 @@ def test_the_demo_builds_every_kind_once_and_re_running_replaces(db):
     assert {kind: len(labels) for kind, labels in first.built.items()} == {"daily": 10, "weekly": 2, "monthly": 1}
     assert first.built == second.built
     assert Snapshot.objects.count() == 13 and set(Snapshot.objects.values_list("builds", flat=True)) == {2}
+
+
+def test_every_scheduled_task_is_registered_with_the_worker_app():
+    from reports.schedule import SCHEDULE
+    from wxanalytics.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start
+
+    assert {entry.task for entry in SCHEDULE} <= set(app.tasks)
