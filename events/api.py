@@ -153,6 +153,7 @@ def _keep_unreadable_body(body: bytes, *, message: str, key) -> None:
     try:
         RejectedRow.objects.create(
             channel="api",
+            source=key.source,
             raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
             errors={"body": message},
             ingest_key=key,

@@ -121,6 +121,9 @@ class RejectedRow(models.Model):
         DISMISSED = "dismissed", "Dismissed"
 
     channel = models.CharField(max_length=32, help_text="api, csv, wechat_push, wechat_pay, import_…")
+    source = models.CharField(
+        max_length=64, blank=True, help_text="The sender whose event ids this row's are (reused on replay)."
+    )
     raw = models.TextField(help_text="The row exactly as received.")
     errors = models.JSONField(default=dict, help_text="Field → why.")
     reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.INVALID)

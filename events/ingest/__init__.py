@@ -150,6 +150,7 @@ def ingest_rows(
                 [
                     RejectedRow(
                         channel=channel,
+                        source=scope,
                         raw=raw_text(raw),
                         errors=errors,
                         reason=reason,

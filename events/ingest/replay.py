@@ -33,7 +33,13 @@ def replay_rejected(rejected: RejectedRow, *, user=None) -> bool:
     replayed. Otherwise its errors and reason are updated and it stays open."""
     rows = rows_from_raw(rejected)
     with transaction.atomic():
-        result = ingest_rows(rows, channel=rejected.channel, ingest_key=rejected.ingest_key, keep_rejected=False)
+        result = ingest_rows(
+            rows,
+            channel=rejected.channel,
+            ingest_key=rejected.ingest_key,
+            source=rejected.source or None,  # the original sender scope, so event ids dedupe as before
+            keep_rejected=False,
+        )
         if not result.rejected:
             rejected.status = RejectedRow.Status.REPLAYED
             rejected.replayed_at = timezone.now()

@@ -160,3 +160,19 @@ def test_an_analyst_creates_keys_and_replays_rows_but_a_marketer_cannot(client, 
     rejected.refresh_from_db()
     assert rejected.status == RejectedRow.Status.REPLAYED
     assert (marketer_keys.status_code, marketer_rejected.status_code, marketer_events.status_code) == (403, 403, 200)
+
+
+def test_a_replayed_row_keeps_its_senders_event_id_scope():
+    from events.ingest.replay import replay_rejected
+
+    bad = {**GOOD, "event_id": "msg-1", "ts": "2025-11-01 10:00"}
+    ingest_rows([bad], channel="wechat_push", source="official_account")
+    rejected = RejectedRow.objects.get()
+    fixed = {**bad, "ts": "2025-11-01T10:00:00Z"}
+    rejected.raw = json.dumps(fixed)
+
+    replay_rejected(rejected)
+    retry = ingest_rows([fixed], channel="wechat_push", source="official_account")
+
+    assert rejected.source == "official_account"
+    assert (retry.accepted, retry.duplicates) == (0, 1)
