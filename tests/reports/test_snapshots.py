@@ -159,6 +159,44 @@ def test_events_received_before_the_build_or_outside_the_period_leave_it_fresh(d
     assert marked == 0 and not snapshot.stale
 
 
+def test_a_late_event_late_on_sunday_in_shanghai_belongs_to_that_week(db):
+    w46 = built("weekly", "2025-W46", built_at=AFTER_WEEK)
+    w47 = built("weekly", "2025-W47", built_at=AFTER_WEEK)
+    save(event("qr_scan", "late", at("2025-11-16", "23:30"), received_at=AFTER_WEEK + timedelta(hours=1)))  # 15:30 UTC
+
+    build.mark_stale_snapshots(now=AFTER_WEEK + timedelta(hours=2))
+
+    w46.refresh_from_db()
+    w47.refresh_from_db()
+    assert w46.stale and not w47.stale
+
+
+def test_the_stale_check_costs_three_queries_however_many_snapshots(db, django_assert_num_queries):
+    for day in range(1, 29):
+        built("daily", f"2025-10-{day:02d}", built_at=AFTER_WEEK)
+    save(
+        *[
+            event("qr_scan", f"u{d}", at(f"2025-10-{d:02d}"), received_at=AFTER_WEEK + timedelta(hours=1))
+            for d in (3, 9)
+        ]
+    )
+
+    with django_assert_num_queries(3):  # arrivals by day, imports by day, one UPDATE
+        marked = build.mark_stale_snapshots(now=AFTER_WEEK + timedelta(hours=2))
+
+    assert marked == 2
+
+
+def test_arrivals_older_than_the_window_were_seen_by_earlier_runs(db):
+    snapshot = built("weekly", WEEK, built_at=AFTER_WEEK)
+    save(event("qr_scan", "late", at("2025-11-12"), received_at=AFTER_WEEK + timedelta(hours=1)))
+
+    marked = build.mark_stale_snapshots(now=AFTER_WEEK + build.STALE_WINDOW + timedelta(hours=2))
+
+    snapshot.refresh_from_db()
+    assert marked == 0 and not snapshot.stale
+
+
 def test_an_ad_spend_import_after_the_build_marks_the_day_stale(db):
     snapshot = built("daily", "2025-11-12", built_at=AFTER_WEEK - timedelta(days=10))
     AdSpend.objects.create(date=date(2025, 11, 12), campaign_code="C1", spend=Decimal("10.00"))
