@@ -46,15 +46,6 @@ SCHEDULE = [
         description="Mails subscribers any new snapshot not yet sent (the after-build send is the fast path).",
     ),
     Entry(
-        "reports: Friday review reminders",
-        "reports.review.tasks.send_review_reminders",
-        minute="0",
-        hour="15",
-        day_of_week="5",
-        expire_seconds=4 * 3600,
-        description="Reminds review owners who have not logged this week's insight and change (Friday 15:00).",
-    ),
-    Entry(
         "reports: archive last month",
         "reports.tasks.archive_last_month",
         minute="0",
