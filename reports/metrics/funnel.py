@@ -32,7 +32,6 @@ from .common import (
     db_datetime,
     fetch,
     identity_join,
-    in_list,
     materialized,
     person,
     ratio,
@@ -157,22 +156,27 @@ def _counts(
     group = DIMENSIONS[dimension] if dimension else "NULL"
     where, where_params = filters.sql("e")
     horizon = sum(step_windows, timedelta()) if step_windows is not None else window
-    later_names, later_params = in_list(steps[1:])
+    later = list(dict.fromkeys(steps[1:]))  # one CTE per distinct later event name
 
-    # e0: the entry step's events in the period (filtered); ev: later steps' events, anyone.
+    # e0: the entry step's events in the period (filtered); ev<j>: one later step's events,
+    # anyone's. Small per-step CTEs keep each join (and its row estimate) to one event name.
     ctes = [
         f"""e0 AS {materialized()}(
             SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
         )""",
-        f"""ev AS {materialized()}(
-            SELECT {person()} AS p, e.event_name AS n, e.ts AS t FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
-        )""",
+        *(
+            f"""ev{j} AS {materialized()}(
+            SELECT {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s
+        )"""
+            for j in range(len(later))
+        ),
         f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
     ]
     params: list = [steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
-    params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon)]
+    for name in later:
+        params += [name, db_datetime(period.start), db_datetime(period.end + horizon)]
 
     selects = ["SELECT 0 AS k, g, COUNT(DISTINCT p) AS people, COUNT(*) AS events FROM e0 GROUP BY g"]
     select_params: list = []
@@ -189,16 +193,16 @@ def _counts(
         ctes.append(
             f"""s{k} AS {materialized()}(
                 SELECT s.g, s.p, s.t0, s.t AS tprev, MIN(ev.t) AS t FROM s{k - 1} s
-                JOIN ev ON ev.p = s.p AND ev.n = %s AND ev.t >= s.t AND {limit}
+                JOIN ev{later.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {limit}
                 GROUP BY s.g, s.p, s.t0, s.t
             )"""
         )
-        params += [steps[k], *limit_params]
+        params += limit_params
         selects.append(
             f"""SELECT {k}, s.g, COUNT(DISTINCT s.p), COUNT(*) FROM s{k} s
-            JOIN ev ON ev.p = s.p AND ev.n = %s AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
+            JOIN ev{later.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
         )
-        select_params += [steps[k], *limit_params]
+        select_params += limit_params
 
     sql = "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects)
     counts: dict = {}
