@@ -21,7 +21,7 @@ from django.db import connection
 from reports import tasks
 from reports.models import Snapshot
 from tests.faults.services import ROOT
-from tests.reports.snapshot_data import WEEK, at, event, save
+from tests.reports.snapshot_data import WEEK, at, ensure_funnel_plan, event, save
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
 
@@ -53,6 +53,7 @@ def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(tr
     from wxanalytics.celery import app
 
     app.control.purge()
+    ensure_funnel_plan()  # an earlier transactional test may have flushed the migrated plan
     save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
     db = connection.settings_dict
     blocker = psycopg.connect(
