@@ -281,6 +281,7 @@ def rows_from_notification(notification: Notification, *, merchant: PayMerchant)
 def keep_rejected_notification(*, body: bytes, error: PayNotificationError, mchid: str) -> RejectedRow:
     return RejectedRow.objects.create(
         channel=CHANNEL,
+        source=SOURCE,
         raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
         errors={"notification": str(error), "mchid": mchid},
     )

@@ -214,12 +214,13 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
     return [row(_event_name_for(event, prefix=prefix), base_id, props)]
 
 
-def keep_rejected_push(*, body: bytes, error: PushRejected, appid: str) -> RejectedRow:
+def keep_rejected_push(*, body: bytes, error: PushRejected, app: WeChatApp) -> RejectedRow:
     """Keep a push we could not read, with the reason, so nothing WeChat sent is lost."""
     return RejectedRow.objects.create(
         channel=CHANNEL,
+        source=source_for(app),
         raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
-        errors={error.field: str(error), "appid": appid},
+        errors={error.field: str(error), "appid": app.appid},
     )
 
 

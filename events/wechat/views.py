@@ -72,7 +72,7 @@ def official_account_push(request: HttpRequest, appid: str) -> HttpResponse:
     except push.PushRejected as exc:
         if exc.status != 403:
             try:
-                push.keep_rejected_push(body=body, error=exc, appid=app.appid)
+                push.keep_rejected_push(body=body, error=exc, app=app)
             except DatabaseError:
                 logger.exception("Could not keep a rejected push for %s", app.appid)
         return _text(str(exc), exc.status)

@@ -128,6 +128,7 @@ def test_xml_with_an_external_entity_is_rejected_and_kept(client, oa_app):
     assert response.status_code == 400
     assert not Event.objects.exists()
     kept = RejectedRow.objects.get(channel="wechat_push")
+    assert kept.source == "official_account"
     assert "DOCTYPE" in kept.raw
     assert "DTD" in kept.errors["xml"]
 
