@@ -87,7 +87,7 @@ class ImportView(APIView):
     )
     def post(self, request, kind: str):
         upload = request.data.get("file") if hasattr(request.data, "get") else None
-        if upload is None:
+        if upload is None or not hasattr(upload, "read"):  # a multipart text field is not a file
             raise ParseError("Send the CSV as a text/csv body or as the 'file' field of a multipart form.")
         app_id = request.query_params.get("app_id", "")
         defaults = {"app_id": app_id} if app_id else {}

@@ -366,6 +366,12 @@ def test_the_api_answers_400_without_a_file(marketer_client):
     assert response.status_code == 400
 
 
+def test_the_api_answers_400_when_the_file_field_is_plain_text(marketer_client):
+    response = marketer_client.post("/api/v1/imports/ad_spend", {"file": "not,a,file"}, format="multipart")
+
+    assert response.status_code == 400
+
+
 def test_the_api_takes_an_app_id_for_the_whole_file(make_user):
     analyst = make_user("ana", "Analyst")
     client = APIClient()
