@@ -26,6 +26,7 @@ Definitions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -99,21 +100,45 @@ def cohorts(
     cost_ratio: Decimal | None = None,
     as_of: datetime | None = None,
 ) -> CohortReport:
-    if by not in GROUPINGS:
-        raise ValueError(f"Unknown cohort grouping {by!r}; use one of {', '.join(GROUPINGS)}.")
+    return cohort_reports(period, filters, groupings=(by,), cost_ratio=cost_ratio, as_of=as_of)[by]
+
+
+def cohort_reports(
+    period: Period,
+    filters: Filters | None = None,
+    *,
+    groupings: Sequence[str] = GROUPINGS,
+    cost_ratio: Decimal | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, CohortReport]:
+    """The cohort report of each grouping, from ONE query: the per-person work (first touch,
+    entry point, later activity) is done once and then grouped each way (UNION ALL, which
+    SQLite also has; GROUPING SETS it has not)."""
+    for by in groupings:
+        if by not in GROUPINGS:
+            raise ValueError(f"Unknown cohort grouping {by!r}; use one of {', '.join(GROUPINGS)}.")
     filters = filters or Filters()
     as_of = as_of or timezone.now()
     if cost_ratio is None:
         cost_ratio = Decimal(str(getattr(settings, "REPORTS_COST_OF_GOODS_RATIO", DEFAULT_COST_RATIO)))
 
-    group_sql, group_params, labels = _grouping(by, period)
+    week_sql, week_params, week_labels = _week_bucket(period)
     where, where_params = filters.sql("f")
     returns = ", ".join(
-        f"MAX(CASE WHEN {seconds_between('co.t0', 'x.ts')} >= 86400"
-        f" AND {seconds_between('co.t0', 'x.ts')} <= {days * 86400} THEN 1 ELSE 0 END) AS r{days}"
+        f"MAX(CASE WHEN {seconds_between('co.t0', 'e.ts')} >= 86400"
+        f" AND {seconds_between('co.t0', 'e.ts')} <= {days * 86400} THEN 1 ELSE 0 END) AS r{days}"
         for days in RETURN_DAYS
     )
     sums = ", ".join(f"SUM(COALESCE(a.r{days}, 0))" for days in RETURN_DAYS)
+    branches = " UNION ALL ".join(
+        f"""SELECT '{by}', CAST(co.g_{by} AS TEXT), co.c, COUNT(*), {sums}, SUM(COALESCE(a.orders, 0)),
+               SUM(COALESCE(a.revenue, 0)), SUM(COALESCE(a.refunds, 0))
+        FROM cohort co LEFT JOIN activity a ON a.p = co.p
+        GROUP BY co.g_{by}, co.c"""
+        for by in groupings
+    )
+    # `activity` joins the events straight to the (small) cohort by hash: no copy of every
+    # later event, sorted by person, as a materialized CTE of its own.
     sql = f"""
         WITH firsts AS {materialized()}(
             SELECT {person()} AS p, MIN(e.ts) AS t0 FROM {EVENTS} e {identity_join()}
@@ -140,26 +165,22 @@ def cohorts(
             ) x WHERE rn = 1
         ),
         cohort AS {materialized()}(
-            SELECT firsts.p, firsts.t0, f.c, {group_sql} AS g
+            SELECT firsts.p, firsts.t0, f.c, {week_sql} AS g_week, NULLIF(f.ad_group, '') AS g_ad_group,
+                   ep.placement_id AS g_entry_point
             FROM firsts JOIN first_events f ON f.p = firsts.p
             LEFT JOIN entry_points ep ON ep.p = firsts.p
         ),
-        later AS {materialized()}(
-            SELECT {person()} AS p, e.ts, e.event_name AS n, e.value AS v FROM {EVENTS} e {identity_join()}
-            WHERE e.ts >= %s AND e.ts < %s
-        ),
-        activity AS (
+        activity AS {materialized()}(
             SELECT co.p, {returns},
-                   SUM(CASE WHEN x.n = %s THEN 1 ELSE 0 END) AS orders,
-                   SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS revenue,
-                   SUM(CASE WHEN x.n = %s THEN x.v ELSE 0 END) AS refunds
-            FROM cohort co JOIN later x ON x.p = co.p AND x.ts >= co.t0
+                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS orders,
+                   SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS revenue,
+                   SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS refunds
+            FROM {EVENTS} e {identity_join()}
+            JOIN cohort co ON co.p = {person()}
+            WHERE e.ts >= %s AND e.ts < %s AND e.ts >= co.t0
             GROUP BY co.p
         )
-        SELECT co.g, co.c, COUNT(*), {sums}, SUM(COALESCE(a.orders, 0)),
-               SUM(COALESCE(a.revenue, 0)), SUM(COALESCE(a.refunds, 0))
-        FROM cohort co LEFT JOIN activity a ON a.p = co.p
-        GROUP BY co.g, co.c
+        {branches}
     """
     start, end = db_datetime(period.start), db_datetime(period.end)
     params = [
@@ -170,14 +191,20 @@ def cohorts(
         *where_params,
         start,
         end,
-        *group_params,
-        start,
-        db_datetime(as_of),
+        *week_params,
         PAY_SUCCESS,
         PAY_SUCCESS,
         REFUND_SUCCESS,
+        start,
+        db_datetime(as_of),
     ]
-    rows = fetch(sql, params)
+    rows_by: dict[str, list[tuple]] = {by: [] for by in groupings}
+    for by, g, *rest in fetch(sql, params):
+        if g is not None and by == "week":
+            g = week_labels[int(g)]
+        elif g is not None and by == "entry_point":
+            g = int(g)
+        rows_by[by].append((g, *rest))
 
     spend_rows = AdSpend.objects.filter(date__gte=period.first_day, date__lte=period.last_day)
     if filters.campaign_id:
@@ -186,17 +213,35 @@ def cohorts(
         row["campaign_id"]: money(row["total"])
         for row in spend_rows.values("campaign_id").annotate(total=Sum("spend")).order_by()
     }
+    placement_keys = {g for g, *_ in rows_by.get("entry_point", []) if g is not None}
+    placements = {
+        pk: f"{code} / {name}"
+        for pk, code, name in Placement.objects.filter(pk__in=placement_keys).values_list(
+            "pk", "campaign__code", "name"
+        )
+    }
+    return {
+        by: _report(by, rows_by[by], placements, spend, period=period, cost_ratio=cost_ratio, as_of=as_of)
+        for by in groupings
+    }
+
+
+def _report(
+    by: str,
+    rows: list[tuple],
+    labels: dict,
+    spend: dict,
+    *,
+    period: Period,
+    cost_ratio: Decimal,
+    as_of: datetime,
+) -> CohortReport:
+    """One grouping's report from its (group, campaign, people, returned…, orders, revenue,
+    refunds) rows; week groups arrive as their labels."""
     people_by_campaign: dict = {}
     for _, campaign, people, *_ in rows:
         if campaign is not None:
             people_by_campaign[campaign] = people_by_campaign.get(campaign, 0) + people
-
-    if by == "entry_point":
-        keys = {g for g, *_ in rows if g is not None}
-        labels = {
-            pk: f"{code} / {name}"
-            for pk, code, name in Placement.objects.filter(pk__in=keys).values_list("pk", "campaign__code", "name")
-        }
 
     cohorts_by_key: dict = {}
     totals = CohortRow(key=None, label="All people")
@@ -209,7 +254,7 @@ def cohorts(
         if g is None or g == "":
             key, label = None, NONE_LABEL
         elif by == "week":
-            key = label = labels[g]
+            key = label = g
         else:
             key, label = str(g), labels.get(g, str(g))
         for row in (cohorts_by_key.setdefault(key, CohortRow(key=key, label=label)), totals):
@@ -236,12 +281,9 @@ def cohorts(
     )
 
 
-def _grouping(by: str, period: Period) -> tuple[str, list, dict]:
-    """SQL for the cohort key of a person (columns of firsts, first_events f, entry_points ep)."""
-    if by == "ad_group":
-        return "NULLIF(f.ad_group, '')", [], {}
-    if by == "entry_point":
-        return "ep.placement_id", [], {}
+def _week_bucket(period: Period) -> tuple[str, list, dict]:
+    """SQL for the index of a person's first-touch ISO week (a column of firsts), its
+    parameters, and the week label of each index."""
     monday = period.first_day - timedelta(days=period.first_day.weekday())
     weeks = []
     while monday <= period.last_day:

@@ -13,14 +13,15 @@ below, so metric modules never branch on the vendor themselves.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from events.identity import person_sql
@@ -279,6 +280,30 @@ def fetch_dicts(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor.execute(sql, list(params))
         names = [col[0] for col in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@contextmanager
+def report_queries() -> Iterator[None]:
+    """Run the block's queries (a snapshot build) with PostgreSQL's JIT compiler and nested
+    loops off, then restore the session. The person-keyed CTEs carry row estimates in the
+    millions, which trips jit_above_cost (at 1M events JIT spent 12.6 s compiling a 24 s
+    cohort query), and the last funnel step is estimated at 1 row, so the planner rescans a
+    120k-row CTE per person (2.1 s of a 4.5 s funnel). Measured in docs/scaling.md."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false)")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET jit; RESET enable_nestloop")
+        except DatabaseError:
+            # An aborted transaction: its rollback undoes the settings too. Let the
+            # original error through rather than this one.
+            pass
 
 
 def refresh_planner_statistics() -> list[str]:

@@ -21,6 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from events.models import AdSpend, Event
+from reports.metrics.common import report_queries
 from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
@@ -69,7 +70,8 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
     snapshot = _claim(period, now)
     started = time.monotonic()
     try:
-        data = _jsonable(BUILDERS[period.kind](period))
+        with report_queries():
+            data = _jsonable(BUILDERS[period.kind](period))
     except Exception as exc:
         # Recorded for admin, then re-raised for the task's retry policy.
         Snapshot.objects.filter(pk=snapshot.pk).update(

@@ -4,7 +4,7 @@ per campaign)."""
 
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
-from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohorts
+from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
 from reports.metrics.funnel import funnel_by
 from reports.snapshots.ads_sections import ads_sections, signals_section
 from reports.snapshots.kpi_section import kpi_section
@@ -37,13 +37,11 @@ def build_data(period: SnapshotPeriod) -> dict:
     sections += ad_tables
     summary += signal_lines + ad_lines[:1]
 
-    by_week = cohorts(metrics_period, by="week")
+    cohort = cohort_reports(metrics_period)  # one query for the three groupings
+    by_week = cohort["week"]
     sections.insert(2, _cohort_section("cohorts_week", "Cohorts by first-touch week", by_week))
-    sections.insert(3, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohorts(metrics_period, by="ad_group")))
-    sections.insert(
-        4,
-        _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohorts(metrics_period, by="entry_point")),
-    )
+    sections.insert(3, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]))
+    sections.insert(4, _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]))
     total = by_week.totals
     summary.insert(
         1,
