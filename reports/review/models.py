@@ -4,6 +4,7 @@ tables belong to the `reports` app."""
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 
 from .weeks import ISO_WEEK_PATTERN, IsoWeek, validate_iso_week
 
@@ -73,6 +74,10 @@ class ReviewEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.week} · {self.owner}"
+
+    def get_absolute_url(self) -> str:
+        """The week's review page (admin's "View on site")."""
+        return reverse("review-week", args=[self.week])
 
     @property
     def iso_week(self) -> IsoWeek:

@@ -172,6 +172,7 @@ def test_admin_makes_the_review_owner_the_owner_whatever_the_form_says(client, r
 
     assert response.status_code == 302
     assert ReviewEntry.objects.get().owner == review_owner
+    assert ReviewEntry.objects.get().get_absolute_url() == "/review/2025-W46/"
 
 
 def test_admin_lets_a_superuser_log_an_entry_for_an_owner_and_still_refuses_a_duplicate(
