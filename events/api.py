@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from events.ingest import ingest_rows
 from events.ingest.keys import KeyRejected, authenticate, mark_used
 from events.ingest.parse import LIMITS, MAX_BYTES, BodyError, check_declared_length, parse_body
+from events.ingest.ratelimit import RateLimited, check_rate
 from events.models import RejectedRow
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class EventIngestView(APIView):
             401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked key."),
             413: OpenApiResponse(_error_doc, description="Too many events or bytes."),
             415: OpenApiResponse(_error_doc, description="Not JSON or CSV."),
+            429: OpenApiResponse(_error_doc, description="Too many requests for this key; retry after Retry-After."),
             503: OpenApiResponse(_error_doc, description="Database unavailable; retry after Retry-After seconds."),
         },
         examples=[
@@ -131,6 +133,10 @@ class EventIngestView(APIView):
             key = authenticate(http.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
             return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="events"'})
+        try:
+            check_rate(key.pk)
+        except RateLimited as exc:
+            return _error(429, str(exc), **{"Retry-After": str(exc.retry_after)})
         encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding not in {"", "identity"}:
             return _error(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed.")

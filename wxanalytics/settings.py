@@ -94,6 +94,8 @@ MIDDLEWARE = [
 
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Requests per minute per ingest key on POST /api/v1/events (0 = unlimited).
+INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 1200)
 
 ROOT_URLCONF = "wxanalytics.urls"
 WSGI_APPLICATION = "wxanalytics.wsgi.application"

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, Placement, SourceAlias
+from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
 from .dedupe import content_hash, dedupe_key
@@ -133,6 +134,12 @@ def ingest_rows(
         events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
         inserted = insert_events(events, received_at=now)
         result.accepted = len(inserted)
+        # A unionid sent with an event joins that id to its person (E6) as it arrives.
+        link_unionids_from_rows(
+            {"user_id": event.user_id, "properties": event.properties}
+            for event in events
+            if event.dedupe_key in inserted
+        )
         stored = existing_hashes(key for key in by_key if key not in inserted)
         for key, (index, event) in by_key.items():
             if key in inserted:

@@ -6,6 +6,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from events.imports.services import CHANNEL_PREFIX as IMPORT_CHANNEL_PREFIX
+from events.imports.services import replay_rejected_import
 from events.models import RejectedRow
 
 from . import ingest_rows
@@ -31,6 +33,8 @@ def replay_rejected(rejected: RejectedRow, *, user=None) -> bool:
     """Run a rejected row through ingest_rows again. Returns True when nothing in it was
     rejected this time (stored, or a duplicate of what is stored): the row is then marked
     replayed. Otherwise its errors and reason are updated and it stays open."""
+    if rejected.channel.startswith(IMPORT_CHANNEL_PREFIX):  # an import line goes back to its table
+        return replay_rejected_import(rejected, user=user)
     rows = rows_from_raw(rejected)
     with transaction.atomic():
         result = ingest_rows(
