@@ -1,20 +1,28 @@
 """Snapshot build time over the seed_demo data set vs one full-scan aggregate of the same
-events table, in the same run, and the building process's peak memory.
+events table, in the same run, at about 1M and about 2M events, and the building process's
+peak memory.
 
 Seeds a bench database with `seed_demo`'s event generator (about 14 events per person, so
-the default 75,000 people give about 1M events; skipped when the data is already there),
-then builds the last closed weekly and monthly snapshots in a fresh process each (as a
-worker would: `manage.py build_snapshot`), and prints:
+the default 75,000 people give about 1M events; skipped when the data is already there).
+The 2M database is a copy of the 1M one plus a second demo population (another seed);
+making it takes about 10 minutes once, later runs reuse it (BENCH_2M=0 skips that size).
+Then builds the last closed daily, weekly and monthly snapshots in a fresh process each
+(as a worker would: `manage.py build_snapshot`), and prints:
 
-    bench snapshot_weekly_build: value=<s> baseline=<full-scan s> ratio=<value/baseline> events=<n>
-    bench snapshot_monthly_build: value=<s> baseline=<full-scan s> ratio=<value/baseline> events=<n>
-    bench snapshot_build_peak_rss_mb: value=<MB> events=<n>
+    bench snapshot_<kind>_time_vs_scan: value=<s> baseline=<full-scan s> ratio=<value/baseline> events=<n>
+    bench snapshot_<kind>_time_2m_vs_1m: value=<s at 2M> baseline=<s at 1M> ratio=<value/baseline>
+    bench snapshot_build_peak_rss_mb: value=<MB> baseline=300 ratio=<value/300> events=<n>
 
-Environment: BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/wxa_bench_snapshots),
+(lower is better for all). The full scan is the issue's yardstick: people per week,
+`COUNT(DISTINCT user_id)` grouped by the Monday-based week, over the whole events table.
+
+Environment: BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/wxa_bench_1m),
+BENCH_2M_DATABASE_URL (default the same name with _2m), BENCH_2M (default 1),
 BENCH_USERS (default 75000), BENCH_DAYS (default 60).
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,10 +33,17 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_snapshots")
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_1m")
+DATABASE_URL_2M = os.environ.get("BENCH_2M_DATABASE_URL", DATABASE_URL.rsplit("_1m", 1)[0] + "_2m")
+WITH_2M = os.environ.get("BENCH_2M", "1") == "1"
+KINDS = ("daily", "weekly", "monthly")
+PEAK_RSS_TARGET_MB = 300
 USERS = int(os.environ.get("BENCH_USERS", "75000"))
 DAYS = int(os.environ.get("BENCH_DAYS", "60"))
-FULL_SCAN = "SELECT event_name, COUNT(*), SUM(value) FROM events_event GROUP BY event_name"
+FULL_SCAN = (
+    "SELECT date_trunc('week', ts AT TIME ZONE 'Asia/Shanghai') AS week, COUNT(DISTINCT user_id) "
+    "FROM events_event GROUP BY 1"
+)
 
 SEED = """
 import django
@@ -36,7 +51,7 @@ django.setup()
 from campaigns.demo import seed_definitions
 from events.demo import seed_events
 seed_definitions(seed=42)
-print(seed_events(days={days}, users={users}, seed=42, progress=False))
+print(seed_events(days={days}, users={users}, seed={seed}, progress=False))
 """
 
 
@@ -44,19 +59,19 @@ def log(message: str) -> None:
     print(f"[bench snapshots] {message}", file=sys.stderr, flush=True)
 
 
-def env() -> dict[str, str]:
+def env(url: str) -> dict[str, str]:
     # No broker: the after-build mail task runs in-process (there are no subscribers).
     clean = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
     return {
         **clean,
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
         "LOG_LEVEL": "WARNING",
     }
 
 
-def connect(dbname: str | None = None) -> psycopg.Connection:
-    cfg = dj_database_url.parse(DATABASE_URL)
+def connect(url: str, dbname: str | None = None) -> psycopg.Connection:
+    cfg = dj_database_url.parse(url)
     return psycopg.connect(
         host=cfg["HOST"] or "127.0.0.1",
         port=cfg["PORT"] or 5432,
@@ -67,66 +82,113 @@ def connect(dbname: str | None = None) -> psycopg.Connection:
     )
 
 
-def prepare() -> int:
-    name = dj_database_url.parse(DATABASE_URL)["NAME"]
-    with connect("postgres") as conn:
+def count_events(url: str) -> int:
+    with connect(url) as conn:
+        return conn.execute("SELECT COUNT(*) FROM events_event").fetchone()[0]
+
+
+def seed(url: str, seed_value: int) -> None:
+    log(f"seeding {USERS} people over {DAYS} days (seed {seed_value}) into {url} …")
+    started = time.monotonic()
+    code = SEED.format(days=DAYS, users=USERS, seed=seed_value)
+    subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env(url), check=True, stdout=subprocess.DEVNULL)
+    log(f"seeded in {time.monotonic() - started:.0f} s")
+    with connect(url) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def prepare(url: str) -> int:
+    name = dj_database_url.parse(url)["NAME"]
+    with connect(url, "postgres") as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env(), check=True)
-    with connect() as conn:
-        events = conn.execute("SELECT COUNT(*) FROM events_event").fetchone()[0]
-    if events < USERS * 10:
-        log(f"seeding {USERS} people over {DAYS} days (found {events} events) …")
-        started = time.monotonic()
-        subprocess.run([PYTHON, "-c", SEED.format(days=DAYS, users=USERS)], cwd=ROOT, env=env(), check=True)
-        log(f"seeded in {time.monotonic() - started:.0f} s")
-        with connect() as conn:
-            conn.execute("VACUUM ANALYZE")
-            events = conn.execute("SELECT COUNT(*) FROM events_event").fetchone()[0]
-    return events
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env(url), check=True)
+    if count_events(url) < USERS * 10:
+        seed(url, 42)
+    return count_events(url)
 
 
-def full_scan_seconds() -> float:
-    with connect() as conn:
+def prepare_2m(url_1m: str, url: str, events_1m: int) -> int:
+    """A copy of the 1M database plus a second demo population: twice the people and events
+    over the same days."""
+    name, template = dj_database_url.parse(url)["NAME"], dj_database_url.parse(url_1m)["NAME"]
+    with connect(url, "postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            log(f"copying {template} to {name} …")
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env(url), check=True)
+    if count_events(url) < events_1m * 1.8:
+        seed(url, 43)
+    return count_events(url)
+
+
+def full_scan_seconds(url: str) -> float:
+    with connect(url) as conn:
         conn.execute(FULL_SCAN).fetchall()  # warm the cache, as the builds will find it
         started = time.perf_counter()
         conn.execute(FULL_SCAN).fetchall()
         return time.perf_counter() - started
 
 
-def build(kind: str) -> tuple[float, float]:
+def build(url: str, kind: str) -> tuple[float, float]:
     """(build seconds as recorded on the snapshot, peak RSS in MB of the process) of
-    `manage.py build_snapshot <kind>` run in its own process like a worker would."""
-    process = subprocess.Popen(
-        [PYTHON, "manage.py", "build_snapshot", kind], cwd=ROOT, env=env(), stdout=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
+    `manage.py build_snapshot <kind>` run in its own process like a worker would. The daily
+    build takes the last full day of the data (the demo ends yesterday; a bench database
+    may be older than that)."""
+    command = [PYTHON, "manage.py", "build_snapshot", kind]
+    if kind == "daily":
+        with connect(url) as conn:
+            (last_day,) = conn.execute(
+                "SELECT (MAX(ts) AT TIME ZONE 'Asia/Shanghai')::date - 1 FROM events_event"
+            ).fetchone()
+        command += ["--date", last_day.isoformat()]
+    process = subprocess.Popen(command, cwd=ROOT, env=env(url), stdout=subprocess.PIPE)
     output = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
     process.stdout.close()
-    if os.waitstatus_to_exitcode(status) != 0:
+    process.returncode = os.waitstatus_to_exitcode(status)
+    built = re.search(r"built in (\d+) ms", output)
+    if process.returncode != 0 or built is None:
         raise SystemExit(f"build_snapshot {kind} failed:\n{output}")
     log(output.strip().splitlines()[0])
-    with connect() as conn:
-        (duration_ms,) = conn.execute(
-            "SELECT duration_ms FROM reports_snapshot WHERE kind = %s ORDER BY built_at DESC LIMIT 1", [kind]
-        ).fetchone()
-    return duration_ms / 1000, usage.ru_maxrss / 1024
+    return int(built.group(1)) / 1000, usage.ru_maxrss / 1024
+
+
+def measure(url: str, events: int) -> tuple[dict[str, float], float]:
+    """Print each kind's build time against the full scan; (seconds per kind, peak RSS MB)."""
+    baseline = full_scan_seconds(url)
+    log(f"{events} events; full-scan aggregate {baseline:.3f} s")
+    seconds: dict[str, float] = {}
+    peak = 0.0
+    for kind in KINDS:
+        seconds[kind], rss = build(url, kind)
+        peak = max(peak, rss)
+        print(
+            f"bench snapshot_{kind}_time_vs_scan: value={seconds[kind]:.3f} baseline={baseline:.3f} "
+            f"ratio={seconds[kind] / baseline:.2f} events={events}",
+            flush=True,
+        )
+    print(
+        f"bench snapshot_build_peak_rss_mb: value={peak:.0f} baseline={PEAK_RSS_TARGET_MB} "
+        f"ratio={peak / PEAK_RSS_TARGET_MB:.2f} events={events}",
+        flush=True,
+    )
+    return seconds, peak
 
 
 def main() -> None:
-    events = prepare()
-    baseline = full_scan_seconds()
-    log(f"{events} events; full-scan aggregate {baseline:.3f} s")
-    peak = 0.0
-    for kind in ("weekly", "monthly"):
-        seconds, rss = build(kind)
-        peak = max(peak, rss)
+    events = prepare(DATABASE_URL)
+    at_1m, _ = measure(DATABASE_URL, events)
+    if not WITH_2M:
+        return
+    events_2m = prepare_2m(DATABASE_URL, DATABASE_URL_2M, events)
+    at_2m, _ = measure(DATABASE_URL_2M, events_2m)
+    for kind in KINDS:
         print(
-            f"bench snapshot_{kind}_build: value={seconds:.3f} baseline={baseline:.3f} "
-            f"ratio={seconds / baseline:.1f} events={events}",
+            f"bench snapshot_{kind}_time_2m_vs_1m: value={at_2m[kind]:.3f} baseline={at_1m[kind]:.3f} "
+            f"ratio={at_2m[kind] / at_1m[kind]:.2f} events={events_2m}",
             flush=True,
         )
-    print(f"bench snapshot_build_peak_rss_mb: value={peak:.0f} events={events}", flush=True)
 
 
 if __name__ == "__main__":
