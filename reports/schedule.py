@@ -56,6 +56,14 @@ SCHEDULE = [
         description="Writes last month's events, ad spend and snapshots as gzip CSV to the default storage.",
     ),
     Entry(
+        "events: link WeChat followers' unionids",
+        "events.tasks.link_wechat_followers",
+        minute="50",
+        expire_seconds=50 * 60,
+        description="Asks WeChat's user-info API for the unionids of recent Official Account followers, "
+        "so their Official Account and Mini Program ids count as one person (apps with an AppSecret only).",
+    ),
+    Entry(
         "reports: Friday review reminders",
         "reports.review.tasks.send_review_reminders",
         minute="0",

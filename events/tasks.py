@@ -1,0 +1,35 @@
+"""Celery adapters for events: primitives in, one service call each."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from campaigns.models import WeChatApp
+from campaigns.wechat_api import WeChatAPIError
+from events.wechat.userinfo import link_followers
+
+logger = logging.getLogger(__name__)
+
+FOLLOWER_WINDOW = timedelta(hours=48)
+
+
+@shared_task
+def link_wechat_followers() -> int:
+    """Fan out one unionid look-up per Official Account that has an AppSecret."""
+    app_ids = list(
+        WeChatApp.objects.filter(kind=WeChatApp.Kind.OFFICIAL_ACCOUNT).exclude(secret="").values_list("pk", flat=True)
+    )
+    for app_id in app_ids:
+        link_app_followers.delay(app_id)
+    return len(app_ids)
+
+
+@shared_task(autoretry_for=(WeChatAPIError,), retry_backoff=60, max_retries=3)
+def link_app_followers(app_id: int) -> int:
+    app = WeChatApp.objects.filter(pk=app_id).first()
+    if app is None:
+        logger.info("WeChat app %s is gone; nothing to link", app_id)
+        return 0
+    return link_followers(app, since=timezone.now() - FOLLOWER_WINDOW).linked
