@@ -128,3 +128,17 @@ def test_return_windows_still_open_are_marked_incomplete(people):
     report = cohorts(NOVEMBER, by="week", as_of=datetime(2025, 12, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
 
     assert report.totals.complete == {7: True, 14: False, 30: False}  # Dec 1 + 7 ≤ Dec 10 < Dec 1 + 14
+
+
+def test_all_groupings_at_once_match_one_grouping_at_a_time(people, django_assert_max_num_queries):
+    from reports.metrics.cohorts import cohort_reports
+
+    with django_assert_max_num_queries(3):
+        reports = cohort_reports(NOVEMBER, as_of=AS_OF)
+
+    for by, report in reports.items():
+        alone = cohorts(NOVEMBER, by=by, as_of=AS_OF)
+        assert [(r.label, r.people, r.returned, r.contribution_margin) for r in report.rows] == [
+            (r.label, r.people, r.returned, r.contribution_margin) for r in alone.rows
+        ]
+        assert report.totals.contribution_margin == Decimal("-268.00")
