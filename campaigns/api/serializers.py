@@ -57,7 +57,7 @@ class FunnelStageSerializer(serializers.ModelSerializer):
 
 
 class EventDefinitionSerializer(serializers.ModelSerializer):
-    stage_name = serializers.CharField(source="stage.name", read_only=True, default=None)
+    stage_name = serializers.CharField(source="stage.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = EventDefinition
@@ -65,7 +65,7 @@ class EventDefinitionSerializer(serializers.ModelSerializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    placement_count = serializers.IntegerField(read_only=True)
+    placement_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -87,6 +87,11 @@ class CampaignSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+    def get_placement_count(self, campaign: Campaign) -> int:
+        # Lists annotate the count in one query; a just-created campaign has none yet.
+        annotated = getattr(campaign, "placement_count", None)
+        return annotated if annotated is not None else campaign.placements.count()
 
     def validate(self, attrs):
         starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))

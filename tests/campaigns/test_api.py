@@ -154,3 +154,16 @@ def test_list_endpoints_use_a_fixed_number_of_queries(marketer_api, campaign, dj
         response = marketer_api.get(path)
 
     assert response.status_code == 200
+
+
+def test_a_created_campaign_answers_with_its_placement_count(marketer_api):
+    response = marketer_api.post("/api/v1/campaigns/", {"code": "NEW-1", "name": "New"}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["placement_count"] == 0
+
+
+def test_an_event_outside_the_funnel_has_no_stage_name(marketer_api):
+    response = marketer_api.get("/api/v1/event-definitions/?search=api_error").json()
+
+    assert response["results"][0]["stage_name"] is None
