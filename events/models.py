@@ -140,6 +140,8 @@ class RejectedRow(models.Model):
         indexes = [
             # Admin list: open rows, newest first.
             models.Index(fields=["status", "received_at"], name="rejected_status_received"),
+            # Admin list of all rows (or by reason/channel), newest first: no sort of the table.
+            models.Index(fields=["received_at"], name="rejected_received"),
         ]
 
     def __str__(self) -> str:
