@@ -18,7 +18,7 @@ from campaigns.admin.define import StaffOwnerMixin
 from campaigns.models import Campaign, Creative, Placement
 from campaigns.wechat_api import WeChatAPIError
 
-ZIP_MAX_PLACEMENTS = 2000
+ZIP_MAX_PLACEMENTS = 1000  # ~9 ms per placement (PNG + SVG): a ZIP stays within a request timeout
 BULK_MAX_BYTES = 2 * 1024 * 1024
 
 
