@@ -21,7 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from events.models import AdSpend, Event
-from reports.metrics.common import report_queries
+from reports.metrics.common import refresh_planner_statistics, report_queries
 from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
@@ -69,6 +69,8 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
         raise SnapshotError(f"{period.label} has not ended yet; only closed periods are built.")
     snapshot = _claim(period, now)
     started = time.monotonic()
+    # After a bulk load (or where autovacuum is off) the planner would guess near-empty tables.
+    refresh_planner_statistics()
     try:
         with report_queries():
             data = _jsonable(BUILDERS[period.kind](period))
