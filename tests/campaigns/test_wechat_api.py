@@ -206,3 +206,62 @@ def test_an_expired_token_is_refreshed_for_mini_program_codes_too(fake_wechat, m
 
     assert fake_wechat.paths() == ["/wxa/getwxacodeunlimit", "/cgi-bin/stable_token", "/wxa/getwxacodeunlimit"]
     assert placement.qr_image
+
+
+def test_the_admin_action_asks_wechat_again_and_clears_the_error(
+    client, analyst, marketer, fake_wechat, oa_app, campaign
+):
+    fake_wechat.qr_errors = [45009]
+    placement = services.placement_create(
+        Placement(campaign=campaign, name="Door", qr_kind=Placement.QRKind.OA_PERMANENT, wechat_app=oa_app)
+    )
+    client.force_login(marketer)
+
+    response = client.post(
+        "/admin/campaigns/placement/",
+        {"action": "request_wechat_qr_again", "_selected_action": [placement.pk]},
+        follow=True,
+    )
+
+    placement.refresh_from_db()
+    assert placement.qr_error == ""
+    assert placement.qr_url.endswith(placement.scene)
+    assert "WeChat issued 1 code(s)" in response.content.decode()
+
+
+def test_switching_a_placement_to_an_official_account_code_in_admin_requests_it(
+    client, marketer, fake_wechat, oa_app, campaign, make_placement
+):
+    placement = make_placement("Door")
+    client.force_login(marketer)
+
+    response = client.post(
+        f"/admin/campaigns/placement/{placement.pk}/change/",
+        {
+            "campaign": campaign.pk,
+            "name": "Door",
+            "kind": "poster",
+            "qr_kind": "oa_temporary",
+            "wechat_app": oa_app.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    placement.refresh_from_db()
+    assert placement.qr_url == f"http://weixin.qq.com/q/fake-{placement.scene}"
+    assert placement.qr_expires_at is not None
+
+
+def test_a_refusal_while_saving_in_admin_is_shown_to_the_marketer(client, marketer, fake_wechat, oa_app, campaign):
+    fake_wechat.qr_errors = [40053]
+    client.force_login(marketer)
+
+    response = client.post(
+        "/admin/campaigns/placement/add/",
+        {"campaign": campaign.pk, "name": "Door", "kind": "poster", "qr_kind": "oa_permanent", "wechat_app": oa_app.pk},
+        follow=True,
+    )
+
+    assert "the WeChat QR code was not issued — WeChat /cgi-bin/qrcode/create answered errcode 40053" in (
+        response.content.decode()
+    )
