@@ -89,3 +89,19 @@ def test_funnel_stage_page_lists_its_events_inline(admin_client):
     response = admin_client.get(reverse("admin:campaigns_funnelstage_change", args=[stage.pk]))
 
     assert "add_to_cart" in response.content.decode()
+
+
+COLLECTED_EVENTS = {
+    # Mini Program SDK, automatic (docs/tracking-plan.md)
+    "session_start", "app_launch", "app_show", "app_hide", "page_view", "page_load_time", "share",
+    # Official Account push and short links
+    "qr_scan", "follow", "unfollow", "menu_click", "oa_message",
+    # WeChat Pay
+    "pay_success", "refund_success", "refund_abnormal", "refund_closed",
+}  # fmt: skip
+
+
+def test_every_event_our_collectors_send_by_themselves_is_in_the_plan():
+    names = set(EventDefinition.objects.values_list("name", flat=True))
+
+    assert COLLECTED_EVENTS - names == set()
