@@ -40,6 +40,13 @@ os.environ.update(
     PYTHONWARNINGS="ignore::UserWarning",
 )
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+# The same 1M-event database as bench/snapshots.py: created and seeded there if missing
+# (make bench runs this script first, alphabetically).
+from snapshots import prepare  # noqa: E402
+
+prepare(DATABASE_URL)
 
 import django  # noqa: E402
 
@@ -54,7 +61,6 @@ settings.STORAGES = {
 }
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -123,7 +129,6 @@ def time_page(client: Client, url: str) -> tuple[float, list[str]]:
 
 
 def main() -> None:
-    call_command("migrate", "--noinput", verbosity=0)
     events = Event.objects.count()
     rejected = ensure_rejected_rows()
     log(f"{DATABASE_URL}: {events:,} events, {rejected:,} rejected rows; median of {REPEAT}")
