@@ -284,22 +284,27 @@ def fetch_dicts(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
 
 @contextmanager
 def report_queries() -> Iterator[None]:
-    """Run the block's queries (a snapshot build) with PostgreSQL's JIT compiler and nested
-    loops off, then restore the session. The person-keyed CTEs carry row estimates in the
-    millions, which trips jit_above_cost (at 1M events JIT spent 12.6 s compiling a 24 s
-    cohort query), and the last funnel step is estimated at 1 row, so the planner rescans a
-    120k-row CTE per person (2.1 s of a 4.5 s funnel). Measured in docs/scaling.md."""
+    """Run the block's queries (a snapshot build) with PostgreSQL's JIT compiler, nested
+    loops and merge joins off, then restore the session. The person-keyed CTEs carry row
+    estimates in the millions, which trips jit_above_cost (at 1M events JIT spent 12.6 s
+    compiling a 24 s cohort query); the last funnel step is estimated at 1 row, so the
+    planner rescans a 120k-row CTE per person (2.1 s of a 4.5 s funnel); and the inflated
+    estimates pick merge joins that sort a million rows where a hash of the small side
+    does (weekly build −15 % at 2M events). Measured in docs/scaling.md."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false)")
+        cursor.execute(
+            "SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false), "
+            "set_config('enable_mergejoin', 'off', false)"
+        )
     try:
         yield
     finally:
         try:
             with connection.cursor() as cursor:
-                cursor.execute("RESET jit; RESET enable_nestloop")
+                cursor.execute("RESET jit; RESET enable_nestloop; RESET enable_mergejoin")
         except DatabaseError:
             # An aborted transaction: its rollback undoes the settings too. Let the
             # original error through rather than this one.

@@ -1,4 +1,5 @@
-"""Snapshot builds run with PostgreSQL's JIT and nested loops off, and give them back."""
+"""Snapshot builds run with PostgreSQL's JIT, nested loops and merge joins off, and give
+them back."""
 
 import pytest
 from django.db import connection
@@ -14,14 +15,15 @@ def setting(name: str) -> str:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_report_queries_turn_jit_and_nested_loops_off_inside_and_restore_them_after():
-    before = (setting("jit"), setting("enable_nestloop"))
+def test_report_queries_turn_jit_nested_loops_and_merge_joins_off_inside_and_restore_them_after():
+    names = ("jit", "enable_nestloop", "enable_mergejoin")
+    before = tuple(setting(name) for name in names)
 
     with report_queries():
-        inside = (setting("jit"), setting("enable_nestloop"))
+        inside = tuple(setting(name) for name in names)
 
-    assert inside == ("off", "off")
-    assert (setting("jit"), setting("enable_nestloop")) == before
+    assert inside == ("off", "off", "off")
+    assert tuple(setting(name) for name in names) == before
 
 
 @pytest.mark.postgres
