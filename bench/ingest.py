@@ -15,19 +15,15 @@ import http.client
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dj_database_url
-import psycopg
+from harness import PYTHON, ROOT, connect, server_env, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_ingest")
 BATCHES = int(os.environ.get("BENCH_BATCHES", "60"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "3"))
@@ -40,41 +36,18 @@ def log(message: str) -> None:
     print(f"[bench ingest] {message}", file=sys.stderr, flush=True)
 
 
-def server_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": DATABASE_URL,
-        "LOG_LEVEL": "WARNING",
-        "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collected static files
-    }
-
-
-def connect(dbname: str | None = None) -> psycopg.Connection:
-    cfg = dj_database_url.parse(DATABASE_URL)
-    return psycopg.connect(
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or 5432,
-        user=cfg["USER"],
-        password=cfg["PASSWORD"] or None,
-        dbname=dbname or cfg["NAME"],
-        autocommit=True,
+def prepare_database() -> None:
+    name = dj_database_url.parse(DATABASE_URL)["NAME"]
+    with connect(DATABASE_URL, "postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env(DATABASE_URL), check=True
     )
 
 
-def prepare_database() -> None:
-    name = dj_database_url.parse(DATABASE_URL)["NAME"]
-    with connect("postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env(), check=True)
-
-
 def truncate() -> None:
-    with connect() as conn:
+    with connect(DATABASE_URL) as conn:
         conn.execute("TRUNCATE events_event, events_rejectedrow")
 
 
@@ -104,41 +77,11 @@ def make_batches() -> list[list[dict]]:
     return batches
 
 
-def start_server() -> tuple[subprocess.Popen, int]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "wxanalytics.wsgi",
-            "--bind",
-            f"fd://{fd}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=server_env(),
-        pass_fds=[fd],
-    )
-    listener.close()
-    # The socket is already listening, so requests queue until a worker accepts them:
-    # the warm-up batch doubles as the readiness check.
-    return process, port
-
-
 def create_key() -> str:
     out = subprocess.run(
         [PYTHON, "manage.py", "create_ingest_key", "bench"],
         cwd=ROOT,
-        env=server_env(),
+        env=server_env(DATABASE_URL),
         check=True,
         capture_output=True,
         text=True,
@@ -213,7 +156,7 @@ def copy_rows(batches: list[list[dict]]) -> float:
         "event_name, user_id, session_id, source, campaign_code, page, value, currency, ts, received_at, "
         "event_id, dedupe_key, content_hash, properties, app_id"
     )
-    with connect() as conn:
+    with connect(DATABASE_URL) as conn:
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(f"COPY events_event ({columns}) FROM STDIN") as copy:
             copy.write(data)
@@ -234,7 +177,7 @@ def main() -> None:
 
     truncate()
     key = create_key()
-    process, port = start_server()
+    process, port = start_gunicorn(DATABASE_URL, workers=WORKERS)
     try:
         post_all(port, key, [json.dumps(make_warm_up()).encode()])
         http_seconds = post_all(port, key, bodies)
@@ -243,7 +186,7 @@ def main() -> None:
         process.wait(timeout=20)
     value = total / http_seconds
     log(f"HTTP: {total:,} events in {http_seconds:.2f} s")
-    with connect() as conn:
+    with connect(DATABASE_URL) as conn:
         stored = conn.execute("SELECT count(*) FROM events_event WHERE event_id LIKE 'bench-%'").fetchone()[0]
     if stored != total:
         raise SystemExit(f"expected {total:,} stored events, found {stored:,}")

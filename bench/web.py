@@ -29,20 +29,16 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dj_database_url
-import psycopg
+from harness import PYTHON, ROOT, connect, server_env, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_WEB_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_web")
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -56,42 +52,13 @@ def log(message: str) -> None:
     print(f"[bench web] {message}", file=sys.stderr, flush=True)
 
 
-def server_env() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    return {
-        **clean,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": DATABASE_URL,
-        "LOG_LEVEL": "WARNING",
-        # One key sends everything here; the per-key limit would answer 429 (docs/ingest.md).
-        "INGEST_RATE_LIMIT_PER_MINUTE": "0",
-        "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collected static files
-        "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
-    }
-
-
-def connect(dbname: str | None = None) -> psycopg.Connection:
-    cfg = dj_database_url.parse(DATABASE_URL)
-    return psycopg.connect(
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or 5432,
-        user=cfg["USER"],
-        password=cfg["PASSWORD"] or None,
-        dbname=dbname or cfg["NAME"],
-        autocommit=True,
-    )
-
-
 def prepare() -> tuple[str, str]:
     """Create and migrate the database, seed the demo campaigns; (ingest key, a scene code)."""
     name = dj_database_url.parse(DATABASE_URL)["NAME"]
-    with connect("postgres") as conn:
+    with connect(DATABASE_URL, "postgres") as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    run = {"cwd": ROOT, "env": server_env(), "check": True, "capture_output": True, "text": True}
+    run = {"cwd": ROOT, "env": server_env(DATABASE_URL), "check": True, "capture_output": True, "text": True}
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
     subprocess.run(
         [
@@ -102,7 +69,7 @@ def prepare() -> tuple[str, str]:
         **run,
     )
     key = subprocess.run([PYTHON, "manage.py", "create_ingest_key", "bench-web"], **run).stdout.strip()
-    with connect() as conn:
+    with connect(DATABASE_URL) as conn:
         conn.execute("TRUNCATE events_event, events_rejectedrow")
         row = conn.execute(
             "SELECT scene FROM campaigns_placement WHERE scene <> '' AND target_url LIKE 'https://%%' ORDER BY id LIMIT 1"
@@ -110,36 +77,6 @@ def prepare() -> tuple[str, str]:
     if row is None:
         raise SystemExit("no placement with a scene and an https target after seed_definitions")
     return key, row[0]
-
-
-def start_server() -> tuple[subprocess.Popen, int]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "wxanalytics.wsgi",
-            "--bind",
-            f"fd://{fd}",
-            "--workers",
-            str(WORKERS),
-            "--backlog",
-            "1024",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=server_env(),
-        pass_fds=[fd],
-    )
-    listener.close()
-    return process, port
 
 
 def request(port: int, method: str, path: str, body: bytes | None, headers: dict) -> int:
@@ -264,7 +201,7 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     log(f"database {DATABASE_URL}; {WORKERS} gunicorn workers; {CLIENTS} clients; {SECONDS:.0f} s per phase")
     key, scene = prepare()
-    process, port = start_server()
+    process, port = start_gunicorn(DATABASE_URL, workers=WORKERS, backlog=1024)
     try:
         for _ in range(20):  # warm every worker (imports, DB connection)
             request(port, "GET", "/healthz", None, {})

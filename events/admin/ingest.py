@@ -218,18 +218,7 @@ class RejectedRowAdmin(BigTableAdmin):
         "replayed_at",
         "replayed_by",
     ]
-    readonly_fields = [
-        "errors_pretty",
-        "reason",
-        "status",
-        "channel",
-        "source",
-        "ingest_key",
-        "row_index",
-        "received_at",
-        "replayed_at",
-        "replayed_by",
-    ]
+    readonly_fields = [name for name in fields if name != "raw"]  # only the raw content is fixable
     change_form_template = "admin/events/rejectedrow/change_form.html"
 
     def has_add_permission(self, request):

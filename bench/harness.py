@@ -1,0 +1,63 @@
+"""What the HTTP benchmarks share: the app under gunicorn with production settings, and a
+psycopg connection to the bench database."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
+    return {
+        **clean,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        # One key sends everything in a benchmark; the per-key limit would answer 429.
+        "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+        "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collected static files
+        "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
+    }
+
+
+def connect(database_url: str, dbname: str | None = None) -> psycopg.Connection:
+    cfg = dj_database_url.parse(database_url)
+    return psycopg.connect(
+        host=cfg["HOST"] or "127.0.0.1",
+        port=cfg["PORT"] or 5432,
+        user=cfg["USER"],
+        password=cfg["PASSWORD"] or None,
+        dbname=dbname or cfg["NAME"],
+        autocommit=True,
+    )
+
+
+def start_gunicorn(database_url: str, *, workers: int, backlog: int = 128) -> tuple[subprocess.Popen, int]:
+    """gunicorn on an already-listening socket of a free port: requests queue until a worker
+    accepts them, so the first request doubles as the readiness check."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(backlog)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "wxanalytics.wsgi", "--bind", f"fd://{fd}", "--workers", str(workers),
+         "--backlog", str(backlog), "--log-level", "warning"],
+        cwd=ROOT,
+        env=server_env(database_url),
+        pass_fds=[fd],
+    )  # fmt: skip
+    listener.close()
+    return process, port
