@@ -91,7 +91,7 @@ def _matrix(content: str) -> list[list[bool]]:
 
 @functools.cache
 def _caption_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path in [getattr(settings, "QR_CAPTION_FONT", ""), *CAPTION_FONTS]:
+    for path in [settings.QR_CAPTION_FONT, *CAPTION_FONTS]:
         if path and Path(path).is_file():
             return ImageFont.truetype(path, CAPTION_FONT_SIZE)
     return ImageFont.load_default(size=CAPTION_FONT_SIZE)

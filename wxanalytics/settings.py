@@ -6,6 +6,7 @@ CELERY_BROKER_URL (Redis) set; malformed values fail at start-up, not at first u
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,14 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name) or default
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a decimal number.") from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -145,6 +154,14 @@ USE_I18N = True
 USE_TZ = True
 
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "CNY").upper()
+
+# Report thresholds: the monthly scale/stop signal and contribution margin (docs/reports.md).
+REPORTS_SCALE_ROAS = env_decimal("REPORTS_SCALE_ROAS", "3.0")
+REPORTS_STOP_ROAS = env_decimal("REPORTS_STOP_ROAS", "1.0")
+REPORTS_TARGET_COST_PER_ORDER = env_decimal("REPORTS_TARGET_COST_PER_ORDER", "150")
+REPORTS_COST_OF_GOODS_RATIO = env_decimal("REPORTS_COST_OF_GOODS_RATIO", "0.6")
+# A TrueType font with CJK glyphs for QR captions (Chinese campaign names); empty = first found.
+QR_CAPTION_FONT = env_str("QR_CAPTION_FONT", "")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -59,7 +59,6 @@ from .common import (
 
 GROUPINGS = ("week", "ad_group", "entry_point")
 RETURN_DAYS = (7, 14, 30)
-DEFAULT_COST_RATIO = Decimal("0.6")
 NONE_LABEL = "(none)"
 
 
@@ -120,7 +119,7 @@ def cohort_reports(
     filters = filters or Filters()
     as_of = as_of or timezone.now()
     if cost_ratio is None:
-        cost_ratio = Decimal(str(getattr(settings, "REPORTS_COST_OF_GOODS_RATIO", DEFAULT_COST_RATIO)))
+        cost_ratio = settings.REPORTS_COST_OF_GOODS_RATIO
 
     week_sql, week_params, week_labels = _week_bucket(period)
     where, where_params = filters.sql("f")

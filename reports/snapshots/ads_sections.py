@@ -10,16 +10,14 @@ The signal rule, in order (first match wins):
 - otherwise                         → "keep".
 """
 
-from decimal import Decimal
-
 from django.conf import settings
 
 from reports.metrics.ads import AdRow, AdsReport
 from reports.snapshots.sections import Section, pct
 
-SCALE_ROAS = Decimal(str(getattr(settings, "REPORTS_SCALE_ROAS", "3.0")))
-STOP_ROAS = Decimal(str(getattr(settings, "REPORTS_STOP_ROAS", "1.0")))
-TARGET_CPA = Decimal(str(getattr(settings, "REPORTS_TARGET_COST_PER_ORDER", "150")))
+SCALE_ROAS = settings.REPORTS_SCALE_ROAS
+STOP_ROAS = settings.REPORTS_STOP_ROAS
+TARGET_CPA = settings.REPORTS_TARGET_COST_PER_ORDER
 MIN_ORDERS = 5
 
 AD_COLUMNS = [
