@@ -26,13 +26,10 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dj_database_url
-import psycopg
+from harness import PYTHON, ROOT, connect
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_1m")
 DATABASE_URL_2M = os.environ.get("BENCH_2M_DATABASE_URL", DATABASE_URL.rsplit("_1m", 1)[0] + "_2m")
 WITH_2M = os.environ.get("BENCH_2M", "1") == "1"
@@ -68,18 +65,6 @@ def env(url: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
         "LOG_LEVEL": "WARNING",
     }
-
-
-def connect(url: str, dbname: str | None = None) -> psycopg.Connection:
-    cfg = dj_database_url.parse(url)
-    return psycopg.connect(
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or 5432,
-        user=cfg["USER"],
-        password=cfg["PASSWORD"] or None,
-        dbname=dbname or cfg["NAME"],
-        autocommit=True,
-    )
 
 
 def count_events(url: str) -> int:
