@@ -37,3 +37,27 @@ def test_deleting_a_kpi_through_the_api_is_recorded(client, analyst):
 
     assert response.status_code == 204
     assert history(kpi) == [(DELETION, "ann", "Deleted through the API.")]
+
+
+def test_revoking_keys_from_the_admin_action_is_recorded_with_who(client, analyst):
+    from events.models import IngestKey
+
+    key, _ = IngestKey.generate(name="mp", source="mini_program")
+    client.force_login(analyst)
+
+    client.post("/admin/events/ingestkey/", {"action": "revoke", "_selected_action": [key.pk]})
+
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert history(key) == [(CHANGE, "ann", "Revoked.")]
+
+
+def test_deactivating_kpis_from_the_admin_action_is_recorded_with_who(client, analyst):
+    kpi = KPI.objects.create(name="Orders", metric_kind="event_count", event_name="pay_success", target=10)
+    client.force_login(analyst)
+
+    client.post("/admin/campaigns/kpi/", {"action": "deactivate", "_selected_action": [kpi.pk]})
+
+    kpi.refresh_from_db()
+    assert kpi.is_active is False
+    assert history(kpi) == [(CHANGE, "ann", "Deactivated.")]

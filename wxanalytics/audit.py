@@ -16,6 +16,13 @@ def record_change(user, instance, action_flag: int, message: str) -> None:
     )
 
 
+def record_bulk_change(user, instances: list, message: str) -> None:
+    """For admin actions, which Django does not log by itself: one CHANGE entry per object."""
+    if not instances or user is None or not user.is_authenticated:
+        return
+    LogEntry.objects.log_actions(user_id=user.pk, queryset=instances, action_flag=CHANGE, change_message=message)
+
+
 class AuditedViewSetMixin:
     """For DRF model viewsets: record creates, updates and deletes in the admin history."""
 

@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 
 from campaigns import services
 from campaigns.models import KPI, EventDefinition, FunnelStage, IssuedScene, SourceAlias, WeChatApp
+from wxanalytics.audit import record_bulk_change
 
 
 class StaffOwnerMixin:
@@ -55,7 +56,9 @@ class KPIAdmin(StaffOwnerMixin, admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected KPIs", permissions=["change"])
     def deactivate(self, request, queryset):
-        updated = queryset.filter(is_active=True).update(is_active=False)
+        kpis = list(queryset.filter(is_active=True))
+        updated = KPI.objects.filter(pk__in=[kpi.pk for kpi in kpis]).update(is_active=False)
+        record_bulk_change(request.user, kpis, "Deactivated.")
         self.message_user(request, f"Deactivated {updated} KPI(s).", messages.SUCCESS)
 
 

@@ -16,6 +16,7 @@ from campaigns.models import EventDefinition, SourceAlias
 from events.ingest.replay import replay_rejected
 from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
+from wxanalytics.audit import record_bulk_change
 
 
 class BoundedCountPaginator(Paginator):
@@ -107,7 +108,9 @@ class IngestKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request, queryset):
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        revoked = IngestKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=timezone.now())
+        record_bulk_change(request.user, keys, "Revoked.")
         self.message_user(request, f"Revoked {revoked} key(s); requests with them now get 401.")
 
 
