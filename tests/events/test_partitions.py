@@ -222,3 +222,21 @@ def test_the_admin_estimate_for_a_long_unfiltered_list_sums_the_partitions(monke
     paginator = BoundedCountPaginator(Event.objects.order_by("-received_at"), 50)
 
     assert paginator.count == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planner_statistics_are_refreshed_when_the_partitions_outgrow_the_parents_estimate():
+    from reports.metrics.common import refresh_planner_statistics
+
+    ingest_rows([row(event_id=f"a{i}") for i in range(50)], channel="api", source="s")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE events_event")
+    ingest_rows([row(event_id=f"b{i}") for i in range(1500)], channel="api", source="s")
+    with connection.cursor() as cursor:
+        # Statistics counters reach pg_stat_user_tables a moment after the commit.
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT 1")
+
+    analyzed = refresh_planner_statistics()
+
+    assert "events_event" in analyzed
