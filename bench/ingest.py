@@ -48,7 +48,7 @@ def prepare_database() -> None:
 
 def truncate() -> None:
     with connect(DATABASE_URL) as conn:
-        conn.execute("TRUNCATE events_event, events_rejectedrow")
+        conn.execute("TRUNCATE events_event, events_eventkey, events_rejectedrow")
 
 
 def make_batches() -> list[list[dict]]:

@@ -70,7 +70,7 @@ def prepare() -> tuple[str, str]:
     )
     key = subprocess.run([PYTHON, "manage.py", "create_ingest_key", "bench-web"], **run).stdout.strip()
     with connect(DATABASE_URL) as conn:
-        conn.execute("TRUNCATE events_event, events_rejectedrow")
+        conn.execute("TRUNCATE events_event, events_eventkey, events_rejectedrow")
         row = conn.execute(
             "SELECT scene FROM campaigns_placement WHERE scene <> '' AND target_url LIKE 'https://%%' ORDER BY id LIMIT 1"
         ).fetchone()

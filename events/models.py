@@ -108,6 +108,30 @@ class Event(models.Model):
         return f"{self.event_name} by {self.user_id} at {self.ts:%Y-%m-%d %H:%M}"
 
 
+class EventKey(models.Model):
+    """The dedupe key of every stored event, in one non-partitioned table (PostgreSQL).
+
+    On PostgreSQL `events_event` is partitioned by month on `ts`, and a unique index on a
+    partitioned table must include `ts`, which would let one `event_id` sent with two
+    timestamps through. This table's primary key keeps dedupe exact across months; it is
+    written in the same transaction as the events (events.ingest.write). The SQLite demo
+    keeps the unique `Event.dedupe_key` and leaves this table empty.
+    """
+
+    dedupe_key = models.CharField(max_length=64, primary_key=True)
+    content_hash = models.CharField(max_length=64)
+    ts = models.DateTimeField(help_text="The event's ts: which month (partition) holds it.")
+
+    class Meta:
+        indexes = [
+            # drop_archived_month: delete the keys of one month.
+            models.Index(fields=["ts"], name="eventkey_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return self.dedupe_key
+
+
 class RejectedRow(models.Model):
     """A row we could not store, kept with its raw content and the reason (nothing lost)."""
 

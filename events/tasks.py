@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
+from events.partitions import ensure_partitions
 from events.wechat.userinfo import link_followers
 
 logger = logging.getLogger(__name__)
@@ -33,3 +34,11 @@ def link_app_followers(app_id: int) -> int:
         logger.info("WeChat app %s is gone; nothing to link", app_id)
         return 0
     return link_followers(app, since=timezone.now() - FOLLOWER_WINDOW).linked
+
+
+@shared_task
+def create_next_month_partitions() -> None:
+    """Create this month's and next month's event partitions ahead of time, so ingest never
+    takes the partition-creating lock at a month boundary (no-op outside PostgreSQL)."""
+    now = timezone.now()
+    ensure_partitions([now, now + timedelta(days=32)])

@@ -56,6 +56,15 @@ SCHEDULE = [
         description="Writes last month's events, ad spend and snapshots as gzip CSV to the default storage.",
     ),
     Entry(
+        "events: create next month's partitions",
+        "events.tasks.create_next_month_partitions",
+        minute="5",
+        hour="3",
+        expire_seconds=6 * 3600,
+        description="Creates this and next month's event partitions ahead of time (PostgreSQL), so no "
+        "ingest request waits on partition creation at a month boundary.",
+    ),
+    Entry(
         "events: link WeChat followers' unionids",
         "events.tasks.link_wechat_followers",
         minute="50",

@@ -34,10 +34,14 @@ class BoundedCountPaginator(Paginator):
             return bounded
         query = getattr(self.object_list, "query", None)
         if connection.vendor == "postgresql" and query is not None and not query.where:
+            table = self.object_list.model._meta.db_table
             with connection.cursor() as cursor:
+                # Summed over the partitions when the table is partitioned (events_event):
+                # the parent's own estimate is only set by a manual ANALYZE.
                 cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [self.object_list.model._meta.db_table],
+                    "SELECT COALESCE(SUM(GREATEST(reltuples, 0)), 0)::bigint FROM pg_class WHERE relkind = 'r' "
+                    "AND (oid = %s::regclass OR oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass))",
+                    [table, table],
                 )
                 (estimate,) = cursor.fetchone()
             return max(int(estimate), bounded)

@@ -1,10 +1,15 @@
-"""Bulk writes. One INSERT per batch; the unique dedupe key decides what is new.
+"""Bulk writes. One INSERT per batch; a unique dedupe key decides what is new.
 
-On PostgreSQL the batch goes in as one `INSERT … SELECT FROM json_to_recordset(%s)
-ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`: two parameters whatever the
-batch size, one round trip, and concurrent writers of the same key are settled by the
-unique index (exactly one wins). Other databases (the SQLite demo) use bulk_create with
-ignore_conflicts after a look-up; fine for one process.
+PostgreSQL: `events_event` is partitioned by month (events.partitions), so the unique key
+lives in the non-partitioned `events_eventkey`. The batch goes in as one statement:
+`INSERT INTO events_eventkey … ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`
+in a CTE, then the events of exactly those keys into `events_event`. Two parameters
+whatever the batch size, one round trip, and concurrent writers of the same key are
+settled by the key table's primary key (exactly one wins). Duplicates and conflicts are
+read from `events_eventkey`.
+
+Other databases (the SQLite demo) keep the unique `events_event.dedupe_key`, with
+bulk_create and ignore_conflicts after a look-up; fine for one process.
 """
 
 import json
@@ -15,7 +20,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from events.models import Event
+from events.models import Event, EventKey
+from events.partitions import ensure_partitions
 
 # (column, PostgreSQL array type) in insert order.
 COLUMNS = (
@@ -65,10 +71,15 @@ def _insert_sql() -> str:
     names = ", ".join(name for name, _ in COLUMNS)
     record = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
     selected = ", ".join(f"u.{name}" for name, _ in COLUMNS)
+    # The batch arrives sorted by key and keeps that order, so overlapping writers lock
+    # keys in the same order (no deadlock). Events are inserted only for the keys this
+    # statement claimed: the same key sent with another ts cannot slip into another month.
     return (
-        f"INSERT INTO {table} ({names}, received_at) "  # noqa: S608 (identifiers are ours)
-        f"SELECT {selected}, %s FROM json_to_recordset(%s::json) AS u({record}) "
-        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        f"WITH batch AS (SELECT * FROM json_to_recordset(%s::json) AS u({record})), "  # noqa: S608 (ours)
+        f"claimed AS (INSERT INTO {EventKey._meta.db_table} (dedupe_key, content_hash, ts) "
+        "SELECT dedupe_key, content_hash, ts FROM batch ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key) "
+        f"INSERT INTO {table} ({names}, received_at) "
+        f"SELECT {selected}, %s FROM batch AS u JOIN claimed USING (dedupe_key) RETURNING dedupe_key"
     )
 
 
@@ -80,6 +91,7 @@ def insert_events(rows: Sequence[EventRow], *, received_at: datetime) -> set[str
     if not rows:
         return set()
     if connection.vendor == "postgresql":
+        ensure_partitions({row.ts for row in rows})
         return _insert_postgres(rows, received_at=received_at)
     return _insert_portable(rows, received_at=received_at)
 
@@ -91,7 +103,7 @@ def _insert_postgres(rows: Sequence[EventRow], *, received_at: datetime) -> set[
         [{name: getattr(row, name) for name, _ in COLUMNS} for row in rows], default=str, ensure_ascii=False
     )
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_SQL, [received_at, payload])
+        cursor.execute(INSERT_SQL, [payload, received_at])
         return {key for (key,) in cursor.fetchall()}
 
 
@@ -113,10 +125,11 @@ def _insert_portable(rows: Sequence[EventRow], *, received_at: datetime) -> set[
 
 
 def existing_hashes(keys: Iterable[str]) -> dict[str, str]:
-    """dedupe_key → content_hash for keys already stored."""
+    """dedupe_key → content_hash for keys already stored (the key table on PostgreSQL)."""
+    model = EventKey if connection.vendor == "postgresql" else Event
     keys = list(keys)
     found: dict[str, str] = {}
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
-        found.update(Event.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "content_hash"))
+        found.update(model.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "content_hash"))
     return found

@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from events.models import AdSpend, Event
+from events.partitions import DroppedMonth, drop_month
 from reports.models import Archive, Snapshot
 from reports.snapshots.periods import SnapshotPeriod, parse_label
 
@@ -147,3 +148,29 @@ def archive_month(label: str, *, progress=None) -> Archive:
     )
     archive.refresh_from_db()
     return archive
+
+
+def drop_archived_month(label: str) -> DroppedMonth:
+    """Remove a month's events from the database once its archive is complete.
+
+    Refuses unless `archive_month` finished for that month without error, its events file
+    is in storage, and it holds as many events as the month has now (events that arrived
+    late, after the archive, would otherwise be lost: re-run export_archive first).
+    """
+    try:
+        period = parse_label("monthly", label)
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+    archive = Archive.objects.filter(month=period.first_day).first()
+    if archive is None or archive.finished_at is None or archive.error:
+        raise ArchiveError(f"{period.label} has no finished archive; run export_archive {period.label} first.")
+    events_file = archive.files.get("events") or {}
+    if not events_file.get("path") or not default_storage.exists(events_file["path"]):
+        raise ArchiveError(f"The events file of the {period.label} archive is missing; run export_archive again.")
+    stored = Event.objects.filter(ts__gte=period.start, ts__lt=period.end).count()
+    if stored != events_file.get("rows"):
+        raise ArchiveError(
+            f"{period.label} has {stored} events but its archive holds {events_file.get('rows')}; "
+            "run export_archive again before dropping it."
+        )
+    return drop_month(period.first_day)

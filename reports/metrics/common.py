@@ -325,6 +325,20 @@ def refresh_planner_statistics() -> list[str]:
         [EVENTS, "events_identity", "events_adspend"],
     )
     stale = [name for name, changed, live, never in rows if never or changed > max(live, 1000) * 0.1]
+    # A partitioned events table (PostgreSQL, events.partitions) never counts changes on the
+    # parent, and autovacuum analyzes only its partitions; the planner still needs the
+    # parent's statistics for joins over several months. Compare the parent's row estimate
+    # with its partitions' live rows instead.
+    partitioned = fetch(
+        """SELECT p.reltuples::float8, COALESCE(SUM(s.n_live_tup), 0)::float8 FROM pg_class p
+           LEFT JOIN pg_inherits i ON i.inhparent = p.oid
+           LEFT JOIN pg_stat_user_tables s ON s.relid = i.inhrelid
+           WHERE p.oid = %s::regclass AND p.relkind = 'p' GROUP BY p.reltuples""",
+        [EVENTS],
+    )
+    for estimate, live in partitioned:
+        if EVENTS not in stale and (estimate < 0 or abs(live - estimate) > max(live, 1000) * 0.1):
+            stale.append(EVENTS)
     if stale:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(name) for name in sorted(stale)))
