@@ -94,11 +94,16 @@ def placement_create(placement: Placement, *, request_wechat: bool = True) -> Pl
         _check_scene(placement)
         placement.save()
     if request_wechat and placement.wants_wechat_qr:
-        try:
-            request_wechat_qr(placement)
-        except WeChatAPIError:
-            logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
+        _request_wechat_qr_or_log(placement)
     return placement
+
+
+def _request_wechat_qr_or_log(placement: Placement) -> None:
+    """The refusal is already kept on the placement (`qr_error`); the log is for operators."""
+    try:
+        request_wechat_qr(placement)
+    except WeChatAPIError:
+        logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
 
 
 def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
@@ -113,10 +118,7 @@ def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
         _check_scene(placement)
         placement.save()
     if qr_inputs_changed and placement.wants_wechat_qr:
-        try:
-            request_wechat_qr(placement)
-        except WeChatAPIError:
-            logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
+        _request_wechat_qr_or_log(placement)
     return placement
 
 

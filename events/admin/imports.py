@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from events.imports import ImportFormatError, get_spec, import_csv
+from events.imports.services import CHANNEL_PREFIX
 from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary
 
 # WeChat's getusersummary user_source codes (WECHAT.md §4.1), shown next to the code.
@@ -106,7 +107,7 @@ class ImportCSVMixin:
 
 def _rejected_rows_url(kind: str) -> str:
     try:
-        return reverse("admin:events_rejectedrow_changelist") + f"?channel=import_{kind}"
+        return reverse("admin:events_rejectedrow_changelist") + f"?channel={CHANNEL_PREFIX}{kind}"
     except NoReverseMatch:
         return ""
 

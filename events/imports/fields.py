@@ -76,14 +76,21 @@ def _number_text(text: str) -> str:
     return text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "").strip()
 
 
+def _decimal(text: str, expected: str) -> Decimal:
+    """A finite decimal from spreadsheet text, or ValueError saying what was expected."""
+    try:
+        number = Decimal(_number_text(text))
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not {expected}.") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not {expected}.")
+    return number
+
+
 def parse_count(text: str) -> int:
     """A whole, non-negative number. `1,234` and `12.0` are fine; `12.5` and `-3` are not."""
-    cleaned = _number_text(text)
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number.") from None
-    if not number.is_finite() or number != number.to_integral_value():
+    number = _decimal(text, "a number")
+    if number != number.to_integral_value():
         raise ValueError(f"{text!r} is not a whole number.")
     if number < 0:
         raise ValueError(f"{text!r} is negative.")
@@ -102,13 +109,7 @@ def parse_count_32(text: str) -> int:
 
 def parse_money(text: str) -> Decimal:
     """Yuan as a decimal, rounded to the fen: `1,234.5` → 1234.50. Never negative."""
-    cleaned = _number_text(text)
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount; write yuan like 1234.56.") from None
-    if not number.is_finite():
-        raise ValueError(f"{text!r} is not an amount.")
+    number = _decimal(text, "an amount; write yuan like 1234.56")
     if number < 0:
         raise ValueError(f"{text!r} is negative.")
     if number >= Decimal("1e12"):
