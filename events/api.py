@@ -8,11 +8,11 @@ the API in the OpenAPI schema.
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events.ingest import ingest_rows
@@ -63,8 +63,8 @@ _answer_doc = inline_serializer(
 _error_doc = inline_serializer("IngestError", {"error": serializers.CharField()})
 
 
-def _error(status: int, message: str, **headers) -> Response:
-    return Response({"error": message}, status=status, headers=headers or None)
+def _error(status: int, message: str, **headers) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status, headers=headers or None)
 
 
 class EventIngestView(APIView):
@@ -113,8 +113,19 @@ class EventIngestView(APIView):
         tags=["events"],
     )
     def post(self, request):
+        return self.ingest(request._request)
+
+    def dispatch(self, request, *args, **kwargs):
+        # A POST skips DRF's request wrapping, content negotiation and rendering (about
+        # 0.1 ms of a single event's ~1 ms): the answer is always JSON. DRF still serves
+        # the other methods (405, OPTIONS) and documents post() in the schema.
+        if request.method == "POST":
+            return self.ingest(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def ingest(self, http: HttpRequest) -> JsonResponse:
         try:
-            return self._ingest(request)
+            return self._ingest(http)
         except (OperationalError, InterfaceError):
             logger.warning("event ingest: database unavailable", exc_info=True)
             return _error(
@@ -123,8 +134,7 @@ class EventIngestView(APIView):
                 **{"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
 
-    def _ingest(self, request):
-        http = request._request
+    def _ingest(self, http: HttpRequest) -> JsonResponse:
         try:
             check_declared_length(http.META.get("CONTENT_LENGTH"))
         except BodyError as exc:
@@ -151,7 +161,7 @@ class EventIngestView(APIView):
             return _error(exc.status, exc.message)
         mark_used(key)
         result = ingest_rows(rows, channel=channel, ingest_key=key)
-        return Response(result.as_dict(), status=200)
+        return JsonResponse(result.as_dict(), status=200)
 
 
 def _keep_unreadable_body(body: bytes, *, message: str, key) -> None:

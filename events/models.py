@@ -74,8 +74,21 @@ class Event(models.Model):
     session_id = models.CharField(max_length=128, blank=True)
     source = models.CharField(max_length=64, blank=True)
     campaign_code = models.CharField(max_length=64, blank=True, help_text="As sent, even if it matches no campaign.")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    placement = models.ForeignKey(Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraints on the three foreign keys: the ingest write takes their ids
+    # from joins and the authenticated key in the same statement, and a constraint would
+    # cost a trigger per inserted row (docs/scaling.md). Django still applies on_delete.
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # event_campaign_ts starts with campaign_id
+    )
+    placement = models.ForeignKey(
+        Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     app_id = models.CharField(max_length=32, blank=True, help_text="The WeChat appid the event came through.")
     page = models.CharField(max_length=200, blank=True)
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -88,7 +101,17 @@ class Event(models.Model):
     )
     content_hash = models.CharField(max_length=64, help_text="sha256 of the normalised row, to spot conflicts.")
     properties = models.JSONField(default=dict, blank=True)
-    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Which key sent it, kept as history: deleting a key leaves its id here (no scan of
+    # every event to clear it, so no index either).
+    ingest_key = models.ForeignKey(
+        IngestKey,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
 
     class Meta:
         indexes = [
@@ -122,11 +145,9 @@ class EventKey(models.Model):
     content_hash = models.CharField(max_length=64)
     ts = models.DateTimeField(help_text="The event's ts: which month (partition) holds it.")
 
-    class Meta:
-        indexes = [
-            # drop_archived_month: delete the keys of one month.
-            models.Index(fields=["ts"], name="eventkey_ts"),
-        ]
+    # PostgreSQL also has a BRIN index on ts (migration 0009), for drop_archived_month's
+    # delete of one month's keys: keys arrive roughly in ts order, and a BRIN index costs
+    # next to nothing per insert where a B-tree costs a page write.
 
     def __str__(self) -> str:
         return self.dedupe_key

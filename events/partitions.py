@@ -80,7 +80,12 @@ def ensure_partitions(timestamps: Iterable[datetime]) -> None:
     today = month_of(timezone.now())
     index = today.year * 12 + today.month - 1 - MONTHS_BACK
     oldest = date(index // 12, index % 12 + 1, 1)
-    months = {month_of(ts) for ts in timestamps} - _known
+    timestamps = list(timestamps)
+    if not timestamps:
+        return
+    first, last = month_of(min(timestamps)), month_of(max(timestamps))
+    # A batch within one month (almost every batch) needs two conversions, not one per row.
+    months = ({first} if first == last else {month_of(ts) for ts in timestamps}) - _known
     months = {month for month in months if month >= oldest}
     if not months:
         return

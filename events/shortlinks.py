@@ -11,17 +11,20 @@ import hashlib
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import DatabaseError
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from campaigns.models import Placement, SourceAlias
+from campaigns.models import Campaign, Placement, SourceAlias
 from events.ingest import ingest_rows
+from wxanalytics.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +36,12 @@ _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 RETRY_WINDOW_SECONDS = 30
 
 
-def visitor_id(request: HttpRequest) -> tuple[str, bool]:
-    """(visitor id, is new). A first-party random id; malformed cookies are replaced."""
+def visitor_id(request: HttpRequest) -> str:
+    """A first-party random id from the cookie; a missing or malformed cookie gets a new one."""
     current = request.COOKIES.get(VISITOR_COOKIE, "")
     if _VISITOR_ID.match(current):
-        return current, False
-    return secrets.token_urlsafe(16), True
+        return current
+    return secrets.token_urlsafe(16)
 
 
 def utm_params(placement: Placement) -> dict[str, str]:
@@ -62,21 +65,59 @@ def target_with_utms(target_url: str, utms: dict[str, str]) -> str | None:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def record_scan(placement: Placement, *, visitor: str, utms: dict[str, str], new_visitor: bool) -> None:
+@dataclass(frozen=True)
+class ShortLink:
+    """What a redirect needs of a placement, looked up once and remembered briefly."""
+
+    placement: Placement
+    campaign_code: str
+    utms: dict[str, str]
+    target: str | None  # the configured target with our UTMs; None if there is none
+
+
+# Short links this process resolved recently, by code: a poster in a busy store means the
+# same code thousands of times. An edit (placement, campaign, alias) applies at once in
+# the process that saved it and within SHORT_LINK_CACHE_SECONDS everywhere else.
+_recent_links: ProcessCache[ShortLink] = ProcessCache("SHORT_LINK_CACHE_SECONDS")
+for _model in (Placement, Campaign, SourceAlias):
+    post_save.connect(_recent_links.clear, sender=_model, dispatch_uid=f"forget-short-links-{_model.__name__}")
+    post_delete.connect(_recent_links.clear, sender=_model, dispatch_uid=f"forget-short-links-del-{_model.__name__}")
+
+
+def resolve(code: str) -> ShortLink | None:
+    """The short link of a placement scene, or None if no placement has it."""
+    link = _recent_links.get(code)
+    if link is not None:
+        return link
+    placement = Placement.objects.select_related("campaign").filter(scene=code).first()
+    if placement is None:
+        return None
+    utms = utm_params(placement)
+    target = target_with_utms(placement.target_url, utms) if placement.target_url else None
+    link = ShortLink(placement=placement, campaign_code=placement.campaign.code, utms=utms, target=target)
+    _recent_links.put(code, link)
+    return link
+
+
+def record_scan(link: ShortLink, *, visitor: str) -> None:
+    """Store the scan. Its content is the same for a retry within the window, cookie or
+    not, so a retry is a duplicate (a first-visit flag here made it a conflict for review;
+    whether a visitor is new is their first qr_scan, which reports can see)."""
     now = timezone.now()
     window = int(now.timestamp()) // RETRY_WINDOW_SECONDS
-    event_id = hashlib.sha256(f"{visitor}:{placement.scene}:{window}".encode()).hexdigest()[:40]
+    scene = link.placement.scene
+    event_id = hashlib.sha256(f"{visitor}:{scene}:{window}".encode()).hexdigest()[:40]
     ingest_rows(
         [
             {
                 "event_name": "qr_scan",
                 "user_id": visitor,
-                "source": utms.get("utm_source", ""),
-                "campaign": placement.campaign.code,
-                "placement_scene": placement.scene,
+                "source": link.utms.get("utm_source", ""),
+                "campaign": link.campaign_code,
+                "placement_scene": scene,
                 "ts": datetime.fromtimestamp(window * RETRY_WINDOW_SECONDS, tz=UTC),
                 "event_id": event_id,
-                "properties": {"via": "short_link", "new_visitor": new_visitor, **utms},
+                "properties": {"via": "short_link", **link.utms},
             }
         ],
         channel="short_link",
@@ -87,29 +128,27 @@ def record_scan(placement: Placement, *, visitor: str, utms: dict[str, str], new
 @require_safe
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
     try:
-        placement = Placement.objects.select_related("campaign").filter(scene=code).first()
+        link = resolve(code)
     except DatabaseError:
         logger.warning("short link %s: database unavailable", code, exc_info=True)
         response = render(request, "events/shortlink_not_found.html", {"unavailable": True}, status=503)
         response["Retry-After"] = "30"
         return response
-    if placement is None:
+    if link is None:
         return render(request, "events/shortlink_not_found.html", {"code": code[:64]}, status=404)
 
-    visitor, new_visitor = visitor_id(request)
-    utms = utm_params(placement)
+    visitor = visitor_id(request)
     if request.method == "GET":  # a HEAD (link checkers, previews) is not a scan
         try:
-            record_scan(placement, visitor=visitor, utms=utms, new_visitor=new_visitor)
+            record_scan(link, visitor=visitor)
         except DatabaseError:
             # The visitor still gets where they were going; the miss is logged.
             logger.warning("short link %s: scan not recorded", code, exc_info=True)
 
-    target = target_with_utms(placement.target_url, utms) if placement.target_url else None
-    if target is None:
-        response = render(request, "events/shortlink_not_found.html", {"placement": placement}, status=200)
+    if link.target is None:
+        response = render(request, "events/shortlink_not_found.html", {"placement": link.placement}, status=200)
     else:
-        response = HttpResponseRedirect(target)
+        response = HttpResponseRedirect(link.target)
     response.set_cookie(
         VISITOR_COOKIE,
         visitor,

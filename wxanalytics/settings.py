@@ -105,6 +105,12 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 # Requests per minute per ingest key on POST /api/v1/events (0 = unlimited).
 INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 1200)
+# How long a web process trusts an ingest key it looked up (a revocation elsewhere takes
+# effect within this time; 0 = look the key up on every request).
+INGEST_KEY_CACHE_SECONDS = env_int("INGEST_KEY_CACHE_SECONDS", 10)
+# How long a web process reuses a short link's placement, campaign and UTMs (an edit made
+# on another web server applies within this time; 0 = look up on every redirect).
+SHORT_LINK_CACHE_SECONDS = env_int("SHORT_LINK_CACHE_SECONDS", 10)
 
 ROOT_URLCONF = "wxanalytics.urls"
 WSGI_APPLICATION = "wxanalytics.wsgi.application"
@@ -133,6 +139,14 @@ DATABASES = {
     )
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if IS_POSTGRES:
+    # Django leaves psycopg's prepared statements off. Only the ingest write's server-bound
+    # statements use them (events.ingest.write): prepared after 5 runs on a connection,
+    # then never parsed or planned again. Behind PgBouncer in transaction mode, set
+    # DB_PREPARED_STATEMENTS=0.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,6 +4,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from campaigns.models import EventDefinition, SourceAlias
+from events.ingest.keys import forget_keys
 from events.ingest.replay import replay_rejected
 from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
@@ -114,8 +116,13 @@ class IngestKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         keys = list(queryset.filter(revoked_at__isnull=True))
         revoked = IngestKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=timezone.now())
+        forget_keys()
         record_bulk_change(request.user, keys, "Revoked.")
-        self.message_user(request, f"Revoked {revoked} key(s); requests with them now get 401.")
+        self.message_user(
+            request,
+            f"Revoked {revoked} key(s); requests with them get 401 within "
+            f"{settings.INGEST_KEY_CACHE_SECONDS} s on every web server.",
+        )
 
 
 # --- Events ----------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 links, imports, replays) calls `ingest_rows`.
 
 Steps (a lean path, PostHog-capture style): validate each row with plain functions →
-resolve campaign codes and placement scenes once per batch → compute dedupe keys → one
-bulk INSERT … ON CONFLICT DO NOTHING → classify the rows not inserted as duplicates (same
-content) or conflicts (same id, different content) → store every rejected row in bulk.
-Everything happens in one transaction: when this returns, the rows are durable.
+compute dedupe keys → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
+codes, placement scenes and source aliases (events.ingest.write) → classify the rows not
+inserted as duplicates (same content) or conflicts (same id, different content) → store
+every rejected row in bulk. When this returns, the rows are durable; a single event with
+nothing to reject costs one statement.
 
 Row fields: event_name, user_id, session_id, source, campaign, page, value, currency, ts,
 event_id, properties, plus optional app_id and placement_scene. Unknown fields are kept
@@ -17,10 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, Placement, SourceAlias
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
@@ -84,62 +83,55 @@ def ingest_rows(
         else:
             clean.append((index, row_clean))
 
-    with transaction.atomic():
-        campaigns, placements, aliases = _lookups(clean)
-        by_key: dict[str, tuple[int, EventRow]] = {}
-        for index, row in clean:
-            row.source = row.source or scope
-            # Hash the row as sent, before look-ups that depend on what is in the database.
-            content = content_hash(row)
-            key = dedupe_key(row, scope=scope, content=content)
-            row.source = aliases.get(row.source, row.source)
-            campaign_id = campaigns.get(row.campaign_code)
-            placement_id = None
-            if row.scene in placements:
-                placement_id, placement_campaign_id, placement_code = placements[row.scene]
-                if campaign_id is None:
-                    campaign_id = placement_campaign_id
-                    row.campaign_code = row.campaign_code or placement_code
-            if key in by_key:
-                if by_key[key][1].content_hash == content:
-                    result.duplicates += 1
-                else:
-                    rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
-                continue
-            by_key[key] = (
-                index,
-                EventRow(
-                    event_name=row.event_name,
-                    user_id=row.user_id,
-                    session_id=row.session_id,
-                    source=row.source,
-                    campaign_code=row.campaign_code,
-                    campaign_id=campaign_id,
-                    placement_id=placement_id,
-                    app_id=row.app_id,
-                    page=row.page,
-                    value=row.value,
-                    currency=row.currency,
-                    ts=row.ts,
-                    event_id=row.event_id,
-                    dedupe_key=key,
-                    content_hash=content,
-                    properties=row.properties,
-                    ingest_key_id=ingest_key.pk if ingest_key is not None else None,
-                ),
-            )
-
-        # Keys in sorted order: two writers with overlapping batches then lock rows in the
-        # same order and wait for each other instead of deadlocking.
-        events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
-        inserted = insert_events(events, received_at=now)
-        result.accepted = len(inserted)
-        # A unionid sent with an event joins that id to its person (E6) as it arrives.
-        link_unionids_from_rows(
-            {"user_id": event.user_id, "properties": event.properties}
-            for event in events
-            if event.dedupe_key in inserted
+    ingest_key_id = ingest_key.pk if ingest_key is not None else None
+    by_key: dict[str, tuple[int, EventRow]] = {}
+    for index, row in clean:
+        row.source = row.source or scope
+        # Hash the row as sent, before look-ups that depend on what is in the database.
+        content = content_hash(row)
+        key = dedupe_key(row, scope=scope, content=content)
+        if key in by_key:
+            if by_key[key][1].content_hash == content:
+                result.duplicates += 1
+            else:
+                rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
+            continue
+        by_key[key] = (
+            index,
+            EventRow(
+                event_name=row.event_name,
+                user_id=row.user_id,
+                session_id=row.session_id,
+                source=row.source,
+                campaign_code=row.campaign_code,
+                scene=row.scene,
+                app_id=row.app_id,
+                page=row.page,
+                value=row.value,
+                currency=row.currency,
+                ts=row.ts,
+                event_id=row.event_id,
+                dedupe_key=key,
+                content_hash=content,
+                properties=row.properties,
+                properties_json=row.properties_json,
+                ingest_key_id=ingest_key_id,
+            ),
         )
+
+    # No transaction around the steps: the insert is one statement (atomic by itself), and
+    # what follows (identity links, rejected rows) is safe to redo when a client retries
+    # after an error, since the retried events come back as duplicates.
+    # Keys in sorted order: two writers with overlapping batches then lock rows in the
+    # same order and wait for each other instead of deadlocking.
+    events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
+    inserted = insert_events(events, received_at=now)
+    result.accepted = len(inserted)
+    # A unionid sent with an event joins that id to its person (E6) as it arrives.
+    link_unionids_from_rows(
+        {"user_id": event.user_id, "properties": event.properties} for event in events if event.dedupe_key in inserted
+    )
+    if len(inserted) < len(by_key):
         stored = existing_hashes(key for key in by_key if key not in inserted)
         for key, (index, event) in by_key.items():
             if key in inserted:
@@ -149,26 +141,26 @@ def ingest_rows(
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
 
-        rejected.sort(key=lambda item: item[0])
-        result.rejected = [RowError(index, errors, str(reason)) for index, _, errors, reason in rejected]
-        result.conflicts = sum(1 for item in rejected if item[3] == RejectedRow.Reason.CONFLICT)
-        if keep_rejected and rejected:
-            records = RejectedRow.objects.bulk_create(
-                [
-                    RejectedRow(
-                        channel=channel,
-                        source=scope,
-                        raw=raw_text(raw),
-                        errors=errors,
-                        reason=reason,
-                        ingest_key=ingest_key,
-                        row_index=index,
-                        received_at=now,
-                    )
-                    for index, raw, errors, reason in rejected
-                ]
-            )
-            result.rejected_row_ids = [record.pk for record in records if record.pk is not None]
+    rejected.sort(key=lambda item: item[0])
+    result.rejected = [RowError(index, errors, str(reason)) for index, _, errors, reason in rejected]
+    result.conflicts = sum(1 for item in rejected if item[3] == RejectedRow.Reason.CONFLICT)
+    if keep_rejected and rejected:
+        records = RejectedRow.objects.bulk_create(
+            [
+                RejectedRow(
+                    channel=channel,
+                    source=scope,
+                    raw=raw_text(raw),
+                    errors=errors,
+                    reason=reason,
+                    ingest_key=ingest_key,
+                    row_index=index,
+                    received_at=now,
+                )
+                for index, raw, errors, reason in rejected
+            ]
+        )
+        result.rejected_row_ids = [record.pk for record in records if record.pk is not None]
     return result
 
 
@@ -177,25 +169,6 @@ def raw_text(raw: Any) -> str:
     PostgreSQL text column cannot hold (NUL, lone surrogates) are kept as escapes."""
     text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _lookups(clean: list[tuple[int, CleanRow]]):
-    """Campaigns by code, placements by scene and source aliases: one query each per batch."""
-    codes = {row.campaign_code for _, row in clean if row.campaign_code}
-    scenes = {row.scene for _, row in clean if row.scene}
-    campaigns = dict(Campaign.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
-    placements = (
-        {
-            scene: (pk, campaign_id, code)
-            for scene, pk, campaign_id, code in Placement.objects.filter(scene__in=scenes).values_list(
-                "scene", "id", "campaign_id", "campaign__code"
-            )
-        }
-        if scenes
-        else {}
-    )
-    aliases = dict(SourceAlias.objects.values_list("alias", "canonical")) if clean else {}
-    return campaigns, placements, aliases
 
 
 __all__ = ["IngestResult", "RowError", "ingest_rows"]

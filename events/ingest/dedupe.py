@@ -17,9 +17,14 @@ from .validate import CleanRow
 _SEP = "\x1f"
 
 
+# Built once (json.dumps with options builds an encoder per call). The output must never
+# change: stored content hashes are compared with new ones.
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def content_hash(row: CleanRow) -> str:
     """sha256 of everything that describes the event (not when or how we received it)."""
-    canonical = json.dumps(
+    canonical = _CANONICAL_JSON(
         [
             row.event_name,
             row.user_id,
@@ -33,11 +38,7 @@ def content_hash(row: CleanRow) -> str:
             row.app_id,
             row.scene,
             row.properties,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+        ]
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 

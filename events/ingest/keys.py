@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from events.models import IngestKey
+from wxanalytics.process_cache import ProcessCache
 
 # last_used_at is for people ("is this key still in use?"); a write per request would
 # make every batch contend on one row.
@@ -23,9 +25,13 @@ def authenticate(authorization: str | None) -> IngestKey:
     if scheme.lower() != "bearer" or not raw_key.strip():
         raise KeyRejected("The Authorization header must be 'Bearer <ingest key>'.")
     # Looked up by hash: the raw key is never compared, so no timing side channel.
-    key = IngestKey.objects.filter(key_hash=IngestKey.hash_key(raw_key.strip())).first()
+    key_hash = IngestKey.hash_key(raw_key.strip())
+    key = _recent_keys.get(key_hash)
     if key is None:
-        raise KeyRejected("Unknown ingest key.")
+        key = IngestKey.objects.filter(key_hash=key_hash).first()
+        if key is None:
+            raise KeyRejected("Unknown ingest key.")
+        _recent_keys.put(key_hash, key)
     if not key.is_active:
         raise KeyRejected(f"This ingest key ({key.prefix}…) was revoked on {key.revoked_at:%Y-%m-%d}.")
     return key
@@ -39,3 +45,13 @@ def mark_used(key: IngestKey) -> None:
     IngestKey.objects.filter(pk=key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
     ).update(last_used_at=now)
+    key.last_used_at = now
+
+
+# Keys this process looked up recently, by hash: a Mini Program sending one event per
+# request would otherwise pay a query per event for the same key. A key revoked in another
+# process stops working here within INGEST_KEY_CACHE_SECONDS; in this process, at once.
+_recent_keys: ProcessCache[IngestKey] = ProcessCache("INGEST_KEY_CACHE_SECONDS")
+forget_keys = _recent_keys.clear
+post_save.connect(forget_keys, sender=IngestKey, dispatch_uid="forget-ingest-keys-on-save")
+post_delete.connect(forget_keys, sender=IngestKey, dispatch_uid="forget-ingest-keys-on-delete")

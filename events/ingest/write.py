@@ -1,12 +1,22 @@
 """Bulk writes. One INSERT per batch; a unique dedupe key decides what is new.
 
 PostgreSQL: `events_event` is partitioned by month (events.partitions), so the unique key
-lives in the non-partitioned `events_eventkey`. The batch goes in as one statement:
+lives in the non-partitioned `events_eventkey`. A batch is written by one statement:
 `INSERT INTO events_eventkey … ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`
-in a CTE, then the events of exactly those keys into `events_event`. Two parameters
-whatever the batch size, one round trip, and concurrent writers of the same key are
-settled by the key table's primary key (exactly one wins). Duplicates and conflicts are
-read from `events_eventkey`.
+in a CTE, then the events of exactly those keys into `events_event`, with campaign codes,
+placement scenes and source aliases resolved by joins in the same statement. Concurrent
+writers of the same key are settled by the key table's primary key (exactly one wins);
+duplicates and conflicts are read from `events_eventkey` afterwards.
+
+How the rows reach that statement depends on the batch size (docs/scaling.md has the
+figures):
+- up to `STAGING_THRESHOLD` rows (single events from a Mini Program, small SDK batches):
+  one JSON parameter unpacked by `json_to_recordset`, in autocommit. One round trip, and
+  the statement is prepared once per connection (server-side binding), so PostgreSQL
+  neither parses nor plans it again;
+- larger batches: `COPY` into a session temp table, then the same statement reading it.
+  COPY's text format is the cheapest way into PostgreSQL, and `json_to_recordset` costs
+  more than the inserts themselves at 1,000 rows.
 
 Other databases (the SQLite demo) keep the unique `events_event.dedupe_key`, with
 bulk_create and ignore_conflicts after a look-up; fine for one process.
@@ -17,21 +27,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
-from django.db import connection
+import psycopg
+from django.db import connection, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
+from campaigns.models import Campaign, Placement, SourceAlias
 from events.models import Event, EventKey
 from events.partitions import ensure_partitions
 
-# (column, PostgreSQL array type) in insert order.
+# (column, PostgreSQL type) of a row as sent to the database, in COPY order.
 COLUMNS = (
     ("event_name", "text"),
     ("user_id", "text"),
     ("session_id", "text"),
     ("source", "text"),
     ("campaign_code", "text"),
-    ("campaign_id", "bigint"),
-    ("placement_id", "bigint"),
+    ("scene", "text"),
     ("app_id", "text"),
     ("page", "text"),
     ("value", "numeric"),
@@ -43,17 +56,22 @@ COLUMNS = (
     ("properties", "jsonb"),
     ("ingest_key_id", "bigint"),
 )
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+STAGING_THRESHOLD = 100
+STAGING_TABLE = "ingest_staging"
 
 
 @dataclass(slots=True)
 class EventRow:
+    """A validated event as written: `source` before aliasing, `campaign_code` and `scene`
+    as sent (the write resolves them to a campaign and a placement)."""
+
     event_name: str
     user_id: str
     session_id: str
     source: str
     campaign_code: str
-    campaign_id: int | None
-    placement_id: int | None
+    scene: str
     app_id: str
     page: str
     value: Decimal | None
@@ -63,27 +81,42 @@ class EventRow:
     dedupe_key: str
     content_hash: str
     properties: dict
+    properties_json: str
     ingest_key_id: int | None
 
 
-def _insert_sql() -> str:
-    table = Event._meta.db_table
-    names = ", ".join(name for name, _ in COLUMNS)
-    record = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
-    selected = ", ".join(f"u.{name}" for name, _ in COLUMNS)
+def _insert_sql(batch: str) -> str:
+    keys = EventKey._meta.db_table
+    events = Event._meta.db_table
     # The batch arrives sorted by key and keeps that order, so overlapping writers lock
     # keys in the same order (no deadlock). Events are inserted only for the keys this
     # statement claimed: the same key sent with another ts cannot slip into another month.
+    # Look-ups as sent: a placement's campaign fills in for a missing or unknown code.
     return (
-        f"WITH batch AS (SELECT * FROM json_to_recordset(%s::json) AS u({record})), "  # noqa: S608 (ours)
-        f"claimed AS (INSERT INTO {EventKey._meta.db_table} (dedupe_key, content_hash, ts) "
+        f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
+        f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
         "SELECT dedupe_key, content_hash, ts FROM batch ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key) "
-        f"INSERT INTO {table} ({names}, received_at) "
-        f"SELECT {selected}, %s FROM batch AS u JOIN claimed USING (dedupe_key) RETURNING dedupe_key"
+        f"INSERT INTO {events} (event_name, user_id, session_id, source, campaign_code, campaign_id, placement_id, "
+        "app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, properties, ingest_key_id, received_at) "
+        "SELECT u.event_name, u.user_id, u.session_id, COALESCE(alias.canonical, u.source), "
+        "COALESCE(NULLIF(u.campaign_code, ''), placement_campaign.code, ''), "
+        "COALESCE(campaign.id, placement.campaign_id), placement.id, "
+        "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
+        "u.ingest_key_id, %s "
+        "FROM batch AS u JOIN claimed USING (dedupe_key) "
+        f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON campaign.code = u.campaign_code AND u.campaign_code <> '' "
+        f"LEFT JOIN {Placement._meta.db_table} AS placement ON placement.scene = u.scene AND u.scene <> '' "
+        f"LEFT JOIN {Campaign._meta.db_table} AS placement_campaign ON placement_campaign.id = placement.campaign_id "
+        f"LEFT JOIN {SourceAlias._meta.db_table} AS alias ON alias.alias = u.source "
+        "RETURNING dedupe_key"
     )
 
 
-INSERT_SQL = _insert_sql()
+_RECORD = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
+INSERT_FROM_JSON_SQL = _insert_sql(f"SELECT * FROM json_to_recordset(%s::json) AS u({_RECORD})")  # noqa: S608
+INSERT_FROM_STAGING_SQL = _insert_sql(f"SELECT * FROM {STAGING_TABLE}")  # noqa: S608
+CREATE_STAGING_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({_RECORD}) ON COMMIT DELETE ROWS"
+COPY_STAGING_SQL = f"COPY {STAGING_TABLE} ({', '.join(COLUMN_NAMES)}) FROM STDIN"
 
 
 def insert_events(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
@@ -91,37 +124,123 @@ def insert_events(rows: Sequence[EventRow], *, received_at: datetime) -> set[str
     if not rows:
         return set()
     if connection.vendor == "postgresql":
-        ensure_partitions({row.ts for row in rows})
-        return _insert_postgres(rows, received_at=received_at)
+        ensure_partitions(row.ts for row in rows)
+        if len(rows) < STAGING_THRESHOLD:
+            return _insert_from_json(rows, received_at=received_at)
+        return _insert_from_staging(rows, received_at=received_at)
     return _insert_portable(rows, received_at=received_at)
 
 
-def _insert_postgres(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
-    # The batch travels as one JSON parameter that PostgreSQL unpacks in C
-    # (json_to_recordset): cheaper than adapting 17 Python lists to arrays.
-    payload = json.dumps(
-        [{name: getattr(row, name) for name, _ in COLUMNS} for row in rows], default=str, ensure_ascii=False
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_SQL, [payload, received_at])
+def server_bound_cursor():
+    """A Django cursor over psycopg's server-side binding: psycopg prepares a statement
+    run often on a connection, so PostgreSQL parses and plans it once (Django's default
+    client-side binding sends literal SQL every time). Behind a pooler in transaction
+    mode, turn prepared statements off with DB_PREPARED_STATEMENTS=0."""
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs the statement as written: Django's version asks psycopg for the last query
+    sent, which a server-bound cursor does not keep."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _insert_from_json(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+    payload = json.dumps([_as_dict(row) for row in rows], default=str, ensure_ascii=False)
+    with server_bound_cursor() as cursor:
+        cursor.execute(INSERT_FROM_JSON_SQL, [payload, received_at])
         return {key for (key,) in cursor.fetchall()}
+
+
+def _insert_from_staging(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+    nested = connection.in_atomic_block
+    with transaction.atomic(), server_bound_cursor() as cursor:
+        raw = connection.connection
+        # Once per database session; every time behind a transaction-mode pooler
+        # (DB_PREPARED_STATEMENTS=0), where the next transaction may get another session.
+        if not getattr(raw, "wxa_staging_ready", False) or raw.prepare_threshold is None:
+            cursor.execute(CREATE_STAGING_SQL)
+            transaction.on_commit(partial(setattr, raw, "wxa_staging_ready", True))
+        with connection.wrap_database_errors, cursor.cursor.copy(COPY_STAGING_SQL) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.event_name,
+                        row.user_id,
+                        row.session_id,
+                        row.source,
+                        row.campaign_code,
+                        row.scene,
+                        row.app_id,
+                        row.page,
+                        row.value,
+                        row.currency,
+                        row.ts,
+                        row.event_id,
+                        row.dedupe_key,
+                        row.content_hash,
+                        row.properties_json,
+                        row.ingest_key_id,
+                    )
+                )
+        cursor.execute(INSERT_FROM_STAGING_SQL, [received_at])
+        inserted = {key for (key,) in cursor.fetchall()}
+        if nested:
+            # The caller's transaction commits later than this batch: ON COMMIT DELETE ROWS
+            # would leave these rows for the next batch to read again.
+            cursor.execute(f"DELETE FROM {STAGING_TABLE}")  # noqa: S608 (ours)
+        return inserted
+
+
+def _as_dict(row: EventRow) -> dict:
+    return {name: getattr(row, name) for name in COLUMN_NAMES}
 
 
 def _insert_portable(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
     taken = set(existing_hashes(row.dedupe_key for row in rows))
     fresh = [row for row in rows if row.dedupe_key not in taken]
-    Event.objects.bulk_create(
-        [
-            Event(
-                **{name: getattr(row, name) for name, _ in COLUMNS},
-                received_at=received_at,
-            )
-            for row in fresh
-        ],
-        ignore_conflicts=True,
-        batch_size=500,
-    )
+    campaigns, placements, aliases = _lookups(fresh)
+    events = []
+    for row in fresh:
+        campaign_id = campaigns.get(row.campaign_code)
+        campaign_code = row.campaign_code
+        placement_id = None
+        if row.scene in placements:
+            placement_id, placement_campaign_id, placement_code = placements[row.scene]
+            campaign_id = campaign_id or placement_campaign_id
+            campaign_code = campaign_code or placement_code
+        fields = _as_dict(row)
+        del fields["scene"]
+        fields.update(
+            source=aliases.get(row.source, row.source),
+            campaign_code=campaign_code,
+            campaign_id=campaign_id,
+            placement_id=placement_id,
+            received_at=received_at,
+        )
+        events.append(Event(**fields))
+    Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
     return {row.dedupe_key for row in fresh}
+
+
+def _lookups(rows: Sequence[EventRow]):
+    """Campaigns by code, placements by scene and source aliases: one query each."""
+    codes = {row.campaign_code for row in rows if row.campaign_code}
+    scenes = {row.scene for row in rows if row.scene}
+    campaigns = dict(Campaign.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    placements = {
+        scene: (pk, campaign_id, code)
+        for scene, pk, campaign_id, code in Placement.objects.filter(scene__in=scenes).values_list(
+            "scene", "id", "campaign_id", "campaign__code"
+        )
+    }
+    aliases = dict(SourceAlias.objects.values_list("alias", "canonical")) if rows else {}
+    return campaigns, placements, aliases
 
 
 def existing_hashes(keys: Iterable[str]) -> dict[str, str]:

@@ -19,3 +19,16 @@ def post_events(client, ingest_key):
         return client.generic("POST", "/api/v1/events", data, content_type=content_type, **headers)
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def _forget_what_this_process_remembers():
+    """Each test starts with no ingest key or short link remembered by this process."""
+    from events.ingest.keys import forget_keys
+    from events.shortlinks import _recent_links
+
+    forget_keys()
+    _recent_links.clear()
+    yield
+    forget_keys()
+    _recent_links.clear()

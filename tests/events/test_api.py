@@ -2,8 +2,11 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
+from events import partitions
+from events.ingest.keys import forget_keys
 from events.models import Event, IngestKey, RejectedRow
 
 pytestmark = pytest.mark.django_db
@@ -221,10 +224,45 @@ def test_the_key_records_its_last_use_at_most_once_a_minute(post_events, ingest_
 
     assert first_use is not None
     assert key.last_used_at == first_use
-    IngestKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
-    post_events(json.dumps(event(user_id="u3")))
+    with time_machine.travel(first_use + timedelta(minutes=2), tick=False):
+        post_events(json.dumps(event(user_id="u3")))
     key.refresh_from_db()
-    assert key.last_used_at > first_use
+    assert key.last_used_at == first_use + timedelta(minutes=2)
+
+
+def test_a_key_is_looked_up_once_then_remembered(
+    post_events, ingest_key, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    # The month's partition becomes known to this process (restored after the test, whose
+    # transaction rolls the partition back).
+    monkeypatch.setattr(partitions, "_known", set(partitions._known))
+    with django_capture_on_commit_callbacks(execute=True):
+        post_events(json.dumps(event()))
+
+    # The second request of the same key: only the insert, no key look-up, no transaction.
+    with django_assert_num_queries(1):
+        response = post_events(json.dumps(event(user_id="u2")))
+
+    assert response.json()["accepted"] == 1
+
+
+def test_a_key_revoked_elsewhere_stops_working_when_this_process_forgets_it(post_events, ingest_key, settings):
+    post_events(json.dumps(event()))
+    # Another web process revokes it: no signal reaches this one.
+    IngestKey.objects.filter(pk=ingest_key[0].pk).update(revoked_at=timezone.now())
+
+    assert post_events(json.dumps(event(user_id="u2"))).status_code == 200  # within INGEST_KEY_CACHE_SECONDS
+    forget_keys()  # what the cache's expiry does
+    assert post_events(json.dumps(event(user_id="u3"))).status_code == 401
+
+
+def test_without_the_key_cache_a_revocation_elsewhere_applies_at_once(post_events, ingest_key, settings):
+    settings.INGEST_KEY_CACHE_SECONDS = 0
+    forget_keys()
+    post_events(json.dumps(event()))
+    IngestKey.objects.filter(pk=ingest_key[0].pk).update(revoked_at=timezone.now())
+
+    assert post_events(json.dumps(event(user_id="u2"))).status_code == 401
 
 
 def test_the_schema_documents_the_event_api(client, django_user_model):

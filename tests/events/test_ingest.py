@@ -274,3 +274,85 @@ def test_any_json_batch_is_fully_accounted_for_and_never_raises(rows):
     result = ingest_rows(rows, channel="api", source="fuzz")
 
     assert result.accepted + result.duplicates + len(result.rejected) == len(rows)
+
+
+@pytest.mark.parametrize("filler", [0, 150], ids=["small batch: JSON parameter", "large batch: COPY staging"])
+def test_both_write_paths_resolve_look_ups_and_dedupe_alike(campaign, filler):
+    """A batch under STAGING_THRESHOLD travels as one JSON parameter, a larger one through
+    COPY into a temp table; what is stored and reported must not depend on that."""
+    from campaigns.models import Placement, SourceAlias
+    from events.ingest.write import STAGING_THRESHOLD
+
+    placement = Placement.objects.create(campaign=campaign, name="Store poster", scene="sc01")
+    SourceAlias.objects.update_or_create(alias="fb", defaults={"canonical": "facebook"})
+    rows = [
+        row(campaign="-", placement_scene="sc01", event_id="scan"),
+        row(campaign="unknown", placement_scene="sc01", event_id="unknown-code"),
+        row(source="FB", event_id="aliased"),
+        row(event_id="aliased"),  # same id, other payload: a conflict
+        row(campaign="-", source="-", event_id="plain", properties={"n": 1}),
+        *(row(event_id=f"filler-{i}", value="-") for i in range(filler)),
+    ]
+    assert (len(rows) >= STAGING_THRESHOLD) == (filler > 0)
+
+    first = ingest_rows(rows, channel="api", source="crm")
+    again = ingest_rows(rows, channel="api", source="crm")
+
+    assert (first.accepted, first.duplicates, first.conflicts) == (4 + filler, 0, 1)
+    assert (again.accepted, again.duplicates, again.conflicts) == (0, 4 + filler, 1)
+    stored = {
+        e.event_id: (e.source, e.campaign_id, e.campaign_code, e.placement_id)
+        for e in Event.objects.exclude(event_id__startswith="filler-")
+    }
+    assert stored == {
+        "scan": ("wechat_ad", campaign.pk, "23Q4-Sale", placement.pk),
+        "unknown-code": ("wechat_ad", campaign.pk, "unknown", placement.pk),
+        "aliased": ("facebook", campaign.pk, "23Q4-Sale", None),
+        "plain": ("crm", None, "", None),
+    }
+    assert Event.objects.get(event_id="plain").properties == {"n": 1}
+    assert Event.objects.filter(event_id__startswith="filler-", value__isnull=True).count() == filler
+
+
+def test_the_staging_table_is_empty_after_a_large_batch_inside_a_callers_transaction():
+    """Inside a caller's transaction ON COMMIT DELETE ROWS comes too late: the next batch
+    would read this one's staged rows again."""
+    from django.db import connection, transaction
+
+    from events.ingest.write import STAGING_TABLE
+
+    with transaction.atomic():
+        one = ingest_rows([row(event_id=f"a{i}") for i in range(120)], channel="api", source="s")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {STAGING_TABLE}")  # noqa: S608
+            staged = cursor.fetchone()[0]
+        two = ingest_rows([row(event_id=f"b{i}") for i in range(130)], channel="api", source="s")
+
+    assert staged == 0
+    assert (one.accepted, two.accepted) == (120, 130)
+    assert Event.objects.count() == 250
+
+
+def test_the_content_hash_of_a_row_never_changes_across_versions():
+    """Stored content hashes are compared with new ones (dedupe of rows without an
+    event_id, conflict detection): the canonical form is a stored format. This digest was
+    computed by the first version of content_hash."""
+    from events.ingest.dedupe import content_hash
+    from events.ingest.validate import CleanRow
+
+    clean = CleanRow(
+        event_name="pay_success",
+        user_id="oAbc",
+        ts=datetime(2025, 11, 1, 10, 15, 23, tzinfo=UTC),
+        session_id="s-1",
+        source="wechat_ad",
+        campaign_code="23Q4-Sale",
+        page="checkout",
+        value=Decimal("199.00"),
+        currency="CNY",
+        app_id="wx1",
+        scene="p1",
+        properties={"城市": "上海", "b": [1, 2.5, None], "a": {"z": True}},
+    )
+
+    assert content_hash(clean) == "f7d2059a696ee7c7575e5b206f167322c4517482d4a9f6ea2a40740271c47bd9"

@@ -1,9 +1,11 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.utils import timezone
 
 from campaigns.models import Placement, SourceAlias
-from events.models import Event
+from events.models import Event, RejectedRow
+from events.shortlinks import _recent_links
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +45,6 @@ def test_a_scan_is_recorded_with_full_attribution_and_redirects_with_utms(client
     )
     assert event.properties == {
         "via": "short_link",
-        "new_visitor": True,
         "scene": "p7Kx2",
         "utm_source": "wechat",
         "utm_medium": "qr",
@@ -74,7 +75,7 @@ def test_the_same_visitor_retrying_the_same_request_counts_once(client, poster, 
 
     assert first.status_code == 302
     assert Event.objects.count() == 1
-    assert Event.objects.get().properties["new_visitor"] is True
+    assert not RejectedRow.objects.exists()  # a duplicate, not a conflict left for review
 
 
 def test_two_visitors_are_two_scans(client, poster):
@@ -151,3 +152,37 @@ def test_an_unreachable_database_gives_a_friendly_503_not_a_500(client):
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert "Please try again in a moment" in response.content.decode()
+
+
+def test_a_busy_code_costs_one_statement_per_scan(client, poster, django_assert_num_queries, monkeypatch):
+    from events import partitions
+
+    monkeypatch.setattr(partitions, "_known", set(partitions._known) | {partitions.month_of(timezone.now())})
+    client.get("/r/p7Kx2")  # resolves the code: placement, campaign, aliases
+    client.cookies.clear()  # another visitor
+
+    with django_assert_num_queries(1):  # then only the scan's insert
+        response = client.get("/r/p7Kx2")
+
+    assert response.status_code == 302
+    assert Event.objects.count() == 2
+
+
+def test_an_edited_target_applies_at_once_in_the_process_that_saved_it(client, poster):
+    client.get("/r/p7Kx2")
+    poster.target_url = "https://shop.example.com/new"
+    poster.save()
+
+    response = client.get("/r/p7Kx2")
+
+    assert urlsplit(response["Location"]).path == "/new"
+
+
+def test_an_edit_made_elsewhere_applies_when_the_remembered_link_expires(client, poster, settings):
+    client.get("/r/p7Kx2")
+    Placement.objects.filter(pk=poster.pk).update(target_url="https://shop.example.com/new")  # no signal here
+
+    assert urlsplit(client.get("/r/p7Kx2")["Location"]).path == "/landing"  # within SHORT_LINK_CACHE_SECONDS
+    settings.SHORT_LINK_CACHE_SECONDS = 0
+    _recent_links.clear()  # what expiry does
+    assert urlsplit(client.get("/r/p7Kx2")["Location"]).path == "/new"
