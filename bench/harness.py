@@ -61,3 +61,31 @@ def start_gunicorn(database_url: str, *, workers: int, backlog: int = 128) -> tu
     )  # fmt: skip
     listener.close()
     return process, port
+
+
+def worker_pids(process: subprocess.Popen) -> list[int]:
+    """The gunicorn workers (children of the master), from /proc (Linux)."""
+    path = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+def backend_pids(conn: psycopg.Connection) -> list[int]:
+    """PostgreSQL backends serving this database, other than `conn` itself."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'"
+    ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (0 for any that ended)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick

@@ -37,7 +37,7 @@ import time
 from datetime import UTC, datetime
 
 import dj_database_url
-from harness import PYTHON, ROOT, connect, server_env, start_gunicorn
+from harness import PYTHON, ROOT, backend_pids, connect, cpu_seconds, server_env, start_gunicorn, worker_pids
 
 DATABASE_URL = os.environ.get("BENCH_WEB_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_web")
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
@@ -206,10 +206,22 @@ def main() -> None:
         for _ in range(20):  # warm every worker (imports, DB connection)
             request(port, "GET", "/healthz", None, {})
         closed_loop(port, "event", key)  # warm-up of the event path, not counted
-        base_rate, base_p99, base_failed = closed_loop(port, "healthz", key)
-        log(f"healthz: {base_rate:.0f} req/s, p99 {base_p99:.1f} ms, {base_failed} failed")
-        rate, p99, failed = closed_loop(port, "event", key)
-        log(f"single events: {rate:.0f} events/s, p99 {p99:.1f} ms, {failed} failed")
+        with connect(DATABASE_URL) as monitor:
+            app, db = worker_pids(process), backend_pids(monitor)
+            used = cpu_seconds(app)
+            base_rate, base_p99, base_failed = closed_loop(port, "healthz", key)
+            base_app_ms = (cpu_seconds(app) - used) * 1000 / (base_rate * SECONDS)
+            used, db_used = cpu_seconds(app), cpu_seconds(db)
+            rate, p99, failed = closed_loop(port, "event", key)
+            app_ms = (cpu_seconds(app) - used) * 1000 / (rate * SECONDS)
+            db_ms = (cpu_seconds(db) - db_used) * 1000 / (rate * SECONDS)
+        log(
+            f"healthz: {base_rate:.0f} req/s, p99 {base_p99:.1f} ms, {base_failed} failed; app CPU {base_app_ms:.3f} ms/req"
+        )
+        log(
+            f"single events: {rate:.0f} events/s, p99 {p99:.1f} ms, {failed} failed; "
+            f"CPU per event: app {app_ms:.3f} ms, PostgreSQL {db_ms:.3f} ms"
+        )
         p50_r, p99_r, failed_r = open_loop(port, f"/r/{scene}")
         log(f"redirect /r/{scene} at {REDIRECT_RATE:.0f}/s: p50 {p50_r:.1f} ms, p99 {p99_r:.1f} ms, {failed_r} failed")
     finally:
@@ -219,7 +231,8 @@ def main() -> None:
         raise SystemExit(f"non-success answers: healthz {base_failed}, events {failed}, redirects {failed_r}")
     print(
         f"bench single_event_rate: value={rate:.0f} baseline={base_rate:.0f} ratio={rate / base_rate:.3f} "
-        f"p99_ms={p99:.1f} clients={CLIENTS} workers={WORKERS}",
+        f"p99_ms={p99:.1f} clients={CLIENTS} workers={WORKERS} app_cpu_ms={app_ms:.3f} db_cpu_ms={db_ms:.3f} "
+        f"healthz_app_cpu_ms={base_app_ms:.3f}",
         flush=True,
     )
     print(f"bench single_event_p99_ms: value={p99:.1f} baseline={base_p99:.1f} ratio={p99 / base_p99:.2f}", flush=True)

@@ -145,11 +145,14 @@ def cohort_reports(
         ),
         first_events AS {materialized()}(
             SELECT * FROM (
-                SELECT {person()} AS p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
+                SELECT firsts.p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
                        COALESCE(e.campaign_id, pl.campaign_id) AS c,
                        COALESCE(cr.ad_group, {json_text("e.properties", "ad_group")}) AS ad_group,
-                       ROW_NUMBER() OVER (PARTITION BY {person()} ORDER BY e.ts, e.id) AS rn
+                       ROW_NUMBER() OVER (PARTITION BY firsts.p ORDER BY e.ts, e.id) AS rn
                 FROM {EVENTS} e {identity_join()}
+                -- Only each person's events at their first moment: the window then sorts
+                -- ~1 row per new person, not every event of the period.
+                JOIN firsts ON firsts.p = {person()} AND firsts.t0 = e.ts
                 LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
                 LEFT JOIN campaigns_creative cr ON CAST(cr.id AS TEXT) = {json_text("e.properties", "creative_id")}
                 WHERE e.ts >= %s AND e.ts < %s
@@ -175,7 +178,9 @@ def cohort_reports(
                    SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS revenue,
                    SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS refunds
             FROM {EVENTS} e {identity_join()}
-            JOIN cohort co ON co.p = {person()}
+            -- firsts, not cohort: the same people and t0 (cohort only drops some by filter),
+            -- and its row estimate lets the planner hash the people, not the ~1M events.
+            JOIN firsts co ON co.p = {person()}
             WHERE e.ts >= %s AND e.ts < %s AND e.ts >= co.t0
             GROUP BY co.p
         )

@@ -290,21 +290,23 @@ def report_queries() -> Iterator[None]:
     compiling a 24 s cohort query); the last funnel step is estimated at 1 row, so the
     planner rescans a 120k-row CTE per person (2.1 s of a 4.5 s funnel); and the inflated
     estimates pick merge joins that sort a million rows where a hash of the small side
-    does (weekly build −15 % at 2M events). Measured in docs/scaling.md."""
+    does (weekly build −15 % at 2M events). work_mem goes to 16 MB: the cohort query's
+    per-person aggregate spilled 40 MB to disk in 21 batches at the default 4 MB (monthly
+    build −6 % at 1M events). Measured in docs/scaling.md."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false), "
-            "set_config('enable_mergejoin', 'off', false)"
+            "set_config('enable_mergejoin', 'off', false), set_config('work_mem', '16MB', false)"
         )
     try:
         yield
     finally:
         try:
             with connection.cursor() as cursor:
-                cursor.execute("RESET jit; RESET enable_nestloop; RESET enable_mergejoin")
+                cursor.execute("RESET jit; RESET enable_nestloop; RESET enable_mergejoin; RESET work_mem")
         except DatabaseError:
             # An aborted transaction: its rollback undoes the settings too. Let the
             # original error through rather than this one.

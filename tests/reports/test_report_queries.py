@@ -1,5 +1,5 @@
-"""Snapshot builds run with PostgreSQL's JIT, nested loops and merge joins off, and give
-them back."""
+"""Snapshot builds run with PostgreSQL's JIT, nested loops and merge joins off and more
+work_mem, and give them back."""
 
 import pytest
 from django.db import connection
@@ -16,13 +16,13 @@ def setting(name: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_report_queries_turn_jit_nested_loops_and_merge_joins_off_inside_and_restore_them_after():
-    names = ("jit", "enable_nestloop", "enable_mergejoin")
+    names = ("jit", "enable_nestloop", "enable_mergejoin", "work_mem")
     before = tuple(setting(name) for name in names)
 
     with report_queries():
         inside = tuple(setting(name) for name in names)
 
-    assert inside == ("off", "off", "off")
+    assert inside == ("off", "off", "off", "16MB")
     assert tuple(setting(name) for name in names) == before
 
 
