@@ -25,7 +25,7 @@ from events.models import RejectedRow
 
 from .dedupe import content_hash, dedupe_key
 from .validate import CleanRow, validate_row
-from .write import EventRow, existing_hashes, insert_events
+from .write import existing_hashes, insert_events
 
 CONFLICT_MESSAGE = "was already used for a different payload; kept for review, not stored."
 
@@ -84,7 +84,7 @@ def ingest_rows(
             clean.append((index, row_clean))
 
     ingest_key_id = ingest_key.pk if ingest_key is not None else None
-    by_key: dict[str, tuple[int, EventRow]] = {}
+    by_key: dict[str, tuple[int, CleanRow]] = {}
     for index, row in clean:
         row.source = row.source or scope
         # Hash the row as sent, before look-ups that depend on what is in the database.
@@ -96,28 +96,8 @@ def ingest_rows(
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
             continue
-        by_key[key] = (
-            index,
-            EventRow(
-                event_name=row.event_name,
-                user_id=row.user_id,
-                session_id=row.session_id,
-                source=row.source,
-                campaign_code=row.campaign_code,
-                scene=row.scene,
-                app_id=row.app_id,
-                page=row.page,
-                value=row.value,
-                currency=row.currency,
-                ts=row.ts,
-                event_id=row.event_id,
-                dedupe_key=key,
-                content_hash=content,
-                properties=row.properties,
-                properties_json=row.properties_json,
-                ingest_key_id=ingest_key_id,
-            ),
-        )
+        row.dedupe_key, row.content_hash, row.ingest_key_id = key, content, ingest_key_id
+        by_key[key] = (index, row)
 
     # No transaction around the steps: the insert is one statement (atomic by itself), and
     # what follows (identity links, rejected rows) is safe to redo when a client retries

@@ -62,7 +62,8 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 @dataclass(slots=True)
 class CleanRow:
-    """A row that passed validation, with values as they will be stored."""
+    """A row that passed validation, with values as they will be stored; the write takes
+    it as it is (events.ingest.write)."""
 
     event_name: str
     user_id: str
@@ -79,6 +80,10 @@ class CleanRow:
     properties: dict = field(default_factory=dict)
     # The properties as JSON text, dumped once by validation and reused by the write.
     properties_json: str = "{}"
+    # Set by ingest_rows before the write (events.ingest.dedupe, the sender's key).
+    dedupe_key: str = ""
+    content_hash: str = ""
+    ingest_key_id: int | None = None
 
 
 def snake_case(name: str) -> str:

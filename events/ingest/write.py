@@ -24,9 +24,7 @@ bulk_create and ignore_conflicts after a look-up; fine for one process.
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 
 import psycopg
@@ -36,6 +34,8 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from campaigns.models import Campaign, Placement, SourceAlias
 from events.models import Event, EventKey
 from events.partitions import ensure_partitions
+
+from .validate import CleanRow
 
 # (column, PostgreSQL type) of a row as sent to the database, in COPY order.
 COLUMNS = (
@@ -59,30 +59,6 @@ COLUMNS = (
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 STAGING_THRESHOLD = 100
 STAGING_TABLE = "ingest_staging"
-
-
-@dataclass(slots=True)
-class EventRow:
-    """A validated event as written: `source` before aliasing, `campaign_code` and `scene`
-    as sent (the write resolves them to a campaign and a placement)."""
-
-    event_name: str
-    user_id: str
-    session_id: str
-    source: str
-    campaign_code: str
-    scene: str
-    app_id: str
-    page: str
-    value: Decimal | None
-    currency: str
-    ts: datetime
-    event_id: str
-    dedupe_key: str
-    content_hash: str
-    properties: dict
-    properties_json: str
-    ingest_key_id: int | None
 
 
 def _insert_sql(batch: str) -> str:
@@ -119,7 +95,7 @@ CREATE_STAGING_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({_RECORD
 COPY_STAGING_SQL = f"COPY {STAGING_TABLE} ({', '.join(COLUMN_NAMES)}) FROM STDIN"
 
 
-def insert_events(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
     """Insert rows whose dedupe key is new; return the keys actually inserted."""
     if not rows:
         return set()
@@ -150,14 +126,14 @@ class _LoggedCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
-def _insert_from_json(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+def _insert_from_json(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
     payload = json.dumps([_as_dict(row) for row in rows], default=str, ensure_ascii=False)
     with server_bound_cursor() as cursor:
         cursor.execute(INSERT_FROM_JSON_SQL, [payload, received_at])
         return {key for (key,) in cursor.fetchall()}
 
 
-def _insert_from_staging(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+def _insert_from_staging(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
     nested = connection.in_atomic_block
     with transaction.atomic(), server_bound_cursor() as cursor:
         raw = connection.connection
@@ -197,11 +173,11 @@ def _insert_from_staging(rows: Sequence[EventRow], *, received_at: datetime) -> 
         return inserted
 
 
-def _as_dict(row: EventRow) -> dict:
+def _as_dict(row: CleanRow) -> dict:
     return {name: getattr(row, name) for name in COLUMN_NAMES}
 
 
-def _insert_portable(rows: Sequence[EventRow], *, received_at: datetime) -> set[str]:
+def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
     taken = set(existing_hashes(row.dedupe_key for row in rows))
     fresh = [row for row in rows if row.dedupe_key not in taken]
     campaigns, placements, aliases = _lookups(fresh)
@@ -228,7 +204,7 @@ def _insert_portable(rows: Sequence[EventRow], *, received_at: datetime) -> set[
     return {row.dedupe_key for row in fresh}
 
 
-def _lookups(rows: Sequence[EventRow]):
+def _lookups(rows: Sequence[CleanRow]):
     """Campaigns by code, placements by scene and source aliases: one query each."""
     codes = {row.campaign_code for row in rows if row.campaign_code}
     scenes = {row.scene for row in rows if row.scene}
