@@ -141,8 +141,11 @@ class EventKey(models.Model):
     keeps the unique `Event.dedupe_key` and leaves this table empty.
     """
 
-    dedupe_key = models.CharField(max_length=64, primary_key=True)
-    content_hash = models.CharField(max_length=64)
+    # The first 128 bits of the event's sha256 dedupe key and content hash
+    # (events.ingest.dedupe.digest): 16 bytes each instead of 64 characters, which halves
+    # the table and its primary key (docs/scaling.md) at a collision chance of 2^-128.
+    dedupe_key = models.UUIDField(primary_key=True)
+    content_hash = models.UUIDField()
     ts = models.DateTimeField(help_text="The event's ts: which month (partition) holds it.")
 
     # PostgreSQL also has a BRIN index on ts (migration 0009), for drop_archived_month's

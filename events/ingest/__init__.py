@@ -23,7 +23,7 @@ from django.utils import timezone
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
-from .dedupe import content_hash, dedupe_key
+from .dedupe import content_hash, dedupe_key, digest
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
 
@@ -116,7 +116,7 @@ def ingest_rows(
         for key, (index, event) in by_key.items():
             if key in inserted:
                 continue
-            if stored.get(key) == event.content_hash:
+            if stored.get(key) == digest(event.content_hash):
                 result.duplicates += 1
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))

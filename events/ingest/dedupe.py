@@ -7,10 +7,13 @@
 
 `content_hash` is always the normalised content's hash: an existing dedupe key with a
 different content hash is a conflict (same id, different payload), kept for review.
+
+`events_eventkey` stores `digest()` of both (their first 128 bits, as a uuid).
 """
 
 import hashlib
 import json
+import uuid
 
 from .validate import CleanRow
 
@@ -46,3 +49,8 @@ def content_hash(row: CleanRow) -> str:
 def dedupe_key(row: CleanRow, *, scope: str, content: str) -> str:
     material = _SEP.join(("id", scope, row.event_id)) if row.event_id else _SEP.join(("content", content))
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def digest(hex_sha256: str) -> uuid.UUID:
+    """The 128-bit form of a key or hash kept in events_eventkey (its first 32 hex digits)."""
+    return uuid.UUID(hex_sha256[:32])

@@ -23,6 +23,7 @@ bulk_create and ignore_conflicts after a look-up; fine for one process.
 """
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
@@ -35,6 +36,7 @@ from campaigns.models import Campaign, Placement, SourceAlias
 from events.models import Event, EventKey
 from events.partitions import ensure_partitions
 
+from .dedupe import digest
 from .validate import CleanRow
 
 # (column, PostgreSQL type) of a row as sent to the database, in COPY order.
@@ -71,7 +73,8 @@ def _insert_sql(batch: str) -> str:
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
-        "SELECT dedupe_key, content_hash, ts FROM batch ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key) "
+        "SELECT left(dedupe_key, 32)::uuid, left(content_hash, 32)::uuid, ts FROM batch "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key) "
         f"INSERT INTO {events} (event_name, user_id, session_id, source, campaign_code, campaign_id, placement_id, "
         "app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, properties, ingest_key_id, received_at) "
         "SELECT u.event_name, u.user_id, u.session_id, COALESCE(alias.canonical, u.source), "
@@ -79,7 +82,7 @@ def _insert_sql(batch: str) -> str:
         "COALESCE(campaign.id, placement.campaign_id), placement.id, "
         "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
         "u.ingest_key_id, %s "
-        "FROM batch AS u JOIN claimed USING (dedupe_key) "
+        "FROM batch AS u JOIN claimed ON claimed.dedupe_key = left(u.dedupe_key, 32)::uuid "
         f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON campaign.code = u.campaign_code AND u.campaign_code <> '' "
         f"LEFT JOIN {Placement._meta.db_table} AS placement ON placement.scene = u.scene AND u.scene <> '' "
         f"LEFT JOIN {Campaign._meta.db_table} AS placement_campaign ON placement_campaign.id = placement.campaign_id "
@@ -219,12 +222,20 @@ def _lookups(rows: Sequence[CleanRow]):
     return campaigns, placements, aliases
 
 
-def existing_hashes(keys: Iterable[str]) -> dict[str, str]:
-    """dedupe_key → content_hash for keys already stored (the key table on PostgreSQL)."""
-    model = EventKey if connection.vendor == "postgresql" else Event
+def existing_hashes(keys: Iterable[str]) -> dict[str, uuid.UUID]:
+    """dedupe_key → digest of the stored content hash, for keys already stored (the key
+    table on PostgreSQL). Compare with `digest(row.content_hash)`."""
     keys = list(keys)
-    found: dict[str, str] = {}
+    found: dict[str, uuid.UUID] = {}
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
-        found.update(model.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "content_hash"))
+        if connection.vendor == "postgresql":
+            by_digest = {digest(key): key for key in chunk}
+            for key, content in EventKey.objects.filter(dedupe_key__in=by_digest).values_list(
+                "dedupe_key", "content_hash"
+            ):
+                found[by_digest[key]] = content
+        else:
+            for key, content in Event.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "content_hash"):
+                found[key] = digest(content)
     return found
