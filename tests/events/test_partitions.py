@@ -240,3 +240,25 @@ def test_planner_statistics_are_refreshed_when_the_partitions_outgrow_the_parent
     analyzed = refresh_planner_statistics()
 
     assert "events_event" in analyzed
+
+
+def test_keys_converted_by_migration_0010_are_the_digests_new_writes_store():
+    """Keys stored as 64-character text before migration 0010 must become exactly what the
+    write stores now, or events sent before the migration would be accepted again after it."""
+    import importlib
+
+    migration = importlib.import_module("events.migrations.0010_compact_event_keys")
+    ingest_rows([row(event_id="before-0010"), row(user_id="u2")], channel="api", source="s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE legacy_keys AS SELECT dedupe_key::varchar(64) AS dedupe_key, "
+            "content_hash::varchar(64) AS content_hash FROM events_event"
+        )
+        cursor.execute(migration.CONVERT.replace("events_eventkey", "legacy_keys"))
+        cursor.execute("SELECT dedupe_key, content_hash FROM legacy_keys ORDER BY 1")
+        converted = cursor.fetchall()
+
+    assert converted == list(EventKey.objects.order_by("dedupe_key").values_list("dedupe_key", "content_hash"))
+    assert len(converted) == 2
+    again = ingest_rows([row(event_id="before-0010"), row(user_id="u2")], channel="api", source="s")
+    assert (again.accepted, again.duplicates, again.conflicts) == (0, 2, 0)
