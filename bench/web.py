@@ -134,8 +134,9 @@ def closed_loop_worker(args: tuple) -> tuple[list[float], int, int]:
     return latencies, len(latencies) - failures[0], failures[0]
 
 
-def closed_loop(port: int, kind: str, key: str) -> tuple[float, float, int]:
-    """(successful requests/s, p99 latency ms, failed requests) of CLIENTS clients for SECONDS."""
+def closed_loop(port: int, kind: str, key: str) -> tuple[float, float, int, int]:
+    """(successful requests/s, p99 latency ms, failed requests, requests sent) of CLIENTS
+    clients for SECONDS."""
     per_process = [CLIENTS // PROCESSES + (1 if i < CLIENTS % PROCESSES else 0) for i in range(PROCESSES)]
     started = time.time()
     deadline = started + SECONDS
@@ -145,7 +146,7 @@ def closed_loop(port: int, kind: str, key: str) -> tuple[float, float, int]:
     latencies = sorted(x for r in results for x in r[0])
     ok = sum(r[1] for r in results)
     failed = sum(r[2] for r in results)
-    return ok / elapsed, percentile(latencies, 99) * 1000, failed
+    return ok / elapsed, percentile(latencies, 99) * 1000, failed, len(latencies)
 
 
 def open_loop_worker(args: tuple) -> tuple[list[float], int]:
@@ -209,12 +210,12 @@ def main() -> None:
         with connect(DATABASE_URL) as monitor:
             app, db = worker_pids(process), backend_pids(monitor)
             used = cpu_seconds(app)
-            base_rate, base_p99, base_failed = closed_loop(port, "healthz", key)
-            base_app_ms = (cpu_seconds(app) - used) * 1000 / (base_rate * SECONDS)
+            base_rate, base_p99, base_failed, base_sent = closed_loop(port, "healthz", key)
+            base_app_ms = (cpu_seconds(app) - used) * 1000 / base_sent
             used, db_used = cpu_seconds(app), cpu_seconds(db)
-            rate, p99, failed = closed_loop(port, "event", key)
-            app_ms = (cpu_seconds(app) - used) * 1000 / (rate * SECONDS)
-            db_ms = (cpu_seconds(db) - db_used) * 1000 / (rate * SECONDS)
+            rate, p99, failed, sent = closed_loop(port, "event", key)
+            app_ms = (cpu_seconds(app) - used) * 1000 / sent
+            db_ms = (cpu_seconds(db) - db_used) * 1000 / sent
         log(
             f"healthz: {base_rate:.0f} req/s, p99 {base_p99:.1f} ms, {base_failed} failed; app CPU {base_app_ms:.3f} ms/req"
         )

@@ -69,8 +69,7 @@ def target_with_utms(target_url: str, utms: dict[str, str]) -> str | None:
 class ShortLink:
     """What a redirect needs of a placement, looked up once and remembered briefly."""
 
-    placement: Placement
-    campaign_code: str
+    placement: Placement  # with its campaign
     utms: dict[str, str]
     target: str | None  # the configured target with our UTMs; None if there is none
 
@@ -94,7 +93,7 @@ def resolve(code: str) -> ShortLink | None:
         return None
     utms = utm_params(placement)
     target = target_with_utms(placement.target_url, utms) if placement.target_url else None
-    link = ShortLink(placement=placement, campaign_code=placement.campaign.code, utms=utms, target=target)
+    link = ShortLink(placement=placement, utms=utms, target=target)
     _recent_links.put(code, link)
     return link
 
@@ -113,7 +112,7 @@ def record_scan(link: ShortLink, *, visitor: str) -> None:
                 "event_name": "qr_scan",
                 "user_id": visitor,
                 "source": link.utms.get("utm_source", ""),
-                "campaign": link.campaign_code,
+                "campaign": link.placement.campaign.code,
                 "placement_scene": scene,
                 "ts": datetime.fromtimestamp(window * RETRY_WINDOW_SECONDS, tz=UTC),
                 "event_id": event_id,

@@ -246,7 +246,7 @@ def test_a_key_is_looked_up_once_then_remembered(
     assert response.json()["accepted"] == 1
 
 
-def test_a_key_revoked_elsewhere_stops_working_when_this_process_forgets_it(post_events, ingest_key, settings):
+def test_a_key_revoked_elsewhere_stops_working_when_this_process_forgets_it(post_events, ingest_key):
     post_events(json.dumps(event()))
     # Another web process revokes it: no signal reaches this one.
     IngestKey.objects.filter(pk=ingest_key[0].pk).update(revoked_at=timezone.now())
