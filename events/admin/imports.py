@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from events.imports import ImportFormatError, get_spec, import_csv
 from events.imports.services import CHANNEL_PREFIX
@@ -30,18 +31,29 @@ USER_SOURCE_LABELS = {
 
 
 class ImportCSVForm(forms.Form):
-    file = forms.FileField(help_text="A CSV file with a header line; UTF-8, UTF-16 or GBK; comma, tab or semicolon.")
+    file = forms.FileField(
+        help_text=_(
+            "A CSV file with a header line (UTF-8, UTF-16 or GBK; comma, tab or semicolon), a datacube JSON answer "
+            "as WeChat returned it, or an .xlsx download from the console."
+        )
+    )
     app_id = forms.CharField(
         required=False,
         max_length=32,
-        label="App ID for the whole file",
-        help_text="Only needed when the file has no app_id column (WeChat's datacube exports have none).",
+        label=_("App ID for the whole file"),
+        help_text=_("Only needed when the file has no app_id column (WeChat's datacube exports have none)."),
+    )
+    date = forms.DateField(
+        required=False,
+        label=_("Day for the whole file"),
+        help_text=_("For rows without a date: getVisitPage gives ref_date once, outside its list."),
     )
 
-    def __init__(self, *args, with_app_id: bool, **kwargs):
+    def __init__(self, *args, file_defaults: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
-        if not with_app_id:
-            del self.fields["app_id"]
+        for name in ("app_id", "date"):
+            if name not in file_defaults:
+                del self.fields[name]
 
 
 class ImportCSVMixin:
@@ -75,12 +87,12 @@ class ImportCSVMixin:
         if not self.has_add_permission(request):
             raise PermissionDenied
         spec = get_spec(self.import_kind)
-        with_app_id = "app_id" in spec.file_defaults
+        file_defaults = spec.file_defaults
         summary = None
         if request.method == "POST":
-            form = ImportCSVForm(request.POST, request.FILES, with_app_id=with_app_id)
+            form = ImportCSVForm(request.POST, request.FILES, file_defaults=file_defaults)
             if form.is_valid():
-                defaults = {"app_id": form.cleaned_data.get("app_id")} if with_app_id else {}
+                defaults = {name: form.cleaned_data.get(name) for name in file_defaults}
                 try:
                     summary = import_csv(self.import_kind, form.cleaned_data["file"], defaults=defaults)
                 except ImportFormatError as exc:
@@ -89,7 +101,7 @@ class ImportCSVMixin:
                     level = messages.WARNING if summary.rejected else messages.SUCCESS
                     self.message_user(request, str(summary), level)
         else:
-            form = ImportCSVForm(with_app_id=with_app_id)
+            form = ImportCSVForm(file_defaults=file_defaults)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

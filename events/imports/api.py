@@ -1,5 +1,6 @@
-"""`POST /api/v1/imports/<kind>`: a CSV file as the body (text/csv) or as the `file` field
-of a multipart form; answers what the import did. Needs the table's add permission."""
+"""`POST /api/v1/imports/<kind>`: a CSV file, a datacube JSON answer or an .xlsx workbook as
+the body, or as the `file` field of a multipart form; answers what the import did. Needs the
+table's add permission."""
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +15,8 @@ from .csvstream import ImportFormatError
 from .services import UnknownImportKind, get_spec, import_csv
 from .specs import SPECS
 
+FILE_WIDE_PARAMETERS = ("app_id", "date")
+
 
 class CSVStreamParser(BaseParser):
     """Hands the request body over as a stream, so a large CSV is read block by block."""
@@ -22,6 +25,16 @@ class CSVStreamParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         return {"file": stream}
+
+
+class DatacubeJSONParser(CSVStreamParser):
+    """A datacube answer posted as it came from WeChat; the import reads it, not DRF."""
+
+    media_type = "application/json"
+
+
+class WorkbookParser(CSVStreamParser):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RejectedLineSerializer(serializers.Serializer):
@@ -46,7 +59,7 @@ class ImportErrorSerializer(serializers.Serializer):
 
 
 class ImportView(APIView):
-    parser_classes = [CSVStreamParser, MultiPartParser]
+    parser_classes = [CSVStreamParser, DatacubeJSONParser, WorkbookParser, MultiPartParser]
 
     def get_queryset(self):
         # The default ModelPermissions reads the model from here: POST needs its add permission.
@@ -59,7 +72,8 @@ class ImportView(APIView):
         operation_id="imports_create",
         summary="Import a CSV file of ad spend or WeChat statistics",
         description=(
-            "Send the CSV as the request body (`Content-Type: text/csv`) or as the `file` field of a "
+            "Send the file as the request body (`Content-Type: text/csv`; a datacube answer as WeChat returned it "
+            "with `application/json`; an Excel download with the .xlsx media type) or as the `file` field of a "
             "multipart form. Rows are upserted on the kind's natural key: importing the same file again "
             "replaces rows and never doubles them. Bad rows are reported by line number and kept as "
             "rejected rows. Column names and aliases: docs/imports.md."
@@ -73,9 +87,18 @@ class ImportView(APIView):
                 required=False,
                 description="App ID for every row, when the file has no app_id column (not for ad_spend).",
             ),
+            OpenApiParameter(
+                "date",
+                OpenApiTypes.DATE,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Day for every row without one (mp_page_stats only: getVisitPage gives ref_date once "
+                "for the whole answer).",
+            ),
         ],
         request={
             "text/csv": OpenApiTypes.BINARY,
+            "application/json": OpenApiTypes.OBJECT,
             "multipart/form-data": inline_serializer("ImportUpload", fields={"file": serializers.FileField()}),
         },
         responses={
@@ -88,9 +111,10 @@ class ImportView(APIView):
     def post(self, request, kind: str):
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is None or not hasattr(upload, "read"):  # a multipart text field is not a file
-            raise ParseError("Send the CSV as a text/csv body or as the 'file' field of a multipart form.")
-        app_id = request.query_params.get("app_id", "")
-        defaults = {"app_id": app_id} if app_id else {}
+            raise ParseError(
+                "Send the file as a text/csv, application/json or .xlsx body, or as the 'file' field of a multipart form."
+            )
+        defaults = {name: request.query_params.get(name, "") for name in FILE_WIDE_PARAMETERS}
         try:
             summary = import_csv(kind, upload, defaults=defaults)
         except ImportFormatError as exc:

@@ -23,9 +23,18 @@ class ImportCommand(BaseCommand):
         )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="Path to the CSV file (UTF-8, UTF-16 or GBK; comma, tab or semicolon).")
-        if "app_id" in get_spec(self.kind).file_defaults:
+        parser.add_argument(
+            "file",
+            help="Path to the file: CSV (UTF-8, UTF-16 or GBK; comma, tab or semicolon), a datacube JSON answer "
+            "as WeChat returned it, or an .xlsx download.",
+        )
+        file_defaults = get_spec(self.kind).file_defaults
+        if "app_id" in file_defaults:
             parser.add_argument("--app-id", default="", help="App ID for every row when the file has no app_id column.")
+        if "date" in file_defaults:
+            parser.add_argument(
+                "--date", default="", help="Day for every row without one (getVisitPage gives ref_date once per file)."
+            )
         parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
     def handle(self, *args, file: str, **options):
@@ -35,7 +44,7 @@ class ImportCommand(BaseCommand):
             handle = path.open("rb")
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from None
-        defaults = {"app_id": options.get("app_id")} if options.get("app_id") else {}
+        defaults = {name: options.get(name) for name in ("app_id", "date") if options.get(name)}
         with (
             handle,
             tqdm(

@@ -45,7 +45,7 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def _blocks(binary: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def read_blocks(binary: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
     while True:
         data = binary.read(READ_SIZE)
         if not data:
@@ -123,12 +123,16 @@ def read_csv(
     Blank lines are skipped. A line the csv module cannot parse comes back as a record with
     `error` set, so it is rejected with its line number instead of stopping the import.
     """
-    blocks = _blocks(binary, progress)
-    first = next(blocks, b"")
+    stream = read_blocks(binary, progress)
+    return read_csv_blocks(next(stream, b""), stream)
+
+
+def read_csv_blocks(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iterator[Record]]:
+    """`read_csv` for a file whose first block was already read (to tell its shape)."""
     if not first.strip():
         raise ImportFormatError("The file is empty: expected a header line and rows.")
     encoding = detect_encoding(first)
-    lines = _Lines(blocks, first, encoding)
+    lines = _Lines(rest, first, encoding)
 
     header_line = next(lines, "")
     delimiter = max(DELIMITERS, key=header_line.count)  # ties keep the comma (first)

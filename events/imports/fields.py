@@ -23,8 +23,10 @@ MAX_COUNT = 2**63 - 1  # PositiveBigIntegerField; smaller fields cap themselves 
 
 
 def normalise_header(name: str) -> str:
-    """`Valid Click Count` → `valid_click_count`; a UTF-8 BOM and stray quotes are dropped."""
+    """`Valid Click Count` → `valid_click_count`; a UTF-8 BOM and stray quotes are dropped,
+    and so is a trailing unit in brackets, as console downloads write it (`次均停留时长(秒)`)."""
     name = name.replace("\ufeff", "").strip().strip('"').strip()
+    name = re.sub(r"\s*[(（][^()（）]*[)）]$", "", name)
     name = re.sub(r"[\s\-./]+", "_", name.lower())
     return name.strip("_")
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from events.models import RejectedRow
 
-from .csvstream import ImportFormatError, Record, read_csv
+from .csvstream import ImportFormatError, Record
+from .documents import read_table
 from .fields import EMPTY_MARKERS, Column, normalise_header
 from .specs import SPECS, ImportSpec
 
@@ -109,10 +110,19 @@ def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tu
         for alias in column.alias_transforms:
             by_header[normalise_header(alias)] = (column, alias)
 
+    present = {normalise_header(written) for written in header}
+    columns = {column.name: column for column in spec.columns}
+    roles = {
+        normalise_header(role.header): (columns[role.column], None)
+        for role in spec.header_roles
+        if normalise_header(role.when_present) in present
+    }
+
     found: dict[str, tuple[int, str]] = {}
     ignored = []
     for index, written in enumerate(header):
-        match = by_header.get(normalise_header(written))
+        name = normalise_header(written)
+        match = roles.get(name) or by_header.get(name)
         if match is None:
             if written.strip():
                 ignored.append(written.strip())
@@ -199,8 +209,18 @@ def _parse_record(
 class _Writer:
     """Collects one chunk of good and bad rows and writes it in one transaction."""
 
-    def __init__(self, spec: ImportSpec, summary: ImportSummary, header_raw: str, *, channel: str, keep_rejected: bool):
+    def __init__(
+        self,
+        spec: ImportSpec,
+        summary: ImportSummary,
+        header_raw: str,
+        *,
+        channel: str,
+        keep_rejected: bool,
+        update_fields: list[str],
+    ):
         self.spec = spec
+        self.update_fields = update_fields
         self.keep_rejected = keep_rejected
         self.summary = summary
         self.header_raw = header_raw
@@ -249,7 +269,7 @@ class _Writer:
                     objs,
                     update_conflicts=True,
                     unique_fields=list(self.spec.natural_key),
-                    update_fields=self.spec.update_fields,
+                    update_fields=self.update_fields,
                 )
             if self.bad:
                 RejectedRow.objects.bulk_create(self._not_kept_yet(self.bad))
@@ -291,7 +311,8 @@ def import_csv(
     chunk_size: int = CHUNK_SIZE,
     keep_rejected: bool = True,
 ) -> ImportSummary:
-    """Import a CSV file of `kind` (see specs.SPECS) and return what happened.
+    """Import a file of `kind` (see specs.SPECS) and return what happened. The file is CSV
+    text, a datacube JSON answer as WeChat returns it, or an .xlsx workbook (documents.py).
 
     Steps: read the header and map its names (aliases included) to columns; parse and
     check each record; upsert good rows every `chunk_size` rows on the natural key; store
@@ -317,10 +338,21 @@ def import_csv(
     if isinstance(binary, bytes | bytearray):
         binary = io.BytesIO(binary)
 
-    header, header_raw, records = read_csv(binary, progress=progress)
+    header, header_raw, records = read_table(binary, progress=progress)
     layout, ignored = _layout(spec, header, defaults)
     summary = ImportSummary(kind=kind, ignored_columns=ignored, unmatched_label=spec.unmatched_label)
-    writer = _Writer(spec, summary, header_raw, channel=CHANNEL_PREFIX + kind, keep_rejected=keep_rejected)
+    # A column the file does not have keeps its stored value on re-import: getusercumulate
+    # (ref_date, cumulate_user) must not zero the follows getusersummary brought for that day.
+    given = {column.name for column, index, _ in layout.positions if index is not None} | set(defaults)
+    update_fields = [field for field in spec.update_fields if field not in spec.unchanged_unless(given)]
+    writer = _Writer(
+        spec,
+        summary,
+        header_raw,
+        channel=CHANNEL_PREFIX + kind,
+        keep_rejected=keep_rejected,
+        update_fields=update_fields,
+    )
 
     for record in records:
         summary.rows += 1

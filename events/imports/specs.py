@@ -27,6 +27,17 @@ from .fields import (
 
 
 @dataclass(frozen=True)
+class HeaderRole:
+    """`header` means `column` when the file also has `when_present`; alone it keeps its
+    ordinary meaning. WeChat uses one name for two days: getarticlesummary's `ref_date` is the
+    statistics day, getarticletotal's `ref_date` is the send day next to `stat_date`."""
+
+    header: str
+    when_present: str
+    column: str
+
+
+@dataclass(frozen=True)
 class ImportSpec:
     kind: str
     model: type[models.Model]
@@ -44,6 +55,7 @@ class ImportSpec:
     resolved_fields: tuple[str, ...] = ()
     # Columns a caller may give once for the whole file (e.g. datacube exports have no appid).
     file_defaults: tuple[str, ...] = ()
+    header_roles: tuple[HeaderRole, ...] = ()
     # One data line under the canonical header, for the admin's template file and docs.
     example: str = ""
 
@@ -58,6 +70,10 @@ class ImportSpec:
     def update_fields(self) -> list[str]:
         updated = [self.attr(c) for c in self.columns if self.attr(c) not in self.natural_key]
         return [*updated, *self.resolved_fields, "imported_at"]
+
+    def unchanged_unless(self, given: set[str]) -> set[str]:
+        """Model fields a re-import leaves alone because the file has no column for them."""
+        return {self.attr(c) for c in self.columns if c.name not in given and self.attr(c) not in self.natural_key}
 
     def key_of(self, obj: models.Model) -> tuple:
         return tuple(getattr(obj, name) for name in self.natural_key)
@@ -167,7 +183,7 @@ OA_USER_SUMMARY = ImportSpec(
     model=OAUserSummary,
     columns=(
         APP_ID_COLUMN,
-        Column("date", parse_date, aliases=("ref_date",), required=True),
+        Column("date", parse_date, aliases=("ref_date", "日期", "时间"), required=True),
         Column("user_source", text_parser(40), aliases=("source",), default="all"),
         Column("new_users", parse_count_32, aliases=("new_user", "新关注人数"), default=0),
         Column(
@@ -200,11 +216,15 @@ ARTICLE_STATS = ImportSpec(
     model=ArticleStat,
     columns=(
         APP_ID_COLUMN,
-        Column("date", parse_date, aliases=("ref_date", "stat_date"), required=True),
+        Column("date", parse_date, aliases=("ref_date", "stat_date", "日期", "时间"), required=True),
         Column("msgid", text_parser(64), aliases=("msg_id", "msgid_index", "article_id"), required=True),
-        Column("title", text_parser(300), aliases=("article_title", "标题"), default=""),
-        Column("published_on", parse_date, aliases=("publish_date", "published", "send_date", "发表日期")),
-        Column("reads", parse_count_32, aliases=("int_page_read_count", "read_count", "阅读次数"), default=0),
+        Column("title", text_parser(300), aliases=("article_title", "标题", "文章标题"), default=""),
+        Column(
+            "published_on",
+            parse_date,
+            aliases=("publish_date", "published", "send_date", "发表日期", "发表时间", "发布时间", "群发时间"),
+        ),
+        Column("reads", parse_count_32, aliases=("int_page_read_count", "read_count", "阅读次数", "阅读量"), default=0),
         Column("read_users", parse_count_32, aliases=("int_page_read_user", "read_user", "阅读人数"), default=0),
         Column("completion_rate", parse_rate, aliases=("completion", "read_completion_rate", "完读率")),
         Column("shares", parse_count_32, aliases=("share_count", "分享次数"), default=0),
@@ -218,6 +238,7 @@ ARTICLE_STATS = ImportSpec(
     natural_key=("app_id", "date", "msgid"),
     check=_check_article,
     file_defaults=("app_id",),
+    header_roles=(HeaderRole(header="ref_date", when_present="stat_date", column="published_on"),),
     example="wxoa123,2025-11-01,2247483647_1,Autumn sale,2025-11-01,900,700,63%,40,12",
 )
 
@@ -237,18 +258,23 @@ MP_PAGE_STATS = ImportSpec(
     model=MiniProgramPageStat,
     columns=(
         APP_ID_COLUMN,
-        Column("date", parse_date, aliases=("ref_date",), required=True),
-        Column("page_path", text_parser(200), aliases=("page", "path"), required=True),
-        Column("visits", parse_count_32, aliases=("page_visit_pv", "pv"), default=0),
-        Column("visitors", parse_count_32, aliases=("page_visit_uv", "uv"), default=0),
-        Column("stay_time_seconds", parse_seconds, aliases=("page_staytime_pv", "stay_time", "avg_stay_time")),
-        Column("entries", parse_count_32, aliases=("entrypage_pv", "entry_pv"), default=0),
-        Column("exits", parse_count_32, aliases=("exitpage_pv", "exit_pv"), default=0),
-        Column("shares", parse_count_32, aliases=("page_share_pv", "share_pv"), default=0),
+        Column("date", parse_date, aliases=("ref_date", "日期", "时间"), required=True),
+        Column("page_path", text_parser(200), aliases=("page", "path", "页面路径"), required=True),
+        Column("visits", parse_count_32, aliases=("page_visit_pv", "pv", "访问次数"), default=0),
+        Column("visitors", parse_count_32, aliases=("page_visit_uv", "uv", "访问人数"), default=0),
+        Column(
+            "stay_time_seconds",
+            parse_seconds,
+            aliases=("page_staytime_pv", "stay_time", "avg_stay_time", "次均停留时长", "次均时长"),
+        ),
+        Column("entries", parse_count_32, aliases=("entrypage_pv", "entry_pv", "入口页次数"), default=0),
+        Column("exits", parse_count_32, aliases=("exitpage_pv", "exit_pv", "退出页次数"), default=0),
+        Column("shares", parse_count_32, aliases=("page_share_pv", "share_pv", "分享次数"), default=0),
     ),
     natural_key=("app_id", "date", "page_path"),
     check=_check_page,
-    file_defaults=("app_id",),
+    # getVisitPage puts ref_date once, outside list[]; a flattened export may have lost it.
+    file_defaults=("app_id", "date"),
     example="wxmp456,20251101,pages/index/index,5000,3000,12.5,2500,1200,30",
 )
 
