@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Placement
 
@@ -357,7 +358,10 @@ class PayMerchant(models.Model):
     )
     api_v3_key = models.CharField(max_length=API_V3_KEY_LENGTH, help_text="APIv3 key: 32 characters.")
     platform_key_serial = models.CharField(
-        max_length=64, help_text="Wechatpay-Serial of the key below: a platform certificate serial or PUB_KEY_ID_…"
+        max_length=64,
+        blank=True,
+        help_text="Wechatpay-Serial of the key below: PUB_KEY_ID_… for a public key; for a platform certificate "
+        "leave it empty and it is read from the certificate.",
     )
     platform_public_key = models.TextField(
         help_text="WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."
@@ -365,7 +369,9 @@ class PayMerchant(models.Model):
     # WeChat Pay may sign with either key while a merchant moves from platform
     # certificates to the WeChat Pay public key (WECHAT.md §6): keep the other one here.
     second_key_serial = models.CharField(
-        max_length=64, blank=True, help_text="Optional second key, used while WeChat Pay migrates keys."
+        max_length=64,
+        blank=True,
+        help_text="Optional second key, used while WeChat Pay migrates keys (read from a certificate when empty).",
     )
     second_public_key = models.TextField(blank=True, help_text="PEM of the second key.")
     is_active = models.BooleanField(default=True, help_text="Inactive merchants' notifications are refused (404).")
@@ -394,11 +400,30 @@ class PayMerchant(models.Model):
             raise ValueError("The WeChat Pay platform key must be an RSA key.")
         return key
 
+    @staticmethod
+    def certificate_serial(pem_text: str) -> str:
+        """The serial of a platform certificate as WeChat Pay writes it in `Wechatpay-Serial`
+        (upper-case hexadecimal); "" for a bare public key."""
+        pem = pem_text.strip().encode()
+        if b"CERTIFICATE" not in pem:
+            return ""
+        return f"{x509.load_pem_x509_certificate(pem).serial_number:X}"
+
+    @staticmethod
+    def same_serial(first: str, second: str) -> bool:
+        """Certificate serials are hexadecimal numbers: `5157f0…` and `5157F0…` (or with a
+        leading zero) name the same certificate. PUB_KEY_ID_… ids compare the same way."""
+
+        def normal(serial: str) -> str:
+            return serial.strip().upper().lstrip("0")
+
+        return bool(first and second) and normal(first) == normal(second)
+
     def platform_key_for(self, serial: str) -> rsa.RSAPublicKey | None:
         """The key WeChat Pay names in `Wechatpay-Serial` (a bare key or a certificate), or None."""
-        if serial and serial == self.platform_key_serial:
+        if self.same_serial(serial, self.platform_key_serial):
             return self._load_key(self.platform_public_key)
-        if serial and serial == self.second_key_serial and self.second_public_key:
+        if self.same_serial(serial, self.second_key_serial) and self.second_public_key:
             return self._load_key(self.second_public_key)
         return None
 
@@ -408,15 +433,29 @@ class PayMerchant(models.Model):
             errors["api_v3_key"] = (
                 "The API v3 key must be exactly 32 characters (ASCII letters and digits, from the merchant platform)."
             )
-        keys = [("platform_public_key", self.platform_public_key)]
+        keys = [("platform_key_serial", "platform_public_key")]
         if self.second_key_serial or self.second_public_key:
-            keys.append(("second_public_key", self.second_public_key))
-            if not self.second_key_serial:
-                errors["second_key_serial"] = "Give the serial or PUB_KEY_ID_… of the second key."
-        for field, pem in keys:
+            keys.append(("second_key_serial", "second_public_key"))
+        for serial_field, key_field in keys:
+            pem = getattr(self, key_field)
             try:
                 self._load_key(pem)
+                from_certificate = self.certificate_serial(pem)
             except (ValueError, UnsupportedAlgorithm) as exc:
-                errors[field] = f"Not a usable RSA public key or certificate in PEM: {exc}"
+                errors[key_field] = f"Not a usable RSA public key or certificate in PEM: {exc}"
+                continue
+            typed = getattr(self, serial_field).strip()
+            if from_certificate and not typed:
+                setattr(self, serial_field, from_certificate)
+            elif from_certificate and not self.same_serial(typed, from_certificate):
+                # A wrong serial would fail every notification for WeChat's 24 hours of retries.
+                errors[serial_field] = _(
+                    "This certificate's serial number is {certificate}, not {typed}. "
+                    "Leave the serial empty to take it from the certificate."
+                ).format(certificate=from_certificate, typed=typed)
+            elif not typed:
+                errors[serial_field] = _(
+                    "Give the id of this public key (PUB_KEY_ID_…), as the merchant platform shows it."
+                )
         if errors:
             raise ValidationError(errors)

@@ -184,13 +184,23 @@ def _obj(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _payer(resource: dict[str, Any], payer: dict[str, Any]) -> tuple[str, str]:
+    """The payer's openid and the appid it belongs to. An openid is only meaningful under
+    its own app: in partner (service-provider) mode `sub_openid` belongs to `sub_appid`
+    and `sp_openid` to the service provider's `sp_appid` (WECHAT.md §6)."""
+    if _str(payer, "openid"):
+        return _str(payer, "openid"), _str(resource, "appid") or _str(resource, "sub_appid")
+    if _str(payer, "sub_openid"):
+        return _str(payer, "sub_openid"), _str(resource, "sub_appid")
+    return _str(payer, "sp_openid"), _str(resource, "sp_appid")
+
+
 def _transaction_row(resource: dict[str, Any], *, merchant: PayMerchant, notification: Notification) -> dict:
     transaction_id = _str(resource, "transaction_id")
     if not transaction_id:
         raise PayNotificationError("The transaction has no transaction_id.", keep=True)
     payer, amount = _obj(resource, "payer"), _obj(resource, "amount")
-    # Partner (service-provider) mode has sub_openid/sp_openid instead of openid.
-    openid = _str(payer, "openid") or _str(payer, "sub_openid") or _str(payer, "sp_openid")
+    openid, app_id = _payer(resource, payer)
     if not openid:
         raise PayNotificationError("The transaction has no payer openid.", keep=True)
     attach = _str(resource, "attach")
@@ -211,7 +221,7 @@ def _transaction_row(resource: dict[str, Any], *, merchant: PayMerchant, notific
         "currency": _str(amount, "currency") or "CNY",
         "ts": _str(resource, "success_time") or notification.create_time,
         "event_id": transaction_id,
-        "app_id": _str(resource, "appid") or _str(resource, "sub_appid") or merchant.appid,
+        "app_id": app_id or merchant.appid,
         "properties": {key: value for key, value in properties.items() if value},
         **_attribution(attach),
     }
