@@ -15,17 +15,24 @@ from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 
 from events.models import Event, PayMerchant
-from tests.events.test_wechat_pay import (  # noqa: F401 (fixtures)
-    API_V3_KEY,
-    MCHID,
-    merchant,
-    notification_body,
-    notify,
-    platform_key,
-    signed_headers,
-)
+from tests.events.test_wechat_pay import API_V3_KEY, MCHID, SERIAL, notification_body, notify, signed_headers
 
 CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A72"
+
+
+@pytest.fixture(scope="module")
+def platform_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def merchant(db, platform_key):
+    pem = platform_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return PayMerchant.objects.create(
+        mchid=MCHID, api_v3_key=API_V3_KEY, platform_key_serial=SERIAL, platform_public_key=pem.decode()
+    )
 
 
 def _certificate_pem(key: rsa.RSAPrivateKey, serial: int = int(CERT_SERIAL, 16)) -> str:
@@ -44,16 +51,16 @@ def _certificate_pem(key: rsa.RSAPrivateKey, serial: int = int(CERT_SERIAL, 16))
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _merchant_with_certificate(platform_key, serial: str = "") -> PayMerchant:
-    merchant = PayMerchant(
+def _merchant_with_certificate(key: rsa.RSAPrivateKey, serial: str = "") -> PayMerchant:
+    certified = PayMerchant(
         mchid="1230000109",
         api_v3_key=API_V3_KEY,
         platform_key_serial=serial,
-        platform_public_key=_certificate_pem(platform_key),
+        platform_public_key=_certificate_pem(key),
     )
-    merchant.full_clean()
-    merchant.save()
-    return merchant
+    certified.full_clean()
+    certified.save()
+    return certified
 
 
 def _partner_transaction(payer: dict) -> dict:
@@ -78,16 +85,16 @@ def _partner_transaction(payer: dict) -> dict:
 
 @pytest.mark.django_db
 def test_a_lower_case_wechatpay_serial_still_picks_the_certificate(client, platform_key):
-    merchant = _merchant_with_certificate(platform_key)
+    certified = _merchant_with_certificate(platform_key)
     body = notification_body(
-        {**_partner_transaction({"sub_openid": "oSub_1"}), "sp_mchid": merchant.mchid}, key=API_V3_KEY
+        {**_partner_transaction({"sub_openid": "oSub_1"}), "sp_mchid": certified.mchid}, key=API_V3_KEY
     )
 
     response = notify(
         client,
         body,
         signed_headers(body, platform_key, serial=CERT_SERIAL.lower()),
-        url=f"/wechat/pay/{merchant.mchid}/notify/",
+        url=f"/wechat/pay/{certified.mchid}/notify/",
     )
 
     assert response.status_code == 204
@@ -96,9 +103,9 @@ def test_a_lower_case_wechatpay_serial_still_picks_the_certificate(client, platf
 
 @pytest.mark.django_db
 def test_the_serial_is_read_from_a_pasted_certificate(platform_key):
-    merchant = _merchant_with_certificate(platform_key, serial="")
+    certified = _merchant_with_certificate(platform_key, serial="")
 
-    assert merchant.platform_key_serial == CERT_SERIAL
+    assert certified.platform_key_serial == CERT_SERIAL
 
 
 @pytest.mark.django_db
@@ -112,9 +119,9 @@ def test_a_typed_serial_that_disagrees_with_the_certificate_is_refused(platform_
 
 @pytest.mark.django_db
 def test_a_typed_serial_in_other_case_is_the_same_serial(platform_key):
-    merchant = _merchant_with_certificate(platform_key, serial=CERT_SERIAL.lower())
+    certified = _merchant_with_certificate(platform_key, serial=CERT_SERIAL.lower())
 
-    assert merchant.platform_key_for(CERT_SERIAL) is not None
+    assert certified.platform_key_for(CERT_SERIAL) is not None
 
 
 @pytest.mark.django_db
@@ -122,10 +129,10 @@ def test_a_bare_public_key_still_needs_its_id(platform_key):
     pem = platform_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    merchant = PayMerchant(mchid="1", api_v3_key=API_V3_KEY, platform_public_key=pem.decode())
+    bare = PayMerchant(mchid="1", api_v3_key=API_V3_KEY, platform_public_key=pem.decode())
 
     with pytest.raises(ValidationError, match="PUB_KEY_ID_"):
-        merchant.full_clean()
+        bare.full_clean()
 
 
 def test_the_admin_fills_the_serial_from_the_certificate(client, analyst, platform_key):
