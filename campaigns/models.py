@@ -10,11 +10,34 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 snake_case_validator = RegexValidator(
     SNAKE_CASE, "Use lower snake case: letters, digits and single underscores, e.g. add_to_cart."
 )
+
+
+def validate_mp_page(value: str) -> None:
+    """A Mini Program page as getwxacodeunlimit takes it (WECHAT.md §3.1): `pages/index/index`,
+    no leading slash and no query string — parameters travel in the scene."""
+    if value.startswith("/"):
+        raise ValidationError(
+            _("Write the page without a leading slash: %(page)s (WeChat refuses /pages/…)."),
+            params={"page": value.lstrip("/")},
+            code="leading_slash",
+        )
+    if "?" in value or "&" in value or "#" in value:
+        raise ValidationError(
+            _(
+                "A Mini Program code's page cannot carry a query string (%(page)s); WeChat passes only the scene "
+                "to the page, which reads it from onLoad(query.scene)."
+            ),
+            params={"page": value},
+            code="query_string",
+        )
+
+
 campaign_code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
     "1–32 characters: letters, digits, '-' and '_', starting with a letter or digit (e.g. 23Q4-Sale).",
@@ -286,7 +309,33 @@ class Placement(models.Model):
     utm_source = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
     utm_medium = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
     utm_content = models.CharField(max_length=64, blank=True)
-    mp_page = models.CharField(max_length=200, blank=True, help_text="Mini Program page, e.g. pages/index/index.")
+
+    class MiniProgramVersion(models.TextChoices):
+        RELEASE = "release", _("Released version")
+        TRIAL = "trial", _("Trial version (体验版)")
+        DEVELOP = "develop", _("Development version (开发版)")
+
+    mp_page = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_mp_page],
+        help_text=_("Mini Program page, e.g. pages/index/index (no leading slash, no query string)."),
+    )
+    mp_env_version = models.CharField(
+        _("Mini Program version"),
+        max_length=10,
+        choices=MiniProgramVersion.choices,
+        default=MiniProgramVersion.RELEASE,
+        help_text=_("Which version a scan opens: test codes against the trial version before release."),
+    )
+    mp_check_path = models.BooleanField(
+        _("WeChat checks the page"),
+        default=False,
+        help_text=_(
+            "On: WeChat refuses the code unless the page exists in the released version. Off: the code can be "
+            "printed before the page is published."
+        ),
+    )
     qr_url = models.URLField(max_length=500, blank=True, editable=False, help_text="Content from WeChat's QR API.")
     qr_ticket = models.CharField(max_length=200, blank=True, editable=False)
     qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -299,6 +348,10 @@ class Placement(models.Model):
     qr_error = models.CharField(
         max_length=300, blank=True, editable=False, help_text="WeChat's answer when it refused to issue the code."
     )
+    # A temporary code renewed gets a new ticket and image: copies of the old one stop
+    # working when it expires, which matters for anything printed.
+    qr_renewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    qr_renewals = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,7 +360,7 @@ class Placement(models.Model):
             models.UniqueConstraint(fields=["campaign", "name"], name="placement_name_unique_in_campaign"),
         ]
         indexes = [
-            # Admin filter "QR expiring within 7 days / expired".
+            # Admin filter "QR expiring within 7 days / expired"; the renewal task's due codes.
             models.Index(fields=["qr_expires_at"], name="placement_qr_expires_idx"),
         ]
 
@@ -351,6 +404,13 @@ class Placement(models.Model):
 
     def effective_utm_medium(self) -> str:
         return self.utm_medium or self.campaign.utm_medium
+
+    PRINTED_KINDS = frozenset({"poster", "store_counter", "packaging", "event_booth"})
+
+    @property
+    def is_printed(self) -> bool:
+        """Kinds of placement that end up on paper or packaging, where a code cannot be swapped."""
+        return self.kind in self.PRINTED_KINDS
 
     def qr_expires_within(self, days: int, *, now=None) -> bool:
         if self.qr_expires_at is None:

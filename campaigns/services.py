@@ -11,10 +11,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns import qrcodes
-from campaigns.models import KPI, Campaign, IssuedScene, Placement, WeChatApp
+from campaigns.models import KPI, Campaign, IssuedScene, Placement, WeChatApp, validate_mp_page
 from campaigns.wechat_api import WeChatAPIError, WeChatClient
 
 logger = logging.getLogger(__name__)
@@ -106,9 +107,13 @@ def _request_wechat_qr_or_log(placement: Placement) -> None:
         logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
 
 
+# Fields that decide what WeChat draws: changing one asks for a new code.
+QR_INPUTS = frozenset({"qr_kind", "wechat_app", "mp_page", "mp_env_version", "mp_check_path"})
+
+
 def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
     """Save an edited placement; a change of code kind or app asks WeChat for a new code."""
-    qr_inputs_changed = bool(changed & {"qr_kind", "wechat_app", "mp_page"})
+    qr_inputs_changed = bool(changed & QR_INPUTS)
     if qr_inputs_changed:
         placement.qr_url = placement.qr_ticket = placement.qr_error = ""
         placement.qr_expires_at = None
@@ -134,16 +139,34 @@ def temporary_qr_seconds(placement: Placement, *, now: datetime | None = None) -
     return max(86_400, min(seconds, qrcodes.OA_TEMPORARY_MAX_SECONDS))
 
 
+def _refuse_bad_mp_page(placement: Placement) -> None:
+    """A page WeChat would refuse (or silently mangle) is stopped here, with the reason, before
+    any call: rows saved before pages were validated can still hold one."""
+    try:
+        validate_mp_page(placement.mp_page)
+    except ValidationError as exc:
+        placement.qr_error = " ".join(exc.messages)[:300]
+        placement.save(update_fields=["qr_error"])
+        raise WeChatAPIError("/wxa/getwxacodeunlimit", None, f"not sent: {placement.qr_error}") from exc
+
+
 def request_wechat_qr(placement: Placement) -> Placement:
     """Ask WeChat for this placement's code: a parametric QR (Official Account kinds: its URL,
     ticket and expiry are stored) or a Mini Program code (the image is stored). On refusal
     the error is stored on the placement and WeChatAPIError re-raised."""
     if not placement.wants_wechat_qr:
         raise WeChatAPIError("qrcode", None, "this placement has no WeChat app with a secret for its kind of code")
+    if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
+        _refuse_bad_mp_page(placement)
     client = WeChatClient(placement.wechat_app)
     try:
         if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
-            image = client.get_unlimited_wxacode(scene=placement.scene, page=placement.mp_page)
+            image = client.get_unlimited_wxacode(
+                scene=placement.scene,
+                page=placement.mp_page,
+                env_version=placement.mp_env_version,
+                check_path=placement.mp_check_path,
+            )
         else:
             permanent = placement.qr_kind == Placement.QRKind.OA_PERMANENT
             ticket = client.create_qrcode(
@@ -171,6 +194,66 @@ def request_wechat_qr(placement: Placement) -> Placement:
     return placement
 
 
+# --- renewing temporary Official Account codes ---------------------------------------------
+
+# Renew this long before expiry: the schedule runs every 6 hours, so a failed run or two
+# (WeChat unreachable, a worker down) still leaves time before the code dies.
+RENEW_BEFORE = timedelta(days=3)
+
+
+def _campaign_end(campaign: Campaign) -> datetime | None:
+    """The moment the campaign's last day ends (reporting time zone); None when open-ended."""
+    if campaign.ends_on is None:
+        return None
+    return datetime.combine(campaign.ends_on + timedelta(days=1), time.min, tzinfo=settings.REPORTING_TZ)
+
+
+def _renewal_candidates(now: datetime):
+    """Temporary Official Account codes expiring within RENEW_BEFORE (or expired) whose
+    campaign is active and not over, with an app that can ask WeChat."""
+    today = now.astimezone(settings.REPORTING_TZ).date()
+    return (
+        Placement.objects.filter(
+            qr_kind=Placement.QRKind.OA_TEMPORARY,
+            qr_expires_at__lte=now + RENEW_BEFORE,
+            campaign__status=Campaign.Status.ACTIVE,
+            wechat_app__kind=WeChatApp.Kind.OFFICIAL_ACCOUNT,
+        )
+        .filter(Q(campaign__ends_on__isnull=True) | Q(campaign__ends_on__gte=today))
+        .exclude(wechat_app__secret="")
+        .select_related("campaign")
+    )
+
+
+def _outlived_by_campaign(placement: Placement) -> bool:
+    """True when the campaign runs past the code's expiry. A code issued to the campaign's
+    last day is not renewed again and again in its final days."""
+    end = _campaign_end(placement.campaign)
+    return end is None or placement.qr_expires_at < end
+
+
+def temporary_codes_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of temporary codes to renew now (one query; the set is small: codes of running
+    campaigns in their last RENEW_BEFORE)."""
+    now = now or timezone.now()
+    candidates = _renewal_candidates(now).only("pk", "qr_expires_at", "campaign__ends_on")
+    return [placement.pk for placement in candidates if _outlived_by_campaign(placement)]
+
+
+def renew_temporary_code(placement_id: int, *, now: datetime | None = None) -> bool:
+    """Ask WeChat for a new code for a due temporary placement and record the renewal. False
+    when the placement is gone or no longer due (another run renewed it, the campaign ended).
+    Raises WeChatAPIError when WeChat refuses or cannot be reached (kept in `qr_error`)."""
+    now = now or timezone.now()
+    placement = _renewal_candidates(now).select_related("wechat_app").filter(pk=placement_id).first()
+    if placement is None or not _outlived_by_campaign(placement):
+        return False
+    request_wechat_qr(placement)
+    Placement.objects.filter(pk=placement_id).update(qr_renewed_at=now, qr_renewals=F("qr_renewals") + 1)
+    logger.info("wechat: renewed temporary QR code of placement %s until %s", placement_id, placement.qr_expires_at)
+    return True
+
+
 # --- bulk placements from CSV -----------------------------------------------------------
 
 BULK_COLUMNS = (
@@ -184,6 +267,7 @@ BULK_COLUMNS = (
     "utm_medium",
     "utm_content",
     "mp_page",
+    "mp_env_version",
 )
 BULK_REQUIRED = ("name",)
 BULK_MAX_ROWS = 5000
@@ -216,7 +300,7 @@ def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -
 
     Columns (header row required, any order): name, and optionally campaign (its code;
     required unless `campaign` is given), kind, qr_kind, wechat_app (appid), target_url,
-    utm_source, utm_medium, utm_content, mp_page. Every row is validated before anything is
+    utm_source, utm_medium, utm_content, mp_page, mp_env_version. Every row is validated before anything is
     written; any error refuses the whole file with errors by line number (the header is
     line 1).
     """
@@ -286,6 +370,7 @@ def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -
                     "utm_medium",
                     "utm_content",
                     "mp_page",
+                    "mp_env_version",
                 )
                 if values.get(name)
             },

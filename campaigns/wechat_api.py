@@ -184,12 +184,16 @@ class WeChatClient:
 
     # --- Mini Program codes ---------------------------------------------------------------
 
-    def get_unlimited_wxacode(self, *, scene: str, page: str = "", width: int = 430) -> bytes:
+    def get_unlimited_wxacode(
+        self, *, scene: str, page: str = "", env_version: str = "release", check_path: bool = False, width: int = 430
+    ) -> bytes:
         """A Mini Program code image for `scene` (getwxacodeunlimit: no quota, never expires).
 
-        `check_path` is off so codes can be printed before the page is published.
+        `env_version` picks the version a scan opens (release, trial, develop). With
+        `check_path` off a code can be printed before its page is published. `page` must
+        already be in WeChat's form (campaigns.models.validate_mp_page).
         """
-        payload: dict = {"scene": scene, "check_path": False, "width": width}
+        payload: dict = {"scene": scene, "check_path": check_path, "env_version": env_version, "width": width}
         if page:
-            payload["page"] = page.lstrip("/")
+            payload["page"] = page
         return self._with_token(_post_for_image, "/wxa/getwxacodeunlimit", payload)

@@ -73,6 +73,15 @@ SCHEDULE = [
         "so their Official Account and Mini Program ids count as one person (apps with an AppSecret only).",
     ),
     Entry(
+        "campaigns: renew temporary QR codes",
+        "campaigns.tasks.renew_temporary_qr_codes",
+        minute="35",
+        hour="*/6",
+        expire_seconds=5 * 3600,
+        description="Asks WeChat for new temporary Official Account codes that expire within 3 days while their "
+        "campaign still runs; admin marks them renewed (printed copies of the old code stop working).",
+    ),
+    Entry(
         "reports: Friday review reminders",
         "reports.review.tasks.send_review_reminders",
         minute="0",

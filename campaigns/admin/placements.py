@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import qrcodes, services
 from campaigns.admin.define import StaffOwnerMixin
@@ -42,6 +43,14 @@ def _save_placement(request, placement: Placement, changed: set[str]) -> None:
         services.placement_update(placement, changed=changed)
     if placement.qr_error:
         messages.warning(request, f"{placement}: the WeChat QR code was not issued — {placement.qr_error}")
+    if placement.is_printed and placement.qr_kind == Placement.QRKind.OA_TEMPORARY:
+        messages.warning(request, PRINT_NEEDS_PERMANENT.format(placement=placement))
+
+
+PRINT_NEEDS_PERMANENT = _(
+    "{placement}: a temporary code lives at most 30 days and is renewed with a new image while the campaign "
+    "runs — printed copies of the old one stop working. For print, use “Official Account, permanent”."
+)
 
 
 class QRExpiryFilter(admin.SimpleListFilter):
@@ -49,7 +58,12 @@ class QRExpiryFilter(admin.SimpleListFilter):
     parameter_name = "qr_expiry"
 
     def lookups(self, request, model_admin):
-        return [("soon", "Expiring within 7 days"), ("expired", "Expired"), ("none", "Does not expire")]
+        return [
+            ("soon", "Expiring within 7 days"),
+            ("expired", "Expired"),
+            ("renewed", _("Renewed (printed copies of the old code stop working)")),
+            ("none", "Does not expire"),
+        ]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -57,6 +71,8 @@ class QRExpiryFilter(admin.SimpleListFilter):
             return queryset.filter(qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7))
         if self.value() == "expired":
             return queryset.filter(qr_expires_at__lte=now)
+        if self.value() == "renewed":
+            return queryset.filter(qr_renewed_at__isnull=False)
         if self.value() == "none":
             return queryset.filter(qr_expires_at__isnull=True)
         return queryset
@@ -181,13 +197,39 @@ class PlacementAdmin(admin.ModelAdmin):
         "qr_expires_at",
         "qr_status",
         "qr_error",
+        "qr_renewed_at",
+        "qr_renewals",
         "created_at",
     ]
     fieldsets = [
         (None, {"fields": ["campaign", "name", "kind"]}),
         ("Link and UTM", {"fields": ["target_url", ("utm_source", "utm_medium", "utm_content"), "short_link"]}),
-        ("QR code", {"fields": ["scene", "qr_kind", "wechat_app", "mp_page", "qr_preview", "qr_download"]}),
-        ("Issued by WeChat", {"fields": ["qr_status", "qr_url", "qr_ticket", "qr_expires_at", "qr_error"]}),
+        (
+            "QR code",
+            {
+                "fields": [
+                    "scene",
+                    "qr_kind",
+                    "wechat_app",
+                    ("mp_page", "mp_env_version", "mp_check_path"),
+                    "qr_preview",
+                    "qr_download",
+                ]
+            },
+        ),
+        (
+            "Issued by WeChat",
+            {
+                "fields": [
+                    "qr_status",
+                    "qr_url",
+                    "qr_ticket",
+                    "qr_expires_at",
+                    ("qr_renewed_at", "qr_renewals"),
+                    "qr_error",
+                ]
+            },
+        ),
         (None, {"fields": ["created_at"]}),
     ]
 
@@ -201,6 +243,13 @@ class PlacementAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "mp_env_version" in form.base_fields:
+            # Only Mini Program codes use it: a form that leaves it out keeps the default (release).
+            form.base_fields["mp_env_version"].required = False
+        return form
+
     def save_model(self, request, obj, form, change):
         _save_placement(request, obj, set(form.changed_data))
 
@@ -210,6 +259,10 @@ class PlacementAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "qr_expiring_count": Placement.objects.filter(
                 qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7)
+            ).count(),
+            # Printed kinds on renewable codes: each renewal breaks what is already printed.
+            "printed_renewed_count": Placement.objects.filter(
+                qr_kind=Placement.QRKind.OA_TEMPORARY, qr_renewed_at__isnull=False, kind__in=Placement.PRINTED_KINDS
             ).count(),
         }
         return super().changelist_view(request, extra_context)
@@ -237,6 +290,16 @@ class PlacementAdmin(admin.ModelAdmin):
             return "Mini Program code drawn by WeChat"
         if placement.qr_expires_at is None:
             return "issued by WeChat" if placement.qr_url else "short link"
+        if placement.qr_renewed_at is not None:
+            return format_html(
+                '<span title="{}">renewed {}× (last {}), expires {}</span>',
+                _(
+                    "A new image each time: printed copies of an earlier code stop working. Use a permanent code for print."
+                ),
+                placement.qr_renewals,
+                timezone.localtime(placement.qr_renewed_at).strftime("%Y-%m-%d"),
+                placement.qr_expires_at.strftime("%Y-%m-%d"),
+            )
         if placement.qr_expires_at <= timezone.now():
             return "expired"
         if placement.qr_expires_within(7):

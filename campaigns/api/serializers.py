@@ -124,6 +124,8 @@ class PlacementSerializer(serializers.ModelSerializer):
             "utm_medium",
             "utm_content",
             "mp_page",
+            "mp_env_version",
+            "mp_check_path",
             "short_link_url",
             "qr_content",
             "qr_png_url",
@@ -131,9 +133,19 @@ class PlacementSerializer(serializers.ModelSerializer):
             "qr_ticket",
             "qr_expires_at",
             "qr_error",
+            "qr_renewed_at",
+            "qr_renewals",
             "created_at",
         ]
-        read_only_fields = ["scene", "qr_ticket", "qr_expires_at", "qr_error", "created_at"]
+        read_only_fields = [
+            "scene",
+            "qr_ticket",
+            "qr_expires_at",
+            "qr_error",
+            "qr_renewed_at",
+            "qr_renewals",
+            "created_at",
+        ]
 
     def get_short_link_url(self, placement: Placement) -> str:
         return placement.short_link_url()

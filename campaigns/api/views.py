@@ -175,8 +175,8 @@ class PlacementBulkView(APIView):
         responses={201: BulkResultSerializer, 400: BulkErrorSerializer},
         description=(
             "One placement per CSV row. Header columns: name, and optionally campaign (code), kind, qr_kind, "
-            "wechat_app (appid), target_url, utm_source, utm_medium, utm_content, mp_page. Any error refuses "
-            "the whole file; errors come back by line number (the header is line 1)."
+            "wechat_app (appid), target_url, utm_source, utm_medium, utm_content, mp_page, mp_env_version. "
+            "Any error refuses the whole file; errors come back by line number (the header is line 1)."
         ),
     )
     def post(self, request):

@@ -165,7 +165,7 @@ def test_a_mini_program_code_is_drawn_by_wechat_and_captioned(fake_wechat, mp_ap
             name="Parcel insert",
             qr_kind=Placement.QRKind.MINI_PROGRAM,
             wechat_app=mp_app,
-            mp_page="/pages/index/index",
+            mp_page="pages/index/index",
         )
     )
 
@@ -173,7 +173,13 @@ def test_a_mini_program_code_is_drawn_by_wechat_and_captioned(fake_wechat, mp_ap
     assert placement.qr_image.name.endswith(f"{placement.scene}.png")
     _, query, body = fake_wechat.calls[-1]
     assert query == {"access_token": "token-1"}
-    assert body == {"scene": placement.scene, "check_path": False, "width": 430, "page": "pages/index/index"}
+    assert body == {
+        "scene": placement.scene,
+        "check_path": False,
+        "env_version": "release",
+        "width": 430,
+        "page": "pages/index/index",
+    }
     png = placement_qr(placement, "png").content
     image = Image.open(io.BytesIO(png))
     assert image.height > image.width  # the caption strip
