@@ -223,6 +223,30 @@ class Identity(models.Model):
         return f"{self.user_id} → {self.person_id}"
 
 
+class UnionidLookup(models.Model):
+    """An Official Account openid WeChat's user-info API returned no unionid for (the account
+    was not bound to an Open Platform account yet, or the follower left). It is asked about
+    again after a wait that doubles with each miss, not on every hourly run."""
+
+    app_id = models.CharField(max_length=32)
+    openid = models.CharField(max_length=128)
+    misses = models.PositiveIntegerField(default=1)
+    last_asked_at = models.DateTimeField()
+    next_ask_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "openid"], name="unionidlookup_app_openid"),
+        ]
+        indexes = [
+            # unlinked_followers: openids of one app not to ask about yet (next_ask_at > now).
+            models.Index(fields=["app_id", "next_ask_at"], name="unionidlookup_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.openid} ({self.misses} misses)"
+
+
 class AdSpend(models.Model):
     """One day of one ad (campaign × ad group × creative), imported from Tencent Ads (seed §5).
 

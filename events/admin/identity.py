@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from events.models import Identity
+from events.models import Identity, UnionidLookup
 
 
 @admin.register(Identity)
@@ -18,4 +18,23 @@ class IdentityAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         # Edits go through events.identity.link (POST /api/v1/identify), which merges groups
         # consistently; a hand edit of one row would split a person.
+        return False
+
+
+@admin.register(UnionidLookup)
+class UnionidLookupAdmin(admin.ModelAdmin):
+    """Why a follower is still their own person: WeChat returned no unionid for them, and
+    when we will ask again."""
+
+    list_display = ["openid", "app_id", "misses", "last_asked_at", "next_ask_at"]
+    list_filter = ["app_id"]
+    search_fields = ["=openid"]
+    ordering = ["next_ask_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Deleting a row is the way to have an openid asked about at the next run.
         return False
