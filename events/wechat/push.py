@@ -1,8 +1,10 @@
-"""Official Account push → ingest rows (WECHAT.md §2).
+"""Official Account push and Mini Program message push → ingest rows (WECHAT.md §2).
 
 Steps for one POST to `/wechat/<appid>/`, each a plain function the view calls in order:
-1. `parse_xml`: defusedxml with DTDs forbidden, so entity tricks (XXE, billion laughs)
-   never expand; anything that is not a flat `<xml>` envelope is a PushRejected.
+1. `parse_body`: XML (`parse_xml`: defusedxml with DTDs forbidden, so entity tricks (XXE,
+   billion laughs) never expand; anything that is not an `<xml>` envelope is a
+   PushRejected), or JSON (`parse_json`) for a Mini Program whose console chose the JSON
+   data format. Both give the same {field: text} message.
 2. `open_envelope`: in compatible/safe mode (`encrypt_type=aes`) check `msg_signature`
    over the ciphertext and decrypt it (crypto.py); plaintext mode uses the envelope as is.
 3. `rows_from_message`: map the message to event rows (table in docs/wechat.md).
@@ -11,6 +13,7 @@ Steps for one POST to `/wechat/<appid>/`, each a plain function the view calls i
 """
 
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -32,9 +35,10 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat_push"
 SOURCE = "official_account"
-MINI_PROGRAM_SOURCE = "mini_program"  # Mini Program message push (XML mode) uses the same envelope.
+MINI_PROGRAM_SOURCE = "mini_program"  # Mini Program message push: the same fields, in XML or JSON.
 MAX_BODY_BYTES = 64 * 1024  # A push is well under 2 KB; 64 KB leaves room and bounds the parser.
 QR_SUBSCRIBE_PREFIX = "qrscene_"
+MAX_SUBSCRIBE_ITEMS = 20  # a popup asks for at most 3 templates; bounds what one push can write
 MENU_EVENTS = {"click": "menu_key", "view": "url", "view_miniprogram": "page"}
 # Fields copied into properties for the catch-all `oa_<event>` rows (LOCATION, job results, …).
 # Message content (Content, PicUrl, …) is deliberately not copied: it is the user's words.
@@ -46,6 +50,22 @@ EXTRA_FIELDS = {
     "Status": "status",
     "MenuId": "menu_id",
     "Ticket": "ticket",
+    "SessionFrom": "session_from",  # user_enter_tempsession: the session-from of the contact button
+}
+# Subscription-message events carry one item per template; the XML wraps the items in
+# <Container><List>…</List></Container>, the JSON data format puts a "List" array at the top.
+SUBSCRIBE_MESSAGE_EVENTS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
+SUBSCRIBE_MESSAGE_FIELDS = {
+    "TemplateId": "template_id",
+    "SubscribeStatusString": "status",
+    "PopupScene": "popup_scene",
+    "MsgID": "msg_id",
+    "ErrorCode": "error_code",
+    "ErrorStatus": "error_status",
 }
 
 
@@ -86,10 +106,57 @@ def parse_xml(body: bytes) -> dict[str, Any]:
     message: dict[str, Any] = {}
     for child in root:
         if len(child):
-            message[child.tag] = {grandchild.tag: (grandchild.text or "").strip() for grandchild in child}
+            message[child.tag] = _nested_xml(child)
         else:
             message[child.tag] = (child.text or "").strip()
     return message
+
+
+def _nested_xml(element) -> dict[str, Any]:
+    """ScanCodeInfo-style children as {tag: text}; repeated item elements (the `<List>` of
+    subscription-message events) as {tag: [{tag: text}, …]}."""
+    value: dict[str, Any] = {}
+    for child in element:
+        if len(child):
+            value.setdefault(child.tag, []).append({leaf.tag: (leaf.text or "").strip() for leaf in child})
+        else:
+            value[child.tag] = (child.text or "").strip()
+    return value
+
+
+def _json_scalar(value: Any) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return str(value).strip()
+
+
+def _json_value(value: Any) -> Any:
+    """The JSON data format's value in the shape parse_xml gives: text, {field: text}, or a
+    list of {field: text} items. Numbers become text (CreateTime, MsgId are numbers there)."""
+    if isinstance(value, list):
+        return [{k: _json_scalar(v) for k, v in item.items()} for item in value if isinstance(item, dict)]
+    if isinstance(value, dict):
+        return {k: _json_value(v) if isinstance(v, list) else _json_scalar(v) for k, v in value.items()}
+    return _json_scalar(value)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A Mini Program push in the JSON data format, as the same message parse_xml gives."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PushRejected(f"Malformed JSON: {exc}.", field="json") from None
+    if not isinstance(data, dict):
+        raise PushRejected("Expected a JSON object.", field="json")
+    return {str(key): _json_value(value) for key, value in data.items()}
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """XML or JSON, told by the first character: a Mini Program's console picks one data
+    format for its push, the Official Account push is always XML."""
+    if body.lstrip()[:1] == b"{":
+        return parse_json(body)
+    return parse_xml(body)
 
 
 def open_envelope(envelope: dict[str, Any], *, app: WeChatApp, query: PushQuery) -> dict[str, Any]:
@@ -116,7 +183,7 @@ def open_envelope(envelope: dict[str, Any], *, app: WeChatApp, query: PushQuery)
         xml = crypto.decrypt(encrypted, encoding_aes_key=app.encoding_aes_key, appid=app.appid)
     except crypto.PushCryptoError as exc:
         raise PushRejected(f"Cannot decrypt: {exc}", field="Encrypt") from None
-    return parse_xml(xml)
+    return parse_body(xml)
 
 
 def _event_name_for(event: str, *, prefix: str) -> str:
@@ -203,6 +270,14 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
         props = {"kind": event, MENU_EVENTS[event]: event_key, "menu_id": _text(message, "MenuId")}
         return [row("menu_click", base_id, props)]
 
+    items = _subscribe_message_items(message, event)
+    if items:
+        name = _event_name_for(event, prefix=prefix)
+        return [
+            row(name, f"{base_id}:{n}:{item.get('TemplateId', '')}"[:128], _subscribe_message_props(raw_event, item))
+            for n, item in enumerate(items)
+        ]
+
     props = {"event": raw_event, "event_key": event_key}
     for field, name in EXTRA_FIELDS.items():
         value = message.get(field)
@@ -212,6 +287,30 @@ def rows_from_message(message: dict[str, Any], *, app: WeChatApp) -> list[dict[s
         if isinstance(message.get(nested_field), dict):
             props[nested_field.lower()] = message[nested_field]
     return [row(_event_name_for(event, prefix=prefix), base_id, props)]
+
+
+def _subscribe_message_items(message: dict[str, Any], event: str) -> list[dict[str, str]]:
+    """The per-template items of a subscription-message event, from either data format."""
+    container = SUBSCRIBE_MESSAGE_EVENTS.get(event)
+    if container is None:
+        return []
+    holder = message.get(container)
+    if isinstance(holder, dict):  # XML, and JSON written like the XML
+        holder = holder.get("List")
+    if holder is None:  # the JSON data format: "List" at the top
+        holder = message.get("List")
+    if isinstance(holder, dict):
+        holder = [holder]
+    return [item for item in holder or [] if isinstance(item, dict)][:MAX_SUBSCRIBE_ITEMS]
+
+
+def _subscribe_message_props(raw_event: str, item: dict[str, str]) -> dict[str, str]:
+    props = {"event": raw_event}
+    for field, name in SUBSCRIBE_MESSAGE_FIELDS.items():
+        value = item.get(field)
+        if isinstance(value, str):
+            props[name] = value[:200]
+    return props
 
 
 def keep_rejected_push(*, body: bytes, error: PushRejected, app: WeChatApp) -> RejectedRow:

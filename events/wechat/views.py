@@ -67,7 +67,7 @@ def official_account_push(request: HttpRequest, appid: str) -> HttpResponse:
         msg_signature=query.get("msg_signature", ""),
     )
     try:
-        message = push.open_envelope(push.parse_xml(body), app=app, query=push_query)
+        message = push.open_envelope(push.parse_body(body), app=app, query=push_query)
         push.store_push(push.rows_from_message(message, app=app), app=app)
     except push.PushRejected as exc:
         if exc.status != 403:
