@@ -14,13 +14,16 @@ import datetime as dt
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from . import csvstream
 from .csvstream import ImportFormatError, Record
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+# A compressed workbook can unpack to far more than its size: bound the sheet itself too.
+MAX_SHEET_ROWS = 100_000
+MAX_SHEET_COLUMNS = 200
 XLSX_MAGIC = b"PK\x03\x04"
 # getarticletotal nests one row per statistics day under each article.
 NESTED_ROWS = "details"
@@ -29,7 +32,7 @@ ENVELOPE_FIELDS = frozenset({"errcode", "errmsg", "list", "is_delay"})
 
 
 def sniff(first: bytes) -> str:
-    """ "json", "xlsx" or "csv" from the first bytes of a file."""
+    """The shape of a file from its first bytes: "json", "xlsx" or "csv"."""
     if first.startswith(XLSX_MAGIC):
         return "xlsx"
     if first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
@@ -152,14 +155,19 @@ def read_xlsx(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
     header: list[str] = []
     records: list[Record] = []
     try:
-        for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS), start=1):
+            if number > MAX_SHEET_ROWS:
+                raise ImportFormatError(
+                    f"The sheet has more than {MAX_SHEET_ROWS:,} rows; split it or save it as CSV (streamed, no limit)."
+                )
             cells = [_cell_text(value) for value in values]
+            while cells and not cells[-1]:
+                cells.pop()
             if header:
-                if any(cells):
+                if cells:
                     records.append(_record(number, cells + [""] * (len(header) - len(cells))))
             elif sum(1 for cell in cells if cell) >= 2:
-                while cells and not cells[-1]:
-                    cells.pop()
                 header = cells
     finally:
         workbook.close()
@@ -168,7 +176,9 @@ def read_xlsx(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
     return header, _csv_line(header), iter(records)
 
 
-def read_table(binary: BinaryIO, *, progress=None) -> tuple[list[str], str, Iterator[Record]]:
+def read_table(
+    binary: BinaryIO, *, progress: Callable[[int], None] | None = None
+) -> tuple[list[str], str, Iterator[Record]]:
     """Header, header line and records of an import file, whatever its shape: a datacube
     JSON answer, an .xlsx workbook, or CSV text (streamed)."""
     blocks = csvstream.read_blocks(binary, progress)

@@ -347,3 +347,15 @@ def test_getusercumulate_after_getusersummary_adds_the_total_without_zeroing_the
     row = OAUserSummary.objects.get()
     assert summary.updated == 1
     assert (row.new_users, row.cancelled_users, row.cumulative_users) == (40, 3, 1217056)
+
+
+def test_a_workbook_with_too_many_rows_is_refused_before_importing(monkeypatch):
+    from events.imports import documents
+
+    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 3)
+    workbook = _xlsx(["时间", "新关注人数"], *[[f"2025-11-0{d}", d] for d in range(1, 5)])
+
+    with pytest.raises(ImportFormatError, match="more than 3 rows"):
+        import_csv("oa_user_summary", workbook, defaults={"app_id": "wxoa123"})
+
+    assert not OAUserSummary.objects.exists()
