@@ -304,7 +304,22 @@ def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -
     written; any error refuses the whole file with errors by line number (the header is
     line 1).
     """
-    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    if "\x00" in csv_text:
+        line = csv_text.count("\n", 0, csv_text.index("\x00")) + 1
+        raise BulkPlacementError([RowError(line=line, errors={"row": ["The line contains a NUL byte (\\x00)."]})])
+    # newline=None reads LF, CRLF and CR alone (Excel's "CSV (Macintosh)") as line ends.
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"), newline=None))
+    try:
+        return _placements_from_reader(reader, campaign=campaign)
+    except csv.Error as exc:
+        message = f"Not readable as CSV: {exc}."
+        if "field larger than field limit" in str(exc):
+            limit = csv.field_size_limit()
+            message = f"A cell is larger than {limit // 1024} KB; at most {limit:,} characters."
+        raise BulkPlacementError([RowError(line=reader.line_num, errors={"row": [message]})]) from None
+
+
+def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None) -> list[Placement]:
     header = [(name or "").strip() for name in (reader.fieldnames or [])]
     if not header:
         raise _file_error("The file is empty: expected a header row, e.g. campaign,name,kind.")

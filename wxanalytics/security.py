@@ -1,11 +1,12 @@
-"""Security wiring that applies to every page: a Content Security Policy and a limit on
-admin login attempts."""
+"""Security wiring that applies to every page: a Content Security Policy, a limit on admin
+login attempts, and NUL characters refused in addresses."""
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 # Our pages load scripts, styles and images only from ourselves; charts are server-side SVG.
 CONTENT_SECURITY_POLICY = (
@@ -24,6 +25,25 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or query string is refused with 400 before any view runs:
+    PostgreSQL text cannot hold it, so a filter, search or short-link code containing one
+    would otherwise fail inside the database (a 500, or a misleading 503 "unavailable")."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return HttpResponse(
+                _("The address contains a NUL character (%00); nothing was looked up."),
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
 
 
 def _client_ip(request) -> str:

@@ -8,11 +8,16 @@ is stored as it was sent.
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 READ_SIZE = 64 * 1024
+# Line ends: LF, CRLF, and CR alone (Excel's "CSV (Macintosh)" still writes those).
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+# The csv module's own limit on one cell (131,072 characters), named for the messages.
+MAX_CELL_CHARS = csv.field_size_limit()
 DELIMITERS = (",", "\t", ";")
 
 
@@ -83,16 +88,22 @@ class _Lines:
                 ) from None
 
         for data in self._all_blocks():
-            pending += decode(data)
-            if "\n" not in pending:
+            text = decode(data)
+            pending += text
+            if "\n" not in text and "\r" not in text:
                 continue
-            parts = pending.split("\n")
-            pending = parts.pop()
-            for part in parts:
-                yield part + "\n"
-        pending += decode(b"", final=True)
-        if pending:
-            yield pending
+            # A CR at the very end may be the first half of a CRLF cut by the block: keep it.
+            cut = len(pending) - 1 if pending.endswith("\r") else len(pending)
+            parts = _LINE_END.split(pending[:cut])
+            pending = parts.pop() + pending[cut:]
+            for line, ending in zip(parts[::2], parts[1::2], strict=True):
+                yield line + ending
+        parts = _LINE_END.split(pending + decode(b"", final=True))
+        last = parts.pop()
+        for line, ending in zip(parts[::2], parts[1::2], strict=True):
+            yield line + ending
+        if last:
+            yield last
 
     def _all_blocks(self) -> Iterator[bytes]:
         if self.first:
@@ -150,9 +161,15 @@ def read_csv_blocks(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Record(line=start, cells=[], raw=lines.take(), error=f"Not readable as CSV: {exc}.")
+                error = f"Not readable as CSV: {exc}."
+                if "field larger than field limit" in str(exc):
+                    error = f"A cell is larger than {MAX_CELL_CHARS // 1024} KB; at most {MAX_CELL_CHARS:,} characters."
+                yield Record(line=start, cells=[], raw=lines.take(), error=error)
                 continue
             raw = lines.take()
+            if "\x00" in raw:
+                yield Record(line=start, cells=[], raw=raw, error="The line contains a NUL byte (\\x00).")
+                continue
             if not any(cell.strip() for cell in cells):
                 continue
             yield Record(line=start, cells=cells, raw=raw)

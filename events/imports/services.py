@@ -249,7 +249,7 @@ class _Writer:
         self.bad.append(
             RejectedRow(
                 channel=self.channel,
-                raw=self.header_raw + record.raw,
+                raw=(self.header_raw + record.raw).replace("\x00", "\\x00"),
                 errors=errors,
                 row_index=record.line,
                 received_at=timezone.now(),

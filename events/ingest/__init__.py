@@ -147,7 +147,10 @@ def ingest_rows(
 def raw_text(raw: Any) -> str:
     """The row as received: strings as they are, anything else as JSON. Characters a
     PostgreSQL text column cannot hold (NUL, lone surrogates) are kept as escapes."""
-    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    try:
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # nested too deep to encode, or an int too long to print
+        text = f"(a {type(raw).__name__} that cannot be written as JSON: nested too deeply or a huge number)"
     return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 

@@ -82,6 +82,9 @@ def parse_json(text: str) -> list[Any]:
         raise BodyError(400, f"Invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
     except RecursionError:
         raise BodyError(400, "Invalid JSON: nested too deeply.") from None
+    except ValueError:
+        # Python refuses to turn more than 4,300 digits into an int (a CPU-exhaustion guard).
+        raise BodyError(400, "Invalid JSON: a number has more than 4,300 digits.") from None
     if isinstance(data, dict):
         return [data]
     if isinstance(data, list):

@@ -49,6 +49,11 @@ MAX_LENGTH = {
     "currency": 3,
 }
 MAX_PROPERTIES_CHARS = 16_000
+# Bounds on the work one row can ask for, checked before any per-field step: a 5 MB body of
+# one row with 380,000 keys once cost 10-15x a normal batch (docs/ingest.md, bench/ingest.py).
+MAX_FIELDS_PER_ROW = 100
+MAX_PROPERTIES_DEPTH = 10
+MAX_PROPERTIES_ITEMS = 1_000
 # DecimalField(max_digits=14, decimal_places=2).
 MAX_VALUE = Decimal("999999999999.99")
 # Client clocks drift; a day ahead is already wrong, more than that is a bug (ms vs s…).
@@ -162,7 +167,10 @@ def clean_ts(raw: Any, *, now: datetime) -> datetime:
         raise ValueError(f"must be an ISO 8601 string, got {type(raw).__name__}.")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("has no time zone; add Z or an offset such as +08:00.")
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{raw!s:.40} is out of range (the year 9999 with a negative offset).") from None
     if moment > now + MAX_FUTURE:
         raise ValueError(f"is more than a day in the future (server time {now:%Y-%m-%dT%H:%M:%SZ}).")
     if moment < EARLIEST_TS:
@@ -216,11 +224,31 @@ def clean_properties(raw: Any) -> dict:
             raise ValueError(f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON.")
         try:
             raw = json.loads(raw)
+        except RecursionError:
+            raise ValueError(f"are nested more than {MAX_PROPERTIES_DEPTH} levels deep.") from None
         except ValueError:
             raise ValueError('is text that is not a JSON object (e.g. {"template": "PDP"}).') from None
     if not isinstance(raw, dict):
         raise ValueError(f"must be a JSON object, got {type(raw).__name__}.")
     return raw
+
+
+def properties_shape_error(properties: dict) -> str | None:
+    """Why the properties are too deep or too many, or None; stops at the first limit, so
+    the check costs at most MAX_PROPERTIES_ITEMS steps whatever was sent."""
+    items = 0
+    stack: list[tuple[Any, int]] = [(properties, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_PROPERTIES_DEPTH:
+            return f"are nested more than {MAX_PROPERTIES_DEPTH} levels deep."
+        items += len(node)
+        if items > MAX_PROPERTIES_ITEMS:
+            return f"have more than {MAX_PROPERTIES_ITEMS:,} keys and items."
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return None
 
 
 # Built once: json.dumps with options builds a new encoder on every call.
@@ -249,6 +277,8 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
     times per batch and is a good part of the ingest's CPU (bench/ingest.py)."""
     if not isinstance(row, dict):
         return None, {"row": f"must be an object with event fields, got {type(row).__name__}."}
+    if len(row) > MAX_FIELDS_PER_ROW:
+        return None, {"row": f"has {len(row):,} fields; at most {MAX_FIELDS_PER_ROW} (put the rest in properties)."}
     errors: dict[str, str] = {}
     text: dict[str, str] = {}
     event_name = ts = value = currency = properties = None
@@ -294,7 +324,9 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
         properties.setdefault("scene", scene)
     dumped = "{}"
     if "properties" not in errors and properties:
-        dumped, problem = properties_json(properties)
+        dumped, problem = "", properties_shape_error(properties)
+        if problem is None:
+            dumped, problem = properties_json(properties)
         if problem:
             errors["properties"] = problem
     if errors:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from events.ingest import IngestResult, ingest_rows
 from events.ingest.dedupe import dedupe_key
-from events.ingest.validate import CleanRow
+from events.ingest.validate import MAX_VALUE, CleanRow, clean_ts
 from events.models import Event, PayMerchant, RejectedRow
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ SOURCE = "wechat_pay"
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
 FEN_PER_YUAN = Decimal(100)
+MAX_FEN = int(MAX_VALUE * FEN_PER_YUAN)
 SIGNATURE_HEADERS = ("Wechatpay-Serial", "Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce")
 
 
@@ -114,8 +115,8 @@ def decrypt_resource(resource: dict[str, Any], *, api_v3_key: str) -> dict[str, 
         raise PayNotificationError("Cannot decrypt resource: check the merchant's API v3 key.", keep=True) from None
     try:
         decoded = json.loads(plaintext)
-    except ValueError:
-        raise PayNotificationError("The decrypted resource is not JSON.", keep=True) from None
+    except (ValueError, RecursionError):
+        raise PayNotificationError("The decrypted resource is not JSON (or nested too deeply).", keep=True) from None
     if not isinstance(decoded, dict):
         raise PayNotificationError("The decrypted resource is not a JSON object.", keep=True)
     return decoded
@@ -124,6 +125,8 @@ def decrypt_resource(resource: dict[str, Any], *, api_v3_key: str) -> dict[str, 
 def parse_notification(*, merchant: PayMerchant, body: bytes) -> Notification:
     try:
         envelope = json.loads(body)
+    except RecursionError:
+        raise PayNotificationError("The body is JSON nested too deeply.", keep=True) from None
     except ValueError:
         raise PayNotificationError("The body is not JSON.", keep=True) from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("resource"), dict):
@@ -138,7 +141,11 @@ def parse_notification(*, merchant: PayMerchant, body: bytes) -> Notification:
 
 def fen_to_yuan(fen: Any) -> Decimal:
     if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
-        raise PayNotificationError(f"Amount {fen!r} is not a whole number of fen.", keep=True)
+        raise PayNotificationError(f"Amount {fen!r:.40} is not a whole number of fen.", keep=True)
+    if fen > MAX_FEN:
+        raise PayNotificationError(
+            f"Amount of {len(str(fen))} digits in fen is larger than any event value.", keep=True
+        )
     return (Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))
 
 
@@ -219,12 +226,23 @@ def _transaction_row(resource: dict[str, Any], *, merchant: PayMerchant, notific
         "source": SOURCE,
         "value": fen_to_yuan(amount.get("total")),
         "currency": _str(amount, "currency") or "CNY",
-        "ts": _str(resource, "success_time") or notification.create_time,
+        "ts": _event_time(resource, notification),
         "event_id": transaction_id,
         "app_id": app_id or merchant.appid,
         "properties": {key: value for key, value in properties.items() if value},
         **_attribution(attach),
     }
+
+
+def _event_time(resource: dict[str, Any], notification: Notification) -> str:
+    """success_time (else the notification's create_time), checked here so that a signed
+    notification with an impossible time is refused with the reason, not stored."""
+    text = _str(resource, "success_time") or notification.create_time
+    try:
+        clean_ts(text, now=timezone.now())
+    except ValueError as exc:
+        raise PayNotificationError(f"success_time {text[:40]!r} {exc}", keep=True) from None
+    return text
 
 
 def _payment_of(transaction_id: str) -> dict[str, Any] | None:
@@ -267,7 +285,7 @@ def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification
         "source": SOURCE,
         "value": fen_to_yuan(amount.get("refund")),
         "currency": _str(amount, "currency") or "CNY",
-        "ts": _str(resource, "success_time") or notification.create_time,
+        "ts": _event_time(resource, notification),
         # The status is part of the id: ABNORMAL is not final and may later become SUCCESS.
         "event_id": refund_id if status == "success" else f"{refund_id}:{status}",
         "app_id": (payment["app_id"] if payment else "") or merchant.appid,

@@ -101,6 +101,10 @@ def parse_xml(body: bytes) -> dict[str, Any]:
         raise PushRejected(f"XML with a DTD or entity declaration is refused ({type(exc).__name__}).") from None
     except ParseError as exc:
         raise PushRejected(f"Malformed XML: {exc}.") from None
+    except (ValueError, LookupError) as exc:
+        # expat reads only UTF-8/16, Latin-1 and ASCII; WeChat sends UTF-8, so a declared
+        # encoding="gbk" (or an unknown one) is a sender we do not understand.
+        raise PushRejected(f"The XML declares an encoding expat cannot read ({exc}); WeChat sends UTF-8.") from None
     if root.tag != "xml":
         raise PushRejected(f"Expected an <xml> root element, got <{root.tag}>.")
     message: dict[str, Any] = {}

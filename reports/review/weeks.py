@@ -10,6 +10,9 @@ from django.utils import timezone
 
 ISO_WEEK_PATTERN = r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# Events start in 2000 (events.ingest.validate.EARLIEST_TS); the upper bound keeps every
+# neighbour and period end a page computes (next week, 4 weeks back) a valid date.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 @dataclass(frozen=True, order=True)
@@ -24,6 +27,8 @@ class IsoWeek:
         if not match:
             raise ValueError(f"{value!r} is not an ISO week; write it like 2025-W46.")
         year, week = int(match[1]), int(match[2])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(f"{year} is outside the weeks a review can cover ({FIRST_YEAR}–{LAST_YEAR}).")
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:

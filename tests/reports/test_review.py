@@ -413,3 +413,27 @@ def test_the_admin_add_form_shows_the_owner_as_the_person_adding_and_this_week(c
     assert "owner" not in form.fields
     assert form.instance.owner == review_owner
     assert form.initial["week"] == str(IsoWeek.current())
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "9999-W52"])
+def test_a_review_week_outside_2000_to_2099_is_refused_by_the_api_and_its_page_is_a_404(client, review_owner, week):
+    client.force_login(review_owner)
+
+    response = client.post(API, body(week=week), content_type="application/json")
+    page = client.get(f"/review/{week}/")
+
+    assert response.status_code == 400
+    assert "outside" in response.json()["week"][0]
+    assert not ReviewEntry.objects.exists()
+    assert page.status_code == 404
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "9999-W52"])
+def test_a_review_week_outside_2000_to_2099_is_refused_in_admin(client, review_owner, week):
+    client.force_login(review_owner)
+
+    response = client.post(reverse("admin:reports_reviewentry_add"), add_form(week=week))
+
+    assert response.status_code == 200
+    assert "outside" in response.content.decode()
+    assert not ReviewEntry.objects.exists()
