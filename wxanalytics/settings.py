@@ -104,6 +104,9 @@ MIDDLEWARE = [
 
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Reverse proxies in front of the app that append to X-Forwarded-For (the README's command
+# starts one nginx: 1). The client address is the entry the outermost one wrote.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Requests per minute per ingest key on POST /api/v1/events (0 = unlimited).
 INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 1200)
 # How long a web process trusts an ingest key it looked up (a revocation elsewhere takes

@@ -12,6 +12,7 @@ from reports.snapshots.sections import section_csv
 
 
 @staff_member_required
+@permission_required("reports.view_snapshot", raise_exception=True)
 def dashboard(request):
     context = {**admin.site.each_context(request), "board": dashboard_data(), "title": "Dashboard"}
     return render(request, "reports/dashboard.html", context)

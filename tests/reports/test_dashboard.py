@@ -115,6 +115,22 @@ def test_the_dashboard_needs_a_staff_login(client, db):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
+def test_a_staff_user_without_the_report_viewing_permission_gets_403_on_the_dashboard(client, make_user):
+    client.force_login(make_user("nogroup"))
+
+    response = client.get("/dashboard/")
+
+    assert response.status_code == 403
+    assert b"revenue" not in response.content.lower()
+
+
+@pytest.mark.parametrize("group", ["Marketer", "Analyst", "Review owner"])
+def test_every_role_that_views_reports_opens_the_dashboard(client, make_user, group):
+    client.force_login(make_user("viewer", group))
+
+    assert client.get("/dashboard/").status_code == 200
+
+
 def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(
     client, analyst, board_snapshots, django_assert_max_num_queries
 ):
