@@ -156,7 +156,7 @@ class EventIngestView(APIView):
         try:
             channel, rows = parse_body(body, http.META.get("CONTENT_TYPE"))
         except BodyError as exc:
-            if exc.status in {400, 415}:
+            if exc.keep:
                 _keep_unreadable_body(body, message=exc.message, key=key)
             return _error(exc.status, exc.message)
         mark_used(key)

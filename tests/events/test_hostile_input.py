@@ -92,6 +92,18 @@ def test_a_row_with_too_many_fields_is_refused_before_its_fields_are_read(post_e
     assert RejectedRow.objects.get(channel="api").row_index == 1
 
 
+def test_a_5_mb_body_with_380000_keys_is_refused_with_413_before_parsing_and_kept(post_events):
+    keys = ",".join(f'"k{i}":0' for i in range(380_000))
+    body = json.dumps(GOOD)[:-1] + "," + keys + "}"
+
+    response = post_events(body)
+
+    assert response.status_code == 413
+    assert "380,002 commas" in response.json()["error"]
+    assert RejectedRow.objects.get(channel="api").raw.endswith('"k379999":0}')
+    assert not Event.objects.exists()
+
+
 # --- CSV uploads: imports and placements ---------------------------------------------------
 
 
