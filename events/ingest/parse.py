@@ -138,4 +138,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
             rows.append(row)
         return rows
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            limit = csv.field_size_limit()
+            raise BodyError(400, f"A CSV cell is larger than {limit // 1024} KB ({limit:,} characters).") from None
         raise BodyError(400, f"The CSV cannot be read: {exc}.") from None

@@ -73,6 +73,25 @@ def test_a_csv_properties_string_nested_3000_deep_is_a_row_error_and_kept(post_e
     assert RejectedRow.objects.filter(channel="csv").count() == 1
 
 
+def test_an_event_csv_with_cr_only_line_ends_is_read(post_events):
+    body = "event_name,user_id,ts\rpage_view,u1,2025-11-01T10:00:00Z\rpage_view,u2,2025-11-01T10:00:00Z\r"
+
+    response = post_events(body, "text/csv")
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 2
+
+
+def test_an_event_csv_cell_over_128_kb_is_refused_with_400_and_kept(post_events):
+    body = f"event_name,user_id,ts,page\npage_view,u1,2025-11-01T10:00:00Z,{'x' * (129 * 1024)}\n"
+
+    response = post_events(body, "text/csv")
+
+    assert response.status_code == 400
+    assert "128 KB" in response.json()["error"]
+    assert RejectedRow.objects.filter(channel="api").count() == 1
+
+
 def test_a_ts_of_9999_12_31_with_a_negative_offset_is_a_row_error_and_kept(post_events):
     response = post_events(json.dumps({**GOOD, "ts": "9999-12-31T23:59:59-23:59"}))
 
