@@ -117,6 +117,8 @@ def read_json(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
         document = json.loads(_read_all(first, rest).decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ImportFormatError(f"The file starts like JSON but is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise ImportFormatError("The file starts like JSON but is nested too deeply to read.") from None
     if not isinstance(document, dict):
         raise ImportFormatError('A JSON file must be an object with a "list" array.')
     flat = _flat_rows(document)

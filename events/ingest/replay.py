@@ -19,7 +19,7 @@ def rows_from_raw(rejected: RejectedRow) -> list[Any]:
     not be read), a CSV body, or, failing those, the text itself (which will fail again)."""
     try:
         data = json.loads(rejected.raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a 5,000-digit number, or nested too deeply
         if rejected.channel == "csv":
             try:
                 return parse_csv(rejected.raw)

@@ -158,7 +158,7 @@ def parse_attach(attach: str) -> dict[str, str]:
     if text.startswith("{"):
         try:
             decoded = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         if not isinstance(decoded, dict):
             return {}

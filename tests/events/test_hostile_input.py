@@ -73,6 +73,20 @@ def test_a_csv_properties_string_nested_3000_deep_is_a_row_error_and_kept(post_e
     assert RejectedRow.objects.filter(channel="csv").count() == 1
 
 
+def test_replaying_a_kept_body_nested_3000_deep_keeps_it_open_with_a_reason(post_events):
+    from events.ingest.replay import replay_rejected
+
+    post_events(json.dumps(GOOD)[:-1] + ', "properties": {"a": ' + "[" * 3000 + "]" * 3000 + "}}")
+    kept = RejectedRow.objects.get(channel="api")
+
+    replayed = replay_rejected(kept)
+
+    kept.refresh_from_db()
+    assert replayed is False
+    assert kept.status == RejectedRow.Status.OPEN
+    assert not Event.objects.exists()
+
+
 def test_an_event_csv_with_cr_only_line_ends_is_read(post_events):
     body = "event_name,user_id,ts\rpage_view,u1,2025-11-01T10:00:00Z\rpage_view,u2,2025-11-01T10:00:00Z\r"
 
@@ -159,6 +173,13 @@ def test_an_import_with_cr_only_line_ends_from_excel_csv_macintosh_is_read(admin
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 2
     assert model.objects.count() == 2
+
+
+def test_a_json_statistics_import_nested_3000_deep_is_refused_with_400(admin_api):
+    response = upload(admin_api, "oa_user_summary", '{"list": ' + "[" * 3000 + "]" * 3000 + "}")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
 
 
 def test_an_import_cell_over_128_kb_is_a_line_error_and_kept(admin_api, campaign):
