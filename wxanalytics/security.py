@@ -41,7 +41,7 @@ class RefuseNulMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or "%00" in query or "\x00" in query:
             return HttpResponse(
-                _("The address contains a NUL character (%00); nothing was looked up."),
+                _("The address contains a NUL character; nothing was looked up."),
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )

@@ -50,7 +50,7 @@ MAX_LENGTH = {
 }
 MAX_PROPERTIES_CHARS = 16_000
 # Bounds on the work one row can ask for, checked before any per-field step: a 5 MB body of
-# one row with 380,000 keys once cost 10-15x a normal batch (docs/ingest.md, bench/ingest.py).
+# one row with 380,000 keys once cost 10-15x a normal batch (docs/ingest.md, bench/wide_rows.py).
 MAX_FIELDS_PER_ROW = 100
 MAX_PROPERTIES_DEPTH = 10
 MAX_PROPERTIES_ITEMS = 1_000
