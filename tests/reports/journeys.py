@@ -1,0 +1,257 @@
+"""Random journeys for the property tests: a hypothesis strategy, the fixed world they
+happen in (campaigns, placements, creatives), and loading them into the database through
+the real ingest path (events.ingest.ingest_rows; ad spend through the ORM).
+
+The times are drawn from a grid that puts events on the edges that matter: local midnight
+(Asia/Shanghai) and one second either side, and whole days apart, so entries exactly 7 days
+before a funnel step, returns exactly 24 h after a first touch and payments exactly 30 days
+after a touch all occur often.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from campaigns.models import Campaign, Creative, Placement
+from events.ingest import ingest_rows
+from events.models import AdSpend, Event
+from tests.reports import reference as ref
+
+ANCHOR = date(2025, 11, 10)  # Monday of ISO week 2025-W46
+TIMES = (time(0, 0, 0), time(0, 0, 1), time(23, 59, 59), time(8, 0), time(12, 0))
+NAMES = (
+    "qr_scan",
+    "qr_scan",
+    "qr_scan",
+    "qr_scan",
+    "follow",
+    "follow",
+    "unfollow",
+    "page_view",
+    "page_view",
+    "add_to_cart",
+    "add_to_cart",
+    "start_checkout",
+    "select_coupon",
+    "pay_success",
+    "pay_success",
+    "pay_success",
+    "refund_success",
+    "lead_form_submit",
+    "repeat_purchase",
+    "ad_click",
+    "api_error",
+    "payment_retry",
+    "page_load_time",
+    "ticket_created",
+)
+# A touch: a campaign code (index), a placement scene (index), both (a code of one campaign
+# with the placement of another), or nothing.
+TOUCHES = (None, None, None, ("code", 0), ("code", 1), ("scene", 0), ("scene", 1), ("scene", 2), ("both", 1, 0))
+CREATIVE_REFS = (None, None, ("id", 0), ("id", 1), ("ad_group", "manual-group"))
+SOURCES = ("mini_program", "official_account", "api")
+PRICES = ("9.90", "10.00", "33.33", "100.00")
+PAGES = ("home", "product", "cart")
+LOAD_MS = ("120", "800", "3500")
+
+CAMPAIGNS = (("PROP-A", "Campaign A"), ("PROP-B", "Campaign B"))
+PLACEMENTS = ((0, "poster", "prop-s1"), (0, "booth", "prop-s2"), (1, "store", "prop-s3"))
+CREATIVES = ((0, "banner", "group-a", "mini_program", "ext-1"), (1, "video", "group-b", "h5", "ext-2"))
+
+
+@dataclass
+class Fixed:
+    campaigns: list[Campaign]
+    placements: list[Placement]
+    creatives: list[Creative]
+
+
+def make_fixed() -> Fixed:
+    campaigns = [Campaign.objects.create(code=code, name=name) for code, name in CAMPAIGNS]
+    placements = [
+        Placement.objects.create(campaign=campaigns[c], name=name, scene=scene) for c, name, scene in PLACEMENTS
+    ]
+    creatives = [
+        Creative.objects.create(campaign=campaigns[c], name=name, ad_group=group, lander_type=lander, external_id=ext)
+        for c, name, group, lander, ext in CREATIVES
+    ]
+    return Fixed(campaigns, placements, creatives)
+
+
+@st.composite
+def event_specs(draw, people: int):
+    return {
+        "person": draw(st.integers(0, people - 1)),
+        "id": draw(st.integers(0, 1)),  # 0: Official Account openid, 1: Mini Program openid
+        "name": draw(st.sampled_from(NAMES)),
+        # Mostly around the week under test, sometimes anywhere from 5 weeks before to 3 after.
+        "day": draw(st.one_of(st.integers(-2, 8), st.integers(-35, 24))),
+        "time": draw(st.sampled_from(TIMES)),
+        "touch": draw(st.sampled_from(TOUCHES)),
+        "creative": draw(st.sampled_from(CREATIVE_REFS)),
+        "source": draw(st.sampled_from(SOURCES)),
+        "price": draw(st.sampled_from(PRICES)),
+        "page": draw(st.sampled_from(PAGES)),
+        "ms": draw(st.sampled_from(LOAD_MS)),
+        "ms_in_properties": draw(st.booleans()),
+    }
+
+
+@st.composite
+def spend_specs(draw):
+    campaign = draw(st.integers(0, 1))
+    return {
+        "day": draw(st.integers(-20, 7)),
+        "campaign": campaign,
+        "creative": draw(st.sampled_from((None, campaign))),  # creatives belong to their campaign
+        "spend": draw(st.sampled_from(("0.01", "10.00", "33.33", "120.50"))),
+        "impressions": draw(st.integers(0, 1000)),
+        "clicks": draw(st.integers(0, 40)),
+        "reach": draw(st.integers(0, 600)),
+    }
+
+
+@st.composite
+def journeys(draw, max_people: int = 6, max_events: int = 45):
+    people = draw(st.integers(1, max_people))
+    return {
+        "people": people,
+        # Which of a person's two openids carry the person's unionid (joining them).
+        "unionid": draw(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=people, max_size=people)),
+        "events": draw(st.lists(event_specs(people), min_size=1, max_size=max_events)),
+        "spend": draw(
+            st.lists(spend_specs(), max_size=8, unique_by=lambda s: (s["day"], s["campaign"], s["creative"]))
+        ),
+    }
+
+
+_batch = itertools.count(1)
+
+
+def load(spec: dict, fixed: Fixed) -> ref.World:
+    """Ingest the journeys and ad spend; return the same facts as a reference World."""
+    batch = next(_batch)
+    rows, resolved = [], []
+    seen_ids: set[str] = set()
+    persons: dict[str, str] = {}
+    for n, ev in enumerate(spec["events"]):
+        user = f"{'oa' if ev['id'] == 0 else 'mp'}-{ev['person']}"
+        when = datetime.combine(ANCHOR + timedelta(days=ev["day"]), ev["time"], tzinfo=ref.SHANGHAI)
+        row = {
+            "event_name": ev["name"],
+            "user_id": user,
+            "ts": when.isoformat(),
+            "event_id": f"prop-{batch}-{n}",
+            "source": ev["source"],
+            "properties": {},
+        }
+        campaign = placement = None
+        touch = ev["touch"]
+        if touch and touch[0] in ("code", "both"):
+            row["campaign"] = fixed.campaigns[touch[1]].code
+            campaign = fixed.campaigns[touch[1]].pk
+        if touch and touch[0] in ("scene", "both"):
+            pl = fixed.placements[touch[-1]]
+            row["placement_scene"] = pl.scene
+            placement = pl.pk
+            campaign = campaign or pl.campaign_id
+        creative = ev["creative"]
+        if creative and creative[0] == "id":
+            row["properties"]["creative_id"] = str(fixed.creatives[creative[1]].pk)
+        elif creative:
+            row["properties"]["ad_group"] = creative[1]
+        value = None
+        if ev["name"] in ("pay_success", "refund_success", "repeat_purchase"):
+            value = Decimal(ev["price"])
+            row["value"] = ev["price"]
+        elif ev["name"] == "page_load_time":
+            if ev["ms_in_properties"]:
+                row["properties"]["ms"] = int(ev["ms"])
+            else:
+                value = Decimal(ev["ms"])
+                row["value"] = ev["ms"]
+        if ev["name"] == "page_view":
+            row["page"] = ev["page"]
+        carries = spec["unionid"][ev["person"]][ev["id"]]
+        if carries and user not in seen_ids:
+            row["properties"]["unionid"] = f"union-{ev['person']}"
+            persons[user] = f"union-{ev['person']}"
+        seen_ids.add(user)
+        rows.append(row)
+        resolved.append((row, when, campaign, placement, value))
+
+    result = ingest_rows(rows, channel="api", source="prop")
+    assert (result.accepted, result.rejected) == (len(rows), []), result.as_dict()
+    ids = dict(Event.objects.filter(event_id__startswith=f"prop-{batch}-").values_list("event_id", "id"))
+
+    events = [
+        ref.Ev(
+            id=ids[row["event_id"]],
+            name=row["event_name"],
+            user=row["user_id"],
+            ts=when,
+            campaign=campaign,
+            placement=placement,
+            source=row["source"],
+            page=row.get("page", ""),
+            value=value,
+            props={**row["properties"], **({"scene": row["placement_scene"]} if "placement_scene" in row else {})},
+        )
+        for row, when, campaign, placement, value in resolved
+    ]
+
+    spend = []
+    for s in spec["spend"]:
+        campaign = fixed.campaigns[s["campaign"]]
+        creative = fixed.creatives[s["creative"]] if s["creative"] is not None else None
+        AdSpend.objects.create(
+            date=ANCHOR + timedelta(days=s["day"]),
+            campaign_code=campaign.code,
+            campaign=campaign,
+            ad_group=creative.ad_group if creative else "",
+            creative_name=creative.name if creative else "",
+            creative=creative,
+            spend=Decimal(s["spend"]),
+            impressions=s["impressions"],
+            clicks=s["clicks"],
+            reach=s["reach"],
+        )
+        spend.append(
+            ref.Spend(
+                day=ANCHOR + timedelta(days=s["day"]),
+                campaign=campaign.pk,
+                creative=creative.pk if creative else None,
+                spend=Decimal(s["spend"]),
+                impressions=s["impressions"],
+                clicks=s["clicks"],
+                reach=s["reach"],
+                ad_group=creative.ad_group if creative else "",
+                creative_name=creative.name if creative else "",
+            )
+        )
+
+    return ref.World(
+        events=events,
+        persons=persons,
+        campaigns={c.pk: c.code for c in fixed.campaigns},
+        placements={
+            p.pk: ref.PlacementFact(id=p.pk, campaign=p.campaign_id, scene=p.scene, name=p.name)
+            for p in fixed.placements
+        },
+        creatives={
+            c.pk: ref.CreativeFact(
+                id=c.pk,
+                campaign=c.campaign_id,
+                ad_group=c.ad_group,
+                lander_type=c.lander_type,
+                external_id=c.external_id,
+            )
+            for c in fixed.creatives
+        },
+        spend=spend,
+    )

@@ -1,0 +1,628 @@
+"""A reference implementation of docs/metrics.md in plain Python, for the property tests.
+
+Small data, obvious code, no SQL: it takes the raw facts (events, identity links, ad spend,
+campaigns, placements, creatives) as plain dataclasses and works every number out the way
+the docs define it, one loop at a time. tests/reports/test_reference_property.py loads the
+same facts into the database through the real ingest path and compares each number the
+metric functions return with the number computed here.
+
+Where docs/metrics.md leaves a reading open, the reading of issue 12 is followed and the
+choice is written next to the code ("Reading: …").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = timedelta(days=1)
+RATE = Decimal("0.0001")
+CENTS = Decimal("0.01")
+NONE_LABEL = "(none)"
+
+PAY = "pay_success"
+REFUND = "refund_success"
+LEAD = "lead_form_submit"
+KEY_ACTIONS = ("add_to_cart", "start_checkout", "select_coupon", PAY)
+OPERATIONAL = ("refund_request", "return_approved", "ticket_created")
+
+
+# --- facts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ev:
+    id: int  # the database id: only used to break ties between events at the same instant
+    name: str
+    user: str
+    ts: datetime  # aware
+    campaign: int | None = None  # resolved: the code's campaign, else the placement's
+    placement: int | None = None
+    source: str = ""
+    app_id: str = ""
+    page: str = ""
+    value: Decimal | None = None
+    props: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def order(self) -> tuple:
+        return (self.ts, self.id)
+
+
+@dataclass(frozen=True)
+class PlacementFact:
+    id: int
+    campaign: int
+    scene: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CreativeFact:
+    id: int
+    campaign: int
+    ad_group: str
+    lander_type: str
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Spend:
+    day: date
+    campaign: int
+    creative: int | None
+    spend: Decimal
+    impressions: int
+    clicks: int
+    reach: int
+    ad_group: str = ""
+    creative_name: str = ""
+
+
+@dataclass
+class World:
+    events: list[Ev]
+    persons: dict[str, str]  # user_id → person_id (ids without a link are their own person)
+    campaigns: dict[int, str]  # id → code
+    placements: dict[int, PlacementFact]
+    creatives: dict[int, CreativeFact]
+    spend: list[Spend]
+
+    def person(self, ev: Ev) -> str:
+        return self.persons.get(ev.user, ev.user)
+
+    def named(self, *names: str) -> list[Ev]:
+        return [e for e in self.events if e.name in names]
+
+    def between(self, start: datetime, end: datetime, *names: str) -> list[Ev]:
+        return [e for e in self.events if start <= e.ts < end and (not names or e.name in names)]
+
+    def by_person(self, events: Iterable[Ev]) -> dict[str, list[Ev]]:
+        grouped: dict[str, list[Ev]] = {}
+        for e in sorted(events, key=lambda e: e.order):
+            grouped.setdefault(self.person(e), []).append(e)
+        return grouped
+
+    def is_touch(self, e: Ev) -> bool:
+        return e.campaign is not None or e.placement is not None
+
+    def scene(self, e: Ev) -> str | None:
+        if e.placement is not None:
+            return self.placements[e.placement].scene
+        scene = e.props.get("scene")
+        return None if scene in (None, "") else str(scene)
+
+    def creative_of(self, e: Ev) -> CreativeFact | None:
+        """The creative named by properties.creative_id: our id, or the ad platform's id
+        (Creative.external_id, issue 12 item 9)."""
+        ref = e.props.get("creative_id")
+        if ref in (None, ""):
+            return None
+        ref = str(ref)
+        for creative in self.creatives.values():
+            if str(creative.id) == ref:
+                return creative
+        for creative in self.creatives.values():
+            if creative.external_id and creative.external_id == ref:
+                return creative
+        return None
+
+
+# --- numbers, exactly as docs/metrics.md rounds them -----------------------------------
+
+
+def rate(numerator, denominator, places: Decimal = RATE) -> Decimal | None:
+    if numerator is None or not denominator:
+        return None
+    return (Decimal(str(numerator)) / Decimal(str(denominator))).quantize(places, ROUND_HALF_UP)
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENTS, ROUND_HALF_UP)
+
+
+def change(current, previous) -> Decimal | None:
+    if current is None or previous is None or not previous:
+        return None
+    return rate(Decimal(str(current)) - Decimal(str(previous)), previous)
+
+
+def nearest_rank(values: Sequence, p: Decimal) -> Any:
+    """The value at rank ⌈p·n⌉ of the sorted values (docs: Percentiles)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[max(1, math.ceil(p * len(ordered))) - 1]
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def local_day(ts: datetime) -> date:
+    return ts.astimezone(SHANGHAI).date()
+
+
+def seconds(earlier: datetime, later: datetime) -> Decimal:
+    return Decimal(str((later - earlier).total_seconds()))
+
+
+# --- periods (plain dates, independent of reports.metrics.common.Period) ---------------
+
+
+@dataclass(frozen=True)
+class Span:
+    start: datetime
+    end: datetime
+
+    @property
+    def first_day(self) -> date:
+        return local_day(self.start)
+
+    @property
+    def last_day(self) -> date:
+        return local_day(self.end - timedelta(microseconds=1))
+
+
+def containing(kind: str, day: date) -> Span:
+    if kind == "day":
+        first, after = day, day + DAY
+    elif kind == "week":
+        first = day - timedelta(days=day.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = day.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return Span(local_midnight(first), local_midnight(after))
+
+
+# --- KPIs --------------------------------------------------------------------------------
+
+
+@dataclass
+class KPIRef:
+    metric_kind: str
+    event_name: str
+    second_event_name: str
+    period: str  # day | week | month
+    target: Decimal
+    direction: str = "up"
+
+
+def kpi_spans(kpi_period: str, last_day: date) -> tuple[Span, Span]:
+    """The KPI's own period kind ending on `last_day` (to date), and the same span of the
+    previous period. Reading (issue 12 items 1 and 14): the previous span has as many days
+    as the current one from the previous period's first day, cut at that period's end
+    (31 March to date compares with all of February)."""
+    own = containing(kpi_period, last_day)
+    current = Span(own.start, min(own.end, local_midnight(last_day + DAY)))
+    previous_whole = containing(kpi_period, own.first_day - DAY)
+    length = (current.last_day - current.first_day).days + 1
+    previous_end = min(previous_whole.end, local_midnight(previous_whole.first_day + timedelta(days=length)))
+    return current, Span(previous_whole.start, previous_end)
+
+
+def kpi_value(world: World, kpi: KPIRef, span: Span) -> Decimal | None:
+    a_events = world.between(span.start, span.end, kpi.event_name)
+    kind = kpi.metric_kind
+    if kind == "event_count":
+        return Decimal(len(a_events))
+    if kind == "unique_users":
+        return Decimal(len({world.person(e) for e in a_events}))
+    if kind == "value_sum":
+        return money(sum((e.value or Decimal(0)) for e in a_events))
+    first_a = {p: evs[0] for p, evs in world.by_person(a_events).items()}
+    b_by_person = world.by_person(world.named(kpi.second_event_name))
+    if kind == "conversion_rate":
+        # B at or after the person's first A, within the same span.
+        converted = sum(1 for p, a in first_a.items() if any(a.ts <= b.ts < span.end for b in b_by_person.get(p, [])))
+        return rate(converted, len(first_a))
+    # median_time: first B at or after the first A, whenever it happens.
+    waits = []
+    for p, a in first_a.items():
+        later = [b for b in b_by_person.get(p, []) if b.ts >= a.ts]
+        if later:
+            waits.append(seconds(a.ts, later[0].ts))
+    median = nearest_rank(waits, Decimal("0.5"))
+    return None if median is None else median.quantize(Decimal("1"), ROUND_HALF_UP)
+
+
+def kpi(world: World, kpi: KPIRef, last_day: date) -> dict:
+    current, previous = kpi_spans(kpi.period, last_day)
+    value = kpi_value(world, kpi, current)
+    before = kpi_value(world, kpi, previous)
+    on_target = None
+    if value is not None:
+        on_target = value >= kpi.target if kpi.direction == "up" else value <= kpi.target
+    return {"value": value, "previous_value": before, "change": change(value, before), "on_target": on_target}
+
+
+# --- funnel ------------------------------------------------------------------------------
+
+
+def funnel_people(world: World, span: Span, steps: Sequence[str], window: timedelta) -> dict[str, dict]:
+    """Per entrant: the entry event and the time each step was reached.
+
+    A person enters with their first first-step event in the span; step k is reached by
+    the first step-k event at or after reaching step k−1 and within `window` of entry."""
+    entries = world.by_person(world.between(span.start, span.end, steps[0]))
+    later = world.by_person(world.named(*steps[1:]))
+    journeys = {}
+    for p, evs in entries.items():
+        entry = evs[0]
+        reached = [entry.ts]
+        for name in steps[1:]:
+            hits = [e for e in later.get(p, []) if e.name == name and e.ts >= reached[-1] and e.ts - entry.ts <= window]
+            if not hits:
+                break
+            reached.append(hits[0].ts)
+        journeys[p] = {"entry": entry, "reached": reached}
+    return journeys
+
+
+def funnel(world: World, span: Span, steps: Sequence[str], window: timedelta = timedelta(days=7), people=None):
+    """{"entered", "converted", "steps": [(people, events, rate_prev, rate_start, drop_off)]}.
+
+    Events of a step: that step's events by the people who reached it, from the moment they
+    reached it until their window closes (entry + window). Reading (issue 12 item 4): step
+    1 counts the same way, from entry until the window closes, even past the period end."""
+    journeys = funnel_people(world, span, steps, window) if people is None else people
+    by_person = world.by_person(world.named(*steps))
+    entered = len(journeys)
+    out = []
+    previous = None
+    for k, name in enumerate(steps):
+        reached = {p: j for p, j in journeys.items() if len(j["reached"]) > k}
+        events = 0
+        for p, j in reached.items():
+            t0, tk = j["entry"].ts, j["reached"][k]
+            events += sum(1 for e in by_person.get(p, []) if e.name == name and e.ts >= tk and e.ts - t0 <= window)
+        count = len(reached)
+        out.append(
+            (
+                count,
+                events,
+                rate(count, previous) if previous is not None else None,
+                rate(count, entered),
+                (previous - count) if previous is not None else 0,
+            )
+        )
+        previous = count
+    converted = out[-1][0] if out else 0
+    return {"entered": entered, "converted": converted, "overall_rate": rate(converted, entered), "steps": out}
+
+
+def funnel_by(world: World, span: Span, steps: Sequence[str], dimension: str, window=timedelta(days=7)) -> dict:
+    """{group key: funnel}: each entrant in exactly one group, that of their entry event."""
+    journeys = funnel_people(world, span, steps, window)
+    groups: dict[str | None, dict] = {}
+    for p, j in journeys.items():
+        entry = j["entry"]
+        value = {"campaign": entry.campaign, "source": entry.source or None, "placement": entry.placement}[dimension]
+        key = None if value is None else str(value)
+        groups.setdefault(key, {})[p] = j
+    return {key: funnel(world, span, steps, window, people=members) for key, members in groups.items()}
+
+
+# --- attribution ---------------------------------------------------------------------------
+
+
+def attribution(world: World, span: Span) -> dict:
+    payers = world.by_person(world.between(span.start, span.end, PAY))
+    touches = world.by_person(e for e in world.events if world.is_touch(e))
+    result = {
+        "converters": len(payers),
+        "orders": sum(len(v) for v in payers.values()),
+        "revenue": money(sum((e.value or 0) for v in payers.values() for e in v)),
+        "unattributed": 0,
+        "first": {"campaign": {}, "placement": {}, "scene": {}},
+        "last": {"campaign": {}, "placement": {}, "scene": {}},
+    }
+    for p, pays in payers.items():
+        first_pay = pays[0].ts
+        # Reading (issue 12 item 14): the first touch is at or before the first payment.
+        before = [t for t in touches.get(p, []) if t.ts <= first_pay]
+        if not before:
+            result["unattributed"] += 1
+            continue
+        for model, touch in (("first", before[0]), ("last", before[-1])):
+            keys = {"campaign": touch.campaign, "placement": touch.placement, "scene": world.scene(touch)}
+            for dimension, key in keys.items():
+                row = result[model][dimension].setdefault(None if key is None else str(key), [0, 0, Decimal(0)])
+                row[0] += 1
+                row[1] += len(pays)
+                row[2] += sum((e.value or 0) for e in pays)
+    for model in ("first", "last"):
+        for rows in result[model].values():
+            for key, (people, orders, revenue) in list(rows.items()):
+                rows[key] = (people, orders, money(revenue), rate(people, result["converters"]))
+    return result
+
+
+# --- cohorts -------------------------------------------------------------------------------
+
+RETURN_DAYS = (7, 14, 30)
+
+
+def cohort_members(world: World, span: Span) -> dict[str, dict]:
+    """People first seen in the span: their first event, t0 and groups."""
+    members = {}
+    for p, evs in world.by_person(world.events).items():
+        first = evs[0]
+        if not (span.start <= first.ts < span.end):
+            continue
+        creative = world.creative_of(first)
+        ad_group = creative.ad_group if creative else (first.props.get("ad_group") or None)
+        placed = [e for e in evs if e.placement is not None and e.ts < span.end]
+        members[p] = {
+            "t0": first.ts,
+            "campaign": first.campaign,
+            "week": iso_week_label(local_day(first.ts)),
+            "ad_group": ad_group or None,
+            "entry_point": str(placed[0].placement) if placed else None,
+            "events": evs,
+        }
+    return members
+
+
+def iso_week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def cohorts(world: World, span: Span, by: str, as_of: datetime, cost_ratio: Decimal) -> dict:
+    members = cohort_members(world, span)
+    spend: dict[int, Decimal] = {}
+    for s in world.spend:
+        if span.first_day <= s.day <= span.last_day:
+            spend[s.campaign] = spend.get(s.campaign, Decimal(0)) + s.spend
+    brought: dict[int, int] = {}
+    for m in members.values():
+        if m["campaign"] is not None:
+            brought[m["campaign"]] = brought.get(m["campaign"], 0) + 1
+
+    def row(people: dict) -> dict:
+        out: dict[str, Any] = {"people": len(people)}
+        for n in RETURN_DAYS:
+            returned = 0
+            for m in people.values():
+                if any(DAY <= e.ts - m["t0"] <= n * DAY and e.ts < as_of for e in m["events"]):
+                    returned += 1
+            out[f"returned_{n}"] = returned
+            out[f"return_rate_{n}"] = rate(returned, len(people))
+            # Per row (issue 12 item 3): every member's window closed by as_of.
+            out[f"complete_{n}"] = all(m["t0"] + n * DAY <= as_of for m in people.values())
+        later = [e for m in people.values() for e in m["events"] if m["t0"] <= e.ts < as_of]
+        out["orders"] = sum(1 for e in later if e.name == PAY)
+        revenue = money(sum((e.value or 0) for e in later if e.name == PAY))
+        refunds = money(sum((e.value or 0) for e in later if e.name == REFUND))
+        ad_spend = Decimal(0)
+        for campaign, amount in spend.items():
+            mine = sum(1 for m in people.values() if m["campaign"] == campaign)
+            if mine:
+                ad_spend += amount * mine / brought[campaign]
+        ad_spend = money(ad_spend)
+        cost = money((revenue - refunds) * cost_ratio)
+        margin = revenue - refunds - cost - ad_spend
+        out.update(
+            revenue=revenue,
+            refunds=refunds,
+            ad_spend=ad_spend,
+            cost_of_goods=cost,
+            contribution_margin=margin,
+            ltv=rate(revenue - refunds, len(people), CENTS),
+            margin_per_person=rate(margin, len(people), CENTS),
+        )
+        return out
+
+    groups: dict[str | None, dict] = {}
+    for p, m in members.items():
+        groups.setdefault(m[by], {})[p] = m
+    unallocated = money(sum((amount for c, amount in spend.items() if not brought.get(c)), Decimal(0)))
+    return {
+        "rows": {key: row(people) for key, people in groups.items()},
+        "totals": row(members),
+        "unallocated_spend": unallocated,
+    }
+
+
+# --- daily health check ------------------------------------------------------------------
+
+HEALTH_EVENTS = {"orders": PAY, "follows": "follow", "unfollows": "unfollow", "qr_scans": "qr_scan"}
+
+
+def health(world: World, day: date, threshold: Decimal = Decimal("0.30"), scans=None) -> dict:
+    """Per metric: value, trailing average (rounded to cents for display), change and flag
+    computed from the exact average (issue 12 item 2).
+
+    `scans(world, day) -> int` counts a day's QR scans; by default `qr_scan` events."""
+    days = [day - timedelta(days=7 - i) for i in range(8)]
+
+    def spend_of(d: date, attr: str):
+        return sum((getattr(s, attr) for s in world.spend if s.day == d), Decimal(0) if attr == "spend" else 0)
+
+    def events_on(d: date, name: str) -> list[Ev]:
+        return [e for e in world.named(name) if local_day(e.ts) == d]
+
+    series = {
+        "spend": [money(spend_of(d, "spend")) for d in days],
+        "orders": [Decimal(len(events_on(d, PAY))) for d in days],
+        "revenue": [money(sum((e.value or 0) for e in events_on(d, PAY))) for d in days],
+        "follows": [Decimal(len(events_on(d, "follow"))) for d in days],
+        "unfollows": [Decimal(len(events_on(d, "unfollow"))) for d in days],
+        "qr_scans": [Decimal(scans(world, d) if scans else len(events_on(d, "qr_scan"))) for d in days],
+    }
+    out = {}
+    for key, values in series.items():
+        exact_average = sum(values[:-1], Decimal(0)) / 7
+        moved = None if not exact_average else (values[-1] - exact_average) / exact_average
+        out[key] = {
+            "value": values[-1],
+            "trailing_average": exact_average.quantize(CENTS, ROUND_HALF_UP),
+            "change": None if moved is None else moved.quantize(RATE, ROUND_HALF_UP),
+            "flagged": moved is not None and abs(moved) > threshold,
+            "series": values,
+        }
+    clicks = [spend_of(d, "clicks") for d in days]
+    impressions = [spend_of(d, "impressions") for d in days]
+    ctr_series = [rate(c, i) for c, i in zip(clicks, impressions, strict=True)]
+    exact_ctr_avg = Decimal(sum(clicks[:-1])) / sum(impressions[:-1]) if sum(impressions[:-1]) else None
+    exact_ctr = Decimal(clicks[-1]) / impressions[-1] if impressions[-1] else None
+    moved = None
+    if exact_ctr is not None and exact_ctr_avg:
+        moved = (exact_ctr - exact_ctr_avg) / exact_ctr_avg
+    out["ctr"] = {
+        "value": ctr_series[-1],
+        "trailing_average": None if exact_ctr_avg is None else exact_ctr_avg.quantize(RATE, ROUND_HALF_UP),
+        "change": None if moved is None else moved.quantize(RATE, ROUND_HALF_UP),
+        "flagged": moved is not None and abs(moved) > threshold,
+        "series": ctr_series,
+    }
+    return out
+
+
+# --- ads -----------------------------------------------------------------------------------
+
+
+def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30)) -> dict:
+    """Totals and per-campaign / per-creative rows: spend from ad spend, conversions each
+    attributed to the person's latest touch at or before it within the lookback."""
+    rows: dict[tuple, dict] = {}
+
+    def row(key: tuple) -> dict:
+        return rows.setdefault(
+            key,
+            {
+                "spend": Decimal(0),
+                "impressions": 0,
+                "clicks": 0,
+                "reach": 0,
+                "leads": 0,
+                "orders": 0,
+                "revenue": Decimal(0),
+            },
+        )
+
+    row(("total",))
+    for s in world.spend:
+        if not (span.first_day <= s.day <= span.last_day):
+            continue
+        targets = [("total",), ("campaign", str(s.campaign))]
+        if s.creative is not None:
+            creative = world.creatives[s.creative]
+            targets += [("creative", str(s.creative)), ("lander", creative.lander_type)]
+        else:
+            # Spend not matched to one of our creatives is its own row, named by what the ad
+            # platform sent (campaign code / ad group / creative name), lander unknown.
+            name = f"{world.campaigns[s.campaign]}/{s.ad_group}/{s.creative_name}"
+            targets += [("creative", name), ("lander", "unknown")]
+        for key in targets:
+            r = row(key)
+            r["spend"] += s.spend
+            r["impressions"] += s.impressions
+            r["clicks"] += s.clicks
+            r["reach"] += s.reach
+
+    touches = world.by_person(e for e in world.events if world.is_touch(e))
+    unattributed_orders, unattributed_revenue = 0, Decimal(0)
+    for conv in world.between(span.start, span.end, PAY, LEAD):
+        candidates = [t for t in touches.get(world.person(conv), []) if t.ts <= conv.ts and conv.ts - t.ts <= lookback]
+        if not candidates:
+            if conv.name == PAY:
+                unattributed_orders += 1
+                unattributed_revenue += conv.value or 0
+            continue
+        touch = max(candidates, key=lambda t: t.order)
+        targets = [("total",), ("campaign", str(touch.campaign))]
+        creative = world.creative_of(touch)
+        if creative is not None:
+            targets += [("creative", str(creative.id)), ("lander", creative.lander_type)]
+        for key in targets:
+            r = row(key)
+            if conv.name == PAY:
+                r["orders"] += 1
+                r["revenue"] += conv.value or 0
+            else:
+                r["leads"] += 1
+    for r in rows.values():
+        r["spend"] = money(r["spend"])
+        r["revenue"] = money(r["revenue"])
+        r["ctr"] = rate(r["clicks"], r["impressions"])
+        r["cpc"] = rate(r["spend"], r["clicks"], CENTS)
+        r["cpm"] = rate(r["spend"] * 1000, r["impressions"], CENTS)
+        r["frequency"] = rate(r["impressions"], r["reach"], CENTS)
+        r["cost_per_lead"] = rate(r["spend"], r["leads"], CENTS)
+        r["cost_per_order"] = rate(r["spend"], r["orders"], CENTS)
+        r["roas"] = rate(r["revenue"], r["spend"])
+    return {
+        "rows": rows,
+        "unattributed_orders": unattributed_orders,
+        "unattributed_revenue": money(unattributed_revenue),
+    }
+
+
+# --- Mini Program ------------------------------------------------------------------------------
+
+
+def miniprogram(world: World, span: Span) -> dict:
+    inside = world.between(span.start, span.end)
+
+    def count(name: str) -> tuple[int, int]:
+        evs = [e for e in inside if e.name == name]
+        return len(evs), len({world.person(e) for e in evs})
+
+    pages: dict[str, list[Ev]] = {}
+    for e in inside:
+        if e.name == "page_view":
+            pages.setdefault(e.page, []).append(e)
+    loads = []
+    for e in inside:
+        if e.name == "page_load_time":
+            ms = e.value if e.value is not None else e.props.get("ms")
+            if ms is not None:
+                loads.append(Decimal(str(ms)))
+    p50, p95 = nearest_rank(loads, Decimal("0.5")), nearest_rank(loads, Decimal("0.95"))
+    views, errors = count("page_view")[0], count("api_error")[0]
+    retries, checkouts = count("payment_retry")[0], count("start_checkout")[0]
+    return {
+        "page_views": {page: (len(evs), len({world.person(e) for e in evs})) for page, evs in pages.items()},
+        "key_actions": [(name, *count(name)) for name in KEY_ACTIONS],
+        "operational": [(name, *count(name)) for name in OPERATIONAL],
+        "performance": {
+            "page_load_samples": len(loads),
+            "page_load_p50_ms": None if p50 is None else p50.quantize(Decimal("1"), ROUND_HALF_UP),
+            "page_load_p95_ms": None if p95 is None else p95.quantize(Decimal("1"), ROUND_HALF_UP),
+            "api_errors": errors,
+            "page_views": views,
+            "api_error_rate": rate(errors, views),
+            "payment_retries": retries,
+            "checkouts": checkouts,
+            "payment_retry_rate": rate(retries, checkouts),
+        },
+    }

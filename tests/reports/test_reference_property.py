@@ -1,0 +1,284 @@
+"""Every report number equals the reference implementation of docs/metrics.md
+(tests/reports/reference.py) on random journeys loaded through the real ingest path.
+
+Runs on PostgreSQL and on SQLite (DATABASE_URL unset). Each example is rolled back, so the
+examples share one test database; runtime is bounded by max_examples.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pprint import pformat
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+
+from campaigns.models import KPI
+from reports.metrics.ads import ads_report
+from reports.metrics.attribution import attribution
+from reports.metrics.cohorts import cohort_reports
+from reports.metrics.common import Period
+from reports.metrics.funnel import default_steps, funnel, funnel_by
+from reports.metrics.health import health_check
+from reports.metrics.kpis import kpi_values
+from reports.metrics.miniprogram import miniprogram_metrics
+from tests.reports import reference as ref
+from tests.reports.journeys import journeys, load, make_fixed
+
+WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16
+MONTH = Period.month(2025, 11)
+AS_OF = datetime(2025, 12, 3, 12, 0, tzinfo=ref.SHANGHAI)  # some 30-day windows still open
+SHORT_FUNNEL = ["qr_scan", "add_to_cart", "pay_success"]
+KPI_SHAPES = (
+    ("event_count", "pay_success", "", "week"),
+    ("unique_users", "qr_scan", "", "day"),
+    ("value_sum", "pay_success", "", "month"),
+    ("conversion_rate", "qr_scan", "pay_success", "week"),
+    ("median_time", "qr_scan", "pay_success", "month"),
+)
+EXAMPLES = 40
+
+PROPERTY_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def span(period: Period) -> ref.Span:
+    return ref.Span(period.start, period.end)
+
+
+def same(label: str, actual, expected) -> None:
+    assert actual == expected, (
+        f"{label} differs from the reference\nSQL:\n{pformat(actual)}\nreference:\n{pformat(expected)}"
+    )
+
+
+@pytest.fixture
+def fixed(db):
+    return make_fixed()
+
+
+@pytest.fixture
+def kpis(db):
+    return [
+        KPI.objects.create(
+            name=f"{kind} {event} {period}",
+            metric_kind=kind,
+            event_name=event,
+            second_event_name=second,
+            period=period,
+            target=Decimal("3"),
+            is_active=False,
+        )
+        for kind, event, second, period in KPI_SHAPES
+    ]
+
+
+def check_kpis(world: ref.World, kpis: list[KPI]) -> None:
+    for period in (WEEK, MONTH, Period.day(date(2025, 11, 12)), Period.day(date(2025, 11, 16))):
+        for kpi, value in zip(kpis, kpi_values(period, kpis=kpis), strict=True):
+            shape = ref.KPIRef(kpi.metric_kind, kpi.event_name, kpi.second_event_name, kpi.period, kpi.target)
+            actual = {
+                "value": value.value,
+                "previous_value": value.previous_value,
+                "change": value.change,
+                "on_target": value.on_target,
+            }
+            same(f"KPI {kpi.name} in {period.label}", actual, ref.kpi(world, shape, period.last_day))
+
+
+def funnel_numbers(result) -> dict:
+    return {
+        "entered": result.entered,
+        "converted": result.converted,
+        "overall_rate": result.overall_rate,
+        "steps": [(s.people, s.events, s.rate_from_previous, s.rate_from_start, s.drop_off) for s in result.steps],
+    }
+
+
+def check_funnels(world: ref.World) -> None:
+    for steps in (default_steps(), SHORT_FUNNEL):
+        same(f"funnel {steps}", funnel_numbers(funnel(WEEK, steps=steps)), ref.funnel(world, span(WEEK), steps))
+    for dimension in ("campaign", "source", "placement"):
+        actual = {g.key: funnel_numbers(g.funnel) for g in funnel_by(WEEK, dimension, steps=SHORT_FUNNEL)}
+        same(f"funnel_by {dimension}", actual, ref.funnel_by(world, span(WEEK), SHORT_FUNNEL, dimension))
+
+
+def check_attribution(world: ref.World) -> None:
+    for period in (WEEK, MONTH):
+        result = attribution(period)
+        actual = {
+            "converters": result.converters,
+            "orders": result.orders,
+            "revenue": result.revenue,
+            "unattributed": result.unattributed,
+        }
+        for model in ("first", "last"):
+            actual[model] = {
+                dimension: {r.key: (r.converters, r.orders, r.revenue, r.share) for r in rows}
+                for dimension, rows in result.touches[model].items()
+            }
+        same(f"attribution {period.label}", actual, ref.attribution(world, span(period)))
+
+
+def cohort_numbers(row) -> dict:
+    out = {"people": row.people}
+    for n in ref.RETURN_DAYS:
+        out[f"returned_{n}"] = row.returned.get(n, 0)
+        out[f"return_rate_{n}"] = row.return_rate.get(n)
+        out[f"complete_{n}"] = row.complete.get(n)
+    for name in ("revenue", "refunds", "ad_spend", "cost_of_goods", "contribution_margin", "ltv", "margin_per_person"):
+        out[name] = getattr(row, name)
+    out["orders"] = row.orders
+    return out
+
+
+def check_cohorts(world: ref.World) -> None:
+    ratio = Decimal("0.6")
+    for period in (MONTH, WEEK):
+        reports = cohort_reports(period, cost_ratio=ratio, as_of=AS_OF)
+        for by, report in reports.items():
+            actual = {
+                "rows": {row.key: cohort_numbers(row) for row in report.rows},
+                "totals": cohort_numbers(report.totals),
+                "unallocated_spend": report.unallocated_spend,
+            }
+            same(f"cohorts {period.label} by {by}", actual, ref.cohorts(world, span(period), by, AS_OF, ratio))
+
+
+def check_health(world: ref.World) -> None:
+    for day in (date(2025, 11, 10), date(2025, 11, 16), date(2025, 11, 1)):
+        result = health_check(day)
+        actual = {
+            m.key: {
+                "value": m.value,
+                "trailing_average": m.trailing_average,
+                "change": m.change,
+                "flagged": m.flagged,
+                "series": m.series,
+            }
+            for m in result.metrics
+        }
+        same(f"health {day}", actual, ref.health(world, day))
+
+
+def check_ads(world: ref.World) -> None:
+    numbers = [
+        "spend",
+        "impressions",
+        "clicks",
+        "reach",
+        "leads",
+        "orders",
+        "revenue",
+        "ctr",
+        "cpc",
+        "cpm",
+        "frequency",
+        "cost_per_lead",
+        "cost_per_order",
+        "roas",
+    ]
+    for period in (WEEK, MONTH):
+        report = ads_report(period)
+        rows = {("total",): report.totals}
+        rows.update({("campaign", r.key): r for r in report.by_campaign})
+        rows.update({("creative", r.key): r for r in report.by_creative})
+        rows.update({("lander", r.key): r for r in report.by_lander_type})
+        actual = {
+            "rows": {key: {n: getattr(r, n) for n in numbers} for key, r in rows.items()},
+            "unattributed_orders": report.unattributed_orders,
+            "unattributed_revenue": report.unattributed_revenue,
+        }
+        expected = ref.ads(world, span(period))
+        same(f"ads {period.label}", actual, expected)
+
+
+def check_miniprogram(world: ref.World) -> None:
+    result = miniprogram_metrics(WEEK)
+    actual = {
+        "page_views": {p.page: (p.views, p.people) for p in result.page_views},
+        "key_actions": [(c.event_name, c.events, c.people) for c in result.key_actions],
+        "operational": [(c.event_name, c.events, c.people) for c in result.operational],
+        "performance": dict(vars(result.performance)),
+    }
+    same("Mini Program", actual, ref.miniprogram(world, span(WEEK)))
+
+
+def in_rolled_back_example(spec, fixed, check) -> None:
+    with transaction.atomic():
+        world = load(spec, fixed)
+        check(world)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.slow
+@PROPERTY_SETTINGS
+@given(spec=journeys())
+def test_every_metric_number_equals_the_reference_on_random_journeys(spec, fixed, kpis):
+    def check(world):
+        check_funnels(world)
+        check_attribution(world)
+        check_cohorts(world)
+        check_health(world)
+        check_ads(world)
+        check_miniprogram(world)
+        check_kpis(world, kpis)
+
+    in_rolled_back_example(spec, fixed, check)
+
+
+def test_the_reference_counts_an_hand_made_journey_like_the_docs(db):
+    """The reference itself, on a journey worked out by hand (so a wrong reference cannot
+    make the property test agree with wrong SQL)."""
+    t = lambda day, hhmm="12:00": datetime.fromisoformat(f"2025-11-{day:02d}T{hhmm}").replace(tzinfo=ref.SHANGHAI)  # noqa: E731
+    events = [
+        # P scans C1's placement 10 on Mon 10 Nov 00:00 local (Sun 16:00 UTC), adds to cart
+        # exactly 7 days later (inside the window: the end is inclusive), pays 1 s later (outside).
+        ref.Ev(1, "qr_scan", "oa", t(10, "00:00"), campaign=1, placement=10, source="official_account"),
+        ref.Ev(2, "add_to_cart", "mp", t(17, "00:00"), source="mini_program"),
+        ref.Ev(3, "pay_success", "mp", t(17, "00:00:01"), value=Decimal("33.33")),
+        # Q scans on Sun 16 Nov 23:59:59 local, the last second of the week, with no placement.
+        ref.Ev(4, "qr_scan", "q", t(16, "23:59:59"), campaign=2, source="api"),
+        # R scans on Mon 17 Nov 00:00: the next week, not an entrant.
+        ref.Ev(5, "qr_scan", "r", t(17, "00:00")),
+    ]
+    world = ref.World(
+        events=events,
+        persons={"oa": "P", "mp": "P"},
+        campaigns={1: "C1", 2: "C2"},
+        placements={10: ref.PlacementFact(10, 1, "s10", "poster")},
+        creatives={},
+        spend=[],
+    )
+    week = ref.Span(WEEK.start, WEEK.end)
+    # Entered: P and Q (2). add_to_cart: P, 7 days after entry → 1 (rate 0.5000 of 2).
+    # pay_success: P's payment is 7 days + 1 s after entry → 0.
+    assert ref.funnel(world, week, SHORT_FUNNEL)["steps"] == [
+        (2, 2, None, Decimal("1.0000"), 0),
+        (1, 1, Decimal("0.5000"), Decimal("0.5000"), 1),
+        (0, 0, Decimal("0.0000"), Decimal("0.0000"), 1),
+    ]
+    # funnel_by campaign: P in C1 ("1"), Q in C2 ("2"); the groups add up to 2 entrants.
+    groups = ref.funnel_by(world, week, SHORT_FUNNEL, "campaign")
+    assert {k: g["entered"] for k, g in groups.items()} == {"1": 1, "2": 1}
+    # The payment is on 17 Nov (next week): no converters this week; next week P is a
+    # converter whose first and last touch is the 10 Nov scan (C1, placement 10, scene s10).
+    assert ref.attribution(world, week)["converters"] == 0
+    next_week = ref.Span(WEEK.end, WEEK.end + timedelta(days=7))
+    result = ref.attribution(world, next_week)
+    assert result["first"]["scene"] == {"s10": (1, 1, Decimal("33.33"), Decimal("1.0000"))}
+    assert result["last"]["campaign"] == {"1": (1, 1, Decimal("33.33"), Decimal("1.0000"))}
+    # Cohort of the month: P (first seen 10 Nov 00:00) returned 7 days later (≥ 24 h, ≤ 7 d),
+    # Q did not, R did not. 3 people, returned_7 = 1.
+    month = ref.cohorts(world, ref.Span(MONTH.start, MONTH.end), "week", AS_OF, Decimal("0.6"))
+    assert (month["totals"]["people"], month["totals"]["returned_7"]) == (3, 1)
+    # P's window of 30 days closes 10 Dec 00:00, after AS_OF (3 Dec): not complete; the
+    # W46 row (P, Q) is incomplete for 30 days, but complete for 7 days (Q: 23 Nov < 3 Dec).
+    assert month["rows"]["2025-W46"]["complete_30"] is False
+    assert month["rows"]["2025-W46"]["complete_7"] is True
