@@ -130,6 +130,57 @@ def journeys(draw, max_people: int = 6, max_events: int = 45):
     }
 
 
+def step(person: int, name: str, day: int, at: time = time(12, 0), touch=None, **fields) -> dict:
+    """One event of a hand-written journey spec (the fields `event_specs` draws)."""
+    spec = {
+        "person": person,
+        "id": 0,
+        "name": name,
+        "day": day,
+        "time": at,
+        "touch": touch,
+        "creative": None,
+        "source": "api",
+        "price": "10.00",
+        "page": "home",
+        "ms": "120",
+        "ms_in_properties": False,
+    }
+    spec.update(fields)
+    return spec
+
+
+def journey(*events: dict, people: int = 1, unionid=None, spend=()) -> dict:
+    return {
+        "people": people,
+        "unionid": unionid or [(False, False)] * people,
+        "events": list(events),
+        "spend": list(spend),
+    }
+
+
+# Journeys every run tries first: edges random search reaches only now and then.
+EDGE_JOURNEYS = [
+    # Person 0 scans campaign A's code on Mon 10 Nov, then placement 2 (campaign B) on Tue,
+    # and again on Mon 17 Nov 08:00 (after the week, inside the 7-day window): one entrant,
+    # in campaign A's group only; three step-1 events until the window closes.
+    journey(
+        step(0, "qr_scan", 0, touch=("code", 0)),
+        step(0, "qr_scan", 1, touch=("scene", 2)),
+        step(0, "add_to_cart", 2, id=1),
+        step(0, "pay_success", 3, id=1),
+        step(0, "qr_scan", 7, time(8, 0), touch=("scene", 2)),
+        unionid=[(True, True)],
+    ),
+    # Unfollows: 20 over the 7 days before Sun 16 Nov (Sun 9 … Sat 15), 2 on the day: a change
+    # of exactly −30 %, which the rule |change| > 30 % does not flag.
+    journey(
+        *(step(0, "unfollow", -1 + n % 7, time(12, 0)) for n in range(20)),
+        step(0, "unfollow", 6, time(0, 0)),
+        step(0, "unfollow", 6, time(23, 59, 59)),
+    ),
+]
+
 _batch = itertools.count(1)
 
 

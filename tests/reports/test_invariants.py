@@ -37,6 +37,7 @@ from tests.reports.test_reference_property import (  # noqa: F401 (fixtures)
     check_everything,
     fixed,
     kpis,
+    with_edge_journeys,
 )
 
 
@@ -89,6 +90,7 @@ def check_invariants(scope: Scope) -> None:
 
 @PROPERTY_SETTINGS
 @given(spec=journeys())
+@with_edge_journeys
 def test_the_invariants_hold_on_random_journeys(spec, fixed):  # noqa: F811
     with transaction.atomic():
         load(spec, fixed)

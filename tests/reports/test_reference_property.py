@@ -14,7 +14,7 @@ from pprint import pformat
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from campaigns.models import KPI
 from reports.metrics.ads import ads_report
@@ -26,7 +26,7 @@ from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
 from reports.metrics.miniprogram import miniprogram_metrics
 from tests.reports import reference as ref
-from tests.reports.journeys import journeys, load, make_fixed
+from tests.reports.journeys import EDGE_JOURNEYS, journeys, load, make_fixed
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16
 MONTH = Period.month(2025, 11)
@@ -239,9 +239,16 @@ def check_everything(world: ref.World, scope: Scope, kpis: list[KPI]) -> None:
     check_kpis(world, scope, kpis)
 
 
+def with_edge_journeys(test):
+    for spec in EDGE_JOURNEYS:
+        test = example(spec=spec)(test)
+    return test
+
+
 @pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(spec=journeys())
+@with_edge_journeys
 def test_every_metric_number_equals_the_reference_on_random_journeys(spec, fixed, kpis):
     with transaction.atomic():
         world = load(spec, fixed)
