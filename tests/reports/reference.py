@@ -109,6 +109,11 @@ class World:
             grouped.setdefault(self.person(e), []).append(e)
         return grouped
 
+    @staticmethod
+    def selected(events: Iterable[Ev], campaign: int | None) -> list[Ev]:
+        """The events a `Filters(campaign_id=…)` selects (None: all)."""
+        return [e for e in events if campaign is None or e.campaign == campaign]
+
     def is_touch(self, e: Ev) -> bool:
         return e.campaign is not None or e.placement is not None
 
@@ -223,13 +228,18 @@ def kpi_spans(kpi_period: str, last_day: date) -> tuple[Span, Span]:
     own = containing(kpi_period, last_day)
     current = Span(own.start, min(own.end, local_midnight(last_day + DAY)))
     previous_whole = containing(kpi_period, own.first_day - DAY)
+    if current == own:
+        # A whole period compares with the whole period before (all of October, 31 days,
+        # for all of November): the reading docs/metrics.md settles (issue 12 item 14).
+        return current, previous_whole
     length = (current.last_day - current.first_day).days + 1
     previous_end = min(previous_whole.end, local_midnight(previous_whole.first_day + timedelta(days=length)))
     return current, Span(previous_whole.start, previous_end)
 
 
-def kpi_value(world: World, kpi: KPIRef, span: Span) -> Decimal | None:
-    a_events = world.between(span.start, span.end, kpi.event_name)
+def kpi_value(world: World, kpi: KPIRef, span: Span, campaign: int | None = None) -> Decimal | None:
+    """The filter selects event A (docs: Filters); B follows the person everywhere."""
+    a_events = world.selected(world.between(span.start, span.end, kpi.event_name), campaign)
     kind = kpi.metric_kind
     if kind == "event_count":
         return Decimal(len(a_events))
@@ -253,10 +263,10 @@ def kpi_value(world: World, kpi: KPIRef, span: Span) -> Decimal | None:
     return None if median is None else median.quantize(Decimal("1"), ROUND_HALF_UP)
 
 
-def kpi(world: World, kpi: KPIRef, last_day: date) -> dict:
+def kpi(world: World, kpi: KPIRef, last_day: date, campaign: int | None = None) -> dict:
     current, previous = kpi_spans(kpi.period, last_day)
-    value = kpi_value(world, kpi, current)
-    before = kpi_value(world, kpi, previous)
+    value = kpi_value(world, kpi, current, campaign)
+    before = kpi_value(world, kpi, previous, campaign)
     on_target = None
     if value is not None:
         on_target = value >= kpi.target if kpi.direction == "up" else value <= kpi.target
@@ -266,12 +276,14 @@ def kpi(world: World, kpi: KPIRef, last_day: date) -> dict:
 # --- funnel ------------------------------------------------------------------------------
 
 
-def funnel_people(world: World, span: Span, steps: Sequence[str], window: timedelta) -> dict[str, dict]:
+def funnel_people(
+    world: World, span: Span, steps: Sequence[str], window: timedelta, campaign: int | None = None
+) -> dict[str, dict]:
     """Per entrant: the entry event and the time each step was reached.
 
     A person enters with their first first-step event in the span; step k is reached by
     the first step-k event at or after reaching step k−1 and within `window` of entry."""
-    entries = world.by_person(world.between(span.start, span.end, steps[0]))
+    entries = world.by_person(world.selected(world.between(span.start, span.end, steps[0]), campaign))
     later = world.by_person(world.named(*steps[1:]))
     journeys = {}
     for p, evs in entries.items():
@@ -286,13 +298,20 @@ def funnel_people(world: World, span: Span, steps: Sequence[str], window: timede
     return journeys
 
 
-def funnel(world: World, span: Span, steps: Sequence[str], window: timedelta = timedelta(days=7), people=None):
+def funnel(
+    world: World,
+    span: Span,
+    steps: Sequence[str],
+    window: timedelta = timedelta(days=7),
+    people=None,
+    campaign: int | None = None,
+):
     """{"entered", "converted", "steps": [(people, events, rate_prev, rate_start, drop_off)]}.
 
     Events of a step: that step's events by the people who reached it, from the moment they
     reached it until their window closes (entry + window). Reading (issue 12 item 4): step
     1 counts the same way, from entry until the window closes, even past the period end."""
-    journeys = funnel_people(world, span, steps, window) if people is None else people
+    journeys = funnel_people(world, span, steps, window, campaign) if people is None else people
     by_person = world.by_person(world.named(*steps))
     entered = len(journeys)
     out = []
@@ -318,9 +337,11 @@ def funnel(world: World, span: Span, steps: Sequence[str], window: timedelta = t
     return {"entered": entered, "converted": converted, "overall_rate": rate(converted, entered), "steps": out}
 
 
-def funnel_by(world: World, span: Span, steps: Sequence[str], dimension: str, window=timedelta(days=7)) -> dict:
+def funnel_by(
+    world: World, span: Span, steps: Sequence[str], dimension: str, window=timedelta(days=7), campaign=None
+) -> dict:
     """{group key: funnel}: each entrant in exactly one group, that of their entry event."""
-    journeys = funnel_people(world, span, steps, window)
+    journeys = funnel_people(world, span, steps, window, campaign)
     groups: dict[str | None, dict] = {}
     for p, j in journeys.items():
         entry = j["entry"]
@@ -333,8 +354,9 @@ def funnel_by(world: World, span: Span, steps: Sequence[str], dimension: str, wi
 # --- attribution ---------------------------------------------------------------------------
 
 
-def attribution(world: World, span: Span) -> dict:
-    payers = world.by_person(world.between(span.start, span.end, PAY))
+def attribution(world: World, span: Span, campaign: int | None = None) -> dict:
+    """The filter selects the payments; touches are the person's, from anywhere."""
+    payers = world.by_person(world.selected(world.between(span.start, span.end, PAY), campaign))
     touches = world.by_person(e for e in world.events if world.is_touch(e))
     result = {
         "converters": len(payers),
@@ -370,12 +392,13 @@ def attribution(world: World, span: Span) -> dict:
 RETURN_DAYS = (7, 14, 30)
 
 
-def cohort_members(world: World, span: Span) -> dict[str, dict]:
-    """People first seen in the span: their first event, t0 and groups."""
+def cohort_members(world: World, span: Span, campaign: int | None = None) -> dict[str, dict]:
+    """People first seen in the span (the filter selects their first event): their first
+    event, t0 and groups."""
     members = {}
     for p, evs in world.by_person(world.events).items():
         first = evs[0]
-        if not (span.start <= first.ts < span.end):
+        if not (span.start <= first.ts < span.end) or not world.selected([first], campaign):
             continue
         creative = world.creative_of(first)
         ad_group = creative.ad_group if creative else (first.props.get("ad_group") or None)
@@ -396,11 +419,13 @@ def iso_week_label(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def cohorts(world: World, span: Span, by: str, as_of: datetime, cost_ratio: Decimal) -> dict:
-    members = cohort_members(world, span)
+def cohorts(
+    world: World, span: Span, by: str, as_of: datetime, cost_ratio: Decimal, campaign: int | None = None
+) -> dict:
+    members = cohort_members(world, span, campaign)
     spend: dict[int, Decimal] = {}
     for s in world.spend:
-        if span.first_day <= s.day <= span.last_day:
+        if span.first_day <= s.day <= span.last_day and campaign in (None, s.campaign):
             spend[s.campaign] = spend.get(s.campaign, Decimal(0)) + s.spend
     brought: dict[int, int] = {}
     for m in members.values():
@@ -416,8 +441,9 @@ def cohorts(world: World, span: Span, by: str, as_of: datetime, cost_ratio: Deci
                     returned += 1
             out[f"returned_{n}"] = returned
             out[f"return_rate_{n}"] = rate(returned, len(people))
-            # Per row (issue 12 item 3): every member's window closed by as_of.
-            out[f"complete_{n}"] = all(m["t0"] + n * DAY <= as_of for m in people.values())
+            # Per row (issue 12 item 3): every member's window closed before as_of; the
+            # window's last instant t0 + N days is inside it (ends are inclusive).
+            out[f"complete_{n}"] = all(m["t0"] + n * DAY < as_of for m in people.values())
         later = [e for m in people.values() for e in m["events"] if m["t0"] <= e.ts < as_of]
         out["orders"] = sum(1 for e in later if e.name == PAY)
         revenue = money(sum((e.value or 0) for e in later if e.name == PAY))
@@ -454,21 +480,49 @@ def cohorts(world: World, span: Span, by: str, as_of: datetime, cost_ratio: Deci
 
 # --- daily health check ------------------------------------------------------------------
 
-HEALTH_EVENTS = {"orders": PAY, "follows": "follow", "unfollows": "unfollow", "qr_scans": "qr_scan"}
+GOOD_DIRECTION = {
+    "spend": None,
+    "ctr": "up",
+    "orders": "up",
+    "revenue": "up",
+    "follows": "up",
+    "unfollows": "down",
+    "qr_scans": "up",
+}
 
 
-def health(world: World, day: date, threshold: Decimal = Decimal("0.30"), scans=None) -> dict:
-    """Per metric: value, trailing average (rounded to cents for display), change and flag
-    computed from the exact average (issue 12 item 2).
+def news(moved, flagged: bool, key: str) -> str:
+    """A flagged move is good or bad news by the metric's good direction (issue 12 item 13)."""
+    if not flagged:
+        return ""
+    good = GOOD_DIRECTION[key]
+    if good is None:
+        return "check"
+    return "good" if (moved > 0) == (good == "up") else "bad"
+
+
+def health(
+    world: World,
+    day: date,
+    threshold: Decimal = Decimal("0.30"),
+    *,
+    min_rate_sample: int = 0,
+    scans=None,
+    campaign: int | None = None,
+) -> dict:
+    """Per metric: value, trailing average (rounded for display), change and flag computed
+    from the exact average (issue 12 item 2); CTR is not flagged when the day or the 7 days
+    before have fewer than `min_rate_sample` impressions (item 13).
 
     `scans(world, day) -> int` counts a day's QR scans; by default `qr_scan` events."""
     days = [day - timedelta(days=7 - i) for i in range(8)]
 
     def spend_of(d: date, attr: str):
-        return sum((getattr(s, attr) for s in world.spend if s.day == d), Decimal(0) if attr == "spend" else 0)
+        rows = [s for s in world.spend if s.day == d and campaign in (None, s.campaign)]
+        return sum((getattr(s, attr) for s in rows), Decimal(0) if attr == "spend" else 0)
 
     def events_on(d: date, name: str) -> list[Ev]:
-        return [e for e in world.named(name) if local_day(e.ts) == d]
+        return [e for e in world.selected(world.named(name), campaign) if local_day(e.ts) == d]
 
     series = {
         "spend": [money(spend_of(d, "spend")) for d in days],
@@ -482,11 +536,13 @@ def health(world: World, day: date, threshold: Decimal = Decimal("0.30"), scans=
     for key, values in series.items():
         exact_average = sum(values[:-1], Decimal(0)) / 7
         moved = None if not exact_average else (values[-1] - exact_average) / exact_average
+        flagged = moved is not None and abs(moved) > threshold
         out[key] = {
             "value": values[-1],
             "trailing_average": exact_average.quantize(CENTS, ROUND_HALF_UP),
             "change": None if moved is None else moved.quantize(RATE, ROUND_HALF_UP),
-            "flagged": moved is not None and abs(moved) > threshold,
+            "flagged": flagged,
+            "news": news(moved, flagged, key),
             "series": values,
         }
     clicks = [spend_of(d, "clicks") for d in days]
@@ -497,11 +553,15 @@ def health(world: World, day: date, threshold: Decimal = Decimal("0.30"), scans=
     moved = None
     if exact_ctr is not None and exact_ctr_avg:
         moved = (exact_ctr - exact_ctr_avg) / exact_ctr_avg
+    flagged = (
+        moved is not None and abs(moved) > threshold and min(impressions[-1], sum(impressions[:-1])) >= min_rate_sample
+    )
     out["ctr"] = {
         "value": ctr_series[-1],
         "trailing_average": None if exact_ctr_avg is None else exact_ctr_avg.quantize(RATE, ROUND_HALF_UP),
         "change": None if moved is None else moved.quantize(RATE, ROUND_HALF_UP),
-        "flagged": moved is not None and abs(moved) > threshold,
+        "flagged": flagged,
+        "news": news(moved, flagged, "ctr"),
         "series": ctr_series,
     }
     return out
@@ -510,9 +570,10 @@ def health(world: World, day: date, threshold: Decimal = Decimal("0.30"), scans=
 # --- ads -----------------------------------------------------------------------------------
 
 
-def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30)) -> dict:
+def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30), campaign: int | None = None) -> dict:
     """Totals and per-campaign / per-creative rows: spend from ad spend, conversions each
-    attributed to the person's latest touch at or before it within the lookback."""
+    attributed to the person's latest touch at or before it within the lookback. The
+    campaign filter keeps that campaign's spend and the conversions attributed to it."""
     rows: dict[tuple, dict] = {}
 
     def row(key: tuple) -> dict:
@@ -531,7 +592,7 @@ def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30)) -> d
 
     row(("total",))
     for s in world.spend:
-        if not (span.first_day <= s.day <= span.last_day):
+        if not (span.first_day <= s.day <= span.last_day) or campaign not in (None, s.campaign):
             continue
         targets = [("total",), ("campaign", str(s.campaign))]
         if s.creative is not None:
@@ -553,6 +614,8 @@ def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30)) -> d
     unattributed_orders, unattributed_revenue = 0, Decimal(0)
     for conv in world.between(span.start, span.end, PAY, LEAD):
         candidates = [t for t in touches.get(world.person(conv), []) if t.ts <= conv.ts and conv.ts - t.ts <= lookback]
+        if campaign is not None and not (candidates and max(candidates, key=lambda t: t.order).campaign == campaign):
+            continue
         if not candidates:
             if conv.name == PAY:
                 unattributed_orders += 1
@@ -590,8 +653,8 @@ def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30)) -> d
 # --- Mini Program ------------------------------------------------------------------------------
 
 
-def miniprogram(world: World, span: Span) -> dict:
-    inside = world.between(span.start, span.end)
+def miniprogram(world: World, span: Span, campaign: int | None = None) -> dict:
+    inside = world.selected(world.between(span.start, span.end), campaign)
 
     def count(name: str) -> tuple[int, int]:
         evs = [e for e in inside if e.name == name]
