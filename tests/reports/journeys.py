@@ -23,7 +23,12 @@ from events.models import AdSpend, Event
 from tests.reports import reference as ref
 
 ANCHOR = date(2025, 11, 10)  # Monday of ISO week 2025-W46
-TIMES = (time(0, 0, 0), time(0, 0, 1), time(23, 59, 59), time(8, 0), time(12, 0))
+# 12:30 and 12:30:01 put launches exactly 30 minutes, and just over, after a 12:00 scan.
+TIMES = (time(0, 0, 0), time(0, 0, 1), time(23, 59, 59), time(8, 0), time(12, 0), time(12, 30), time(12, 30, 1))
+# Mini Program launches: 1047 (a Mini Program code) and 1011 (a QR code) are code scans,
+# 1001 (the chat list) is not.
+LAUNCH_NAMES = ("app_launch", "app_show")
+WECHAT_SCENES = ("1047", "1011", "1001")
 NAMES = (
     "qr_scan",
     "qr_scan",
@@ -84,11 +89,13 @@ def make_fixed() -> Fixed:
 
 
 @st.composite
-def event_specs(draw, people: int):
+def event_specs(draw, people: int, launches: bool = False):
+    names = NAMES + LAUNCH_NAMES * 2 if launches else NAMES
     return {
         "person": draw(st.integers(0, people - 1)),
         "id": draw(st.integers(0, 1)),  # 0: Official Account openid, 1: Mini Program openid
-        "name": draw(st.sampled_from(NAMES)),
+        "name": draw(st.sampled_from(names)),
+        "wechat_scene": draw(st.sampled_from(WECHAT_SCENES)),
         # Mostly around the week under test, sometimes anywhere from 5 weeks before to 3 after.
         "day": draw(st.one_of(st.integers(-2, 8), st.integers(-35, 24))),
         "time": draw(st.sampled_from(TIMES)),
@@ -117,13 +124,15 @@ def spend_specs(draw):
 
 
 @st.composite
-def journeys(draw, max_people: int = 6, max_events: int = 45):
+def journeys(draw, max_people: int = 6, max_events: int = 45, launches: bool = False):
+    """`launches`: also Mini Program launches (app_launch/app_show with WeChat's scene),
+    which count as scans of a placement when opened from its code."""
     people = draw(st.integers(1, max_people))
     return {
         "people": people,
         # Which of a person's two openids carry the person's unionid (joining them).
         "unionid": draw(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=people, max_size=people)),
-        "events": draw(st.lists(event_specs(people), min_size=1, max_size=max_events)),
+        "events": draw(st.lists(event_specs(people, launches), min_size=1, max_size=max_events)),
         "spend": draw(
             st.lists(spend_specs(), max_size=8, unique_by=lambda s: (s["day"], s["campaign"], s["creative"]))
         ),
@@ -170,6 +179,20 @@ EDGE_JOURNEYS = [
         step(0, "add_to_cart", 2, id=1),
         step(0, "pay_success", 3, id=1),
         step(0, "qr_scan", 7, time(8, 0), touch=("scene", 2)),
+        unionid=[(True, True)],
+    ),
+    # Person 0 scans the poster's short link at 12:00 on Mon 10 Nov, and the Mini Program
+    # opens from the poster's code at 12:30 (the same scan: 30 minutes, the run's limit) and
+    # is shown again at 13:00:01 (one run: each follows the previous by at most 30 minutes).
+    # At 12:30:01 on Tue a launch from the chat list (1001) is no scan; one from the code
+    # (1047) is a scan of its own. Scans: Mon 1, Tue 1.
+    journey(
+        step(0, "qr_scan", 0, touch=("scene", 0)),
+        step(0, "app_launch", 0, time(12, 30), touch=("scene", 0), id=1, wechat_scene="1047"),
+        step(0, "app_show", 0, time(13, 0, 1), touch=("scene", 0), id=1, wechat_scene="1047"),
+        step(0, "app_launch", 1, time(12, 30, 1), touch=("scene", 1), id=1, wechat_scene="1001"),
+        step(0, "app_show", 1, time(12, 30, 1), touch=("scene", 2), id=1, wechat_scene="1047"),
+        step(0, "add_to_cart", 1, id=1),
         unionid=[(True, True)],
     ),
     # Unfollows: 20 over the 7 days before Sun 16 Nov (Sun 9 … Sat 15), 2 on the day: a change
@@ -228,6 +251,8 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
                 row["value"] = ev["ms"]
         if ev["name"] == "page_view":
             row["page"] = ev["page"]
+        if ev["name"] in LAUNCH_NAMES:
+            row["properties"]["wechat_scene"] = ev.get("wechat_scene", "1047")
         carries = spec["unionid"][ev["person"]][ev["id"]]
         if carries and user not in seen_ids:
             row["properties"]["unionid"] = f"union-{ev['person']}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -205,6 +205,51 @@ def containing(kind: str, day: date) -> Span:
         first = day.replace(day=1)
         after = (first + timedelta(days=32)).replace(day=1)
     return Span(local_midnight(first), local_midnight(after))
+
+
+# --- scans ---------------------------------------------------------------------------------
+
+# WeChat scenes of a Mini Program opened from a code (scan, long-press, album; WECHAT.md).
+CODE_SCAN_SCENES = {
+    "1011", "1012", "1013", "1025", "1031", "1032", "1047", "1048", "1049", "1050", "1105", "1124", "1125",
+    "1126", "1150",
+}  # fmt: skip
+SCAN_RUN = timedelta(minutes=30)
+
+
+def scans(world: World) -> list[Ev]:
+    """Every scan, as a `qr_scan` event (issue 12 item 6, docs/metrics.md "Scans").
+
+    Candidates: `qr_scan` events, and `app_launch` / `app_show` with a placement whose
+    `properties.wechat_scene` is a code-scan scene. Candidates of one person and placement
+    following each other by at most 30 minutes are one scan, the earliest of the run. A
+    `qr_scan` without a placement is always a scan of its own."""
+    runs: dict[tuple, list[Ev]] = {}
+    for e in sorted(world.events, key=lambda e: e.order):
+        launch = (
+            e.name in ("app_launch", "app_show")
+            and e.placement is not None
+            and str(e.props.get("wechat_scene", "")) in CODE_SCAN_SCENES
+        )
+        if e.name != "qr_scan" and not launch:
+            continue
+        key = (world.person(e), e.placement) if e.placement is not None else ("single", e.id)
+        runs.setdefault(key, []).append(e)
+    found = []
+    for candidates in runs.values():
+        previous = None
+        for e in candidates:
+            if previous is None or e.ts - previous.ts > SCAN_RUN:
+                found.append(e if e.name == "qr_scan" else replace(e, name="qr_scan"))
+            previous = e
+    return sorted(found, key=lambda e: e.order)
+
+
+def with_scans(world: World) -> World:
+    """The same facts where `qr_scan` means a scan (launches from a code included, one per
+    scan): the view of the reports that count scans."""
+    others = [e for e in world.events if e.name != "qr_scan"]
+    return replace(world, events=sorted(others + scans(world), key=lambda e: e.order))
 
 
 # --- KPIs --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from reports.metrics.funnel import funnel, funnel_by
 from tests.reports import reference as ref
 from tests.reports.journeys import journeys, load
 from tests.reports.test_reference_property import (  # noqa: F401 (fixtures)
+    MINI_PROGRAM_CODE_SCANS,
     PROPERTY_SETTINGS,
     RANDOM_SCOPE,
     Scope,
@@ -89,7 +90,7 @@ def check_invariants(scope: Scope) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(spec=journeys())
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS))
 @with_edge_journeys
 def test_the_invariants_hold_on_random_journeys(spec, fixed):  # noqa: F811
     with transaction.atomic():
