@@ -734,3 +734,117 @@ def miniprogram(world: World, span: Span, campaign: int | None = None) -> dict:
             "payment_retry_rate": rate(retries, checkouts),
         },
     }
+
+
+# --- placements (issue 12 item 8) ---------------------------------------------------------
+
+
+def placements(world: World, span: Span, lookback: timedelta = timedelta(days=30), campaign: int | None = None):
+    """Per placement: scans (short link / WeChat codes), scanners, and the follows, orders,
+    paying people, revenue and refunds attributed to it: each `follow`, `pay_success` and
+    `refund_success` in the period goes to the person's latest event carrying a placement
+    at or before it, within the lookback. With a campaign: all that campaign's placements
+    (zeros included) and nothing else."""
+
+    def empty() -> dict:
+        return {
+            "scans": 0,
+            "link_scans": 0,
+            "code_scans": 0,
+            "scanners": set(),
+            "follows": 0,
+            "orders": 0,
+            "payers": set(),
+            "revenue": Decimal(0),
+            "refunds": Decimal(0),
+        }
+
+    rows: dict[int | None, dict] = {}
+    for scan in scans(world):
+        if not (span.start <= scan.ts < span.end) or scan.placement is None:
+            continue
+        row = rows.setdefault(scan.placement, empty())
+        row["scans"] += 1
+        original = next(e for e in world.events if e.id == scan.id)
+        if original.name == "qr_scan" and scan.props.get("via") == "short_link":
+            row["link_scans"] += 1
+        else:
+            row["code_scans"] += 1
+        row["scanners"].add(world.person(scan))
+
+    totals = empty()
+    touches = world.by_person(e for e in world.events if e.placement is not None)
+    for conv in world.between(span.start, span.end, "follow", PAY, REFUND):
+        candidates = [t for t in touches.get(world.person(conv), []) if t.ts <= conv.ts and conv.ts - t.ts <= lookback]
+        key = max(candidates, key=lambda t: t.order).placement if candidates else None
+        for row in (rows.setdefault(key, empty()), totals):
+            if conv.name == "follow":
+                row["follows"] += 1
+            elif conv.name == PAY:
+                row["orders"] += 1
+                row["payers"].add(world.person(conv))
+                row["revenue"] += conv.value or 0
+            else:
+                row["refunds"] += conv.value or 0
+
+    def finish(row: dict) -> dict:
+        out = {k: v for k, v in row.items() if k not in ("scanners", "payers")}
+        out.update(
+            scanners=len(row["scanners"]),
+            paying_people=len(row["payers"]),
+            revenue=money(row["revenue"]),
+            refunds=money(row["refunds"]),
+        )
+        return out
+
+    unattributed = finish(rows.pop(None, empty()))
+    if campaign is not None:
+        mine = [pk for pk, p in world.placements.items() if p.campaign == campaign]
+        rows = {pk: rows.get(pk, empty()) for pk in mine}
+    totals = finish(totals)
+    return {
+        "rows": {pk: finish(row) for pk, row in rows.items()},
+        "unattributed": unattributed,
+        "totals": {k: totals[k] for k in ("follows", "paying_people", "orders", "revenue", "refunds")},
+    }
+
+
+# --- headline (issue 12 item 10) ------------------------------------------------------------
+
+
+def headline(world: World, span: Span, previous: Span, entry_step: str | None, campaign: int | None = None):
+    """Orders, paying people, gross revenue, refunds, net revenue and entry → paid for the
+    period and the one before. A figure is None when its data is missing, not zero: no event
+    at all in that period, or no `pay_success` (`refund_success`) ever received up to the
+    period's end. Entry → paid is the funnel [entry step, pay_success] (7-day window)."""
+    has = {
+        "now": bool(world.between(span.start, span.end)),
+        "before": bool(world.between(previous.start, previous.end)),
+        "pay": any(e.ts < span.end for e in world.named(PAY)),
+        "refund": any(e.ts < span.end for e in world.named(REFUND)),
+    }
+
+    def numbers(s: Span, exists: bool) -> dict:
+        pays = world.selected(world.between(s.start, s.end, PAY), campaign)
+        refunds = world.selected(world.between(s.start, s.end, REFUND), campaign)
+        gross = money(sum((e.value or 0) for e in pays)) if exists and has["pay"] else None
+        refunded = money(sum((e.value or 0) for e in refunds)) if exists and has["refund"] else None
+        rate_ = None
+        if entry_step and exists and has["pay"]:
+            rate_ = funnel(world, s, [entry_step, PAY], campaign=campaign)["overall_rate"]
+        return {
+            "orders": len(pays) if exists and has["pay"] else None,
+            "paying_people": len({world.person(e) for e in pays}) if exists and has["pay"] else None,
+            "gross_revenue": gross,
+            "refunds": refunded,
+            "net_revenue": gross - refunded if gross is not None and refunded is not None else None,
+            "entry_to_paid": rate_,
+        }
+
+    now, before = numbers(span, has["now"]), numbers(previous, has["before"])
+    figures = {key: (now[key], before[key], change(now[key], before[key])) for key in now}
+    entrants = None
+    if has["now"] and entry_step:
+        entered = funnel(world, span, [entry_step, PAY], campaign=campaign)
+        entrants = (entered["entered"], entered["converted"])
+    return {"figures": figures, "entrants": entrants}

@@ -47,6 +47,10 @@ EXAMPLES = 60
 # reports.metrics.scans exists the generator sends such launches and the reference counts
 # them wherever a scan counts (health check, a funnel whose first step is qr_scan).
 MINI_PROGRAM_CODE_SCANS = importlib.util.find_spec("reports.metrics.scans") is not None
+# Issue 12 items 8 and 10: per-placement numbers and the period's headline, checked once
+# their metric functions exist.
+PLACEMENTS = importlib.util.find_spec("reports.metrics.placements") is not None
+HEADLINE = importlib.util.find_spec("reports.metrics.headline") is not None
 
 PROPERTY_SETTINGS = hypothesis_settings(
     max_examples=EXAMPLES,
@@ -261,6 +265,47 @@ def check_miniprogram(world: ref.World, scope: Scope, campaign: int | None = Non
     same(f"Mini Program campaign {campaign}", actual, ref.miniprogram(world, span(scope.week), campaign))
 
 
+def check_placements(world: ref.World, scope: Scope, campaign: int | None = None) -> None:
+    from reports.metrics.placements import placement_report
+
+    numbers = (
+        "scans",
+        "link_scans",
+        "code_scans",
+        "scanners",
+        "follows",
+        "paying_people",
+        "orders",
+        "revenue",
+        "refunds",
+    )
+    for period in (scope.week, scope.month):
+        report = placement_report(period, campaign_id=campaign)
+        actual = {
+            "rows": {r.placement_id: {n: getattr(r, n) for n in numbers} for r in report.rows},
+            "unattributed": {n: getattr(report.unattributed, n) for n in numbers},
+            "totals": {n: getattr(report, n) for n in ("follows", "paying_people", "orders", "revenue", "refunds")},
+        }
+        expected = ref.placements(world, span(period), campaign=campaign)
+        same(f"placements {period.label} campaign {campaign}", actual, expected)
+
+
+def check_headline(world: ref.World, scope: Scope, campaign: int | None = None) -> None:
+    from reports.metrics.headline import headline
+
+    steps = default_steps()
+    entry = steps[0] if steps and steps[0] != "pay_success" else None
+    for period in (scope.week, scope.month, Period.day(scope.days[0])):
+        result = headline(period, Filters(campaign_id=campaign))
+        actual = {
+            "figures": {f.key: (f.value, f.previous, f.change) for f in result.figures},
+            "entrants": None if result.entrants is None else (result.entrants, result.paid_entrants),
+        }
+        before = period.previous()
+        expected = ref.headline(scan_view(world), span(period), span(before), entry, campaign)
+        same(f"headline {period.label} campaign {campaign}", actual, expected)
+
+
 def check_everything(world: ref.World, scope: Scope, kpis: list[KPI], campaign: int | None = None) -> None:
     """Every number of every metric function, unfiltered or for one campaign."""
     check_funnels(world, scope, campaign)
@@ -270,6 +315,10 @@ def check_everything(world: ref.World, scope: Scope, kpis: list[KPI], campaign: 
     check_ads(world, scope, campaign)
     check_miniprogram(world, scope, campaign)
     check_kpis(world, scope, kpis, campaign)
+    if PLACEMENTS:
+        check_placements(world, scope, campaign)
+    if HEADLINE:
+        check_headline(world, scope, campaign)
 
 
 def with_edge_journeys(test):
