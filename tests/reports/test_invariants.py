@@ -32,6 +32,7 @@ from tests.reports import reference as ref
 from tests.reports.journeys import journeys, load
 from tests.reports.test_reference_property import (  # noqa: F401 (fixtures)
     MINI_PROGRAM_CODE_SCANS,
+    PLACEMENTS,
     PROPERTY_SETTINGS,
     RANDOM_SCOPE,
     Scope,
@@ -75,6 +76,14 @@ def check_invariants(scope: Scope) -> None:
             assert all(r.revenue <= revenue for r in rows), (period.label, rows)
             assert sum((r.revenue for r in rows), Decimal(0)) <= revenue, (period.label, rows)
         assert ads.totals.revenue + ads.unattributed_revenue == revenue
+
+        if PLACEMENTS:
+            from reports.metrics.placements import placement_report
+
+            placed = placement_report(period)
+            assert all(r.revenue <= revenue for r in placed.rows), (period.label, placed.rows)
+            assert sum((r.revenue for r in placed.rows), Decimal(0)) + placed.unattributed.revenue == revenue
+            assert placed.revenue == revenue
 
         result = attribution(period)
         assert result.revenue == revenue
