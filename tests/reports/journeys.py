@@ -89,9 +89,10 @@ def make_fixed() -> Fixed:
 
 
 @st.composite
-def event_specs(draw, people: int, launches: bool = False):
+def event_specs(draw, people: int, launches: bool = False, code_case: bool = False):
     names = NAMES + LAUNCH_NAMES * 2 if launches else NAMES
     return {
+        "code_case": draw(st.sampled_from(("as is", "lower", "upper"))) if code_case else "as is",
         "person": draw(st.integers(0, people - 1)),
         "id": draw(st.integers(0, 1)),  # 0: Official Account openid, 1: Mini Program openid
         "name": draw(st.sampled_from(names)),
@@ -124,15 +125,16 @@ def spend_specs(draw):
 
 
 @st.composite
-def journeys(draw, max_people: int = 6, max_events: int = 45, launches: bool = False):
+def journeys(draw, max_people: int = 6, max_events: int = 45, launches: bool = False, code_case: bool = False):
     """`launches`: also Mini Program launches (app_launch/app_show with WeChat's scene),
-    which count as scans of a placement when opened from its code."""
+    which count as scans of a placement when opened from its code. `code_case`: campaign
+    codes sent in lower or upper case too (they match ignoring case)."""
     people = draw(st.integers(1, max_people))
     return {
         "people": people,
         # Which of a person's two openids carry the person's unionid (joining them).
         "unionid": draw(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=people, max_size=people)),
-        "events": draw(st.lists(event_specs(people, launches), min_size=1, max_size=max_events)),
+        "events": draw(st.lists(event_specs(people, launches, code_case), min_size=1, max_size=max_events)),
         "spend": draw(
             st.lists(spend_specs(), max_size=8, unique_by=lambda s: (s["day"], s["campaign"], s["creative"]))
         ),
@@ -227,7 +229,8 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
         campaign = placement = None
         touch = ev["touch"]
         if touch and touch[0] in ("code", "both"):
-            row["campaign"] = fixed.campaigns[touch[1]].code
+            code = fixed.campaigns[touch[1]].code
+            row["campaign"] = {"lower": code.lower(), "upper": code.upper()}.get(ev.get("code_case"), code)
             campaign = fixed.campaigns[touch[1]].pk
         if touch and touch[0] in ("scene", "both"):
             pl = fixed.placements[touch[-1]]

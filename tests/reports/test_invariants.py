@@ -31,6 +31,7 @@ from reports.metrics.funnel import funnel, funnel_by
 from tests.reports import reference as ref
 from tests.reports.journeys import journeys, load
 from tests.reports.test_reference_property import (  # noqa: F401 (fixtures)
+    CODES_IGNORE_CASE,
     MINI_PROGRAM_CODE_SCANS,
     PLACEMENTS,
     PROPERTY_SETTINGS,
@@ -99,7 +100,7 @@ def check_invariants(scope: Scope) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS))
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE))
 @with_edge_journeys
 def test_the_invariants_hold_on_random_journeys(spec, fixed):  # noqa: F811
     with transaction.atomic():
