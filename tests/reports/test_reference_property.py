@@ -423,3 +423,67 @@ def test_the_reference_counts_a_scan_once_when_a_launch_describes_it_too():
         (6, "qr_scan"),
         (7, "qr_scan"),
     ]
+
+
+def section(snapshot, key: str) -> dict:
+    return next(s for s in snapshot.data["sections"] if s["key"] == key)
+
+
+def column(table: dict, name: str) -> list:
+    index = table["columns"].index(name)
+    return [row[index] for row in table["rows"]]
+
+
+def as_numbers(values) -> list:
+    return [None if v is None else Decimal(str(v)) for v in values]
+
+
+def check_snapshots(world: ref.World) -> None:
+    """The built snapshots show the reference's numbers (the builders only arrange them)."""
+    from reports.snapshots.build import build_snapshot
+
+    weekly = build_snapshot("weekly", WEEK.label)
+    expected = ref.funnel(scan_view(world), span(WEEK), default_steps())
+    table = section(weekly, "funnel")
+    shown = {name: as_numbers(column(table, name)) for name in ("People", "Events", "Lost")}
+    same(
+        "weekly snapshot funnel",
+        shown,
+        {
+            "People": [Decimal(s[0]) for s in expected["steps"]],
+            "Events": [Decimal(s[1]) for s in expected["steps"]],
+            "Lost": [Decimal(s[4]) for s in expected["steps"]],
+        },
+    )
+
+    daily = build_snapshot("daily", "2025-11-16")
+    health = ref.health(scan_view(world), date(2025, 11, 16), min_rate_sample=settings.REPORTS_MIN_RATE_SAMPLE)
+    trend = section(daily, "health_trend")
+    for index, key in enumerate(("orders", "follows", "qr_scans"), start=1):
+        same(f"daily snapshot trend of {key}", as_numbers(r[index] for r in trend["rows"]), health[key]["series"])
+
+    monthly = build_snapshot("monthly", MONTH.label)
+    for by in ("week", "ad_group", "entry_point"):
+        expected = ref.cohorts(world, span(MONTH), by, monthly.built_at, settings.REPORTS_COST_OF_GOODS_RATIO)
+        people = column(section(monthly, f"cohorts_{by}"), "People")
+        revenue = as_numbers(column(section(monthly, f"cohorts_{by}"), "Revenue"))
+        same(
+            f"monthly snapshot cohorts by {by}",
+            (sorted(people[:-1]), people[-1], revenue[-1]),
+            (
+                sorted(r["people"] for r in expected["rows"].values()),
+                expected["totals"]["people"],
+                expected["totals"]["revenue"],
+            ),
+        )
+
+
+@pytest.mark.slow
+@hypothesis_settings(PROPERTY_SETTINGS, max_examples=12)
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE))
+@with_edge_journeys
+def test_the_built_snapshots_show_the_reference_numbers(spec, fixed):
+    with transaction.atomic():
+        world = load(spec, fixed)
+        check_snapshots(world)
+        transaction.set_rollback(True)
