@@ -89,8 +89,9 @@ def make_fixed() -> Fixed:
 
 
 @st.composite
-def event_specs(draw, people: int, launches: bool = False, code_case: bool = False):
+def event_specs(draw, people: int, launches: bool = False, code_case: bool = False, external_ids: bool = False):
     names = NAMES + LAUNCH_NAMES * 2 if launches else NAMES
+    creatives = (*CREATIVE_REFS, ("external", 0), ("external", 1)) if external_ids else CREATIVE_REFS
     return {
         "code_case": draw(st.sampled_from(("as is", "lower", "upper"))) if code_case else "as is",
         "person": draw(st.integers(0, people - 1)),
@@ -101,7 +102,7 @@ def event_specs(draw, people: int, launches: bool = False, code_case: bool = Fal
         "day": draw(st.one_of(st.integers(-2, 8), st.integers(-35, 24))),
         "time": draw(st.sampled_from(TIMES)),
         "touch": draw(st.sampled_from(TOUCHES)),
-        "creative": draw(st.sampled_from(CREATIVE_REFS)),
+        "creative": draw(st.sampled_from(creatives)),
         "source": draw(st.sampled_from(SOURCES)),
         "price": draw(st.sampled_from(PRICES)),
         "page": draw(st.sampled_from(PAGES)),
@@ -125,16 +126,26 @@ def spend_specs(draw):
 
 
 @st.composite
-def journeys(draw, max_people: int = 6, max_events: int = 45, launches: bool = False, code_case: bool = False):
+def journeys(
+    draw,
+    max_people: int = 6,
+    max_events: int = 45,
+    launches: bool = False,
+    code_case: bool = False,
+    external_ids: bool = False,
+):
     """`launches`: also Mini Program launches (app_launch/app_show with WeChat's scene),
     which count as scans of a placement when opened from its code. `code_case`: campaign
-    codes sent in lower or upper case too (they match ignoring case)."""
+    codes sent in lower or upper case too (they match ignoring case). `external_ids`:
+    touches name creatives by the ad platform's id (Creative.external_id) too."""
     people = draw(st.integers(1, max_people))
     return {
         "people": people,
         # Which of a person's two openids carry the person's unionid (joining them).
         "unionid": draw(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=people, max_size=people)),
-        "events": draw(st.lists(event_specs(people, launches, code_case), min_size=1, max_size=max_events)),
+        "events": draw(
+            st.lists(event_specs(people, launches, code_case, external_ids), min_size=1, max_size=max_events)
+        ),
         "spend": draw(
             st.lists(spend_specs(), max_size=8, unique_by=lambda s: (s["day"], s["campaign"], s["creative"]))
         ),
@@ -239,7 +250,11 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
             campaign = campaign or pl.campaign_id
         creative = ev["creative"]
         if creative and creative[0] == "id":
-            row["properties"]["creative_id"] = str(fixed.creatives[creative[1]].pk)
+            # Our id, as text or as a JSON number.
+            pk = fixed.creatives[creative[1]].pk
+            row["properties"]["creative_id"] = str(pk) if n % 2 else pk
+        elif creative and creative[0] == "external":
+            row["properties"]["creative_id"] = fixed.creatives[creative[1]].external_id
         elif creative:
             row["properties"]["ad_group"] = creative[1]
         value = None
