@@ -95,7 +95,9 @@ def event_specs(draw, people: int, launches: bool = False, code_case: bool = Fal
     return {
         "code_case": draw(st.sampled_from(("as is", "lower", "upper"))) if code_case else "as is",
         "person": draw(st.integers(0, people - 1)),
-        "id": draw(st.integers(0, 1)),  # 0: Official Account openid, 1: Mini Program openid
+        # 0: Official Account openid, 1: Mini Program openid, 2: the unionid itself (a server
+        # sending the person's unionid as user_id).
+        "id": draw(st.sampled_from((0, 0, 1, 1, 2))),
         "name": draw(st.sampled_from(names)),
         "wechat_scene": draw(st.sampled_from(WECHAT_SCENES)),
         # Mostly around the week under test, sometimes anywhere from 5 weeks before to 3 after.
@@ -227,7 +229,7 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
     seen_ids: set[str] = set()
     persons: dict[str, str] = {}
     for n, ev in enumerate(spec["events"]):
-        user = f"{'oa' if ev['id'] == 0 else 'mp'}-{ev['person']}"
+        user = (f"oa-{ev['person']}", f"mp-{ev['person']}", f"union-{ev['person']}")[ev["id"]]
         when = datetime.combine(ANCHOR + timedelta(days=ev["day"]), ev["time"], tzinfo=ref.SHANGHAI)
         row = {
             "event_name": ev["name"],
@@ -271,7 +273,7 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
             row["page"] = ev["page"]
         if ev["name"] in LAUNCH_NAMES:
             row["properties"]["wechat_scene"] = ev.get("wechat_scene", "1047")
-        carries = spec["unionid"][ev["person"]][ev["id"]]
+        carries = ev["id"] < 2 and spec["unionid"][ev["person"]][ev["id"]]
         if carries and user not in seen_ids:
             row["properties"]["unionid"] = f"union-{ev['person']}"
             persons[user] = f"union-{ev['person']}"

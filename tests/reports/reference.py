@@ -322,20 +322,32 @@ def kpi(world: World, kpi: KPIRef, last_day: date, campaign: int | None = None) 
 
 
 def funnel_people(
-    world: World, span: Span, steps: Sequence[str], window: timedelta, campaign: int | None = None
+    world: World,
+    span: Span,
+    steps: Sequence[str],
+    window: timedelta,
+    campaign: int | None = None,
+    step_windows: Sequence[timedelta] | None = None,
 ) -> dict[str, dict]:
     """Per entrant: the entry event and the time each step was reached.
 
     A person enters with their first first-step event in the span; step k is reached by
-    the first step-k event at or after reaching step k−1 and within `window` of entry."""
+    the first step-k event at or after reaching step k−1 and within `window` of entry
+    (with `step_windows`: within step_windows[k−1] of reaching step k−1)."""
     entries = world.by_person(world.selected(world.between(span.start, span.end, steps[0]), campaign))
     later = world.by_person(world.named(*steps[1:]))
     journeys = {}
     for p, evs in entries.items():
         entry = evs[0]
         reached = [entry.ts]
-        for name in steps[1:]:
-            hits = [e for e in later.get(p, []) if e.name == name and e.ts >= reached[-1] and e.ts - entry.ts <= window]
+        for k, name in enumerate(steps[1:], start=1):
+            hits = [
+                e
+                for e in later.get(p, [])
+                if e.name == name
+                and e.ts >= reached[-1]
+                and (e.ts - entry.ts <= window if step_windows is None else e.ts - reached[-1] <= step_windows[k - 1])
+            ]
             if not hits:
                 break
             reached.append(hits[0].ts)
@@ -350,13 +362,16 @@ def funnel(
     window: timedelta = timedelta(days=7),
     people=None,
     campaign: int | None = None,
+    step_windows: Sequence[timedelta] | None = None,
 ):
     """{"entered", "converted", "steps": [(people, events, rate_prev, rate_start, drop_off)]}.
 
     Events of a step: that step's events by the people who reached it, from the moment they
     reached it until their window closes (entry + window). Reading (issue 12 item 4): step
-    1 counts the same way, from entry until the window closes, even past the period end."""
-    journeys = funnel_people(world, span, steps, window, campaign) if people is None else people
+    1 counts the same way, from entry until the window closes, even past the period end.
+    With `step_windows`, step k's events run from reaching it until step_windows[k−1] after
+    reaching step k−1; step 1's until step_windows[0] after entry (h1's reading)."""
+    journeys = funnel_people(world, span, steps, window, campaign, step_windows) if people is None else people
     by_person = world.by_person(world.named(*steps))
     entered = len(journeys)
     out = []
@@ -366,7 +381,11 @@ def funnel(
         events = 0
         for p, j in reached.items():
             t0, tk = j["entry"].ts, j["reached"][k]
-            events += sum(1 for e in by_person.get(p, []) if e.name == name and e.ts >= tk and e.ts - t0 <= window)
+            if step_windows is None:
+                start, limit = t0, window
+            else:
+                start, limit = j["reached"][max(k - 1, 0)], step_windows[max(k - 1, 0)]
+            events += sum(1 for e in by_person.get(p, []) if e.name == name and e.ts >= tk and e.ts - start <= limit)
         count = len(reached)
         out.append(
             (

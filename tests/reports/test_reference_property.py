@@ -151,6 +151,12 @@ def check_funnels(world: ref.World, scope: Scope, campaign: int | None = None) -
             funnel_numbers(funnel(week, filters, steps=steps)),
             ref.funnel(world, span(week), steps, campaign=campaign),
         )
+    windows = [timedelta(days=1), timedelta(days=7)]
+    same(
+        f"funnel with step windows campaign {campaign}",
+        funnel_numbers(funnel(week, filters, steps=SHORT_FUNNEL, step_windows=windows)),
+        ref.funnel(world, span(week), SHORT_FUNNEL, campaign=campaign, step_windows=windows),
+    )
     for dimension in ("campaign", "source", "placement"):
         actual = {g.key: funnel_numbers(g.funnel) for g in funnel_by(week, dimension, filters, steps=SHORT_FUNNEL)}
         expected = ref.funnel_by(world, span(week), SHORT_FUNNEL, dimension, campaign=campaign)
