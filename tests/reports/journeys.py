@@ -105,6 +105,8 @@ def event_specs(draw, people: int, launches: bool = False, code_case: bool = Fal
         "time": draw(st.sampled_from(TIMES)),
         "touch": draw(st.sampled_from(TOUCHES)),
         "creative": draw(st.sampled_from(creatives)),
+        # WeChat's scene number sent by the client (an ad click from Moments is 1084).
+        "scene_property": draw(st.sampled_from((None, None, "1084", 1047))),
         "source": draw(st.sampled_from(SOURCES)),
         "price": draw(st.sampled_from(PRICES)),
         "page": draw(st.sampled_from(PAGES)),
@@ -271,6 +273,8 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
                 row["value"] = ev["ms"]
         if ev["name"] == "page_view":
             row["page"] = ev["page"]
+        if ev.get("scene_property") is not None and "placement_scene" not in row:
+            row["properties"]["scene"] = ev["scene_property"]
         if ev["name"] in LAUNCH_NAMES:
             row["properties"]["wechat_scene"] = ev.get("wechat_scene", "1047")
         carries = ev["id"] < 2 and spec["unionid"][ev["person"]][ev["id"]]
