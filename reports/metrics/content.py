@@ -18,7 +18,7 @@ Definitions:
   push's `oa_*` events except the mass-send report, plus follow/unfollow/scan/menu/article events); CTR = visits with a `menu_click` / OA visits.
 - *Top paths*: for each person's first `pay_success` in the period, the last `length`
   distinct pages they were on before paying (any event with a page, consecutive repeats
-  collapsed, within `lookback`), counted by people.
+  collapsed, within `lookback` before that payment), counted by people.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from .common import (
     materialized,
     person,
     ratio,
+    seconds_between,
 )
 
 CTA_TARGETS = ("menu", "mini_program", "form")
@@ -297,7 +298,9 @@ def top_paths(
         before AS (
             SELECT pv.p, pv.page, pv.ts, pv.id,
                    LAG(pv.page) OVER (PARTITION BY pv.p ORDER BY pv.ts, pv.id) AS prev
+            -- Within `lookback` of this person's payment (pv only bounds the scan).
             FROM pv JOIN pays ON pays.p = pv.p AND pv.ts < pays.t
+                 AND {seconds_between("pv.ts", "pays.t")} <= %s
         ),
         ranked AS (
             SELECT p, page, ROW_NUMBER() OVER (PARTITION BY p ORDER BY ts DESC, id DESC) AS rn
@@ -315,6 +318,7 @@ def top_paths(
             PAY_SUCCESS,
             db_datetime(period.start - lookback),
             db_datetime(period.end),
+            lookback.total_seconds(),
             length,
             limit,
         ],

@@ -172,6 +172,25 @@ def test_top_paths_count_people_by_their_last_three_pages_before_paying(shoppers
     ]
 
 
+def test_top_paths_look_back_30_days_from_each_payment_not_from_the_period_start(db):
+    """docs/metrics.md: the pages "within 30 days" before the person's payment. A monthly
+    period starting 1 Nov must not reach pages of 15 Oct for a payment on 30 Nov (46 days
+    before it), although 15 Oct is within 30 days of the period's start."""
+    month = Period.month(2025, 11)
+    save(
+        # y: home on 15 Oct (46 days before paying), cart on 31 Oct (30 days before: in,
+        # the limit is inclusive), pays on 30 Nov → path (cart,)
+        event("page_view", "y", at("2025-10-15", "12:00"), page="home"),
+        event("page_view", "y", at("2025-10-31", "12:00"), page="cart"),
+        event("pay_success", "y", at("2025-11-30", "12:00"), value="10"),
+        # z: PDP on 31 Oct at 11:59:59 (30 days and 1 s before paying): out → no path at all
+        event("page_view", "z", at("2025-10-31", "11:59:59"), page="PDP"),
+        event("pay_success", "z", at("2025-11-30", "12:00"), value="10"),
+    )
+
+    assert [(p.pages, p.people) for p in top_paths(month)] == [(("cart",), 1)]
+
+
 def test_all_content_metrics_run_in_a_fixed_number_of_queries(
     articles, followers, shoppers, django_assert_max_num_queries
 ):
