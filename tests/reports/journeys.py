@@ -54,6 +54,11 @@ NAMES = (
     "payment_retry",
     "page_load_time",
     "ticket_created",
+    "article_open",
+    "article_read_complete",
+    "article_share",
+    "cta_click",
+    "menu_click",
 )
 # A touch: a campaign code (index), a placement scene (index), both (a code of one campaign
 # with the placement of another), or nothing.
@@ -110,6 +115,18 @@ def event_specs(draw, people: int, launches: bool = False, code_case: bool = Fal
         "source": draw(st.sampled_from(SOURCES)),
         "price": draw(st.sampled_from(PRICES)),
         "page": draw(st.sampled_from(PAGES)),
+        "click": draw(
+            st.sampled_from(
+                (
+                    {"from": "article", "target": "menu"},
+                    {"from": "article", "target": "form"},
+                    {"from": "article", "target": "mini_program"},
+                    {"from": "article", "target": "elsewhere"},
+                    {"from": "menu", "target": "form"},
+                    {},
+                )
+            )
+        ),
         "ms": draw(st.sampled_from(LOAD_MS)),
         "ms_in_properties": draw(st.booleans()),
     }
@@ -271,8 +288,11 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
             else:
                 value = Decimal(ev["ms"])
                 row["value"] = ev["ms"]
-        if ev["name"] == "page_view":
+        if ev["name"] in ("page_view", "add_to_cart", "start_checkout", "pay_success"):
             row["page"] = ev["page"]
+        if ev["name"] in ("cta_click", "menu_click"):
+            # A click from an article on one of the CTA targets, or something else.
+            row["properties"].update(ev.get("click", {}))
         if ev.get("scene_property") is not None and "placement_scene" not in row:
             row["properties"]["scene"] = ev["scene_property"]
         if ev["name"] in LAUNCH_NAMES:

@@ -867,3 +867,80 @@ def headline(world: World, span: Span, previous: Span, entry_step: str | None, c
         entered = funnel(world, span, [entry_step, PAY], campaign=campaign)
         entrants = (entered["entered"], entered["converted"])
     return {"figures": figures, "entrants": entrants}
+
+
+# --- Official Account content ----------------------------------------------------------------
+
+CTA_TARGETS = ("menu", "mini_program", "form")
+OA_EVENTS = ("follow", "unfollow", "qr_scan", "menu_click", "article_open", "article_read_complete", "article_share")
+
+
+def articles(world: World, span: Span, campaign: int | None = None) -> dict:
+    inside = world.selected(world.between(span.start, span.end), campaign)
+    opens = [e for e in inside if e.name == "article_open"]
+    completions = sum(1 for e in inside if e.name == "article_read_complete")
+    by_target = {
+        target: sum(
+            1
+            for e in inside
+            if e.name in ("cta_click", "menu_click")
+            and e.props.get("from") == "article"
+            and e.props.get("target") == target
+        )
+        for target in CTA_TARGETS
+    }
+    clicks = sum(by_target.values())
+    return {
+        "opens": len(opens),
+        "readers": len({world.person(e) for e in opens}),
+        "read_completions": completions,
+        "read_completion_rate": rate(completions, len(opens)),
+        "shares": sum(1 for e in inside if e.name == "article_share"),
+        "cta_clicks": clicks,
+        "cta_clicks_by_target": by_target,
+        "cta_click_rate": rate(clicks, len(opens)),
+    }
+
+
+def menu_ctr(world: World, span: Span, plan_oa_names: set[str], campaign: int | None = None) -> dict:
+    """OA visits = distinct (person, local day) with an Official Account event: the tracking
+    plan's official_account events, WeChat's oa_* pushes except the mass-send report, and
+    follow/unfollow/scan/menu/article events. CTR = visits with a menu_click / visits."""
+    visits: dict[tuple, bool] = {}
+    clicks = 0
+    for e in world.selected(world.between(span.start, span.end), campaign):
+        official = e.name in OA_EVENTS or e.name.startswith("oa_") or e.name in plan_oa_names
+        if not official or e.name == "oa_masssendjobfinish":
+            continue
+        key = (world.person(e), local_day(e.ts))
+        visits[key] = visits.get(key, False) or e.name == "menu_click"
+        clicks += e.name == "menu_click"
+    clicked = sum(visits.values())
+    return {
+        "menu_clicks": clicks,
+        "oa_visits": len(visits),
+        "visits_with_menu_click": clicked,
+        "ctr": rate(clicked, len(visits)),
+    }
+
+
+def top_paths(
+    world: World, span: Span, length: int = 3, lookback: timedelta = timedelta(days=30), campaign: int | None = None
+) -> dict[tuple, int]:
+    """For each person's first pay_success in the span (the filter selects the payments), the
+    last `length` pages they were on before it: events with a page other than payments,
+    within `lookback` before the payment (the limit included), consecutive repeats
+    collapsed. {pages oldest first: people}."""
+    paths: dict[tuple, int] = {}
+    for p, pays in world.by_person(world.selected(world.between(span.start, span.end, PAY), campaign)).items():
+        paid = pays[0].ts
+        pages = [
+            e.page
+            for e in sorted(world.events, key=lambda e: e.order)
+            if world.person(e) == p and e.page and e.name != PAY and paid - lookback <= e.ts < paid
+        ]
+        collapsed = [page for i, page in enumerate(pages) if i == 0 or pages[i - 1] != page]
+        if collapsed:
+            path = tuple(collapsed[-length:])
+            paths[path] = paths.get(path, 0) + 1
+    return paths

@@ -19,11 +19,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 
-from campaigns.models import KPI, Campaign
+from campaigns.models import KPI, Campaign, EventDefinition
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
 from reports.metrics.common import Filters, Period
+from reports.metrics.content import article_metrics, menu_ctr, top_paths
 from reports.metrics.funnel import default_steps, funnel, funnel_by
 from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
@@ -315,6 +316,23 @@ def check_headline(world: ref.World, scope: Scope, campaign: int | None = None) 
         same(f"headline {period.label} campaign {campaign}", actual, expected)
 
 
+def check_content(world: ref.World, scope: Scope, campaign: int | None = None) -> None:
+    filters = Filters(campaign_id=campaign)
+    plan = set(EventDefinition.objects.filter(category="official_account").values_list("name", flat=True))
+    for period in (scope.week, scope.month):
+        result = article_metrics(period, filters)
+        numbers = ref.articles(world, span(period), campaign)
+        same(f"articles {period.label} campaign {campaign}", {k: getattr(result, k) for k in numbers}, numbers)
+        menu = dict(vars(menu_ctr(period, filters)))
+        same(f"menu CTR {period.label} campaign {campaign}", menu, ref.menu_ctr(world, span(period), plan, campaign))
+        paths = {p.pages: p.people for p in top_paths(period, filters)}
+        same(
+            f"top paths {period.label} campaign {campaign}",
+            paths,
+            ref.top_paths(world, span(period), campaign=campaign),
+        )
+
+
 def check_everything(world: ref.World, scope: Scope, kpis: list[KPI], campaign: int | None = None) -> None:
     """Every number of every metric function, unfiltered or for one campaign."""
     check_funnels(world, scope, campaign)
@@ -323,6 +341,7 @@ def check_everything(world: ref.World, scope: Scope, kpis: list[KPI], campaign: 
     check_health(world, scope, campaign)
     check_ads(world, scope, campaign)
     check_miniprogram(world, scope, campaign)
+    check_content(world, scope, campaign)
     check_kpis(world, scope, kpis, campaign)
     if PLACEMENTS:
         check_placements(world, scope, campaign)
