@@ -601,9 +601,11 @@ def health(
         exact_average = sum(values[:-1], Decimal(0)) / 7
         moved = None if not exact_average else (values[-1] - exact_average) / exact_average
         flagged = moved is not None and abs(moved) > threshold
+        # Display: money to the cent, a mean of counts to one place (2.9 follows a day).
+        places = CENTS if key in ("spend", "revenue") else Decimal("0.1")
         out[key] = {
             "value": values[-1],
-            "trailing_average": exact_average.quantize(CENTS, ROUND_HALF_UP),
+            "trailing_average": exact_average.quantize(places, ROUND_HALF_UP),
             "change": None if moved is None else moved.quantize(RATE, ROUND_HALF_UP),
             "flagged": flagged,
             "news": news(moved, flagged, key),
@@ -706,7 +708,7 @@ def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30), camp
         r["frequency"] = rate(r["impressions"], r["reach"], CENTS)
         r["cost_per_lead"] = rate(r["spend"], r["leads"], CENTS)
         r["cost_per_order"] = rate(r["spend"], r["orders"], CENTS)
-        r["roas"] = rate(r["revenue"], r["spend"])
+        r["roas"] = rate(r["revenue"], r["spend"], CENTS)  # 2 decimals (issue 12 item 12)
     return {
         "rows": rows,
         "unattributed_orders": unattributed_orders,
