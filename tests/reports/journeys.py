@@ -229,6 +229,13 @@ EDGE_JOURNEYS = [
         step(0, "add_to_cart", 1, id=1),
         unionid=[(True, True)],
     ),
+    # Pages on 15 Oct and 31 Oct, payment on 30 Nov 12:00: only the page of 31 Oct (exactly
+    # 30 days before) is on the path; 15 Oct is within 30 days of the month's start only.
+    journey(
+        step(0, "page_view", -26, page="home"),
+        step(0, "page_view", -10, page="cart"),
+        step(0, "pay_success", 20, page="cart"),
+    ),
     # Unfollows: 20 over the 7 days before Sun 16 Nov (Sun 9 … Sat 15), 2 on the day: a change
     # of exactly −30 %, which the rule |change| > 30 % does not flag.
     journey(
