@@ -130,11 +130,12 @@ class World:
         if ref in (None, ""):
             return None
         ref = str(ref)
-        for creative in self.creatives.values():
-            if str(creative.id) == ref:
-                return creative
+        # The platform's id first when a value is both (docs/metrics.md, Ads).
         for creative in self.creatives.values():
             if creative.external_id and creative.external_id == ref:
+                return creative
+        for creative in self.creatives.values():
+            if str(creative.id) == ref:
                 return creative
         return None
 
@@ -636,7 +637,13 @@ def health(
 # --- ads -----------------------------------------------------------------------------------
 
 
-def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30), campaign: int | None = None) -> dict:
+def ads(
+    world: World,
+    span: Span,
+    lookback: timedelta = timedelta(days=30),
+    campaign: int | None = None,
+    creative_by_campaign_touch: bool = True,
+) -> dict:
     """Totals and per-campaign / per-creative rows: spend from ad spend, conversions each
     attributed to the person's latest touch at or before it within the lookback. The
     campaign filter keeps that campaign's spend and the conversions attributed to it."""
@@ -689,7 +696,16 @@ def ads(world: World, span: Span, lookback: timedelta = timedelta(days=30), camp
             continue
         touch = max(candidates, key=lambda t: t.order)
         targets = [("total",), ("campaign", str(touch.campaign))]
-        creative = world.creative_of(touch)
+        if creative_by_campaign_touch:
+            # Issue 12 item 9: the creative_id of the latest touch of the attributed campaign
+            # that carries one (an ad click names it; the session after carries only the
+            # campaign); an unknown value leaves the conversion without a creative.
+            named = [
+                t for t in candidates if t.campaign == touch.campaign and t.props.get("creative_id") not in (None, "")
+            ]
+            creative = world.creative_of(max(named, key=lambda t: t.order)) if named else None
+        else:
+            creative = world.creative_of(touch)
         if creative is not None:
             targets += [("creative", str(creative.id)), ("lander", creative.lander_type)]
         for key in targets:

@@ -101,7 +101,7 @@ def check_invariants(scope: Scope) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE))
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE, external_ids=not unfixed(9)))
 @with_edge_journeys
 def test_the_invariants_hold_on_random_journeys(spec, fixed):  # noqa: F811
     with transaction.atomic():

@@ -51,8 +51,10 @@ EXAMPLES = 60
 #      ROAS not compared (2 decimals);
 #   3  cohort "window not yet closed" per row: complete[N] not compared;
 #   4  funnel step 1 events until the window closes: step 1's event count not compared;
-#   5  funnel_by one group per entrant: funnel_by not compared (nor its invariant).
-UNFIXED_ON_MAIN: set[int] = {1, 2, 3, 4, 5, 12, 13}
+#   5  funnel_by one group per entrant: funnel_by not compared (nor its invariant);
+#   9  creatives by our id or the platform's: the generator names creatives by our id only,
+#      and a conversion's creative is its last touch's (the old rule).
+UNFIXED_ON_MAIN: set[int] = {1, 2, 3, 4, 5, 9, 12, 13}
 
 
 def unfixed(*defects: int) -> bool:
@@ -301,7 +303,7 @@ def check_ads(world: ref.World, scope: Scope, campaign: int | None = None) -> No
             "unattributed_orders": report.unattributed_orders,
             "unattributed_revenue": report.unattributed_revenue,
         }
-        expected = ref.ads(world, span(period), campaign=campaign)
+        expected = ref.ads(world, span(period), campaign=campaign, creative_by_campaign_touch=not unfixed(9))
         if unfixed(12):
             for key in actual["rows"]:
                 actual["rows"][key].pop("roas")
@@ -404,7 +406,7 @@ def with_edge_journeys(test):
 
 @pytest.mark.slow
 @PROPERTY_SETTINGS
-@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE))
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE, external_ids=not unfixed(9)))
 @with_edge_journeys
 def test_every_metric_number_equals_the_reference_on_random_journeys(spec, fixed, kpis):
     with transaction.atomic():
@@ -554,7 +556,7 @@ def check_snapshots(world: ref.World) -> None:
 
 @pytest.mark.slow
 @hypothesis_settings(PROPERTY_SETTINGS, max_examples=12)
-@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE))
+@given(spec=journeys(launches=MINI_PROGRAM_CODE_SCANS, code_case=CODES_IGNORE_CASE, external_ids=not unfixed(9)))
 @with_edge_journeys
 def test_the_built_snapshots_show_the_reference_numbers(spec, fixed):
     with transaction.atomic():
