@@ -9,7 +9,8 @@ Definitions:
 - Grouping (`by`):
   - `week`: the ISO week (reporting time zone) of the first touch;
   - `ad_group`: the ad set of the first touch: the ad group of the creative named by its
-    `properties.creative_id`, else its `properties.ad_group`; people without one are "(none)";
+    `properties.creative_id` (our id or the ad platform's `external_id`, the platform's first
+    when a value is both), else its `properties.ad_group`; people without one are "(none)";
   - `entry_point`: the QR entry point: the placement of the person's first event that has a
     placement, up to the end of the period; people who never came through one are "(none)".
 - *Returned within N days*: any event at least 24 h and at most N × 24 h after the first
@@ -147,13 +148,17 @@ def cohort_reports(
             SELECT * FROM (
                 SELECT firsts.p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
                        COALESCE(e.campaign_id, pl.campaign_id) AS c,
-                       COALESCE(cr.ad_group, {json_text("e.properties", "ad_group")}) AS ad_group,
+                       COALESCE(crx.ad_group, cr.ad_group, {json_text("e.properties", "ad_group")}) AS ad_group,
                        ROW_NUMBER() OVER (PARTITION BY firsts.p ORDER BY e.ts, e.id) AS rn
                 FROM {EVENTS} e {identity_join()}
                 -- Only each person's events at their first moment: the window then sorts
                 -- ~1 row per new person, not every event of the period.
                 JOIN firsts ON firsts.p = {person()} AND firsts.t0 = e.ts
                 LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
+                -- creative_id is the ad platform's id (external_id, first when a value is both)
+                -- or ours, as in the ads report.
+                LEFT JOIN campaigns_creative crx ON crx.external_id <> ''
+                     AND crx.external_id = {json_text("e.properties", "creative_id")}
                 LEFT JOIN campaigns_creative cr ON CAST(cr.id AS TEXT) = {json_text("e.properties", "creative_id")}
                 WHERE e.ts >= %s AND e.ts < %s
             ) f WHERE f.rn = 1{where}

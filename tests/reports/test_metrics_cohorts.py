@@ -91,6 +91,24 @@ def test_cohorts_by_first_touch_week(people, django_assert_max_num_queries):
     assert t.complete == {7: True, 14: True, 30: True}
 
 
+def test_a_first_touch_naming_the_creative_by_the_platforms_id_has_that_creatives_ad_group(db):
+    c1 = Campaign.objects.create(code="C1", name="one")
+    Creative.objects.create(campaign=c1, name="K1", ad_group="G1", lander_type="h5", external_id="tx-901")
+    k2 = Creative.objects.create(campaign=c1, name="K2", ad_group="G2", lander_type="h5", external_id="tx-902")
+    # "5" is also the platform's id of a creative whose own id is not 5: the platform's id wins.
+    Creative.objects.create(campaign=c1, name="K3", ad_group="G3", lander_type="h5", external_id=str(k2.pk))
+    save(
+        event("ad_click", "g", at("2025-11-03"), campaign=c1, properties={"creative_id": "tx-901"}),
+        event("ad_click", "h", at("2025-11-04"), campaign=c1, properties={"creative_id": k2.pk}),
+        event("ad_click", "i", at("2025-11-05"), campaign=c1, properties={"creative_id": "tx-unknown"}),
+    )
+
+    report = cohorts(NOVEMBER, by="ad_group", as_of=AS_OF)
+
+    # g → G1 by the platform's id; h → G3 (k2's id is K3's external id); i → (none)
+    assert {r.label: r.people for r in report.rows} == {"G1": 1, "G3": 1, "(none)": 1}
+
+
 def test_cohorts_by_ad_group_of_the_first_touch(people):
     report = cohorts(NOVEMBER, by="ad_group", as_of=AS_OF)
 
