@@ -66,8 +66,9 @@ def test_the_api_refuses_a_bad_range_with_a_clear_message(client, analyst, resul
     backwards = client.get(f"/api/v1/campaigns/{results.pk}/placements", {"from": "2025-11-16", "to": "2025-11-10"})
     typo = client.get(f"/api/v1/campaigns/{results.pk}/placements", {"from": "16/11/2025"})
     too_long = client.get(f"/api/v1/campaigns/{results.pk}/placements", {"from": "2023-01-01", "to": "2025-01-01"})
+    far_off = client.get(f"/api/v1/campaigns/{results.pk}/placements", {"to": "0001-01-01"})
 
-    assert (backwards.status_code, typo.status_code, too_long.status_code) == (400, 400, 400)
+    assert (backwards.status_code, typo.status_code, too_long.status_code, far_off.status_code) == (400, 400, 400, 400)
     assert "YYYY-MM-DD" in typo.json()["detail"] and "366" in too_long.json()["detail"]
 
 
