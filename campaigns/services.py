@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns import qrcodes
-from campaigns.models import KPI, Campaign, IssuedScene, Placement, WeChatApp, validate_mp_page
+from campaigns.models import KPI, Campaign, EventDefinition, IssuedScene, Placement, WeChatApp, validate_mp_page
 from campaigns.wechat_api import WeChatAPIError, WeChatClient
 
 logger = logging.getLogger(__name__)
@@ -430,3 +430,35 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
             except WeChatAPIError:
                 logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
     return placements
+
+
+@dataclass
+class PlanAddition:
+    added: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one readable sentence per name refused
+
+
+def event_definitions_add(names: list[str], *, category: str) -> PlanAddition:
+    """Add event names to the tracking plan with `category` (no stage, not a funnel step; an
+    analyst fills in the rest on the definition's page). Names already in the plan and
+    names that are not snake case are refused with a reason; the rest are added together."""
+    result = PlanAddition()
+    if category not in EventDefinition.Category.values:
+        raise ValidationError(f"Unknown category {category!r}.")
+    existing = set(EventDefinition.objects.filter(name__in=names).values_list("name", flat=True))
+    new = []
+    for name in dict.fromkeys(names):
+        if name in existing:
+            result.refused.append(f"{name}: already in the tracking plan.")
+            continue
+        definition = EventDefinition(name=name, category=category, description="Added from unplanned events.")
+        try:
+            definition.full_clean()
+        except ValidationError as exc:
+            result.refused.append(f"{name}: {' '.join(exc.messages)}")
+            continue
+        new.append(definition)
+    with transaction.atomic():
+        EventDefinition.objects.bulk_create(new, ignore_conflicts=True)
+    result.added = [d.name for d in new]
+    return result

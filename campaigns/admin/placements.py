@@ -128,7 +128,20 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
         (None, {"fields": ["code", "name", "status", "owner", "objective_kpi"]}),
         ("Dates and budget", {"fields": [("starts_on", "ends_on"), ("budget", "currency")]}),
         ("Default UTM", {"fields": [("utm_source", "utm_medium")]}),
+        (_("Results"), {"fields": ["placement_results"]}),
     ]
+    readonly_fields = ["placement_results"]
+
+    @admin.display(description=_("Placement results"))
+    def placement_results(self, campaign: Campaign) -> str:
+        # The page lives in reports (campaigns never import reports); only its URL name is shared.
+        if not campaign.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("campaign-placements", args=[campaign.pk]),
+            _("Scans, follows, paying people, orders, revenue and refunds per placement →"),
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(placement_total=Count("placements"))

@@ -9,11 +9,13 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseRedirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from campaigns.models import EventDefinition, SourceAlias
+from events.admin.unplanned import unplanned_view
 from events.ingest.keys import forget_keys
 from events.ingest.replay import replay_rejected
 from events.ingest.validate import snake_case
@@ -187,6 +189,10 @@ class EventAdmin(BigTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: unplanned_view(self, request))
+        return [path("unplanned/", view, name="events_event_unplanned"), *super().get_urls()]
 
     @admin.display(description="properties")
     def properties_shown(self, obj: Event) -> str:

@@ -65,7 +65,8 @@ class Entry:
     starts_on: date | None = None
     ends_on: date | None = None
     weight: float = ORGANIC_TRAFFIC
-    creatives: tuple[tuple[str, str], ...] = ()  # (ad group, creative name)
+    creatives: tuple[tuple[str, str, str], ...] = ()  # (ad group, creative ref, lander type)
+    qr_kind: str = ""
 
     def active(self, day: date) -> bool:
         return (self.starts_on is None or self.starts_on <= day) and (self.ends_on is None or day <= self.ends_on)
@@ -161,13 +162,22 @@ class Person:
         entry, rng = self.entry, self.rng
         t = first
         extra = {}
+        lander = ""
         if entry.creatives:
-            ad_group, creative = rng.choice(entry.creatives)
-            extra = {"ad_group": ad_group, "creative": creative}
+            ad_group, creative_ref, lander = rng.choice(entry.creatives)
+            extra = {"ad_group": ad_group, "creative_id": creative_ref}
         if entry.kind == Placement.Kind.MOMENTS_AD:
             self.emit("ad_click", t, mp=True, **extra)
             t = self.later(t, 0.2)
-        if entry.scene:
+            if lander == "h5" and self.chance(0.3 * self.q):  # the H5 lander is a lead form
+                self.emit("lead_form_submit", self.later(t, 1), mp=True, **extra)
+        if entry.scene and entry.qr_kind == Placement.QRKind.MINI_PROGRAM:
+            # A Mini Program code opens the app directly: the SDK sends app_launch and
+            # app_show with WeChat's scene 1047 (scan) and the placement, no qr_scan.
+            for name in ("app_launch", "app_show"):
+                if self.emit(name, t, mp=True, wechat_scene=1047, path="pages/index/index"):
+                    self.rows[-1]["placement_scene"] = entry.scene
+        elif entry.scene:
             starts_in_mp = entry.kind in {Placement.Kind.MOMENTS_AD, Placement.Kind.KOL_POST, Placement.Kind.PACKAGING}
             if self.emit("qr_scan", t, mp=starts_in_mp, **extra):
                 self.rows[-1]["placement_scene"] = entry.scene
@@ -335,7 +345,14 @@ def entries(window: Window) -> list[Entry]:
     ]
     for campaign in demo_campaigns():
         placements = list(campaign.placements.order_by("name"))
-        creatives = tuple(campaign.creatives.order_by("name").values_list("ad_group", "name"))
+        # Some ads name their creative by the ad platform's id (the landing-URL macro), the
+        # others by ours: the reports resolve both.
+        creatives = tuple(
+            (ad_group, external_id if n % 2 == 0 and external_id else str(pk), lander)
+            for n, (pk, ad_group, external_id, lander) in enumerate(
+                campaign.creatives.order_by("name").values_list("pk", "ad_group", "external_id", "lander_type")
+            )
+        )
         quality = CAMPAIGN_QUALITY.get(campaign.code, 1.0)
         for n, placement in enumerate(placements):
             # Earlier placements in the list do a little better (store 001 beats store 006).
@@ -351,6 +368,7 @@ def entries(window: Window) -> list[Entry]:
                     ends_on=campaign.ends_on,
                     weight=CAMPAIGN_TRAFFIC.get(campaign.code, 15) / len(placements),
                     creatives=creatives if placement.kind == Placement.Kind.MOMENTS_AD else (),
+                    qr_kind=placement.qr_kind,
                 )
             )
     return found

@@ -9,7 +9,10 @@ Definitions:
 - *Leads* are `lead_form_submit` events (follows are a different goal and are not leads);
   *orders* are `pay_success` events; *revenue* is their value. Each is attributed to the
   person's latest touch (an event with a campaign or placement) at or before it, within
-  `lookback` (30 days by default); the touch's `properties.creative_id` names the creative.
+  `lookback` (30 days by default). The creative is named by `properties.creative_id` on
+  the person's latest touch of that campaign carrying one (same span): our creative id or
+  the ad platform's (`Creative.external_id`), both resolve; the lander type is the
+  creative's. Creative rows never hold more than their campaign.
   Conversions without a touch are reported as unattributed. ROAS = attributed revenue /
   spend. Cost per lead/order = spend / attributed leads/orders.
 - Only the `campaign_id` filter applies (ad spend has no source, placement or app).
@@ -33,6 +36,7 @@ from .attribution import attributed_conversions_sql
 from .common import LEAD_FORM_SUBMIT, PAY_SUCCESS, Filters, Period, fetch, money, ratio
 
 NONE_LABEL = "(none)"
+MAX_ID = 2**31 - 1  # a longer number cannot be our primary key (and would overflow the query)
 UNKNOWN_LANDER = "unknown"
 
 
@@ -101,6 +105,25 @@ def _creative_key(row: dict) -> str:
     return f"{row['campaign_code']}/{row['ad_group']}/{row['creative_name']}"
 
 
+def _creatives(refs: set[str], ids: set[int]) -> tuple[dict, dict]:
+    """Labels and lander types of the creatives named by `properties.creative_id` values
+    (`refs`) or ad spend rows (`ids`), and each ref's creative id. A ref is the ad
+    platform's id (`Creative.external_id`, what the landing-URL macro fills in) or ours
+    (the primary key); the platform's wins when a value is both. One query."""
+    own = {int(ref) for ref in refs if ref.isdigit() and int(ref) <= MAX_ID}
+    rows = Creative.objects.filter(Q(pk__in=own | ids) | Q(external_id__in=refs)).values_list(
+        "pk", "campaign__code", "name", "lander_type", "external_id"
+    )
+    creatives, by_ref, by_external = {}, {}, {}
+    for pk, code, name, lander, external_id in rows:
+        creatives[pk] = (f"{code} / {name}", lander)
+        if external_id in refs:
+            by_external[external_id] = pk
+        if str(pk) in refs:
+            by_ref[str(pk)] = pk
+    return creatives, {**by_ref, **by_external}
+
+
 def _spend(filters: Filters, first: date, last: date):
     rows = AdSpend.objects.filter(date__gte=first, date__lte=last)
     if filters.campaign_id:
@@ -128,14 +151,9 @@ def ads_report(
     )
     conversions = fetch(sql, params)
 
-    creative_ids = {int(cr) for _, _, cr, _, _ in conversions if cr and str(cr).isdigit()}
-    creative_ids |= {row["creative_id"] for row in spend_rows if row["creative_id"]}
-    creatives = {
-        pk: (f"{code} / {name}", lander)
-        for pk, code, name, lander in Creative.objects.filter(pk__in=creative_ids).values_list(
-            "pk", "campaign__code", "name", "lander_type"
-        )
-    }
+    refs = {str(cr) for _, _, cr, _, _ in conversions if cr}
+    spend_ids = {row["creative_id"] for row in spend_rows if row["creative_id"]}
+    creatives, by_ref = _creatives(refs, spend_ids)
     campaign_codes = dict(
         Campaign.objects.filter(pk__in={c for _, c, _, _, _ in conversions if c}).values_list("pk", "code")
     )
@@ -170,7 +188,7 @@ def ads_report(
                 report.unattributed_orders += count
                 report.unattributed_revenue += money(value)
             continue
-        creative_id = int(creative_ref) if creative_ref and str(creative_ref).isdigit() else None
+        creative_id = by_ref.get(str(creative_ref)) if creative_ref else None
         label, lander = creatives.get(creative_id, (None, None))
         creative_key = str(creative_id) if label else None
         code = campaign_codes.get(campaign_id, str(campaign_id))

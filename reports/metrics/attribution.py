@@ -66,10 +66,14 @@ def attributed_conversions_sql(
     period: Period, names: Sequence[str], *, lookback: timedelta, campaign_id: int | None = None
 ) -> tuple[str, list]:
     """Conversions (events named `names` in the period) each attributed to the person's
-    latest touch at or before it, no older than `lookback`. Rows: (event_name, campaign id,
-    creative ref, conversions, value). Unattributed conversions have campaign NULL."""
+    latest touch at or before it, no older than `lookback`; the creative is the
+    `properties.creative_id` of the person's latest touch *of that campaign* carrying one
+    in the same span (a click on an ad names the creative; the Mini Program session after it
+    carries the campaign but not the creative). Rows: (event_name, campaign id, creative
+    ref, conversions, value). Unattributed conversions have campaign NULL."""
     name_sql, name_params = in_list(names)
-    campaign = " AND r.c = %s" if campaign_id else ""
+    campaign = " AND picked.c = %s" if campaign_id else ""
+    within = f"t.ts <= picked.ts AND {seconds_between('t.ts', 'picked.ts')} <= %s"
     sql = f"""
         WITH conv AS {materialized()}(
             SELECT e.id AS id, {person()} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
@@ -78,13 +82,22 @@ def attributed_conversions_sql(
         ),
         touches AS {materialized()}({touches_cte(lower_param="%s")}),
         ranked AS (
-            SELECT conv.id, conv.n, conv.v, t.c, t.cr,
+            SELECT conv.id, conv.p, conv.ts, conv.n, conv.v, t.c,
                    ROW_NUMBER() OVER (PARTITION BY conv.id ORDER BY t.ts DESC, t.id DESC) AS rn
             FROM conv LEFT JOIN touches t ON t.p = conv.p AND t.ts <= conv.ts
                  AND {seconds_between("t.ts", "conv.ts")} <= %s
+        ),
+        picked AS {materialized()}(SELECT id, p, ts, n, v, c FROM ranked WHERE rn = 1),
+        creatives AS (
+            SELECT picked.id, t.cr,
+                   ROW_NUMBER() OVER (PARTITION BY picked.id ORDER BY t.ts DESC, t.id DESC) AS rn
+            FROM picked JOIN touches t ON t.p = picked.p AND t.c = picked.c AND t.cr IS NOT NULL AND t.cr <> ''
+                 AND {within}
         )
-        SELECT r.n, r.c, r.cr, COUNT(*), SUM(r.v) FROM ranked r WHERE r.rn = 1{campaign}
-        GROUP BY r.n, r.c, r.cr
+        SELECT picked.n, picked.c, k.cr, COUNT(*), SUM(picked.v)
+        FROM picked LEFT JOIN creatives k ON k.id = picked.id AND k.rn = 1
+        WHERE 1 = 1{campaign}
+        GROUP BY picked.n, picked.c, k.cr
     """
     params = [
         *name_params,
@@ -92,6 +105,7 @@ def attributed_conversions_sql(
         db_datetime(period.end),
         db_datetime(period.end),
         db_datetime(period.start - lookback),
+        lookback.total_seconds(),
         lookback.total_seconds(),
     ]
     if campaign_id:

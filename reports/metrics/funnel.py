@@ -14,6 +14,8 @@ Definitions:
 - *Events* of a step count that step's events by the people who reached it, from the
   moment they reached it until their window for it closes (first step: all their entry
   events in the period).
+- A first step of `qr_scan` counts scans as `reports.metrics.scans` defines them (Mini
+  Program launches from a placement's code included, one per scan).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from campaigns.models import Campaign, EventDefinition, Placement
 
 from .common import (
     EVENTS,
+    QR_SCAN,
     Filters,
     Period,
     db_datetime,
@@ -38,6 +41,7 @@ from .common import (
     ratio,
     seconds_between,
 )
+from .scans import scans_sql
 
 DIMENSIONS = {"campaign": "e.campaign_id", "source": "e.source", "placement": "e.placement_id"}
 NONE_LABEL = "(none)"
@@ -164,9 +168,12 @@ def _counts(
     # join cost ~40 ms at 140k identities, once per step before); ev<j>: one later step's
     # events. Small per-step CTEs keep each join (and its row estimate) to one event name.
     later_names, later_params = in_list(later)
+    # A first step of qr_scan means scans: Mini Program launches from a placement's code
+    # count too, once per scan (reports.metrics.scans).
+    entries, entry_params = scans_sql(period, until=horizon) if steps[0] == QR_SCAN else (EVENTS, [])
     ctes = [
         f"""e0 AS {materialized()}(
-            SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
+            SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {entries} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
         )""",
         f"""later AS {materialized()}(
@@ -176,7 +183,7 @@ def _counts(
         *(f"ev{j} AS {materialized()}(SELECT p, t FROM later WHERE n = %s)" for j in range(len(later))),
         f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
     ]
-    params: list = [steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
+    params: list = [*entry_params, steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
     if later:
         params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon), *later]
     else:

@@ -8,6 +8,8 @@ Definitions:
 - *Change* = (value − average) / average; a metric is *flagged* when |change| exceeds the
   threshold (default 30 %). With an average of 0 the change is undefined and not flagged.
 - Orders = `pay_success` events, payment value = their value.
+- QR scans = scans as `reports.metrics.scans` defines them: `qr_scan` events and Mini
+  Program launches from a placement's code, one per scan.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .common import (
     money,
     ratio,
 )
+from .scans import scans_sql
 
 TRAILING_DAYS = 7
 
@@ -76,16 +79,28 @@ def health_check(day: date, filters: Filters | None = None, *, threshold: Decima
         for row in spend_rows.values("date").annotate(s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks")).order_by()
     }
 
-    names = (PAY_SUCCESS, FOLLOW, UNFOLLOW, QR_SCAN)
+    names = (PAY_SUCCESS, FOLLOW, UNFOLLOW)
     bucket, bucket_params = bucket_case("e.ts", window.day_bounds)
     name_sql, name_params = in_list(names)
     where, where_params = filters.sql("e")
+    scans, scan_params = scans_sql(window)  # QR scans: short links and WeChat codes, one per scan
     counted = {
         (int(d), name): (count, value)
         for d, name, count, value in fetch(
             f"""SELECT {bucket} AS d, e.event_name, COUNT(*), SUM(e.value) FROM {EVENTS} e
-                WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s{where} GROUP BY 1, 2""",
-            [*bucket_params, *name_params, db_datetime(window.start), db_datetime(window.end), *where_params],
+                WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s{where} GROUP BY 1, 2
+                UNION ALL
+                SELECT {bucket} AS d, e.event_name, COUNT(*), NULL FROM {scans} e WHERE 1 = 1{where} GROUP BY 1, 2""",
+            [
+                *bucket_params,
+                *name_params,
+                db_datetime(window.start),
+                db_datetime(window.end),
+                *where_params,
+                *bucket_params,
+                *scan_params,
+                *where_params,
+            ],
         )
         if d is not None
     }

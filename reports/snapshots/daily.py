@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from reports.metrics.health import HealthCheck, HealthMetric, health_check
+from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.periods import SnapshotPeriod
@@ -24,16 +25,17 @@ def build_data(period: SnapshotPeriod) -> dict:
     mp, mp_flags, _ = miniprogram_section(metrics_period)
     flags += mp_flags
     kpis, behind = kpi_section(metrics_period)
-    sections = [_health_section(health), _trend_section(health), mp, kpis]
+    numbers, number_lines, numbers_values = headline_section(metrics_period)
+    sections = [numbers, _health_section(health), _trend_section(health), mp, kpis]
 
     values = {m.key: m.value for m in health.metrics}
     return {
         "kind": period.kind,
         "label": period.label,
         "title": f"Daily health check {period.first_day:%a %d %b %Y}",
-        "summary": flags + behind or ["Every health metric is within 30% of its 7-day average."],
+        "summary": number_lines + (flags + behind or ["Every health metric is within 30% of its 7-day average."]),
         "flags": flags,
-        "headline": values,
+        "headline": {**values, **numbers_values},
         "sections": [s.as_dict() for s in sections],
     }
 

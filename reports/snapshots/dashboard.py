@@ -26,6 +26,9 @@ class Dashboard:
     monthly: Snapshot | None = None
     weeks: list[Snapshot] = field(default_factory=list)
     kpis: dict | None = None
+    # "The period in numbers" of the latest weekly and daily snapshots (None: not built with it yet)
+    numbers: dict | None = None
+    numbers_daily: dict | None = None
     health: dict | None = None
     friction: dict | None = None
     signals: dict | None = None
@@ -52,8 +55,10 @@ def dashboard_data() -> Dashboard:
     )
     if board.daily:
         board.health = board.daily.section("health")
+        board.numbers_daily = board.daily.section("headline")
     if board.weekly:
         board.kpis = board.weekly.section("kpis")
+        board.numbers = board.weekly.section("headline")
         board.friction = board.weekly.data.get("friction")
         funnel = board.weekly.section("funnel")
         if funnel and funnel["rows"]:

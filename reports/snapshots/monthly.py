@@ -2,14 +2,19 @@
 their metric functions exist, cohorts, LTV, contribution margin and the scale/stop signal
 per campaign)."""
 
+from django.utils.translation import gettext as _
+
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
+from reports.metrics.common import PAY_SUCCESS, ratio
 from reports.metrics.funnel import funnel_by
 from reports.snapshots.ads_sections import ads_sections, signals_section
+from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.periods import SnapshotPeriod
-from reports.snapshots.sections import Section, pct
+from reports.snapshots.placements_section import placements_section
+from reports.snapshots.sections import Section, pct, step_people
 
 
 def build_data(period: SnapshotPeriod) -> dict:
@@ -21,6 +26,9 @@ def build_data(period: SnapshotPeriod) -> dict:
     sections.append(kpis)
     summary += behind
 
+    numbers, number_lines, numbers_values = headline_section(metrics_period)
+    sections.insert(0, numbers)
+
     touch = attribution(metrics_period)
     summary.insert(
         0,
@@ -29,19 +37,21 @@ def build_data(period: SnapshotPeriod) -> dict:
     )
     sections.append(_attribution_section(touch))
     sections.append(_campaign_funnels(metrics_period))
+    placements, _report = placements_section(metrics_period)
+    sections.append(placements)
 
     ads = ads_report(metrics_period)
     signals, signal_lines = signals_section(ads)
     ad_tables, ad_lines = ads_sections(ads)
-    sections.insert(1, signals)
+    sections.insert(2, signals)
     sections += ad_tables
     summary += signal_lines + ad_lines[:1]
 
     cohort = cohort_reports(metrics_period)  # one query for the three groupings
     by_week = cohort["week"]
-    sections.insert(2, _cohort_section("cohorts_week", "Cohorts by first-touch week", by_week))
-    sections.insert(3, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]))
-    sections.insert(4, _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]))
+    sections.insert(3, _cohort_section("cohorts_week", "Cohorts by first-touch week", by_week))
+    sections.insert(4, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]))
+    sections.insert(5, _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]))
     total = by_week.totals
     summary.insert(
         1,
@@ -54,11 +64,9 @@ def build_data(period: SnapshotPeriod) -> dict:
         "kind": period.kind,
         "label": period.label,
         "title": f"Monthly review {period.first_day:%B %Y}",
-        "summary": summary,
+        "summary": number_lines + summary,
         "headline": {
-            "paying_people": touch.converters,
-            "orders": int(touch.orders or 0),
-            "revenue": touch.revenue,
+            **numbers_values,
             "spend": ads.totals.spend,
             "roas": ads.totals.roas,
             "new_people": total.people,
@@ -86,12 +94,22 @@ def _attribution_section(touch) -> Section:
 def _campaign_funnels(metrics_period) -> Section:
     section = Section(
         "campaign_funnels",
-        "Conversion by campaign",
-        ["Campaign", "Entered", "Converted", "Conversion %"],
-        note="People who entered the funnel through each campaign this month.",
+        _("Conversion by campaign"),
+        [_("Campaign"), _("Entered"), _("Paid"), _("Paid %"), _("Repeat purchase (retention)")],
+        note=_(
+            "People who entered the funnel through each campaign this month; paid = reached the pay_success step "
+            "(the Conversion stage) within the funnel window; repeat purchase is retention, not conversion."
+        ),
     )
     for group in funnel_by(metrics_period, "campaign"):
-        section.add(group.label, group.funnel.entered, group.funnel.converted, pct(group.funnel.overall_rate))
+        paid = step_people(group.funnel, PAY_SUCCESS)
+        section.add(
+            group.label,
+            group.funnel.entered,
+            paid,
+            pct(ratio(paid, group.funnel.entered)),
+            step_people(group.funnel, "repeat_purchase"),
+        )
     return section
 
 

@@ -78,3 +78,10 @@ def pct(rate: Any) -> Decimal | None:
     if rate is None:
         return None
     return (Decimal(str(rate)) * 100).quantize(Decimal("0.1"))
+
+
+def step_people(funnel: Any, event_name: str) -> int | None:
+    """People who reached the funnel step named `event_name` (None: no such step). The pay
+    step is the Conversion stage: "converted" in snapshots means paid, not the last step."""
+    step = next((s for s in funnel.steps if s.event_name == event_name), None)
+    return None if step is None else step.people

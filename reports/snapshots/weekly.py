@@ -1,20 +1,24 @@
-"""The weekly snapshot: KPIs vs target, funnel rates, the friction point, top placements
-(and, as their metric functions exist, top content, ads and fatigue)."""
+"""The weekly snapshot: the week in numbers, KPIs vs target, funnel rates, the friction
+point, placements (scans to payments), top content, ads and fatigue."""
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from events.models import ArticleStat
 from reports.metrics.ads import ads_report
+from reports.metrics.common import PAY_SUCCESS, ratio
 from reports.metrics.content import content_metrics
-from reports.metrics.funnel import funnel, funnel_by
+from reports.metrics.funnel import funnel
 from reports.snapshots.ads_sections import ads_sections
 from reports.snapshots.friction import friction_point
+from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.periods import SnapshotPeriod
-from reports.snapshots.sections import Section, pct
+from reports.snapshots.placements_section import placements_section
+from reports.snapshots.sections import Section, pct, step_people
 
-TOP_PLACEMENTS = 10
+REPEAT_PURCHASE = "repeat_purchase"
 TOP_ARTICLES = 10
 
 
@@ -28,21 +32,33 @@ def build_data(period: SnapshotPeriod) -> dict:
     sections.append(kpis)
     summary += behind
 
+    numbers, number_lines, numbers_values = headline_section(metrics_period)
+    sections.insert(0, numbers)
+
     current = funnel(metrics_period)
     previous = funnel(metrics_period.previous())
     friction = friction_point(current, previous)
     sections.append(_funnel_section(current, previous, friction))
-    headline.update(entered=current.entered, converted=current.converted, conversion_pct=pct(current.overall_rate))
+    # Converted = paid (the Conversion stage); repeat_purchase is retention.
+    paid, paid_before = step_people(current, PAY_SUCCESS), step_people(previous, PAY_SUCCESS)
+    rate, rate_before = ratio(paid, current.entered), ratio(paid_before, previous.entered)
+    headline.update(entered=current.entered, converted=paid, conversion_pct=pct(rate))
     if current.steps:
-        summary.insert(
-            0,
-            f"{current.entered} people entered the funnel; {current.converted} reached {current.steps[-1].event_name} "
-            f"({pct(current.overall_rate) or 0}%, last week {pct(previous.overall_rate) or 0}%).",
-        )
+        line = _("%(entered)s people entered the funnel; %(paid)s paid (%(rate)s%%, last week %(before)s%%).") % {
+            "entered": current.entered,
+            "paid": "–" if paid is None else paid,
+            "rate": pct(rate) if rate is not None else "–",
+            "before": pct(rate_before) if rate_before is not None else "–",
+        }
+        repeat = step_people(current, REPEAT_PURCHASE)
+        if repeat is not None:
+            line += " " + _("%(repeat)s made a repeat purchase (retention).") % {"repeat": repeat}
+        summary.insert(0, line)
     if friction:
         summary.append(f"Friction point: {friction.sentence}")
 
-    sections.append(_placements_section(metrics_period))
+    placements, _report = placements_section(metrics_period)
+    sections.append(placements)
 
     content = content_metrics(metrics_period)
     sections += _content_sections(content, period)
@@ -53,16 +69,19 @@ def build_data(period: SnapshotPeriod) -> dict:
         article_opens=content.articles.opens,
     )
 
-    mp, mp_flags, mp_metrics = miniprogram_section(metrics_period)
+    mp, mp_flags, _mp_metrics = miniprogram_section(metrics_period)
     sections.append(mp)
     summary += mp_flags
-    headline["orders"] = next((a.events for a in mp_metrics.key_actions if a.event_name == "pay_success"), None)
 
     ads = ads_report(metrics_period)
     ad_tables, ad_lines = ads_sections(ads)
     sections += ad_tables
     summary += ad_lines
-    headline.update(spend=ads.totals.spend, revenue=ads.totals.revenue, leads=ads.totals.leads, roas=ads.totals.roas)
+    headline.update(
+        spend=ads.totals.spend, attributed_revenue=ads.totals.revenue, leads=ads.totals.leads, roas=ads.totals.roas
+    )
+    headline.update(numbers_values)
+    summary[:0] = number_lines
 
     return {
         "kind": period.kind,
@@ -106,19 +125,6 @@ def _funnel_section(current, previous, friction) -> Section:
             pct(before.rate_from_previous) if before else None,
             flag=bool(friction and friction.to_event == step.event_name),
         )
-    return section
-
-
-def _placements_section(metrics_period) -> Section:
-    section = Section(
-        "placements",
-        "Top placements",
-        ["Placement", "Entered", "Converted", "Conversion %"],
-        note="Where people entered the funnel (the QR code or link of their first step), most entrants first.",
-        chart={"type": "bar", "x": 0, "y": [1]},
-    )
-    for group in funnel_by(metrics_period, "placement")[:TOP_PLACEMENTS]:
-        section.add(group.label, group.funnel.entered, group.funnel.converted, pct(group.funnel.overall_rate))
     return section
 
 

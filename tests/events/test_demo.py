@@ -122,3 +122,24 @@ def test_seed_demo_runs_the_event_step(capsys):
     out = capsys.readouterr().out
     assert "events: 20 people" in out
     assert Event.objects.filter(event_id__startswith="demo-42-7-").exists()
+
+
+def test_the_demo_shows_creative_lander_lead_and_code_scan_figures(demo_campaigns):
+    from reports.metrics.ads import ads_report
+    from reports.metrics.common import Period
+    from reports.metrics.placements import placement_report
+
+    seed_events(days=30, users=400, seed=42, progress=False)
+    window = Period(Window(days=30, end_day=end_day()).start, Window(days=30, end_day=end_day()).end, "demo")
+
+    ads = ads_report(window)
+    placements = placement_report(window)
+
+    refs = set(Event.objects.filter(event_name="ad_click").values_list("properties__creative_id", flat=True))
+    assert any(len(str(ref)) >= 9 for ref in refs) and any(len(str(ref)) < 9 for ref in refs)  # theirs and ours
+    assert sum(r.orders for r in ads.by_creative) > 0 and sum(r.leads for r in ads.by_creative) > 0
+    assert {r.key for r in ads.by_lander_type if r.orders} >= {"article", "mini_program", "h5"}
+    parcel = next(r for r in placements.rows if r.label.endswith("Parcel insert card"))
+    assert parcel.code_scans > 0 and parcel.link_scans == 0
+    assert sum(r.revenue for r in placements.rows) <= placements.revenue
+    assert sum(r.revenue for r in ads.by_creative) <= placements.revenue

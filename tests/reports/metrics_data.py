@@ -38,3 +38,22 @@ def save(*events: Event) -> None:
 
 def same_person(person_id: str, *user_ids: str) -> None:
     Identity.objects.bulk_create([Identity(user_id=u, person_id=person_id) for u in user_ids])
+
+
+def fetch_scans(sql: str, params: list) -> list[tuple]:
+    """(person, placement id, via, ts as an aware datetime) of each scan in a scans_sql table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT e.p, e.placement_id, e.via, e.ts FROM {sql} e", params)  # noqa: S608 (our fragment)
+        rows = cursor.fetchall()
+    return [(p, pl, via, _aware(ts)) for p, pl, via, ts in rows]
+
+
+def _aware(value) -> datetime:
+    # SQLite returns raw-SQL datetimes as naive UTC text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value

@@ -14,9 +14,11 @@ from reports.metrics.cohorts import GROUPINGS, cohorts
 from reports.metrics.common import Filters, Period
 from reports.metrics.content import content_metrics
 from reports.metrics.funnel import DIMENSIONS, funnel, funnel_by
+from reports.metrics.headline import headline
 from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
 from reports.metrics.miniprogram import miniprogram_metrics
+from reports.metrics.placements import placement_report
 from tests.reports.metrics_data import at, event, save
 
 
@@ -51,3 +53,6 @@ def test_smoke_every_metric_function_runs_with_and_without_filters(filters):
             assert cohorts(Period.month(2025, 11), f, by=by).totals.people == 1
         assert attribution(week, f).converters == 1
         health_check(date(2025, 11, 10), f)
+        assert headline(week, f).figure("orders").value == 1
+    assert placement_report(week).rows[0].orders == 1
+    assert placement_report(week, campaign_id=filters[1].campaign_id).rows[0].scans == 1

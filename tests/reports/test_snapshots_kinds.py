@@ -36,7 +36,10 @@ def test_a_quiet_normal_day_has_no_flags(db):
     snapshot = build.build_snapshot("daily", "2025-11-12")
 
     assert snapshot.data["flags"] == []
-    assert snapshot.data["summary"] == ["Every health metric is within 30% of its 7-day average."]
+    assert snapshot.data["summary"][-1] == "Every health metric is within 30% of its 7-day average."
+    # An empty day is said to be missing data, not shown as 0 orders.
+    assert "No event was received for 2025-11-12: its numbers are missing, not zero." in snapshot.data["summary"]
+    assert snapshot.data["headline"]["orders"] is None
 
 
 def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):

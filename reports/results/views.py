@@ -1,0 +1,50 @@
+"""The campaign results page in admin (thin: authorize, read, render)."""
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign
+from reports.metrics.placements import placement_report
+from reports.results.periods import RangeError, results_period
+from reports.snapshots.placements_section import placement_columns, placement_rows
+from reports.snapshots.sections import Section
+
+
+@staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_placements(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    error, section = None, None
+    try:
+        period = results_period(campaign, request.GET.get("from"), request.GET.get("to"))
+    except RangeError as exc:
+        error = str(exc)
+    else:
+        table = Section(
+            "placements",
+            _("Placements of %(campaign)s, %(period)s (China time)")
+            % {"campaign": campaign.code, "period": period.label},
+            placement_columns(),
+            note=_(
+                "Scans = short-link hits plus WeChat code scans (Official Account codes and Mini Program launches from "
+                "the code), one per person and placement within 30 minutes. Follows, orders, revenue and refunds go to "
+                "the person's latest placement touch (of any campaign) at or before them, within 30 days. The last two "
+                "rows are the whole shop over these days, not only this campaign."
+            ),
+        )
+        for row in placement_rows(placement_report(period, campaign_id=campaign.pk)):
+            table.add(*row)
+        section = table.as_dict()
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Placement results: %(campaign)s") % {"campaign": campaign.code},
+        "campaign": campaign,
+        "section": section,
+        "error": error,
+        "first": request.GET.get("from", ""),
+        "last": request.GET.get("to", ""),
+    }
+    return render(request, "reports/results/campaign_placements.html", context)
