@@ -46,7 +46,7 @@ def test_adding_a_key_in_admin_shows_the_raw_key_once(superuser_client):
 
 
 def test_the_revoke_action_revokes_keys(superuser_client):
-    key, _ = IngestKey.generate(name="old", source="crm")
+    key, _ = IngestKey.generate(name="old", source="crm", kind="server")
 
     superuser_client.post("/admin/events/ingestkey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
 
