@@ -24,8 +24,8 @@ from campaigns.models import Campaign, Placement
 # Account push), short links and imports. A client key claiming one is refused row by row
 # (events.ingest.trust); the push of a Mini Program app says `mini_program`, which a client
 # key may send, but only through events a phone can see.
-SERVER_SOURCES = frozenset({"wechat_pay", "official_account", "short_link"})
-SERVER_SOURCE_PREFIX = "import"
+SERVER_SOURCES = frozenset({"wechat_pay", "official_account", "short_link", "import"})
+SERVER_SOURCE_PREFIX = "import_"  # the import channels: import_ad_spend, import_oa_user_summary…
 
 
 def is_server_source(source: str) -> bool:

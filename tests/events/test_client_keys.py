@@ -97,6 +97,14 @@ def test_a_client_key_cannot_claim_a_server_source(post_as_client, source):
     assert set(body["rejected"][0]["errors"]) == {"source"}
 
 
+def test_a_client_key_may_send_traffic_sources(post_as_client):
+    rows = [event("page_view", source=source, event_id=source) for source in ("wechat_ad", "important_kol", "")]
+
+    body = post_json(post_as_client, rows)
+
+    assert (body["accepted"], body["rejected"]) == (3, [])
+
+
 def test_a_client_key_cannot_claim_a_server_source_through_an_alias(post_as_client):
     SourceAlias.objects.create(alias="wxpay", canonical="wechat_pay")
 
