@@ -145,9 +145,13 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
 
     visitor = visitor_id(request)
     if request.method == "GET":  # a HEAD (link checkers, previews) is not a scan
+        budget = Budget(
+            f"short-link-addr:{client_address(request)}",
+            settings.SHORT_LINK_RATE_LIMIT_PER_MINUTE,
+            gettext("this address"),
+        )
         try:
-            check_rate([Budget(f"short-link-addr:{client_address(request)}", settings.SHORT_LINK_RATE_LIMIT_PER_MINUTE,
-                               gettext("this address"))])  # fmt: skip
+            check_rate([budget])
         except RateLimited as exc:
             # Nothing recorded, and the answer says so; a person behind a busy address
             # still gets a link to where the code leads.
