@@ -24,8 +24,11 @@ def server_env(database_url: str) -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
-        # One key sends everything in a benchmark; the per-key limit would answer 429.
+        # One key and one address send everything in a benchmark; the limits would answer 429.
         "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+        "INGEST_CLIENT_DEVICE_LIMIT_PER_MINUTE": "0",
+        "INGEST_CLIENT_ADDRESS_LIMIT_PER_MINUTE": "0",
+        "SHORT_LINK_RATE_LIMIT_PER_MINUTE": "0",
         "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collected static files
         "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
     }

@@ -80,7 +80,7 @@ def make_batches() -> list[list[dict]]:
 
 def create_key() -> str:
     out = subprocess.run(
-        [PYTHON, "manage.py", "create_ingest_key", "bench"],
+        [PYTHON, "manage.py", "create_ingest_key", "bench", "--kind", "server"],
         cwd=ROOT,
         env=server_env(DATABASE_URL),
         check=True,

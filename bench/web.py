@@ -68,7 +68,9 @@ def prepare() -> tuple[str, str]:
         ],
         **run,
     )
-    key = subprocess.run([PYTHON, "manage.py", "create_ingest_key", "bench-web"], **run).stdout.strip()
+    # A Mini Program's key is a client key: single events pay its row checks (events.ingest.trust).
+    create = [PYTHON, "manage.py", "create_ingest_key", "mini_program", "--name", "bench-web", "--kind", "client"]
+    key = subprocess.run(create, **run).stdout.strip()
     with connect(DATABASE_URL) as conn:
         conn.execute("TRUNCATE events_event, events_eventkey, events_rejectedrow")
         row = conn.execute(

@@ -52,7 +52,9 @@ def prepare() -> str:
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
     with connect(DATABASE_URL) as conn:
         conn.execute("TRUNCATE events_event, events_eventkey, events_rejectedrow")
-    return subprocess.run([PYTHON, "manage.py", "create_ingest_key", "bench-wide"], **run).stdout.strip()
+    return subprocess.run(
+        [PYTHON, "manage.py", "create_ingest_key", "bench-wide", "--kind", "server"], **run
+    ).stdout.strip()
 
 
 def event(n: int, **extra) -> dict:

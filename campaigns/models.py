@@ -159,6 +159,13 @@ class EventDefinition(models.Model):
     page_templates = models.CharField(
         max_length=200, blank=True, help_text="For page views: the templates, comma separated (home, PDP, …)."
     )
+    server_only = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Only servers and WeChat may send it (money, follows…): rows sent with a client key, "
+            "which ships inside the Mini Program, are refused and kept for review."
+        ),
+    )
 
     class Meta:
         ordering = ["stage__position", "funnel_position", "name"]

@@ -18,8 +18,9 @@ from rest_framework.views import APIView
 from events.ingest import ingest_rows
 from events.ingest.keys import KeyRejected, authenticate, mark_used
 from events.ingest.parse import LIMITS, MAX_BYTES, BodyError, check_declared_length, parse_body
-from events.ingest.ratelimit import RateLimited, check_rate
+from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from events.models import RejectedRow
+from wxanalytics.security import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ _answer_doc = inline_serializer(
             "IngestRejectedRow",
             {
                 "index": serializers.IntegerField(help_text="0-based position in the batch (CSV: line − 2)."),
-                "reason": serializers.ChoiceField(choices=["invalid", "conflict"]),
+                "reason": serializers.ChoiceField(choices=["invalid", "conflict", "forbidden"]),
                 "errors": serializers.DictField(child=serializers.CharField(), help_text="field → why"),
             },
             many=True,
@@ -90,7 +91,11 @@ class EventIngestView(APIView):
             401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked key."),
             413: OpenApiResponse(_error_doc, description="Too many events or bytes."),
             415: OpenApiResponse(_error_doc, description="Not JSON or CSV."),
-            429: OpenApiResponse(_error_doc, description="Too many requests for this key; retry after Retry-After."),
+            429: OpenApiResponse(
+                _error_doc,
+                description="Too many requests (server key: per key; client key: per device and address); "
+                "retry after Retry-After.",
+            ),
             503: OpenApiResponse(_error_doc, description="Database unavailable; retry after Retry-After seconds."),
         },
         examples=[
@@ -144,7 +149,7 @@ class EventIngestView(APIView):
         except KeyRejected as exc:
             return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="events"'})
         try:
-            check_rate(key.pk)
+            check_ingest_rate(key, device=device_of(http.META), address=client_address(http))
         except RateLimited as exc:
             return _error(429, str(exc), **{"Retry-After": str(exc.retry_after)})
         encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()

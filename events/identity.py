@@ -12,8 +12,15 @@ Rules (docs/wechat.md "Identity"):
 - Merging moves every id of the losing group in one UPDATE, so no id is left behind.
 Merges take a transaction-level advisory lock so two merges never interleave; the common
 case (the link is already known) is answered from one read without the lock.
+
+Who may say so (issue 13): `link` is for facts, from server keys and WeChat's own answers
+(user info, the Pay payer). A client key ships inside the Mini Program, so what it sends is
+a *claim* (`claim`): it may give a unionid to an id whose person has none, and add an id
+nobody knows yet to a person; it never merges two people we already know of, nor moves an
+id that already has a unionid to another one.
 """
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +34,8 @@ from django.utils import timezone
 
 from events.models import Event, Identity
 
+logger = logging.getLogger(__name__)
+
 MAX_ID_LENGTH = 128
 # Arbitrary constant naming the identity-merge lock among PostgreSQL advisory locks.
 MERGE_LOCK_KEY = 0x57584944  # "WXID"
@@ -35,6 +44,11 @@ _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 class IdentityError(ValueError):
     """A link request that cannot be applied (empty or over-long ids, linking an id to itself)."""
+
+
+class ClaimRefused(IdentityError):
+    """A client key's link that would merge two known people or move an id that has a
+    unionid: only a server key or WeChat may say that."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,53 @@ def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, 
     return LinkResult(person_id=winner, moved=moved, created=len(new_rows))
 
 
+def claim(user_id: str, *, alias: str | None = None, unionid: str | None = None, app_id: str = "") -> LinkResult:
+    """A link sent with a client key: applied only when it adds to what is known.
+
+    - `unionid`: accepted when `user_id`'s person has no unionid yet (then the person takes
+      it, and joins the unionid's person if there is one: that is what a unionid says).
+      Refused when the person already has another unionid, or when the unionid is a plain
+      member of a person keyed otherwise.
+    - `alias`: accepted when at most one of the two ids is known (the new one joins the
+      known one's person; nobody else's person changes). Refused when both are known as
+      two different people.
+    Raises ClaimRefused (with the reason) or IdentityError for malformed ids.
+    """
+    user_id = _check_id("user_id", user_id)
+    if (alias is None) == (unionid is None):
+        raise IdentityError("Send exactly one of alias or unionid.")
+    other = _check_id("unionid" if unionid is not None else "alias", unionid if unionid is not None else alias)
+    if other == user_id and unionid is None:
+        raise IdentityError("alias must differ from user_id.")
+    with transaction.atomic():
+        _lock_merges()
+        current = dict(Identity.objects.filter(user_id__in={user_id, other}).values_list("user_id", "person_id"))
+        if unionid is not None:
+            if current.get(user_id) == other:
+                return LinkResult(person_id=other, moved=0, created=0)
+            if user_id in current and _keyed_by_unionid(current[user_id]):
+                raise ClaimRefused(
+                    f"{user_id} already belongs to a person with a unionid; only a server key can change it."
+                )
+            if current.get(other, other) != other:
+                raise ClaimRefused(f"{other} already belongs to another person; only a server key can merge them.")
+            return link(user_id, unionid=other, app_id=app_id)
+        if user_id in current and other in current:
+            if current[user_id] == current[other]:
+                return LinkResult(person_id=current[user_id], moved=0, created=0)
+            raise ClaimRefused(f"{user_id} and {other} are two known people; only a server key can merge them.")
+        if not current:
+            return link(user_id, alias=other, app_id=app_id)
+        # One id is known: the other joins its person, and no known id changes person.
+        known, new = (user_id, other) if user_id in current else (other, user_id)
+        person = current[known]
+        Identity.objects.create(
+            user_id=new, person_id=person, app_id=(app_id or "")[:32] if new == user_id else "",
+            linked_by=Identity.LinkedBy.ALIAS,
+        )  # fmt: skip
+        return LinkResult(person_id=person, moved=0, created=1)
+
+
 def unionid_pairs(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
     """{user_id: unionid} for rows that carry a unionid (top-level or in properties)."""
     pairs: dict[str, str] = {}
@@ -138,12 +199,14 @@ def unionid_pairs(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
     return pairs
 
 
-def link_unionids_from_rows(rows: Iterable[dict[str, Any]]) -> int:
+def link_unionids_from_rows(rows: Iterable[dict[str, Any]], *, authoritative: bool = True) -> int:
     """Link every user_id → unionid carried by ingested rows; returns how many links were new.
 
     One read finds the links already known, so a batch of events from known users costs a
     single query. New users (the common case) are inserted in one bulk INSERT; only ids
-    that already belong to another group go through `link` one by one to merge.
+    that already belong to another group go through `link` one by one to merge, or through
+    `claim` when the rows came with a client key (`authoritative=False`): a refused claim
+    is logged and the events stay stored.
     """
     pairs = unionid_pairs(rows)
     if not pairs:
@@ -171,10 +234,19 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]]) -> int:
             [Identity(user_id=u, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for u, union in simple.items()]
             + [Identity(user_id=union, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for union in unionid_rows]
         )
+        refused = 0
         for user_id, unionid in todo.items():
-            if user_id not in simple:
+            if user_id in simple:
+                continue
+            if authoritative:
                 link(user_id, unionid=unionid)
-    return len(todo)
+                continue
+            try:
+                claim(user_id, unionid=unionid)
+            except ClaimRefused as exc:
+                refused += 1
+                logger.info("unionid claim from a client key refused: %s", exc)
+    return len(todo) - refused
 
 
 def link_unionids_from_events(*, since: datetime, chunk_size: int = 5000) -> int:

@@ -1,7 +1,9 @@
 """`POST /api/v1/identify`: tell us two ids are one person (docs/wechat.md "Identity").
 
-Authenticated with an ingest key, exactly like `POST /api/v1/events` (same check,
-events.ingest.keys). Thin: check the key → validate → `identity.link` → answer.
+Authenticated with an ingest key and limited exactly like `POST /api/v1/events` (same
+check, events.ingest.keys; same budgets, events.ingest.ratelimit). Thin: check the key →
+count the request → validate → `identity.link` (server key) or `identity.claim` (client
+key: it ships inside the Mini Program, so what it says is a claim) → answer.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -12,6 +14,8 @@ from rest_framework.views import APIView
 
 from events import identity
 from events.ingest.keys import KeyRejected, authenticate, mark_used
+from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
+from wxanalytics.security import client_address
 
 
 class IdentifyInput(serializers.Serializer):
@@ -55,6 +59,12 @@ class IdentifyView(APIView):
             200: IdentifyOutput,
             400: OpenApiResponse(description="Invalid body: field → errors."),
             401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked ingest key."),
+            422: OpenApiResponse(
+                _error_doc,
+                description="A client key's claim that would merge two known people or move an id that has a "
+                "unionid; only a server key may.",
+            ),
+            429: OpenApiResponse(_error_doc, description="Too many requests, as for the event API; see Retry-After."),
         },
         tags=["events"],
     )
@@ -63,13 +73,20 @@ class IdentifyView(APIView):
             key = authenticate(request.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
             return Response({"error": str(exc)}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'})
+        try:
+            check_ingest_rate(key, device=device_of(request.META), address=client_address(request))
+        except RateLimited as exc:
+            return Response({"error": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)})
         data = IdentifyInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
+        apply = identity.claim if key.is_client else identity.link
         try:
-            result = identity.link(
+            result = apply(
                 fields["user_id"], alias=fields.get("alias"), unionid=fields.get("unionid"), app_id=fields["app_id"]
             )
+        except identity.ClaimRefused as exc:
+            return Response({"error": str(exc)}, status=422)
         except identity.IdentityError as exc:
             return Response({"error": str(exc)}, status=400)
         mark_used(key)

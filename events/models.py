@@ -16,18 +16,49 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, Placement
 
+# Sources that only wxanalytics itself writes: WeChat's signed callbacks (Pay, Official
+# Account push), short links and imports. A client key claiming one is refused row by row
+# (events.ingest.trust); the push of a Mini Program app says `mini_program`, which a client
+# key may send, but only through events a phone can see.
+SERVER_SOURCES = frozenset({"wechat_pay", "official_account", "short_link", "import"})
+SERVER_SOURCE_PREFIX = "import_"  # the import channels: import_ad_spend, import_oa_user_summary…
+
+
+def is_server_source(source: str) -> bool:
+    return source in SERVER_SOURCES or source.startswith(SERVER_SOURCE_PREFIX)
+
 
 class IngestKey(models.Model):
-    """A bearer key for `POST /api/v1/events`. Only a SHA-256 of the key is stored; the
-    prefix stays visible so people can tell keys apart."""
+    """A bearer key for `POST /api/v1/events` and `/api/v1/identify`. Only a SHA-256 of the
+    key is stored; the prefix stays visible so people can tell keys apart.
+
+    Two kinds, as payment platforms have publishable and secret keys: a *client* key ships
+    inside a Mini Program or web page, so everyone has it; it may send what a phone sees
+    but not money or server facts, and its identity links are claims (events.ingest.trust,
+    events.identity). A *server* key stays on the team's servers and is trusted."""
 
     PREFIX_LENGTH = 8
 
+    class Kind(models.TextChoices):
+        CLIENT = "client", gettext_lazy("Client (public: ships inside a Mini Program or web page)")
+        SERVER = "server", gettext_lazy("Server (secret: only on your servers)")
+
     name = models.CharField(max_length=120)
     source = models.CharField(max_length=64, help_text="The one source this key may send as, e.g. mini_program.")
+    # Least privilege by default: a key that can write payments must be asked for.
+    kind = models.CharField(
+        max_length=6,
+        choices=Kind.choices,
+        default=Kind.CLIENT,
+        help_text=gettext_lazy(
+            "Client keys cannot send payments, refunds or other server-only events, and cannot merge people. "
+            "Use a server key only where the key stays secret."
+        ),
+    )
     prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -46,12 +77,13 @@ class IngestKey(models.Model):
         return hashlib.sha256(raw_key.encode()).hexdigest()
 
     @classmethod
-    def generate(cls, *, name: str, source: str, created_by=None) -> tuple["IngestKey", str]:
+    def generate(cls, *, name: str, source: str, kind: str, created_by=None) -> tuple["IngestKey", str]:
         """Create a key; the raw key is returned once and never stored."""
         raw_key = "wxa_" + secrets.token_urlsafe(32)
         key = cls.objects.create(
             name=name,
             source=source,
+            kind=kind,
             prefix=raw_key[: cls.PREFIX_LENGTH],
             key_hash=cls.hash_key(raw_key),
             created_by=created_by,
@@ -62,9 +94,24 @@ class IngestKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def is_client(self) -> bool:
+        return self.kind == self.Kind.CLIENT
+
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+    def clean(self) -> None:
+        # Rows without a source take the key's: a client key would otherwise lend them a
+        # server source (a "wechat_pay" client key makes every row look like WeChat's).
+        if self.kind == self.Kind.CLIENT and is_server_source(self.source or ""):
+            raise ValidationError(
+                {
+                    "source": _("%(source)s is written by wxanalytics itself; a client key cannot send as it.")
+                    % {"source": self.source}
+                }
+            )
 
 
 class Event(models.Model):
@@ -163,6 +210,7 @@ class RejectedRow(models.Model):
     class Reason(models.TextChoices):
         INVALID = "invalid", "Invalid"
         CONFLICT = "conflict", "Conflict: different payload under a used event_id"
+        FORBIDDEN = "forbidden", gettext_lazy("Forbidden: a server-only fact sent with a client key")
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

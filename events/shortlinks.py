@@ -15,30 +15,34 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign, Placement, SourceAlias
 from events.ingest import ingest_rows
+from events.ingest.ratelimit import Budget, RateLimited, check_rate
 from wxanalytics.process_cache import ProcessCache
+from wxanalytics.security import client_address
 
 logger = logging.getLogger(__name__)
 
 VISITOR_COOKIE = "wxa_vid"
 VISITOR_COOKIE_AGE = 365 * 24 * 3600
+# Salt of the visitor cookie's signature (with SECRET_KEY): a client cannot choose its id.
+VISITOR_COOKIE_SALT = "events.shortlinks.visitor"
 _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-# A retry of the same request (same visitor, same code) within this window is the same
-# scan: the event id and the recorded time are both derived from the window.
-RETRY_WINDOW_SECONDS = 30
 
 
 def visitor_id(request: HttpRequest) -> str:
-    """A first-party random id from the cookie; a missing or malformed cookie gets a new one."""
-    current = request.COOKIES.get(VISITOR_COOKIE, "")
+    """A first-party random id from the signed cookie; a missing, malformed or forged
+    cookie gets a new one (otherwise anyone could scan as someone else, or as many people)."""
+    current = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_COOKIE_SALT)
     if _VISITOR_ID.match(current):
         return current
     return secrets.token_urlsafe(16)
@@ -99,13 +103,16 @@ def resolve(code: str) -> ShortLink | None:
 
 
 def record_scan(link: ShortLink, *, visitor: str) -> None:
-    """Store the scan. Its content is the same for a retry within the window, cookie or
-    not, so a retry is a duplicate (a first-visit flag here made it a conflict for review;
-    whether a visitor is new is their first qr_scan, which reports can see)."""
+    """Store the scan. One visitor's scans of one placement within a window
+    (SHORT_LINK_REPEAT_WINDOW_SECONDS) are one scan: the event id and the recorded time
+    both come from the window, so a repeat or a retry is a duplicate, never a conflict
+    left for review (a first-visit flag here made it one; whether a visitor is new is
+    their first qr_scan, which reports can see)."""
     now = timezone.now()
-    window = int(now.timestamp()) // RETRY_WINDOW_SECONDS
+    seconds = settings.SHORT_LINK_REPEAT_WINDOW_SECONDS
+    window = int(now.timestamp()) // seconds
     scene = link.placement.scene
-    event_id = hashlib.sha256(f"{visitor}:{scene}:{window}".encode()).hexdigest()[:40]
+    event_id = hashlib.sha256(f"{visitor}:{scene}:{seconds}:{window}".encode()).hexdigest()[:40]
     ingest_rows(
         [
             {
@@ -114,7 +121,7 @@ def record_scan(link: ShortLink, *, visitor: str) -> None:
                 "source": link.utms.get("utm_source", ""),
                 "campaign": link.placement.campaign.code,
                 "placement_scene": scene,
-                "ts": datetime.fromtimestamp(window * RETRY_WINDOW_SECONDS, tz=UTC),
+                "ts": datetime.fromtimestamp(window * seconds, tz=UTC),
                 "event_id": event_id,
                 "properties": {"via": "short_link", **link.utms},
             }
@@ -138,6 +145,19 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
 
     visitor = visitor_id(request)
     if request.method == "GET":  # a HEAD (link checkers, previews) is not a scan
+        budget = Budget(
+            f"short-link-addr:{client_address(request)}",
+            settings.SHORT_LINK_RATE_LIMIT_PER_MINUTE,
+            gettext("this address"),
+        )
+        try:
+            check_rate([budget])
+        except RateLimited as exc:
+            # Nothing recorded, and the answer says so; a person behind a busy address
+            # still gets a link to where the code leads.
+            response = render(request, "events/shortlink_not_found.html", {"busy": True, "link": link}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         try:
             record_scan(link, visitor=visitor)
         except DatabaseError:
@@ -148,9 +168,10 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
         response = render(request, "events/shortlink_not_found.html", {"placement": link.placement}, status=200)
     else:
         response = HttpResponseRedirect(link.target)
-    response.set_cookie(
+    response.set_signed_cookie(
         VISITOR_COOKIE,
         visitor,
+        salt=VISITOR_COOKIE_SALT,
         max_age=VISITOR_COOKIE_AGE,
         httponly=True,
         samesite="Lax",

@@ -42,7 +42,7 @@ def test_deleting_a_kpi_through_the_api_is_recorded(client, analyst):
 def test_revoking_keys_from_the_admin_action_is_recorded_with_who(client, analyst):
     from events.models import IngestKey
 
-    key, _ = IngestKey.generate(name="mp", source="mini_program")
+    key, _ = IngestKey.generate(name="mp", source="mini_program", kind="client")
     client.force_login(analyst)
 
     client.post("/admin/events/ingestkey/", {"action": "revoke", "_selected_action": [key.pk]})

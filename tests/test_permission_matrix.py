@@ -128,7 +128,7 @@ def test_anonymous_callers_get_nothing_from_the_api(client):
 
 
 def test_a_revoked_ingest_key_can_neither_send_events_nor_read_anything(client):
-    key, raw_key = IngestKey.generate(name="old", source="server")
+    key, raw_key = IngestKey.generate(name="old", source="server", kind="server")
     key.revoke()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
 

@@ -107,8 +107,17 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 # Reverse proxies in front of the app that append to X-Forwarded-For (the README's command
 # starts one nginx: 1). The client address is the entry the outermost one wrote.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-# Requests per minute per ingest key on POST /api/v1/events (0 = unlimited).
+# Requests per minute on POST /api/v1/events and /api/v1/identify (0 = unlimited): per
+# server key; per device and per address for client keys, which every phone shares.
 INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 1200)
+INGEST_CLIENT_DEVICE_LIMIT_PER_MINUTE = env_int("INGEST_CLIENT_DEVICE_LIMIT_PER_MINUTE", 60)
+INGEST_CLIENT_ADDRESS_LIMIT_PER_MINUTE = env_int("INGEST_CLIENT_ADDRESS_LIMIT_PER_MINUTE", 1200)
+# Short links: scans recorded per minute per address (0 = unlimited), and the window in
+# which one visitor's repeated scans of one placement count once.
+SHORT_LINK_RATE_LIMIT_PER_MINUTE = env_int("SHORT_LINK_RATE_LIMIT_PER_MINUTE", 60)
+SHORT_LINK_REPEAT_WINDOW_SECONDS = env_int("SHORT_LINK_REPEAT_WINDOW_SECONDS", 300)
+if SHORT_LINK_REPEAT_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured("SHORT_LINK_REPEAT_WINDOW_SECONDS must be at least 1.")
 # How long a web process trusts an ingest key it looked up (a revocation elsewhere takes
 # effect within this time; 0 = look the key up on every request).
 INGEST_KEY_CACHE_SECONDS = env_int("INGEST_KEY_CACHE_SECONDS", 10)

@@ -86,8 +86,8 @@ class FunnelStageAdmin(admin.ModelAdmin):
 
 @admin.register(EventDefinition)
 class EventDefinitionAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "stage", "funnel_position", "page_templates", "description"]
-    list_filter = ["category", "stage"]
+    list_display = ["name", "category", "stage", "funnel_position", "server_only", "page_templates", "description"]
+    list_filter = ["category", "stage", "server_only"]
     search_fields = ["name", "description", "page_templates"]
     list_select_related = ["stage"]
     autocomplete_fields = ["stage"]

@@ -61,7 +61,17 @@ class EventDefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EventDefinition
-        fields = ["id", "name", "category", "stage", "stage_name", "funnel_position", "description", "page_templates"]
+        fields = [
+            "id",
+            "name",
+            "category",
+            "stage",
+            "stage_name",
+            "funnel_position",
+            "description",
+            "page_templates",
+            "server_only",
+        ]
 
 
 class CampaignSerializer(serializers.ModelSerializer):

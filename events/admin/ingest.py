@@ -64,7 +64,7 @@ class BigTableAdmin(admin.ModelAdmin):
 class IngestKeyForm(forms.ModelForm):
     class Meta:
         model = IngestKey
-        fields = ["name", "source"]
+        fields = ["name", "source", "kind"]
 
     def clean_source(self) -> str:
         source = snake_case(self.cleaned_data["source"])
@@ -76,21 +76,22 @@ class IngestKeyForm(forms.ModelForm):
 @admin.register(IngestKey)
 class IngestKeyAdmin(admin.ModelAdmin):
     form = IngestKeyForm
-    list_display = ["name", "prefix_shown", "source", "created_at", "last_used_at", "status"]
-    list_filter = ["source", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "prefix_shown", "source", "kind", "created_at", "last_used_at", "status"]
+    list_filter = ["kind", "source", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "source"]
     actions = ["revoke"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "source"]
-        return ["name", "source", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
+            return ["name", "source", "kind"]
+        return ["name", "source", "kind", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        # The source scopes the key's event ids; changing it would change what dedupes.
-        return ["source", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
+        # The source scopes the key's event ids; changing it would change what dedupes. A
+        # client key that shipped in an app is public for good: trust comes with a new key.
+        return ["source", "kind", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
 
     @admin.display(description="prefix")
     def prefix_shown(self, obj: IngestKey) -> str:
@@ -104,7 +105,7 @@ class IngestKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw_key = IngestKey.generate(name=obj.name, source=obj.source, created_by=request.user)
+        key, raw_key = IngestKey.generate(name=obj.name, source=obj.source, kind=obj.kind, created_by=request.user)
         obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
         obj.created_by = key.created_by
         obj._state.adding = False

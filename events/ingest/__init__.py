@@ -24,6 +24,7 @@ from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
 from .dedupe import content_hash, dedupe_key, digest
+from .trust import client_policy, client_refusal
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
 
@@ -34,7 +35,7 @@ CONFLICT_MESSAGE = "was already used for a different payload; kept for review, n
 class RowError:
     index: int
     errors: dict[str, str]
-    reason: str = "invalid"  # or "conflict" (RejectedRow.Reason)
+    reason: str = "invalid"  # or "conflict", "forbidden" (RejectedRow.Reason)
 
 
 @dataclass
@@ -75,18 +76,26 @@ def ingest_rows(
     result = IngestResult()
     rejected: list[tuple[int, Any, dict[str, str], str]] = []
 
+    # A client key is public (it ships inside the Mini Program): what it may write is
+    # checked row by row (events.ingest.trust).
+    from_client = ingest_key is not None and ingest_key.is_client
+    policy = client_policy() if from_client else None
     clean: list[tuple[int, CleanRow]] = []
     for index, row in enumerate(rows):
         row_clean, errors = validate_row(row, now=now)
         if errors:
             rejected.append((index, row, errors, RejectedRow.Reason.INVALID))
+            continue
+        row_clean.source = row_clean.source or scope
+        refusal = client_refusal(row_clean, policy) if policy is not None else None
+        if refusal:
+            rejected.append((index, row, refusal, RejectedRow.Reason.FORBIDDEN))
         else:
             clean.append((index, row_clean))
 
     ingest_key_id = ingest_key.pk if ingest_key is not None else None
     by_key: dict[str, tuple[int, CleanRow]] = {}
     for index, row in clean:
-        row.source = row.source or scope
         # Hash the row as sent, before look-ups that depend on what is in the database.
         content = content_hash(row)
         key = dedupe_key(row, scope=scope, content=content)
@@ -107,9 +116,15 @@ def ingest_rows(
     events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
     inserted = insert_events(events, received_at=now)
     result.accepted = len(inserted)
-    # A unionid sent with an event joins that id to its person (E6) as it arrives.
+    # A unionid sent with an event joins that id to its person (E6) as it arrives; from a
+    # client key only as a claim (events.identity.claim).
     link_unionids_from_rows(
-        {"user_id": event.user_id, "properties": event.properties} for event in events if event.dedupe_key in inserted
+        (
+            {"user_id": event.user_id, "properties": event.properties}
+            for event in events
+            if event.dedupe_key in inserted
+        ),
+        authoritative=not from_client,
     )
     if len(inserted) < len(by_key):
         stored = existing_hashes(key for key in by_key if key not in inserted)

@@ -312,7 +312,12 @@ export function createClient(env = {}) {
       rt().wx.request({
         url: `${cfg.serverUrl.replace(/\/+$/, '')}${path}`,
         method: 'POST',
-        header: { Authorization: `Bearer ${cfg.ingestKey}`, 'Content-Type': 'application/json' },
+        // The anonymous id names the device: the server limits a client key per device and per address.
+        header: {
+          Authorization: `Bearer ${cfg.ingestKey}`,
+          'Content-Type': 'application/json',
+          'X-Wxa-Device': ids.anon,
+        },
         data: JSON.stringify(body),
         timeout: cfg.requestTimeout,
         success: (res) => resolve(res || {}),

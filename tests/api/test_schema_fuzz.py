@@ -37,7 +37,7 @@ def auth_headers(db, django_user_model, keep_test_connection):
 
     admin = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "fuzz-password-1")
     token = Token.objects.create(user=admin)
-    _, ingest_key = IngestKey.generate(name="fuzz", source="server")
+    _, ingest_key = IngestKey.generate(name="fuzz", source="server", kind="server")
     return {"api": f"Token {token.key}", "ingest": f"Bearer {ingest_key}"}
 
 

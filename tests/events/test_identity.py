@@ -23,7 +23,7 @@ TS = datetime(2024, 11, 28, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def ingest_key(db):
-    _, raw_key = IngestKey.generate(name="CRM sync", source="crm")
+    _, raw_key = IngestKey.generate(name="CRM sync", source="crm", kind="server")
     return raw_key
 
 

@@ -35,9 +35,12 @@ def test_create_ingest_key_prints_a_working_key_once():
 
 
 def test_adding_a_key_in_admin_shows_the_raw_key_once(superuser_client):
-    response = superuser_client.post("/admin/events/ingestkey/add/", {"name": "CRM", "source": " CRM "}, follow=True)
+    response = superuser_client.post(
+        "/admin/events/ingestkey/add/", {"name": "CRM", "source": " CRM ", "kind": "server"}, follow=True
+    )
 
     key = IngestKey.objects.get(source="crm")
+    assert key.kind == "server"
     shown = re.search(r"copy it now: (wxa_\S+)", response.content.decode()).group(1)
     assert key.key_hash == IngestKey.hash_key(shown)
     listing = superuser_client.get("/admin/events/ingestkey/").content.decode()
@@ -45,8 +48,20 @@ def test_adding_a_key_in_admin_shows_the_raw_key_once(superuser_client):
     assert f"{key.prefix}…" in listing
 
 
+def test_admin_offers_a_client_key_by_default_and_refuses_one_for_a_server_source(superuser_client):
+    form = superuser_client.get("/admin/events/ingestkey/add/").content.decode()
+    refused = superuser_client.post(
+        "/admin/events/ingestkey/add/", {"name": "Pay", "source": "wechat_pay", "kind": "client"}
+    )
+
+    assert re.search(r'<option value="client" selected>', form)
+    assert refused.status_code == 200  # the form again, with the reason
+    assert "client key cannot send as it" in refused.content.decode()
+    assert not IngestKey.objects.exists()
+
+
 def test_the_revoke_action_revokes_keys(superuser_client):
-    key, _ = IngestKey.generate(name="old", source="crm")
+    key, _ = IngestKey.generate(name="old", source="crm", kind="server")
 
     superuser_client.post("/admin/events/ingestkey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True)
 
@@ -145,7 +160,7 @@ def test_an_analyst_creates_keys_and_replays_rows_but_a_marketer_cannot(client, 
     rejected = RejectedRow.objects.get()
     client.force_login(analyst)
 
-    added = client.post("/admin/events/ingestkey/add/", {"name": "Server", "source": "server"})
+    added = client.post("/admin/events/ingestkey/add/", {"name": "Server", "source": "server", "kind": "server"})
     client.post(
         f"/admin/events/rejectedrow/{rejected.pk}/change/",
         {"raw": json.dumps({**GOOD, "ts": "2025-11-01T10:00:00Z"}), "_replay": "1"},

@@ -52,7 +52,7 @@ def send_batch(server_url: str, key: str, scene: str) -> dict:
 def test_events_sent_by_the_sdk_are_stored_once_with_the_placement_and_campaign_of_the_scene(
     live_server, transactional_db, campaign, counter_placement
 ):
-    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program", kind="client")
 
     sent = send_batch(live_server.url, raw_key, counter_placement.scene)
 
@@ -70,7 +70,7 @@ def test_events_sent_by_the_sdk_are_stored_once_with_the_placement_and_campaign_
 def test_sdk_events_carry_the_wechat_scene_pages_and_user_ids_and_identify_joins_the_ids(
     live_server, transactional_db, counter_placement
 ):
-    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program", kind="client")
 
     sent = send_batch(live_server.url, raw_key, counter_placement.scene)
 
@@ -93,7 +93,7 @@ def test_sdk_events_carry_the_wechat_scene_pages_and_user_ids_and_identify_joins
 def test_the_sdk_pay_attach_names_the_placement_and_session_the_way_the_pay_callback_reads_it(
     live_server, transactional_db, counter_placement
 ):
-    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Mini Program", source="mini_program", kind="client")
 
     sent = send_batch(live_server.url, raw_key, counter_placement.scene)
 

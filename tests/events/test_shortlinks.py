@@ -1,13 +1,30 @@
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from campaigns.models import Placement, SourceAlias
 from events.models import Event, RejectedRow
-from events.shortlinks import _recent_links
+from events.shortlinks import VISITOR_COOKIE_SALT, _recent_links
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    cache.clear()  # the per-address scan counters
+    yield
+    cache.clear()
+
+
+def visitor_in(response) -> str:
+    """The visitor id inside the signed cookie a response set."""
+    request = RequestFactory().get("/", HTTP_COOKIE=f"wxa_vid={response.cookies['wxa_vid'].value}")
+    return request.get_signed_cookie("wxa_vid", salt=VISITOR_COOKIE_SALT)
 
 
 @pytest.fixture
@@ -41,7 +58,7 @@ def test_a_scan_is_recorded_with_full_attribution_and_redirects_with_utms(client
         "qr_scan",
         campaign,
         poster,
-        visitor.value,
+        visitor_in(response),
     )
     assert event.properties == {
         "via": "short_link",
@@ -120,7 +137,70 @@ def test_a_malformed_visitor_cookie_is_replaced(client, poster):
     response = client.get("/r/p7Kx2")
 
     assert response.cookies["wxa_vid"].value != "<script>"
-    assert Event.objects.get().user_id == response.cookies["wxa_vid"].value
+    assert Event.objects.get().user_id == visitor_in(response)
+
+
+def test_a_forged_visitor_cookie_is_ignored(client, poster):
+    # Someone picks the id of a visitor they saw, unsigned, then signed with another secret.
+    client.cookies["wxa_vid"] = "someone-elses-visitor-id"
+    unsigned = client.get("/r/p7Kx2")
+    with override_settings(SECRET_KEY="not-our-secret-" + "x" * 40):
+        forged = HttpResponse()
+        forged.set_signed_cookie("wxa_vid", "someone-elses-visitor-id", salt=VISITOR_COOKIE_SALT)
+    client.cookies["wxa_vid"] = forged.cookies["wxa_vid"].value
+    signed_elsewhere = client.get("/r/p7Kx2")
+
+    assert unsigned.status_code == signed_elsewhere.status_code == 302
+    assert "someone-elses-visitor-id" not in set(Event.objects.values_list("user_id", flat=True))
+    assert Event.objects.count() == 2  # two new visitors, neither the one chosen
+
+
+def test_a_visitor_keeps_their_id_through_the_signed_cookie(client, poster, time_machine):
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    first = client.get("/r/p7Kx2")
+    time_machine.shift(3600)
+
+    second = client.get("/r/p7Kx2")
+
+    assert visitor_in(first) == visitor_in(second)
+    assert set(Event.objects.values_list("user_id", flat=True)) == {visitor_in(first)}
+    assert Event.objects.count() == 2  # an hour apart: two scans by one visitor
+
+
+def test_repeated_scans_of_one_placement_by_one_visitor_within_the_window_count_once(
+    client, poster, time_machine, settings
+):
+    settings.SHORT_LINK_REPEAT_WINDOW_SECONDS = 300
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    for _ in range(20):
+        client.get("/r/p7Kx2")
+        time_machine.shift(10)  # 20 scans in 200 s, all within 10:00–10:05
+
+    time_machine.move_to("2025-11-01T10:05:30Z", tick=False)
+    client.get("/r/p7Kx2")  # the next window
+
+    assert Event.objects.count() == 2
+    assert not RejectedRow.objects.exists()  # repeats are duplicates, not conflicts for review
+    assert sorted(Event.objects.values_list("ts", flat=True)) == [
+        datetime(2025, 11, 1, 10, 0, tzinfo=UTC),
+        datetime(2025, 11, 1, 10, 5, tzinfo=UTC),
+    ]
+
+
+def test_one_address_cannot_flood_short_link_scans(client, poster, settings):
+    settings.SHORT_LINK_RATE_LIMIT_PER_MINUTE = 5
+    answers = []
+    for _ in range(8):
+        client.cookies.clear()  # a new visitor every time
+        answers.append(client.get("/r/p7Kx2", REMOTE_ADDR="198.51.100.20"))
+
+    elsewhere = client.get("/r/p7Kx2", REMOTE_ADDR="198.51.100.21")
+
+    assert [a.status_code for a in answers] == [302] * 5 + [429] * 3
+    assert 1 <= int(answers[-1]["Retry-After"]) <= 60
+    assert "https://shop.example.com/landing" in answers[-1].content.decode()  # the person can still go on
+    assert elsewhere.status_code == 302
+    assert Event.objects.count() == 6
 
 
 def test_a_head_request_redirects_without_recording_a_scan(client, poster):

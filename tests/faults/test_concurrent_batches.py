@@ -28,7 +28,7 @@ def post(url: str, key: str, body: bytes) -> dict:
 def test_the_same_batch_sent_concurrently_by_two_clients_is_stored_once(throwaway_postgres, gunicorn_server):
     env = production_env(throwaway_postgres.url)
     manage("migrate", "--noinput", env=env)
-    key = manage("create_ingest_key", "server", env=env).strip().split()[-1]
+    key = manage("create_ingest_key", "server", "--kind", "server", env=env).strip().split()[-1]
     server = gunicorn_server(env, workers=2)
     url = server.base_url + "/api/v1/events"
     answers: list[dict] = []

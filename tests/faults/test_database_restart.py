@@ -51,7 +51,7 @@ def post(url: str, key: str, body: bytes) -> tuple[int, dict, str | None]:
 def test_events_sent_during_a_database_restart_are_stored_exactly_once(throwaway_postgres, gunicorn_server):
     env = production_env(throwaway_postgres.url)
     manage("migrate", "--noinput", env=env)
-    key = manage("create_ingest_key", "server", env=env).strip().split()[-1]
+    key = manage("create_ingest_key", "server", "--kind", "server", env=env).strip().split()[-1]
     server = gunicorn_server(env)
     url = server.base_url + "/api/v1/events"
     statuses: list[int] = []

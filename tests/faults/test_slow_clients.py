@@ -118,7 +118,7 @@ def event_body(n: int) -> bytes:
 
 def test_fifty_clients_sending_a_byte_every_two_seconds_do_not_stall_healthz_the_event_api_or_the_admin(served):
     port = served
-    _, raw_key = IngestKey.generate(name="Slow-client test", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Slow-client test", source="mini_program", kind="server")
     stop = threading.Event()
     trickled: list[int] = []
     slow = [
@@ -194,7 +194,7 @@ def chunked_post(port: int, path: str, body: bytes, headers: dict) -> tuple[int,
 
 
 def test_a_chunked_event_batch_through_the_production_command_is_read_in_full(served):
-    _, raw_key = IngestKey.generate(name="Chunked test", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Chunked test", source="mini_program", kind="server")
     body = json.dumps([json.loads(event_body(n)) for n in range(5)]).encode()
 
     status, answer = chunked_post(
@@ -209,7 +209,7 @@ def test_a_chunked_event_batch_sent_to_bare_gunicorn_is_read_in_full(transaction
     server = gunicorn_server(production_env(database_url(), INGEST_RATE_LIMIT_PER_MINUTE="0"), workers=1)
     port = int(server.base_url.rsplit(":", 1)[1])
     wait_for_port(port)
-    _, raw_key = IngestKey.generate(name="Chunked test", source="mini_program")
+    _, raw_key = IngestKey.generate(name="Chunked test", source="mini_program", kind="server")
     body = json.dumps([json.loads(event_body(n)) for n in range(5)]).encode()
 
     status, answer = chunked_post(

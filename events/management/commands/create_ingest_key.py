@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from events.ingest.validate import snake_case
@@ -10,11 +11,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("source", help="The sender this key speaks for, e.g. mini_program, server, crm.")
         parser.add_argument("--name", help="A label shown in admin (default: the source).")
+        parser.add_argument(
+            "--kind",
+            choices=IngestKey.Kind.values,
+            default=IngestKey.Kind.CLIENT,
+            help="client (default): ships inside a Mini Program or web page, cannot send payments or merge people; "
+            "server: secret, for your own servers.",
+        )
 
-    def handle(self, *args, source: str, name: str | None, **options):
+    def handle(self, *args, source: str, name: str | None, kind: str, **options):
         source = snake_case(source)
         if not source or len(source) > 64:
             raise CommandError("SOURCE must be 1–64 letters, digits or '_' (e.g. mini_program).")
-        key, raw_key = IngestKey.generate(name=name or source, source=source)
-        self.stderr.write(f"Created ingest key {key.prefix}… for source {source!r}; it is not shown again.")
+        try:
+            IngestKey(name=name or source, source=source, kind=kind).clean()
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        key, raw_key = IngestKey.generate(name=name or source, source=source, kind=kind)
+        self.stderr.write(f"Created {kind} ingest key {key.prefix}… for source {source!r}; it is not shown again.")
         self.stdout.write(raw_key)

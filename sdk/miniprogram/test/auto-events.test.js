@@ -222,6 +222,8 @@ test('identify replaces the anonymous id and tells the server both ids (and the 
     { user_id: 'o-openid-1', unionid: 'u-union-1', app_id: 'wxapp' },
   ])
   assert.equal(fake.requests[0].header.Authorization, 'Bearer wxa_test_key')
+  // Every request names the device by its anonymous id, also after identify (per-device limits).
+  assert.deepEqual(new Set(fake.requests.map((r) => r.header['X-Wxa-Device'])), new Set([anonymous]))
 })
 
 test('identify calls survive a restart and a server error, and are sent again until answered', async () => {
