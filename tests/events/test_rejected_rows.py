@@ -76,6 +76,19 @@ def test_an_unreadable_body_sent_twice_is_kept_once(client):
     assert RejectedRow.objects.filter(ingest_key=key).count() == 1
 
 
+@pytest.mark.django_db
+def test_a_pay_notification_wechat_retries_is_kept_once():
+    from events.wechat import pay
+
+    body = b'{"id": "EV-1", "resource": {"ciphertext": "not ours"}}'
+    error = pay.PayNotificationError("Cannot decrypt the resource.", keep=True)
+
+    ids = {pay.keep_rejected_notification(body=body, error=error, mchid="1900000001") for _ in range(3)}
+
+    assert len(ids) == 1
+    assert RejectedRow.objects.filter(channel="wechat_pay").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_fingerprint_migration_keeps_one_of_each_duplicate_and_prefers_a_handled_copy():
     executor = MigrationExecutor(connection)
