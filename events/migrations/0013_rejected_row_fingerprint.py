@@ -18,7 +18,26 @@ def fingerprint_of(channel: str, source: str, ingest_key_id, raw: str) -> str:
     return hashlib.sha256(material.encode("utf-8", "backslashreplace")).hexdigest()
 
 
+# PostgreSQL: the same sha256 in SQL (stored text is always valid UTF-8), the copies found
+# with one window over the table, no row through Python.
+FINGERPRINT_SQL = (
+    "encode(sha256(convert_to(channel || chr(31) || source || chr(31) || "
+    "COALESCE(ingest_key_id::text, '') || chr(31) || raw, 'UTF8')), 'hex')"
+)
+FILL_SQL = f"UPDATE events_rejectedrow SET fingerprint = {FINGERPRINT_SQL}"
+DELETE_COPIES_SQL = (
+    "DELETE FROM events_rejectedrow WHERE id IN ("
+    " SELECT id FROM (SELECT id, row_number() OVER ("
+    "  PARTITION BY fingerprint ORDER BY (status = 'open'), id) AS copy FROM events_rejectedrow) AS numbered"
+    " WHERE copy > 1)"
+)
+
+
 def fill_and_dedupe(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(FILL_SQL)
+        schema_editor.execute(DELETE_COPIES_SQL)
+        return
     RejectedRow = apps.get_model("events", "RejectedRow")
     keeper: dict[str, tuple[bool, int]] = {}  # fingerprint -> (still open, id) of the row kept
     doomed: list[int] = []
