@@ -1,6 +1,7 @@
 """HTTP adapters for WeChat's callbacks. Thin: check, call push/pay, answer in the form
-WeChat expects. Nothing here answers 500: bad input gets a precise 4xx, a database
-outage 503 (WeChat retries later)."""
+WeChat expects. Nothing here answers 500: unsigned or stale requests get 403, bad input a
+precise 4xx (a push signed by WeChat but unreadable is kept and acknowledged instead, so
+WeChat stops retrying), a database outage 503 (WeChat retries later)."""
 
 import logging
 import time
