@@ -90,8 +90,8 @@ def test_a_pay_notification_wechat_retries_is_kept_once():
 @pytest.mark.django_db(transaction=True)
 def test_the_fingerprint_migration_keeps_one_of_each_duplicate_and_prefers_a_handled_copy():
     executor = MigrationExecutor(connection)
-    executor.migrate([("events", "0010_compact_event_keys")])
-    old_apps = executor.loader.project_state([("events", "0010_compact_event_keys")]).apps
+    executor.migrate([("events", "0012_unionid_lookup")])
+    old_apps = executor.loader.project_state([("events", "0012_unionid_lookup")]).apps
     OldRow = old_apps.get_model("events", "RejectedRow")
     key = old_apps.get_model("events", "IngestKey").objects.create(name="k", source="crm", prefix="wxa_", key_hash="h")
     # Three copies of one resent row (the second already replayed), two of another, one
