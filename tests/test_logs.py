@@ -1,9 +1,11 @@
-"""Signed WeChat query values never reach a log: gunicorn's access log (the README's
-command, run as a real server process) and Django's request loggers."""
+"""Signed WeChat query values never reach a log: gunicorn's access log (as scripts/serve.py,
+the README's production command, starts it; run as a real server process) and Django's
+request loggers. nginx's log format has no query string at all (scripts/serve.py)."""
 
+import argparse
+import importlib.util
 import io
 import logging
-import shlex
 import signal
 import subprocess
 import time
@@ -13,17 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.services import PYTHON, ROOT, free_port, production_env, wait_for_port
+from tests.faults.services import ROOT, free_port, production_env, wait_for_port
 from wxanalytics.logs import redact
 
 SIGNED = "signature=5f1e9d0c&timestamp=1732762800&nonce=n0nce42&openid=oUser&msg_signature=9a8b7c6d&encrypt_type=aes"
 
 
-def readme_gunicorn_command() -> list[str]:
-    for line in (ROOT / "README.md").read_text().splitlines():
-        if line.startswith("gunicorn wxanalytics.wsgi"):
-            return shlex.split(line)
-    raise AssertionError("README.md has no `gunicorn wxanalytics.wsgi …` command")
+def production_gunicorn_command(socket_dir: Path) -> list[str]:
+    """gunicorn as scripts/serve.py (the README's production command) starts it."""
+    spec = importlib.util.spec_from_file_location("serve", ROOT / "scripts" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    return serve.gunicorn_command(argparse.Namespace(workers=1, threads=2), socket_dir / "gunicorn.sock")
 
 
 def test_redact_replaces_only_the_signed_values():
@@ -35,15 +38,12 @@ def test_redact_replaces_only_the_signed_values():
 
 @pytest.mark.slow
 def test_a_signature_copied_from_the_access_log_is_not_there_to_copy(tmp_path: Path):
-    # The README's production command, on a free port, with its access log in a file.
-    command = readme_gunicorn_command()
+    # gunicorn as the production command runs it, on a TCP port, with its access log on.
+    command = production_gunicorn_command(tmp_path)
     assert "--logger-class" in command
-    if "-b" in command:
-        position = command.index("-b")
-        del command[position : position + 2]
     port = free_port()
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
     access_log = tmp_path / "access.log"
-    command = [PYTHON, "-m", *command[:1], *command[1:], "-w", "1", "-b", f"127.0.0.1:{port}"]
     command += ["--access-logfile", str(access_log)]
     env = production_env("postgres://nobody@127.0.0.1:1/none")  # the 404 below needs no database
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
