@@ -172,12 +172,16 @@ class EventIngestView(APIView):
 def _keep_unreadable_body(body: bytes, *, message: str, key) -> None:
     """Nothing sent with a valid key is lost: an unreadable body is kept for replay."""
     try:
-        RejectedRow.objects.create(
-            channel="api",
-            source=key.source,
-            raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
-            errors={"body": message},
-            ingest_key=key,
+        RejectedRow.objects.keep(
+            [
+                RejectedRow(
+                    channel="api",
+                    source=key.source,
+                    raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
+                    errors={"body": message},
+                    ingest_key=key,
+                )
+            ]
         )
     except DatabaseError:
         logger.warning("event ingest: could not keep an unreadable body", exc_info=True)

@@ -3,6 +3,7 @@ accept (kept for replay), and the identities that join one person's ids."""
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from decimal import Decimal
 
 from cryptography import x509
@@ -204,8 +205,30 @@ class EventKey(models.Model):
         return self.dedupe_key
 
 
+class RejectedRowQuerySet(models.QuerySet):
+    def keep(self, rows: Sequence["RejectedRow"]) -> list[int]:
+        """Store rejected rows once: a row whose sender and content are already kept (a
+        client re-sending its batch, WeChat retrying a push, the same bad file imported
+        again) is not stored again. One INSERT … ON CONFLICT DO NOTHING on the fingerprint,
+        so two requests racing with the same row keep one. Returns the ids of the rows
+        that hold them, new or already kept."""
+        for row in rows:
+            row.fingerprint = row.fingerprint or RejectedRow.fingerprint_of(
+                channel=row.channel, source=row.source, ingest_key_id=row.ingest_key_id, raw=row.raw
+            )
+        if not rows:
+            return []
+        self.bulk_create(rows, ignore_conflicts=True)
+        return list(self.filter(fingerprint__in={row.fingerprint for row in rows}).values_list("pk", flat=True))
+
+
 class RejectedRow(models.Model):
-    """A row we could not store, kept with its raw content and the reason (nothing lost)."""
+    """A row we could not store, kept with its raw content and the reason (nothing lost).
+
+    `fingerprint` identifies what was received (channel, sender scope, ingest key and the
+    raw text), so the same bad row arriving again is kept once (`RejectedRow.objects.keep`).
+    It stays as received when an analyst fixes `raw`: a later copy of the original is still
+    the same row."""
 
     class Reason(models.TextChoices):
         INVALID = "invalid", "Invalid"
@@ -232,6 +255,10 @@ class RejectedRow(models.Model):
     replayed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Null for rows kept without `keep` (none in our code): those are simply not deduplicated.
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    objects = RejectedRowQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -243,6 +270,12 @@ class RejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} row rejected at {self.received_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def fingerprint_of(*, channel: str, source: str, ingest_key_id: int | None, raw: str) -> str:
+        """sha256 of what was received and from whom. Migration 0013 computes the same."""
+        material = "\x1f".join((channel, source or "", str(ingest_key_id or ""), raw))
+        return hashlib.sha256(material.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 class Identity(models.Model):

@@ -117,6 +117,8 @@ def gunicorn_command(args: argparse.Namespace, socket_path: Path) -> list[str]:
         "--graceful-timeout", "20",
         "--keep-alive", "30",
         "--control-socket", str(socket_path.with_name("gunicorn.ctl")),
+        # Should gunicorn's access log be turned on, WeChat's signed query values are redacted.
+        "--logger-class", "wxanalytics.logs.GunicornLogger",
     ]  # fmt: skip
 
 

@@ -261,12 +261,23 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "wxanalytics@localhost")
 
 # Outbound WeChat API base; tests point it at a fake server on localhost.
 WECHAT_API_BASE = env_str("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
+# A push's signed timestamp may differ from our clock by this much (either way); older
+# signatures, e.g. copied from a log, are refused. WeChat retries within 15 seconds.
+WECHAT_PUSH_MAX_AGE_SECONDS = env_int("WECHAT_PUSH_MAX_AGE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Signed WeChat query values never reach a log (wxanalytics.logs).
+    "filters": {"redact_signatures": {"()": "wxanalytics.logs.RedactSignatures"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_signatures"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own request loggers: runserver writes every request line, query included;
+    # django.request's records also reach Django's default (unfiltered) handlers.
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["redact_signatures"]},
+    },
 }
 
 if not DEBUG:

@@ -13,11 +13,12 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from campaigns.models import EventDefinition, SourceAlias
 from events.admin.unplanned import unplanned_view
 from events.ingest.keys import forget_keys
-from events.ingest.replay import replay_rejected
+from events.ingest.replay import ReplayRefused, replay_rejected
 from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
 from wxanalytics.audit import record_bulk_change
@@ -245,6 +246,27 @@ class RejectedRowAdmin(BigTableAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != RejectedRow.Status.OPEN:
+            return self.fields  # replayed or dismissed: kept as it was
+        return self.readonly_fields
+
+    def get_object(self, request, object_id, from_field=None):
+        # A POST to the change form ("Save", "Save and replay") locks the row for the
+        # admin's transaction before it is read, so a second tab waits, then sees it replayed.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "POST":
+            obj = RejectedRow.objects.select_for_update(of=("self",)).filter(pk=obj.pk).first()
+        return obj
+
+    def save_model(self, request, obj, form, change):
+        # Only the raw content is editable; writing every field would put back a status
+        # read before another tab's replay.
+        if change and "raw" in form.changed_data:
+            obj.save(update_fields=["raw"])
+        elif not change:
+            super().save_model(request, obj, form, change)
+
     @admin.display(description="errors")
     def errors_shown(self, obj: RejectedRow) -> str:
         text = "; ".join(f"{field}: {why}" for field, why in (obj.errors or {}).items())
@@ -256,14 +278,25 @@ class RejectedRowAdmin(BigTableAdmin):
 
     @admin.action(description="Replay selected rows through ingest", permissions=["change"])
     def replay(self, request, queryset):
-        stored = still_bad = 0
-        for rejected in queryset.exclude(status=RejectedRow.Status.REPLAYED).select_related("ingest_key")[:1000]:
-            if replay_rejected(rejected, user=request.user):
+        stored = still_bad = refused = 0
+        for rejected in queryset.filter(status=RejectedRow.Status.OPEN).select_related("ingest_key")[:1000]:
+            try:
+                replayed = replay_rejected(rejected, user=request.user)
+            except ReplayRefused:  # replayed or dismissed by someone else meanwhile
+                refused += 1
+                continue
+            if replayed:
                 stored += 1
             else:
                 still_bad += 1
-        level = messages.SUCCESS if not still_bad else messages.WARNING
-        self.message_user(request, f"Replayed {stored} row(s); {still_bad} still rejected (errors updated).", level)
+        level = messages.SUCCESS if not (still_bad or refused) else messages.WARNING
+        message = _("Replayed %(stored)d row(s); %(still_bad)d still rejected (errors updated).") % {
+            "stored": stored,
+            "still_bad": still_bad,
+        }
+        if refused:
+            message += " " + _("%(refused)d skipped: no longer open.") % {"refused": refused}
+        self.message_user(request, message, level)
 
     @admin.action(description="Dismiss selected rows", permissions=["change"])
     def dismiss(self, request, queryset):
@@ -273,7 +306,12 @@ class RejectedRowAdmin(BigTableAdmin):
     def response_change(self, request, obj):
         if "_replay" not in request.POST:
             return super().response_change(request, obj)
-        if replay_rejected(obj, user=request.user):
+        try:
+            replayed = replay_rejected(obj, user=request.user)
+        except ReplayRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        if replayed:
             self.message_user(request, "Replayed: the row is stored now.", messages.SUCCESS)
         else:
             self.message_user(request, "Still rejected; the errors below are updated.", messages.WARNING)

@@ -272,22 +272,12 @@ class _Writer:
                     update_fields=self.update_fields,
                 )
             if self.bad:
-                RejectedRow.objects.bulk_create(self._not_kept_yet(self.bad))
+                RejectedRow.objects.keep(self.bad)
         updated = sum(1 for key in self.good if key in existing)
         self.summary.updated += updated
         self.summary.created += len(self.good) - updated
         self.good.clear()
         self.bad.clear()
-
-    def _not_kept_yet(self, bad: list[RejectedRow]) -> list[RejectedRow]:
-        """Importing the same bad file again must not double its rejected rows either: a
-        line still open under this channel with the same raw text is already kept."""
-        kept = set(
-            RejectedRow.objects.filter(
-                channel=self.channel, status=RejectedRow.Status.OPEN, raw__in={row.raw for row in bad}
-            ).values_list("raw", flat=True)
-        )
-        return [row for row in bad if row.raw not in kept]
 
     def _existing_keys(self, objs: list[models.Model]) -> set[tuple]:
         """Natural keys of this chunk already in the table, to tell created from updated.

@@ -44,7 +44,8 @@ class IngestResult:
     duplicates: int = 0
     conflicts: int = 0
     rejected: list[RowError] = field(default_factory=list)
-    # Ids of the RejectedRow records written for this batch (empty with keep_rejected=False).
+    # Ids of the RejectedRow records that hold this batch's rejected rows, new or kept
+    # before by an earlier copy of the batch (empty with keep_rejected=False).
     rejected_row_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,23 +110,15 @@ def ingest_rows(
         by_key[key] = (index, row)
 
     # No transaction around the steps: the insert is one statement (atomic by itself), and
-    # what follows (identity links, rejected rows) is safe to redo when a client retries
-    # after an error, since the retried events come back as duplicates.
+    # what follows (identity links, rejected rows) is redone when the client retries after
+    # an error or a killed worker: the retried events come back as duplicates, and
+    # duplicates are linked like new events (links and rejected rows are idempotent).
     # Keys in sorted order: two writers with overlapping batches then lock rows in the
     # same order and wait for each other instead of deadlocking.
     events = sorted((event for _, event in by_key.values()), key=lambda event: event.dedupe_key)
     inserted = insert_events(events, received_at=now)
     result.accepted = len(inserted)
-    # A unionid sent with an event joins that id to its person (E6) as it arrives; from a
-    # client key only as a claim (events.identity.claim).
-    link_unionids_from_rows(
-        (
-            {"user_id": event.user_id, "properties": event.properties}
-            for event in events
-            if event.dedupe_key in inserted
-        ),
-        authoritative=not from_client,
-    )
+    stored_events = [event for event in events if event.dedupe_key in inserted]
     if len(inserted) < len(by_key):
         stored = existing_hashes(key for key in by_key if key not in inserted)
         for key, (index, event) in by_key.items():
@@ -133,14 +126,22 @@ def ingest_rows(
                 continue
             if stored.get(key) == digest(event.content_hash):
                 result.duplicates += 1
+                stored_events.append(event)
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
+    # A unionid sent with an event joins that id to its person (E6) as it arrives, from a
+    # client key only as a claim (events.identity.claim); links already known cost one read,
+    # so re-linking duplicates is cheap.
+    link_unionids_from_rows(
+        ({"user_id": event.user_id, "properties": event.properties} for event in stored_events),
+        authoritative=not from_client,
+    )
 
     rejected.sort(key=lambda item: item[0])
     result.rejected = [RowError(index, errors, str(reason)) for index, _, errors, reason in rejected]
     result.conflicts = sum(1 for item in rejected if item[3] == RejectedRow.Reason.CONFLICT)
     if keep_rejected and rejected:
-        records = RejectedRow.objects.bulk_create(
+        result.rejected_row_ids = RejectedRow.objects.keep(
             [
                 RejectedRow(
                     channel=channel,
@@ -155,7 +156,6 @@ def ingest_rows(
                 for index, raw, errors, reason in rejected
             ]
         )
-        result.rejected_row_ids = [record.pk for record in records if record.pk is not None]
     return result
 
 

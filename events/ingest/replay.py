@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.imports.services import CHANNEL_PREFIX as IMPORT_CHANNEL_PREFIX
 from events.imports.services import replay_rejected_import
@@ -29,14 +30,37 @@ def rows_from_raw(rejected: RejectedRow) -> list[Any]:
     return data if isinstance(data, list) else [data]
 
 
+class ReplayRefused(ValueError):
+    """The row is no longer open: someone replayed or dismissed it meanwhile."""
+
+
+def lock_open(rejected: RejectedRow) -> None:
+    """Lock the row until the transaction ends; ReplayRefused unless it is still open.
+    Two replays of one row (two admin tabs, two people) queue on the lock, and the second
+    finds it replayed instead of storing its version of the event again."""
+    current = RejectedRow.objects.select_for_update(of=("self",)).filter(pk=rejected.pk).first()
+    if current is None:
+        raise ReplayRefused(_("Not replayed: this rejected row no longer exists."))
+    if current.status == RejectedRow.Status.DISMISSED:
+        raise ReplayRefused(_("Not replayed: this row was dismissed; nothing was stored."))
+    if current.status != RejectedRow.Status.OPEN:
+        when = timezone.localtime(current.replayed_at).strftime("%Y-%m-%d %H:%M %Z") if current.replayed_at else "?"
+        raise ReplayRefused(
+            _("Not replayed: %(user)s already replayed this row at %(when)s; nothing was stored again.")
+            % {"user": current.replayed_by or _("someone"), "when": when}
+        )
+
+
 def replay_rejected(rejected: RejectedRow, *, user=None) -> bool:
-    """Run a rejected row through ingest_rows again. Returns True when nothing in it was
-    rejected this time (stored, or a duplicate of what is stored): the row is then marked
-    replayed. Otherwise its errors and reason are updated and it stays open."""
-    if rejected.channel.startswith(IMPORT_CHANNEL_PREFIX):  # an import line goes back to its table
-        return replay_rejected_import(rejected, user=user)
-    rows = rows_from_raw(rejected)
+    """Run an open rejected row through ingest_rows again, under a lock on the row (raises
+    ReplayRefused when it is not open). Returns True when nothing in it was rejected this
+    time (stored, or a duplicate of what is stored): the row is then marked replayed.
+    Otherwise its errors and reason are updated and it stays open."""
     with transaction.atomic():
+        lock_open(rejected)
+        if rejected.channel.startswith(IMPORT_CHANNEL_PREFIX):  # an import line goes back to its table
+            return replay_rejected_import(rejected, user=user)
+        rows = rows_from_raw(rejected)
         result = ingest_rows(
             rows,
             channel=rejected.channel,

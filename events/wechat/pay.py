@@ -306,13 +306,15 @@ def rows_from_notification(notification: Notification, *, merchant: PayMerchant)
     return []
 
 
-def keep_rejected_notification(*, body: bytes, error: PayNotificationError, mchid: str) -> RejectedRow:
-    return RejectedRow.objects.create(
+def keep_rejected_notification(*, body: bytes, error: PayNotificationError, mchid: str) -> int:
+    """Keep a notification we could not use; a retry of it is the same row. Returns its id."""
+    row = RejectedRow(
         channel=CHANNEL,
         source=SOURCE,
         raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
         errors={"notification": str(error), "mchid": mchid},
     )
+    return RejectedRow.objects.keep([row])[0]
 
 
 def store_notification(rows: list[dict[str, Any]]) -> IngestResult:

@@ -317,14 +317,16 @@ def _subscribe_message_props(raw_event: str, item: dict[str, str]) -> dict[str, 
     return props
 
 
-def keep_rejected_push(*, body: bytes, error: PushRejected, app: WeChatApp) -> RejectedRow:
-    """Keep a push we could not read, with the reason, so nothing WeChat sent is lost."""
-    return RejectedRow.objects.create(
+def keep_rejected_push(*, body: bytes, error: PushRejected, app: WeChatApp) -> int:
+    """Keep a push we could not read, with the reason, so nothing WeChat sent is lost.
+    WeChat's retries of it are the same row (RejectedRow.objects.keep); returns its id."""
+    row = RejectedRow(
         channel=CHANNEL,
         source=source_for(app),
         raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
         errors={error.field: str(error), "appid": app.appid},
     )
+    return RejectedRow.objects.keep([row])[0]
 
 
 def source_for(app: WeChatApp) -> str:

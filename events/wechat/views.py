@@ -1,9 +1,12 @@
 """HTTP adapters for WeChat's callbacks. Thin: check, call push/pay, answer in the form
-WeChat expects. Nothing here answers 500: bad input gets a precise 4xx, a database
-outage 503 (WeChat retries later)."""
+WeChat expects. Nothing here answers 500: unsigned or stale requests get 403, bad input a
+precise 4xx (a push signed by WeChat but unreadable is kept and acknowledged instead, so
+WeChat stops retrying), a database outage 503 (WeChat retries later)."""
 
 import logging
+import time
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,7 +17,7 @@ from campaigns.models import WeChatApp
 from events.models import PayMerchant
 
 from . import pay, push
-from .signature import check_signature
+from .signature import check_signature, is_fresh
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,10 @@ def official_account_push(request: HttpRequest, appid: str) -> HttpResponse:
         signature=query.get("signature", ""),
     ):
         return _text("Signature does not match this app's token.", 403)
+    max_age = settings.WECHAT_PUSH_MAX_AGE_SECONDS
+    if not is_fresh(query.get("timestamp", ""), now=time.time(), max_age=max_age):
+        logger.warning("Refused a push for %s: its signed timestamp is outside ±%s s", app.appid, max_age)
+        return _text(f"timestamp is more than {max_age} seconds away from our clock; refused as a replay.", 403)
     if request.method == "GET":
         # The console's URL check: echo echostr exactly as sent.
         return _text(query.get("echostr", ""))
@@ -66,21 +73,28 @@ def official_account_push(request: HttpRequest, appid: str) -> HttpResponse:
         encrypt_type=query.get("encrypt_type", ""),
         msg_signature=query.get("msg_signature", ""),
     )
+    # Safe mode expects an encrypted reply or nothing; "success" is for plaintext mode.
+    received = _text("" if push_query.encrypted else "success")
     try:
         message = push.open_envelope(push.parse_body(body), app=app, query=push_query)
         push.store_push(push.rows_from_message(message, app=app), app=app)
     except push.PushRejected as exc:
-        if exc.status != 403:
-            try:
-                push.keep_rejected_push(body=body, error=exc, app=app)
-            except DatabaseError:
-                logger.exception("Could not keep a rejected push for %s", app.appid)
-        return _text(str(exc), exc.status)
+        if exc.status == 403:  # msg_signature wrong: not WeChat's, nothing to keep
+            return _text(str(exc), exc.status)
+        try:
+            push.keep_rejected_push(body=body, error=exc, app=app)
+        except DatabaseError:
+            logger.exception("Could not keep a rejected push for %s", app.appid)
+            return _text("Temporarily unavailable; WeChat will retry.", 503)
+        # Signed by WeChat but unreadable: it is kept for replay, and any answer other than
+        # "success" makes WeChat retry (three times, all kept once) and then show the
+        # follower "该公众号暂时无法提供服务".
+        logger.warning("Kept an unreadable push for %s as a rejected row: %s", app.appid, exc)
+        return received
     except DatabaseError:
         logger.exception("Database unavailable while storing a push for %s", app.appid)
         return _text("Temporarily unavailable; WeChat will retry.", 503)
-    # Safe mode expects an encrypted reply or nothing; "success" is for plaintext mode.
-    return _text("" if push_query.encrypted else "success")
+    return received
 
 
 def _pay_failure(message: str, status: int) -> JsonResponse:

@@ -7,7 +7,6 @@ file, so memory stays flat however big the month is. Each run writes the same fi
 never duplicates.
 """
 
-import csv
 import gzip
 import io
 import json
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from events.models import AdSpend, Event
 from events.partitions import DroppedMonth, drop_month
+from reports.export import spreadsheet
 from reports.models import Archive, Snapshot
 from reports.snapshots.periods import SnapshotPeriod, parse_label
 
@@ -105,10 +105,10 @@ def _write_gzip_csv(path: str, header: list[str], rows: Iterable[tuple]) -> dict
     count = 0
     with tempfile.TemporaryFile() as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb") as gz, io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
-            writer = csv.writer(text)
+            writer = spreadsheet.writer(text)
             writer.writerow(header)
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow(row)
                 count += 1
         size = raw.tell()
         raw.seek(0)

@@ -2,12 +2,13 @@
 chart hint, and a note. Admin, the dashboard, CSV export and email all render this shape
 and nothing else, so a new section needs no new template."""
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from reports.export import spreadsheet
 
 
 def cell(value: Any) -> Any:
@@ -57,9 +58,9 @@ class Section:
 def section_csv(section: dict) -> str:
     """One section as CSV text (header row + rows)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(section.get("columns", []))
-    writer.writerows(["" if v is None else v for v in row] for row in section.get("rows", []))
+    writer.writerows(section.get("rows", []))
     return out.getvalue()
 
 

