@@ -24,7 +24,7 @@ def superuser(django_user_model):
 
 @pytest.mark.django_db
 def test_resending_a_batch_does_not_add_another_copy_of_its_rejected_rows():
-    key, _ = IngestKey.generate(name="server", source="crm")
+    key, _ = IngestKey.generate(name="server", source="crm", kind=IngestKey.Kind.SERVER)
     batch = [GOOD, BAD, {**BAD, "user_id": "u2"}]
 
     answers = [ingest_rows(batch, channel="api", ingest_key=key) for _ in range(3)]
@@ -39,8 +39,8 @@ def test_resending_a_batch_does_not_add_another_copy_of_its_rejected_rows():
 @pytest.mark.django_db
 def test_the_same_bad_row_from_two_keys_is_kept_for_each_key():
     # "By key and content": another sender's identical row is another row to look at.
-    first, _ = IngestKey.generate(name="one", source="crm")
-    second, _ = IngestKey.generate(name="two", source="crm")
+    first, _ = IngestKey.generate(name="one", source="crm", kind=IngestKey.Kind.SERVER)
+    second, _ = IngestKey.generate(name="two", source="crm", kind=IngestKey.Kind.SERVER)
 
     ingest_rows([BAD], channel="api", ingest_key=first)
     ingest_rows([BAD], channel="api", ingest_key=second)
@@ -60,7 +60,7 @@ def test_a_rejected_row_kept_before_is_not_kept_again_after_it_was_dismissed():
 
 @pytest.mark.django_db
 def test_an_unreadable_body_sent_twice_is_kept_once(client):
-    key, raw_key = IngestKey.generate(name="server", source="crm")
+    key, raw_key = IngestKey.generate(name="server", source="crm", kind=IngestKey.Kind.SERVER)
 
     for _ in range(2):
         response = client.post(

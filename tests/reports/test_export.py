@@ -179,7 +179,7 @@ def test_a_hyperlink_formula_sent_as_an_event_page_is_not_live_in_the_weekly_csv
     from tests.reports.snapshot_data import AFTER_WEEK, ensure_funnel_plan
 
     ensure_funnel_plan()
-    _, raw_key = IngestKey.generate(name="server", source="crm")
+    _, raw_key = IngestKey.generate(name="server", source="crm", kind=IngestKey.Kind.SERVER)
     batch = [
         {"event_name": "page_view", "user_id": "attacker", "page": HYPERLINK, "ts": "2025-11-12T09:00:00+08:00"},
         {"event_name": "pay_success", "user_id": "attacker", "page": "checkout", "value": "10",
