@@ -2,11 +2,12 @@
 links, imports, replays) calls `ingest_rows`.
 
 Steps (a lean path, PostHog-capture style): validate each row with plain functions →
-compute dedupe keys → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
-codes, placement scenes and source aliases (events.ingest.write) → classify the rows not
-inserted as duplicates (same content) or conflicts (same id, different content) → store
-every rejected row in bulk. When this returns, the rows are durable; a single event with
-nothing to reject costs one statement.
+drop events of erased people (events.privacy.tombstones) → compute dedupe keys → one bulk
+INSERT … ON CONFLICT DO NOTHING that also resolves campaign codes, placement scenes and
+source aliases (events.ingest.write) → classify the rows not inserted as duplicates (same
+content) or conflicts (same id, different content) → store every rejected row in bulk.
+When this returns, the rows are durable; a single event with nothing to reject costs two
+statements (the erasure check, a primary-key look-up, and the insert).
 
 Row fields: event_name, user_id, session_id, source, campaign, page, value, currency, ts,
 event_id, properties, plus optional app_id and placement_scene. Unknown fields are kept
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
+from events.privacy.tombstones import erased_rows
 
 from .dedupe import content_hash, dedupe_key, digest
 from .validate import CleanRow, validate_row
@@ -82,6 +84,12 @@ def ingest_rows(
             rejected.append((index, row, errors, RejectedRow.Reason.INVALID))
         else:
             clean.append((index, row_clean))
+
+    # An erased person's retried events stay erased (events.privacy.tombstones).
+    dropped = erased_rows([row for _, row in clean])
+    if dropped:
+        result.duplicates += len(dropped)
+        clean = [item for position, item in enumerate(clean) if position not in dropped]
 
     ingest_key_id = ingest_key.pk if ingest_key is not None else None
     by_key: dict[str, tuple[int, CleanRow]] = {}
