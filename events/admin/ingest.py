@@ -14,6 +14,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from campaigns.models import EventDefinition, SourceAlias
+from events.admin.privacy import PersonActionsMixin
 from events.ingest.keys import forget_keys
 from events.ingest.replay import replay_rejected
 from events.ingest.validate import snake_case
@@ -157,7 +158,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(BigTableAdmin):
+class EventAdmin(PersonActionsMixin, BigTableAdmin):
     list_display = [
         "event_name",
         "user_id",
