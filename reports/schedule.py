@@ -94,6 +94,17 @@ SCHEDULE = [
         "(docs/privacy.md).",
     ),
     Entry(
+        "reports: pseudonymise archives past retention",
+        "reports.tasks.pseudonymise_old_archives",
+        minute="30",
+        hour="5",
+        day_of_month="3",
+        expire_seconds=12 * 3600,
+        queue="reports",
+        description="Monthly, after the events: archived months older than PRIVACY_RETENTION_MONTHS get the "
+        "same pseudonyms as the database (each archive once; docs/privacy.md).",
+    ),
+    Entry(
         "events: erase people who unfollowed",
         "events.tasks.erase_unfollowed_people",
         minute="10",

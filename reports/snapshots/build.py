@@ -211,10 +211,5 @@ def mark_stale_for_days(days: Iterable[date], *, now: datetime | None = None) ->
     return Snapshot.objects.filter(covered, built_at__isnull=False, stale=False).update(stale=True, stale_since=now)
 
 
-def on_person_erased(sender, *, days: list[date], **kwargs) -> int:
-    """events.privacy.erase.person_erased receiver: snapshots are rebuilt, never edited."""
-    return mark_stale_for_days(days)
-
-
 def latest_built(kind: str) -> Snapshot | None:
     return Snapshot.objects.filter(kind=kind, built_at__isnull=False).order_by("-period_start").first()

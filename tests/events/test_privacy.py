@@ -1,11 +1,14 @@
 """Personal-data rights (docs/privacy.md): export and erase a person, retries after an
 erasure, retention pseudonymisation, erase on unfollow."""
 
+import csv
+import gzip
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -21,8 +24,10 @@ from events.privacy.lookup import find_person
 from events.privacy.retention import apply_retention, retention_cutoff
 from events.privacy.unfollow import due_unfollowers, erase_unfollowed
 from events.tasks import erase_app_unfollowers, erase_unfollowed_people
-from reports.models import Snapshot
+from reports.export.archive import archive_month, drop_archived_month
+from reports.models import Archive, Snapshot
 from reports.snapshots import build
+from reports.tasks import pseudonymise_old_archives, remove_erased_from_archives_task
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -422,3 +427,62 @@ def test_selecting_two_people_asks_for_one(client, analyst, li_lei_and_han_mei):
     response = client.post("/admin/events/event/", {"action": "export_person", "_selected_action": ids}, follow=True)
 
     assert "exactly one person" in response.content.decode()
+
+
+# --- archives ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
+    }
+    return tmp_path
+
+
+def archived_user_ids(label: str) -> list[str]:
+    archive = Archive.objects.get(month=date.fromisoformat(f"{label}-01"))
+    path = archive.files["events"]["path"]
+    with default_storage.open(path, "rb") as stored, gzip.open(stored, "rt", encoding="utf-8", newline="") as text:
+        return sorted(row["user_id"] for row in csv.DictReader(text))
+
+
+def test_an_erasure_rewrites_the_archived_months_without_the_person(
+    li_lei_and_han_mei, storage, django_capture_on_commit_callbacks
+):
+    archive_month("2025-10")
+    drop_archived_month("2025-10")  # October now lives only in its archive
+    assert archived_user_ids("2025-10") == ["hm", MP_ID, OA_ID]
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        record = erase_person(OA_ID)
+    removed = remove_erased_from_archives_task(record.pk, ["2025-10-01"])
+
+    assert len(callbacks) == 1  # the same task, queued once the erasure committed
+    assert record.events == 1  # only November's payment was still in the database
+    assert removed == 2
+    assert archived_user_ids("2025-10") == ["hm"]
+    assert Archive.objects.get(month=date(2025, 10, 1)).files["events"]["rows"] == 1
+    assert remove_erased_from_archives_task(record.pk, ["2025-10-01"]) == 0
+
+
+def test_archives_past_retention_get_the_same_pseudonyms_as_the_database(settings, storage):
+    settings.PRIVACY_RETENTION_MONTHS = 1
+    ingest_rows(
+        [
+            row("page_view", OA_ID, "2025-09-10T02:00:00Z", session_id="s-1", properties={"unionid": UNIONID, "n": 1}),
+            row("page_view", "hm", "2025-09-11T02:00:00Z"),
+        ],
+        channel="api",
+        source="wechat",
+    )
+    archive_month("2025-09")
+    drop_archived_month("2025-09")
+
+    changed = pseudonymise_old_archives()
+    again = pseudonymise_old_archives()
+
+    # OA_ID is linked to UNIONID by the unionid it carried: it becomes the person's pseudonym.
+    assert archived_user_ids("2025-09") == sorted([pseudonym(UNIONID), pseudonym("hm")])
+    assert (changed, again) == (2, 0)
