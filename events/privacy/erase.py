@@ -24,9 +24,8 @@ from django.utils import timezone
 from events.identity import _lock_merges
 from events.models import ErasedId, ErasureRecord, Event, EventKey
 
-from .export import identities_of
 from .hashing import id_hash
-from .lookup import Person, find_person, rejected_rows_of
+from .lookup import Person, events_of, find_person, identities_of, rejected_rows_of
 
 # Sent inside the erasure's transaction with `record` (the ErasureRecord) and `days`
 # (sorted local dates that lost events). Receivers return how many snapshots they marked
@@ -88,7 +87,7 @@ def _delete_events(person: Person) -> tuple[int, int, list[date]]:
     """Delete the person's events and their dedupe keys: (events, keys, local days)."""
     if connection.vendor != "postgresql":
         # The SQLite demo: no key table, no partitions.
-        events = Event.objects.filter(user_id__in=person.ids)
+        events = events_of(person)
         days = sorted(
             set(events.annotate(day=TruncDate("ts", tzinfo=settings.REPORTING_TZ)).values_list("day", flat=True))
         )

@@ -15,13 +15,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from events.models import Event, Identity
-
-from .lookup import Person, rejected_rows_of
+from .lookup import Person, events_of, identities_of, rejected_rows_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +44,6 @@ IDENTITY_FIELDS = ("user_id", "person_id", "app_id", "linked_by", "updated_at")
 REJECTED_FIELDS = ("id", "channel", "source", "raw", "errors", "reason", "status", "row_index", "received_at")
 
 _encode = DjangoJSONEncoder(ensure_ascii=False).encode
-
-
-def identities_of(person: Person):
-    return Identity.objects.filter(Q(user_id__in=person.ids) | Q(person_id__in=person.ids))
-
-
-def events_of(person: Person):
-    # event_user_ts serves this on every monthly partition.
-    return Event.objects.filter(user_id__in=person.ids)
 
 
 def export_document(person: Person, *, now: datetime | None = None) -> Iterator[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from events.identity import _check_id
-from events.models import Identity, RejectedRow
+from events.models import Event, Identity, RejectedRow
 
 # Characters of WeChat ids (openid, unionid: letters, digits, '-' and '_'). A rejected
 # row mentions an id when the id appears with none of these on either side, so "o6_b"
@@ -45,6 +45,15 @@ def mentions(ids: tuple[str, ...]) -> Q:
     # PostgreSQL's regular expressions read Python's escapes the same way (a backslash
     # before punctuation is that character), and SQLite's REGEXP is Python's re.
     return Q(raw__regex=f"(^|{boundary})({pattern})($|{boundary})")
+
+
+def identities_of(person: Person):
+    return Identity.objects.filter(Q(user_id__in=person.ids) | Q(person_id__in=person.ids))
+
+
+def events_of(person: Person):
+    # event_user_ts serves this on every monthly partition.
+    return Event.objects.filter(user_id__in=person.ids)
 
 
 def rejected_rows_of(person: Person):

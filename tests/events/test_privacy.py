@@ -11,6 +11,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import WeChatApp
@@ -486,3 +487,23 @@ def test_archives_past_retention_get_the_same_pseudonyms_as_the_database(setting
     # OA_ID is linked to UNIONID by the unionid it carried: it becomes the person's pseudonym.
     assert archived_user_ids("2025-09") == sorted([pseudonym(UNIONID), pseudonym("hm")])
     assert (changed, again) == (2, 0)
+
+
+def test_an_erasure_costs_the_same_queries_for_one_event_or_two_hundred():
+    def person_with(user_id: str, events: int) -> None:
+        rows = [
+            row("page_view", user_id, f"2025-10-{1 + i % 28:02d}T0{i % 10}:00:00Z", event_id=f"{user_id}-{i}")
+            for i in range(events)
+        ]
+        ingest_rows(rows, channel="api", source="wechat")
+
+    person_with("one", 1)
+    person_with("many", 200)
+
+    with CaptureQueriesContext(connection) as one:
+        erase_person("one")
+    with CaptureQueriesContext(connection) as many:
+        record = erase_person("many")
+
+    assert record.events == 200
+    assert len(many.captured_queries) == len(one.captured_queries)
