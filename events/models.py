@@ -509,7 +509,9 @@ class ErasureRecord(models.Model):
     erased_at = models.DateTimeField(default=timezone.now)
     id_hashes = models.JSONField(default=list, help_text="HMAC-SHA256 of each erased id (events.privacy.hashing).")
     events = models.PositiveBigIntegerField(default=0)
-    event_keys = models.PositiveBigIntegerField(default=0, help_text="Dedupe keys (events_eventkey) removed.")
+    event_keys = models.PositiveBigIntegerField(
+        default=0, help_text="Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."
+    )
     identities = models.PositiveIntegerField(default=0)
     rejected_rows = models.PositiveIntegerField(default=0)
     stale_snapshots = models.PositiveIntegerField(default=0, help_text="Snapshots marked stale for a rebuild.")
@@ -523,16 +525,3 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Erasure {self.pk} at {self.erased_at:%Y-%m-%d %H:%M}"
-
-
-class ErasedId(models.Model):
-    """A tombstone: the keyed hash of an erased id and when it was erased. Ingest drops
-    events of this id dated up to that moment, so a client's retry cannot bring back
-    what was erased (docs/privacy.md, "Retries after an erasure")."""
-
-    id_hash = models.CharField(max_length=64, primary_key=True)
-    erased_at = models.DateTimeField()
-    erasure = models.ForeignKey(ErasureRecord, on_delete=models.CASCADE, related_name="tombstones")
-
-    def __str__(self) -> str:
-        return f"{self.id_hash[:12]}… erased at {self.erased_at:%Y-%m-%d %H:%M}"

@@ -179,8 +179,8 @@ REPORTS_STOP_ROAS = env_decimal("REPORTS_STOP_ROAS", "1.0")
 REPORTS_TARGET_COST_PER_ORDER = env_decimal("REPORTS_TARGET_COST_PER_ORDER", "150")
 REPORTS_COST_OF_GOODS_RATIO = env_decimal("REPORTS_COST_OF_GOODS_RATIO", "0.6")
 # Personal data (docs/privacy.md). The key of the keyed hashes (HMAC) kept for erased ids and
-# used as pseudonyms; defaults to SECRET_KEY. Changing it orphans existing tombstones and
-# pseudonyms, so set it once and keep it when SECRET_KEY rotates.
+# used as pseudonyms; defaults to SECRET_KEY. Changing it orphans the hashes in erasure
+# records and existing pseudonyms, so set it once and keep it when SECRET_KEY rotates.
 PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "") or SECRET_KEY
 # Raw events keep personal ids this many months (whole months of the reporting time zone),
 # then their user_id/session_id become pseudonyms; 0 keeps them for ever.

@@ -2,12 +2,11 @@
 links, imports, replays) calls `ingest_rows`.
 
 Steps (a lean path, PostHog-capture style): validate each row with plain functions →
-drop events of erased people (events.privacy.tombstones) → compute dedupe keys → one bulk
-INSERT … ON CONFLICT DO NOTHING that also resolves campaign codes, placement scenes and
-source aliases (events.ingest.write) → classify the rows not inserted as duplicates (same
-content) or conflicts (same id, different content) → store every rejected row in bulk.
-When this returns, the rows are durable; a single event with nothing to reject costs two
-statements (the erasure check, a primary-key look-up, and the insert).
+compute dedupe keys → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
+codes, placement scenes and source aliases (events.ingest.write) → classify the rows not
+inserted as duplicates (same content, or an erased event's key) or conflicts (same id,
+different content) → store every rejected row in bulk. When this returns, the rows are
+durable; a single event with nothing to reject costs one statement.
 
 Row fields: event_name, user_id, session_id, source, campaign, page, value, currency, ts,
 event_id, properties, plus optional app_id and placement_scene. Unknown fields are kept
@@ -23,9 +22,8 @@ from django.utils import timezone
 
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
-from events.privacy.tombstones import erased_rows
 
-from .dedupe import content_hash, dedupe_key, digest
+from .dedupe import ERASED, content_hash, dedupe_key, digest
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
 
@@ -85,12 +83,6 @@ def ingest_rows(
         else:
             clean.append((index, row_clean))
 
-    # An erased person's retried events stay erased (events.privacy.tombstones).
-    dropped = erased_rows([row for _, row in clean])
-    if dropped:
-        result.duplicates += len(dropped)
-        clean = [item for position, item in enumerate(clean) if position not in dropped]
-
     ingest_key_id = ingest_key.pk if ingest_key is not None else None
     by_key: dict[str, tuple[int, CleanRow]] = {}
     for index, row in clean:
@@ -124,7 +116,8 @@ def ingest_rows(
         for key, (index, event) in by_key.items():
             if key in inserted:
                 continue
-            if stored.get(key) == digest(event.content_hash):
+            # An erased event's key answers every retry as a duplicate (dedupe.ERASED).
+            if stored.get(key) in (digest(event.content_hash), ERASED):
                 result.duplicates += 1
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))

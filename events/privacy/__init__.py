@@ -2,8 +2,8 @@
 
 - `lookup`: every id of one person, from any one of them;
 - `export`: one JSON document of everything that mentions them (streamed);
-- `erase`: delete it all in one transaction, keep a record with hashed ids and a tombstone;
-- `tombstones`: ingest's check that an erased person's retried events stay erased;
+- `erase`: delete it all in one transaction, keep a record with hashed ids; the erased
+  events' dedupe keys stay, marked erased, so a client's retry remains a duplicate;
 - `retention`: pseudonymise events older than the retention period;
 - `unfollow`: erase Official Account followers some days after they unfollow (opt-in per account).
 """

@@ -3,12 +3,12 @@
 Steps, in one transaction under the identity-merge lock (so no link adds an id to the
 person half-way):
 1. look the person up again (every id of their group, events.privacy.lookup);
-2. delete their events from every monthly partition and, in the same statement, the
-   dedupe keys of exactly those events (events_eventkey), collecting the local days the
-   events fell on;
+2. delete their events from every monthly partition and, in the same statement, mark the
+   dedupe keys of exactly those events erased (events_eventkey keeps the key's digest, no
+   id, with dedupe.ERASED as content hash, so a client's retry stays a duplicate),
+   collecting the local days the events fell on;
 3. delete their identity links and the rejected rows that mention any of their ids;
-4. write the ErasureRecord (counts and keyed hashes of the ids) and one tombstone per
-   id, which keeps a client's retry of an erased event out (events.privacy.tombstones);
+4. write the ErasureRecord (counts and keyed hashes of the ids);
 5. announce `person_erased` with those days: reports marks the snapshots that covered
    them stale (reports never gets edited numbers; it rebuilds).
 """
@@ -22,7 +22,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from events.identity import _lock_merges
-from events.models import ErasedId, ErasureRecord, Event, EventKey
+from events.ingest.dedupe import ERASED
+from events.models import ErasureRecord, Event, EventKey
 
 from .hashing import id_hash
 from .lookup import Person, events_of, find_person, identities_of, rejected_rows_of
@@ -45,7 +46,7 @@ def erase_person(
     """Erase everything that mentions the person behind `any_id`; return the record.
 
     Raises events.identity.IdentityError for an empty or over-long id. Erasing an id
-    nobody mentions still writes a record (with zero counts) and a tombstone.
+    nobody mentions still writes a record (with zero counts): the request is on file.
     """
     now = now or timezone.now()
     find_person(any_id)  # a bad id fails before any lock is taken
@@ -70,12 +71,6 @@ def erase_person(
             identities=identities,
             rejected_rows=rejected,
         )
-        ErasedId.objects.bulk_create(
-            [ErasedId(id_hash=value, erased_at=now, erasure=record) for value in hashes],
-            update_conflicts=True,
-            unique_fields=["id_hash"],
-            update_fields=["erased_at", "erasure"],
-        )
         responses = person_erased.send(sender=ErasureRecord, record=record, days=days)
         record.stale_snapshots = sum(count for _, count in responses if isinstance(count, int))
         if record.stale_snapshots:
@@ -84,7 +79,7 @@ def erase_person(
 
 
 def _delete_events(person: Person) -> tuple[int, int, list[date]]:
-    """Delete the person's events and their dedupe keys: (events, keys, local days)."""
+    """Delete the person's events, mark their dedupe keys erased: (events, keys, local days)."""
     if connection.vendor != "postgresql":
         # The SQLite demo: no key table, no partitions.
         events = events_of(person)
@@ -96,15 +91,16 @@ def _delete_events(person: Person) -> tuple[int, int, list[date]]:
     with connection.cursor() as cursor:
         # Through the parent table: PostgreSQL deletes from every partition (DEFAULT
         # included), each using its event_user_ts index. The keys are those of exactly
-        # the deleted rows, in the same statement (their first 128 bits, as ingest wrote them).
+        # the deleted rows, in the same statement (their first 128 bits, as ingest wrote
+        # them); the content hash, derived from the event, is overwritten.
         cursor.execute(
             f"WITH gone AS (DELETE FROM {Event._meta.db_table} WHERE user_id = ANY(%(ids)s) "  # noqa: S608 (ours)
             "RETURNING ts, dedupe_key), "
-            f"keys AS (DELETE FROM {EventKey._meta.db_table} AS k USING gone "
+            f"keys AS (UPDATE {EventKey._meta.db_table} AS k SET content_hash = %(erased)s FROM gone "
             "WHERE k.dedupe_key = left(gone.dedupe_key, 32)::uuid RETURNING 1) "
             "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM keys), "
             "ARRAY(SELECT DISTINCT (ts AT TIME ZONE %(zone)s)::date FROM gone ORDER BY 1)",
-            {"ids": list(person.ids), "zone": settings.REPORTING_TZ.key},
+            {"ids": list(person.ids), "zone": settings.REPORTING_TZ.key, "erased": ERASED},
         )
         events, keys, days = cursor.fetchone()
     return events, keys, list(days)

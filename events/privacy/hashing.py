@@ -2,7 +2,7 @@
 
 A plain sha256 of an openid could be reversed by hashing candidate ids; a keyed hash
 cannot without the key. Two purposes, two salts, so a pseudonym stored in events never
-equals the tombstone hash of the same id.
+equals the erasure record's hash of the same id.
 """
 
 from django.conf import settings
@@ -12,7 +12,7 @@ PSEUDONYM_PREFIX = "anon:"
 
 
 def id_hash(value: str) -> str:
-    """64 hex digits identifying an erased id in erasure records and tombstones."""
+    """64 hex digits identifying an erased id in erasure records."""
     return salted_hmac(
         "wxanalytics.privacy.erased-id", value, secret=settings.PRIVACY_HASH_KEY, algorithm="sha256"
     ).hexdigest()
