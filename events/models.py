@@ -514,6 +514,7 @@ class ErasureRecord(models.Model):
     )
     identities = models.PositiveIntegerField(default=0)
     rejected_rows = models.PositiveIntegerField(default=0)
+    unionid_lookups = models.PositiveIntegerField(default=0, help_text="Follower unionid look-ups removed.")
     stale_snapshots = models.PositiveIntegerField(default=0, help_text="Snapshots marked stale for a rebuild.")
 
     class Meta:

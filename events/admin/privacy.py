@@ -48,6 +48,7 @@ class ErasureRecordAdmin(admin.ModelAdmin):
         "event_keys",
         "identities",
         "rejected_rows",
+        "unionid_lookups",
         "stale_snapshots",
     ]
     list_filter = ["trigger", ("erased_at", admin.DateFieldListFilter)]
@@ -117,13 +118,14 @@ def _may_use_person_page(user) -> bool:
 
 def _erased_message(record: ErasureRecord) -> str:
     return _(
-        "Erased: %(events)d events, %(keys)d dedupe keys, %(identities)d identity links, %(rejected)d rejected "
-        "rows; %(snapshots)d snapshots marked stale for a rebuild."
+        "Erased: %(events)d events, %(identities)d identity links, %(rejected)d rejected rows, %(lookups)d "
+        "unionid look-ups; %(keys)d dedupe keys kept as erased; %(snapshots)d snapshots marked stale for a rebuild."
     ) % {
         "events": record.events,
         "keys": record.event_keys,
         "identities": record.identities,
         "rejected": record.rejected_rows,
+        "lookups": record.unionid_lookups,
         "snapshots": record.stale_snapshots,
     }
 

@@ -42,6 +42,7 @@ class ErasureOutput(serializers.Serializer):
     event_keys = serializers.IntegerField()
     identities = serializers.IntegerField()
     rejected_rows = serializers.IntegerField()
+    unionid_lookups = serializers.IntegerField()
     stale_snapshots = serializers.IntegerField()
 
 

@@ -7,7 +7,8 @@ person half-way):
    dedupe keys of exactly those events erased (events_eventkey keeps the key's digest, no
    id, with dedupe.ERASED as content hash, so a client's retry stays a duplicate),
    collecting the local days the events fell on;
-3. delete their identity links and the rejected rows that mention any of their ids;
+3. delete their identity links, the rejected rows that mention any of their ids and the
+   follower unionid look-ups of their openids;
 4. write the ErasureRecord (counts and keyed hashes of the ids);
 5. announce `person_erased` with those days: reports marks the snapshots that covered
    them stale (reports never gets edited numbers; it rebuilds).
@@ -26,7 +27,7 @@ from events.ingest.dedupe import ERASED
 from events.models import ErasureRecord, Event, EventKey
 
 from .hashing import id_hash
-from .lookup import Person, events_of, find_person, identities_of, rejected_rows_of
+from .lookup import Person, events_of, find_person, identities_of, rejected_rows_of, unionid_lookups_of
 
 # Sent inside the erasure's transaction with `record` (the ErasureRecord) and `days`
 # (sorted local dates that lost events). Receivers return how many snapshots they marked
@@ -56,6 +57,7 @@ def erase_person(
         events, keys, days = _delete_events(person)
         identities, _ = identities_of(person).delete()
         rejected, _ = rejected_rows_of(person).delete()
+        lookups, _ = unionid_lookups_of(person).delete()
         hashes = sorted({id_hash(value) for value in person.ids})
         if requested_by is not None and not requested_by_name:
             requested_by_name = requested_by.get_username()
@@ -70,6 +72,7 @@ def erase_person(
             event_keys=keys,
             identities=identities,
             rejected_rows=rejected,
+            unionid_lookups=lookups,
         )
         responses = person_erased.send(sender=ErasureRecord, record=record, days=days)
         record.stale_snapshots = sum(count for _, count in responses if isinstance(count, int))

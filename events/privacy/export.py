@@ -5,8 +5,8 @@ The document is produced as a stream of text chunks: events are read with a serv
 cursor in chunks of `CHUNK_SIZE`, so memory stays flat however many events a person has.
 
     {"format": "wxanalytics.person-export.v1", "generated_at": "…", "ids": [...],
-     "identities": [...], "events": [...], "rejected_rows": [...],
-     "counts": {"identities": n, "events": n, "rejected_rows": n}}
+     "identities": [...], "events": [...], "rejected_rows": [...], "unionid_lookups": [...],
+     "counts": {"identities": n, "events": n, "rejected_rows": n, "unionid_lookups": n}}
 """
 
 import json
@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .lookup import Person, events_of, identities_of, rejected_rows_of
+from .lookup import Person, events_of, identities_of, rejected_rows_of, unionid_lookups_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ EVENT_FIELDS = (
     "properties",
 )
 IDENTITY_FIELDS = ("user_id", "person_id", "app_id", "linked_by", "updated_at")
+LOOKUP_FIELDS = ("app_id", "openid", "misses", "last_asked_at", "next_ask_at")
 REJECTED_FIELDS = ("id", "channel", "source", "raw", "errors", "reason", "status", "row_index", "received_at")
 
 _encode = DjangoJSONEncoder(ensure_ascii=False).encode
@@ -55,6 +56,7 @@ def export_document(person: Person, *, now: datetime | None = None) -> Iterator[
         ("identities", identities_of(person).order_by("person_id", "user_id").values(*IDENTITY_FIELDS)),
         ("events", events_of(person).order_by("ts", "id").values(*EVENT_FIELDS)),
         ("rejected_rows", rejected_rows_of(person).order_by("received_at", "id").values(*REJECTED_FIELDS)),
+        ("unionid_lookups", unionid_lookups_of(person).order_by("app_id", "openid").values(*LOOKUP_FIELDS)),
     )
     for name, rows in sections:
         yield f', "{name}": ['

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from events.identity import _check_id
-from events.models import Event, Identity, RejectedRow
+from events.models import Event, Identity, RejectedRow, UnionidLookup
 
 # Characters of WeChat ids (openid, unionid: letters, digits, '-' and '_'). A rejected
 # row mentions an id when the id appears with none of these on either side, so "o6_b"
@@ -58,3 +58,8 @@ def events_of(person: Person):
 
 def rejected_rows_of(person: Person):
     return RejectedRow.objects.filter(mentions(person.ids))
+
+
+def unionid_lookups_of(person: Person):
+    # A scan of a small table (followers WeChat gave no unionid for): its index leads with app_id.
+    return UnionidLookup.objects.filter(openid__in=person.ids)

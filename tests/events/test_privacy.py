@@ -18,7 +18,7 @@ from campaigns.models import WeChatApp
 from events.identity import IdentityError
 from events.ingest import ingest_rows
 from events.ingest.dedupe import ERASED
-from events.models import ErasureRecord, Event, EventKey, Identity, RejectedRow
+from events.models import ErasureRecord, Event, EventKey, Identity, RejectedRow, UnionidLookup
 from events.privacy.erase import erase_person
 from events.privacy.export import export_document
 from events.privacy.hashing import id_hash, pseudonym
@@ -79,6 +79,10 @@ def li_lei_and_han_mei():
         source="wechat",
     )
     assert (result.accepted, len(result.rejected)) == (5, 2)
+    # WeChat once returned no unionid for his Official Account openid.
+    now = timezone.now()
+    UnionidLookup.objects.create(app_id=OA_APP, openid=OA_ID, last_asked_at=now, next_ask_at=now)
+    UnionidLookup.objects.create(app_id=OA_APP, openid="hm", last_asked_at=now, next_ask_at=now)
     return result
 
 
@@ -123,7 +127,8 @@ def test_the_export_holds_every_event_link_and_rejected_row_of_the_person_and_no
         (UNIONID, UNIONID),
     }
     assert len(document["rejected_rows"]) == 1 and OA_ID in document["rejected_rows"][0]["raw"]
-    assert document["counts"] == {"identities": 3, "events": 3, "rejected_rows": 1}
+    assert [lookup["openid"] for lookup in document["unionid_lookups"]] == [OA_ID]
+    assert document["counts"] == {"identities": 3, "events": 3, "rejected_rows": 1, "unionid_lookups": 1}
 
 
 def test_a_rejected_row_mentions_an_id_only_as_a_whole_id(db):
@@ -139,7 +144,12 @@ def test_the_export_command_writes_the_document_to_a_file(li_lei_and_han_mei, tm
 
     call_command("export_person", UNIONID, "--output", str(output))
 
-    assert json.loads(output.read_text())["counts"] == {"identities": 3, "events": 3, "rejected_rows": 1}
+    assert json.loads(output.read_text())["counts"] == {
+        "identities": 3,
+        "events": 3,
+        "rejected_rows": 1,
+        "unionid_lookups": 1,
+    }
 
 
 # --- erasure -------------------------------------------------------------------------
@@ -165,6 +175,7 @@ def test_erasing_a_person_removes_everything_of_theirs_records_counts_and_stales
     assert EventKey.objects.filter(content_hash=ERASED).count() == 3
     assert Event.objects.filter(user_id="hm").count() == 2
     assert (record.events, record.event_keys, record.identities, record.rejected_rows) == (3, 3, 3, 1)
+    assert record.unionid_lookups == 1 and list(UnionidLookup.objects.values_list("openid", flat=True)) == ["hm"]
     assert (record.requested_by, record.requested_by_name, record.note) == (analyst, analyst.username, "ticket 42")
     assert record.id_hashes == sorted(id_hash(value) for value in (OA_ID, MP_ID, UNIONID))
     stored = json.dumps(list(ErasureRecord.objects.values()), default=str)
@@ -187,7 +198,7 @@ def test_the_erase_command_erases_and_reports_the_counts(li_lei_and_han_mei, cap
 
     record = ErasureRecord.objects.get()
     assert record.requested_by_name == "dpo@example.com" and record.events == 3
-    assert "3 events, 3 dedupe keys, 3 identity links, 1 rejected rows removed" in capsys.readouterr().out
+    assert "3 events, 3 identity links, 1 rejected rows, 1 unionid look-ups removed" in capsys.readouterr().out
 
 
 def test_a_retry_of_an_erased_event_is_answered_as_a_duplicate_and_not_stored(li_lei_and_han_mei):

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError("Not erased.")
         record = erase_person(options["id"], requested_by_name=options["requested_by"], note=options["note"])
         self.stdout.write(
-            f"Erasure {record.pk}: {record.events} events, {record.event_keys} dedupe keys, "
-            f"{record.identities} identity links, {record.rejected_rows} rejected rows removed; "
-            f"{record.stale_snapshots} snapshots marked stale."
+            f"Erasure {record.pk}: {record.events} events, {record.identities} identity links, "
+            f"{record.rejected_rows} rejected rows, {record.unionid_lookups} unionid look-ups removed; "
+            f"{record.event_keys} dedupe keys kept as erased; {record.stale_snapshots} snapshots marked stale."
         )
