@@ -196,6 +196,12 @@ class WeChatApp(models.Model):
     secret = models.CharField(max_length=64, blank=True, help_text="AppSecret; needed for WeChat's QR API.")
     access_token = models.CharField(max_length=1024, blank=True, editable=False)
     access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    erase_unfollowed_after_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Official Accounts: erase a person this many days after they unfollow, if they did "
+        "nothing since (docs/privacy.md). Empty: never (the default).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

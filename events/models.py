@@ -564,3 +564,46 @@ class PayMerchant(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class ErasureRecord(models.Model):
+    """One erasure of a person (PIPL right to deletion, docs/privacy.md).
+
+    Keeps who asked, when and how much was removed, and keyed hashes (HMAC) of the erased
+    ids, never the ids: with the key, support can answer "was this id erased?" without the
+    record itself identifying anyone.
+    """
+
+    class Trigger(models.TextChoices):
+        REQUEST = "request", "Request"
+        UNFOLLOW = "unfollow", "Erase on unfollow"
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too: the record outlives the account of whoever asked.
+    requested_by_name = models.CharField(max_length=150, blank=True)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Ticket or request reference; never the person's ids or name."
+    )
+    erased_at = models.DateTimeField(default=timezone.now)
+    id_hashes = models.JSONField(default=list, help_text="HMAC-SHA256 of each erased id (events.privacy.hashing).")
+    events = models.PositiveBigIntegerField(default=0)
+    event_keys = models.PositiveBigIntegerField(
+        default=0, help_text="Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."
+    )
+    identities = models.PositiveIntegerField(default=0)
+    rejected_rows = models.PositiveIntegerField(default=0)
+    unionid_lookups = models.PositiveIntegerField(default=0, help_text="Follower unionid look-ups removed.")
+    stale_snapshots = models.PositiveIntegerField(default=0, help_text="Snapshots marked stale for a rebuild.")
+
+    class Meta:
+        ordering = ["-erased_at"]
+        permissions = [
+            ("export_person", "Can export a person's data"),
+            ("erase_person", "Can erase a person's data"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.pk} at {self.erased_at:%Y-%m-%d %H:%M}"

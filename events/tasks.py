@@ -9,6 +9,7 @@ from django.utils import timezone
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
 from events.partitions import ensure_partitions
+from events.privacy import retention, unfollow
 from events.wechat.userinfo import link_followers
 
 logger = logging.getLogger(__name__)
@@ -42,3 +43,40 @@ def create_next_month_partitions() -> None:
     takes the partition-creating lock at a month boundary (no-op outside PostgreSQL)."""
     now = timezone.now()
     ensure_partitions([now, now + timedelta(days=32)])
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_retention() -> int:
+    """Pseudonymise events older than PRIVACY_RETENTION_MONTHS (idempotent: a rerun finds
+    only what is left); returns the events changed."""
+    result = retention.apply_retention()
+    logger.info(
+        "retention before %s: %d events of %d ids pseudonymised, %d rejected rows deleted",
+        result.cutoff,
+        result.events,
+        result.people,
+        result.rejected_rows,
+    )
+    return result.events
+
+
+@shared_task
+def erase_unfollowed_people() -> int:
+    """Fan out one erase-on-unfollow run per Official Account that opted in."""
+    app_ids = list(
+        WeChatApp.objects.filter(
+            kind=WeChatApp.Kind.OFFICIAL_ACCOUNT, erase_unfollowed_after_days__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    for app_id in app_ids:
+        erase_app_unfollowers.delay(app_id)
+    return len(app_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def erase_app_unfollowers(app_id: int) -> int:
+    app = WeChatApp.objects.filter(pk=app_id).first()
+    if app is None:
+        logger.info("WeChat app %s is gone; nobody to erase", app_id)
+        return 0
+    return len(unfollow.erase_unfollowed(app))

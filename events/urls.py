@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from events.api import EventIngestView
 from events.identity_api import IdentifyView
 from events.imports.api import ImportView
+from events.privacy.api import PersonErasureView, PersonExportView
 from events.shortlinks import short_link
 from events.wechat import views as wechat_views
 
@@ -35,4 +36,10 @@ urlpatterns += [
 # Identity: join the ids of one person (docs/wechat.md).
 urlpatterns += [
     path("api/v1/identify", IdentifyView.as_view(), name="identify"),
+]
+
+# Personal-data rights: export or erase a person (docs/privacy.md).
+urlpatterns += [
+    path("api/v1/people/export", PersonExportView.as_view(), name="people-export"),
+    path("api/v1/people/erase", PersonErasureView.as_view(), name="people-erase"),
 ]

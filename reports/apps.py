@@ -7,7 +7,12 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from events.privacy.erase import person_erased
+        from reports.privacy import on_person_erased
         from reports.schedule import sync_beat_schedule
 
         # After every migrate (also in tests): the beat rows exist without a manual step.
         post_migrate.connect(sync_beat_schedule, sender=self, dispatch_uid="reports.sync_beat_schedule")
+        # An erasure marks the snapshots that counted the person stale (in its transaction)
+        # and has the archived months rewritten without them (after it commits).
+        person_erased.connect(on_person_erased, dispatch_uid="reports.on_person_erased")

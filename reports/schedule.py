@@ -82,6 +82,38 @@ SCHEDULE = [
         "campaign still runs; admin marks them renewed (printed copies of the old code stop working).",
     ),
     Entry(
+        "events: pseudonymise events past retention",
+        "events.tasks.apply_retention",
+        minute="30",
+        hour="4",
+        day_of_month="3",
+        expire_seconds=12 * 3600,
+        queue="reports",
+        description="Monthly, after the archive: events older than PRIVACY_RETENTION_MONTHS lose their "
+        "user_id/session_id (keyed pseudonyms) and id properties; older rejected rows are deleted "
+        "(docs/privacy.md).",
+    ),
+    Entry(
+        "reports: pseudonymise archives past retention",
+        "reports.tasks.pseudonymise_old_archives",
+        minute="30",
+        hour="5",
+        day_of_month="3",
+        expire_seconds=12 * 3600,
+        queue="reports",
+        description="Monthly, after the events: archived months older than PRIVACY_RETENTION_MONTHS get the "
+        "same pseudonyms as the database (each archive once; docs/privacy.md).",
+    ),
+    Entry(
+        "events: erase people who unfollowed",
+        "events.tasks.erase_unfollowed_people",
+        minute="10",
+        hour="5",
+        expire_seconds=6 * 3600,
+        description="Daily: erases people who unfollowed an Official Account that opted in, after its "
+        "delay, when they did nothing since (docs/privacy.md).",
+    ),
+    Entry(
         "reports: Friday review reminders",
         "reports.review.tasks.send_review_reminders",
         minute="0",

@@ -5,11 +5,12 @@ re-queued if the worker dies; only database connection errors are retried, with 
 """
 
 import logging
+from datetime import date
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from reports.models import Snapshot
+from reports.models import Archive, Snapshot
 from reports.review.tasks import send_review_reminders  # noqa: F401  (the Friday reminder, for autodiscovery)
 from reports.snapshots import build
 from reports.snapshots.periods import last_closed
@@ -83,3 +84,31 @@ def archive_last_month() -> str:
     label = last_closed("monthly").label
     archive_month_task.delay(label)
     return label
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=60, max_retries=3)
+def remove_erased_from_archives_task(erasure_id: int, months: list[str]) -> int:
+    """Rewrite these archived months (YYYY-MM-01) without the rows of one erasure's ids;
+    a rerun finds nothing more to remove."""
+    from events.models import ErasureRecord
+    from reports.export.archive import remove_erased_from_archive
+
+    record = ErasureRecord.objects.filter(pk=erasure_id).first()
+    if record is None:
+        logger.info("erasure %s is gone; archives left as they are", erasure_id)
+        return 0
+    return sum(remove_erased_from_archive(date.fromisoformat(m), id_hashes=record.id_hashes) for m in months)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=60, max_retries=3)
+def pseudonymise_old_archives() -> int:
+    """Archived months older than PRIVACY_RETENTION_MONTHS get the same pseudonyms as the
+    database's events (each archive once); returns the rows changed."""
+    from events.privacy.retention import retention_cutoff
+    from reports.export.archive import pseudonymise_archive
+
+    cutoff = retention_cutoff()
+    if cutoff is None:
+        return 0
+    months = Archive.objects.filter(month__lt=cutoff.date()).values_list("month", flat=True)
+    return sum(pseudonymise_archive(month) for month in months)

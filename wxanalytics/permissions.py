@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -14,3 +14,16 @@ class ModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def has_permission(codename: str, message: str = "") -> type[BasePermission]:
+    """A DRF permission class for one Django permission ("app_label.codename"), for views
+    that act on no model queryset (exports, erasures)."""
+
+    class HasPermission(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            return bool(request.user and request.user.is_authenticated and request.user.has_perm(codename))
+
+    HasPermission.message = message or f"This needs the {codename} permission."
+    HasPermission.__name__ = f"Has_{codename.replace('.', '_')}"
+    return HasPermission

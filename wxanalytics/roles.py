@@ -67,6 +67,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "events.change_rejectedrow",
         *crud("events.paymerchant"),
         "events.delete_identity",
+        # Personal-data rights (docs/privacy.md): export and erase a person, read the records.
+        "events.export_person",
+        "events.erase_person",
+        "events.view_erasurerecord",
         "reports.view_snapshot",
         "reports.add_snapshot",
         "reports.change_snapshot",

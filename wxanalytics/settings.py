@@ -187,6 +187,15 @@ REPORTS_SCALE_ROAS = env_decimal("REPORTS_SCALE_ROAS", "3.0")
 REPORTS_STOP_ROAS = env_decimal("REPORTS_STOP_ROAS", "1.0")
 REPORTS_TARGET_COST_PER_ORDER = env_decimal("REPORTS_TARGET_COST_PER_ORDER", "150")
 REPORTS_COST_OF_GOODS_RATIO = env_decimal("REPORTS_COST_OF_GOODS_RATIO", "0.6")
+# Personal data (docs/privacy.md). The key of the keyed hashes (HMAC) kept for erased ids and
+# used as pseudonyms; defaults to SECRET_KEY. Changing it orphans the hashes in erasure
+# records and existing pseudonyms, so set it once and keep it when SECRET_KEY rotates.
+PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "") or SECRET_KEY
+# Raw events keep personal ids this many months (whole months of the reporting time zone),
+# then their user_id/session_id become pseudonyms; 0 keeps them for ever.
+PRIVACY_RETENTION_MONTHS = env_int("PRIVACY_RETENTION_MONTHS", 25)
+if PRIVACY_RETENTION_MONTHS < 0:
+    raise ImproperlyConfigured("PRIVACY_RETENTION_MONTHS must be 0 (keep) or a number of months.")
 # A TrueType font with CJK glyphs for QR captions (Chinese campaign names); empty = first found.
 QR_CAPTION_FONT = env_str("QR_CAPTION_FONT", "")
 

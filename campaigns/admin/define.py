@@ -118,7 +118,16 @@ class WeChatAppForm(forms.ModelForm):
 
     class Meta:
         model = WeChatApp
-        fields = ["name", "appid", "kind", "original_id", "secret", "encoding_aes_key", "token"]
+        fields = [
+            "name",
+            "appid",
+            "kind",
+            "original_id",
+            "secret",
+            "encoding_aes_key",
+            "token",
+            "erase_unfollowed_after_days",
+        ]
 
     def save(self, commit=True):
         app = super().save(commit=False)
@@ -168,6 +177,7 @@ class WeChatAppAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Personal data (docs/privacy.md)", {"fields": ["erase_unfollowed_after_days"]}),
         ("Access token cache", {"fields": ["access_token_expires_at", "created_at"]}),
     ]
 

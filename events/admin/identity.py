@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from events.admin.privacy import PersonActionsMixin
 from events.models import Identity, UnionidLookup
 
 
 @admin.register(Identity)
-class IdentityAdmin(admin.ModelAdmin):
+class IdentityAdmin(PersonActionsMixin, admin.ModelAdmin):
     list_display = ["user_id", "person_id", "app_id", "linked_by", "updated_at"]
     list_filter = ["linked_by"]
     search_fields = ["=user_id", "=person_id"]

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from campaigns.models import EventDefinition, SourceAlias
+from events.admin.privacy import PersonActionsMixin
 from events.admin.unplanned import unplanned_view
 from events.ingest.keys import forget_keys
 from events.ingest.replay import ReplayRefused, replay_rejected
@@ -161,7 +162,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(BigTableAdmin):
+class EventAdmin(PersonActionsMixin, BigTableAdmin):
     list_display = [
         "event_name",
         "user_id",

@@ -4,9 +4,9 @@ links, imports, replays) calls `ingest_rows`.
 Steps (a lean path, PostHog-capture style): validate each row with plain functions →
 compute dedupe keys → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
 codes, placement scenes and source aliases (events.ingest.write) → classify the rows not
-inserted as duplicates (same content) or conflicts (same id, different content) → store
-every rejected row in bulk. When this returns, the rows are durable; a single event with
-nothing to reject costs one statement.
+inserted as duplicates (same content, or an erased event's key) or conflicts (same id,
+different content) → store every rejected row in bulk. When this returns, the rows are
+durable; a single event with nothing to reject costs one statement.
 
 Row fields: event_name, user_id, session_id, source, campaign, page, value, currency, ts,
 event_id, properties, plus optional app_id and placement_scene. Unknown fields are kept
@@ -23,7 +23,7 @@ from django.utils import timezone
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
-from .dedupe import content_hash, dedupe_key, digest
+from .dedupe import ERASED, content_hash, dedupe_key, digest
 from .trust import client_policy, client_refusal
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
@@ -124,9 +124,14 @@ def ingest_rows(
         for key, (index, event) in by_key.items():
             if key in inserted:
                 continue
-            if stored.get(key) == digest(event.content_hash):
+            stored_hash = stored.get(key)
+            if stored_hash == digest(event.content_hash):
                 result.duplicates += 1
                 stored_events.append(event)
+            elif stored_hash == ERASED:
+                # An erased event's key answers every retry as a duplicate (dedupe.ERASED), and
+                # nothing of it comes back: no event and no identity link.
+                result.duplicates += 1
             else:
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
     # A unionid sent with an event joins that id to its person (E6) as it arrives, from a

@@ -8,7 +8,9 @@
 `content_hash` is always the normalised content's hash: an existing dedupe key with a
 different content hash is a conflict (same id, different payload), kept for review.
 
-`events_eventkey` stores `digest()` of both (their first 128 bits, as a uuid).
+`events_eventkey` stores `digest()` of both (their first 128 bits, as a uuid). An erased
+person's keys stay, with `ERASED` as their content hash (events.privacy.erase): a client's
+retry of an erased event is then a duplicate, whatever it carries, and is not stored again.
 """
 
 import hashlib
@@ -49,6 +51,9 @@ def content_hash(row: CleanRow) -> str:
 def dedupe_key(row: CleanRow, *, scope: str, content: str) -> str:
     material = _SEP.join(("id", scope, row.event_id)) if row.event_id else _SEP.join(("content", content))
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+ERASED = uuid.UUID(int=0)  # no sha256 starts with 128 zero bits
 
 
 def digest(hex_sha256: str) -> uuid.UUID:

@@ -12,14 +12,17 @@ import io
 import json
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from events.models import AdSpend, Event
+from events.models import AdSpend, Event, Identity
 from events.partitions import DroppedMonth, drop_month
+from events.privacy.hashing import PSEUDONYM_PREFIX, id_hash, pseudonym
+from events.privacy.retention import PERSONAL_PROPERTIES
 from reports.export import spreadsheet
 from reports.models import Archive, Snapshot
 from reports.snapshots.periods import SnapshotPeriod, parse_label
@@ -174,3 +177,114 @@ def drop_archived_month(label: str) -> DroppedMonth:
             "run export_archive again before dropping it."
         )
     return drop_month(period.first_day)
+
+
+# --- Personal data in archives (docs/privacy.md) ---------------------------------------
+
+
+def remove_erased_from_archive(month: date, *, id_hashes: Iterable[str]) -> int:
+    """Rewrite one month's archived events file without the rows of erased ids (matched by
+    their keyed hash, the only form the erasure record keeps); returns the rows removed.
+    A file without such rows is read, not rewritten."""
+    erased = set(id_hashes)
+    hashes: dict[str, str] = {}  # one HMAC per distinct user_id of the file
+
+    def erased_row(row: list[str], user: int) -> bool:
+        value = row[user]
+        if value not in hashes:
+            hashes[value] = id_hash(value)
+        return hashes[value] in erased
+
+    if not any(erased_row(row, column["user_id"]) for row, column in _events_file_rows(month)):
+        return 0
+
+    def keep(rows: list[list[str]], column: dict[str, int]) -> list[list[str]]:
+        return [row for row in rows if not erased_row(row, column["user_id"])]
+
+    return _rewrite_events_file(month, keep)
+
+
+def pseudonymise_archive(month: date) -> int:
+    """Give one archived month's events the pseudonyms the database gives them after the
+    retention period (events.privacy.retention); returns the rows changed. Done once: the
+    file's entry in Archive.files remembers it."""
+    _, entry = _events_file(month)
+    if not entry or entry.get("pseudonymised"):
+        return 0
+    changed = 0
+
+    def replace(rows: list[list[str]], column: dict[str, int]) -> list[list[str]]:
+        nonlocal changed
+        user, session, properties = column["user_id"], column["session_id"], column["properties"]
+        fresh = {row[user] for row in rows if not row[user].startswith(PSEUDONYM_PREFIX)}
+        persons = dict(Identity.objects.filter(user_id__in=fresh).values_list("user_id", "person_id"))
+        for row in rows:
+            if row[user].startswith(PSEUDONYM_PREFIX):
+                continue
+            changed += 1
+            row[user] = pseudonym(persons.get(row[user], row[user]))
+            if row[session]:
+                row[session] = pseudonym(row[session])
+            if row[properties]:
+                kept = {k: v for k, v in json.loads(row[properties]).items() if k not in PERSONAL_PROPERTIES}
+                row[properties] = json.dumps(kept, ensure_ascii=False, sort_keys=True)
+        return rows
+
+    _rewrite_events_file(month, replace, mark={"pseudonymised": True})
+    return changed
+
+
+def _events_file(month: date) -> tuple[Archive | None, dict]:
+    archive = Archive.objects.filter(month=month).first()
+    entry = (archive.files.get("events") or {}) if archive else {}
+    if not entry.get("path") or not default_storage.exists(entry["path"]):
+        return None, {}
+    return archive, entry
+
+
+def _events_file_rows(month: date) -> Iterator[tuple[list[str], dict[str, int]]]:
+    """(row, column index by name) for every row of the month's archived events file."""
+    _, entry = _events_file(month)
+    if not entry:
+        return
+    with (
+        default_storage.open(entry["path"], "rb") as stored,
+        gzip.open(stored, "rt", encoding="utf-8", newline="") as text,
+    ):
+        reader = csv.reader(text)
+        column = {name: index for index, name in enumerate(next(reader))}
+        for row in reader:
+            yield row, column
+
+
+def _rewrite_events_file(
+    month: date, change: Callable[[list[list[str]], dict[str, int]], list[list[str]]], *, mark: dict | None = None
+) -> int:
+    """Stream the month's events file through `change` (chunks of CHUNK_SIZE rows) into a
+    new file at the same path; returns how many rows fewer it has."""
+    archive, entry = _events_file(month)
+    if archive is None:
+        return 0
+    with (
+        default_storage.open(entry["path"], "rb") as stored,
+        gzip.open(stored, "rt", encoding="utf-8", newline="") as text,
+    ):
+        header = next(csv.reader(text))
+
+    def rows() -> Iterator[list[str]]:
+        chunk: list[list[str]] = []
+        column: dict[str, int] = {}
+        for row, column in _events_file_rows(month):
+            chunk.append(row)
+            if len(chunk) >= CHUNK_SIZE:
+                yield from change(chunk, column)
+                chunk = []
+        if chunk:
+            yield from change(chunk, column)
+
+    written = _write_gzip_csv(entry["path"], header, rows())
+    # Only the events entry changes: ad spend and snapshot files stay as they are.
+    Archive.objects.filter(pk=archive.pk).update(
+        files={**archive.files, "events": {**entry, **written, **(mark or {})}}
+    )
+    return entry.get("rows", written["rows"]) - written["rows"]

@@ -10,8 +10,9 @@ the same period twice gives the same row, so tasks may be redelivered (acks_late
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -195,6 +196,19 @@ def mark_stale_snapshots(*, now: datetime | None = None, window: timedelta | Non
         start = datetime.combine(day, datetime.min.time(), tzinfo=settings.REPORTING_TZ)
         late |= Q(period_start__lte=start, period_end__gt=start, built_at__lt=latest)
     return Snapshot.objects.filter(late, built_at__isnull=False, stale=False).update(stale=True, stale_since=now)
+
+
+def mark_stale_for_days(days: Iterable[date], *, now: datetime | None = None) -> int:
+    """Flag built snapshots whose period holds one of these local days (events of those
+    days were erased); returns how many became stale. One UPDATE."""
+    covered = Q()
+    for day in set(days):
+        start = datetime.combine(day, datetime.min.time(), tzinfo=settings.REPORTING_TZ)
+        covered |= Q(period_start__lte=start, period_end__gt=start)
+    if not covered:
+        return 0
+    now = now or timezone.now()
+    return Snapshot.objects.filter(covered, built_at__isnull=False, stale=False).update(stale=True, stale_since=now)
 
 
 def latest_built(kind: str) -> Snapshot | None:
