@@ -7,6 +7,7 @@ file, so memory stays flat however big the month is. Each run writes the same fi
 never duplicates.
 """
 
+import csv
 import gzip
 import io
 import json
