@@ -178,6 +178,9 @@ REPORTS_SCALE_ROAS = env_decimal("REPORTS_SCALE_ROAS", "3.0")
 REPORTS_STOP_ROAS = env_decimal("REPORTS_STOP_ROAS", "1.0")
 REPORTS_TARGET_COST_PER_ORDER = env_decimal("REPORTS_TARGET_COST_PER_ORDER", "150")
 REPORTS_COST_OF_GOODS_RATIO = env_decimal("REPORTS_COST_OF_GOODS_RATIO", "0.6")
+# A rate (CTR, api_error %, payment_retry %) is flagged only when its denominator (impressions,
+# page views, checkouts) reaches this size: 1 retry in 4 checkouts is noise, not a signal.
+REPORTS_MIN_RATE_SAMPLE = env_int("REPORTS_MIN_RATE_SAMPLE", 30)
 # A TrueType font with CJK glyphs for QR captions (Chinese campaign names); empty = first found.
 QR_CAPTION_FONT = env_str("QR_CAPTION_FONT", "")
 

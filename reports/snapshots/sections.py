@@ -35,10 +35,14 @@ class Section:
     chart: dict | None = None
     # Row indexes that need attention (past a threshold, a stop signal, the friction step).
     flagged: list[int] = field(default_factory=list)
+    # Row indexes past a threshold in the good direction (fewer unfollows): shown apart.
+    good: list[int] = field(default_factory=list)
 
-    def add(self, *values: Any, flag: bool = False) -> None:
+    def add(self, *values: Any, flag: bool = False, good: bool = False) -> None:
         if flag:
             self.flagged.append(len(self.rows))
+        if good:
+            self.good.append(len(self.rows))
         self.rows.append([cell(v) for v in values])
 
     def as_dict(self) -> dict:
@@ -51,6 +55,7 @@ class Section:
             "note": self.note,
             "chart": self.chart,
             "flagged": self.flagged,
+            "good": self.good,
         }
 
 
