@@ -9,7 +9,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -232,6 +234,8 @@ class Campaign(models.Model):
         PAUSED = "paused", "Paused"
         ENDED = "ended", "Ended"
 
+    # Unique ignoring case (the constraint below): d11-encore and D11-Encore are one code, and
+    # events match it ignoring case.
     code = models.CharField(max_length=32, unique=True, validators=[campaign_code_validator])
     name = models.CharField(max_length=200)
     objective_kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
@@ -260,10 +264,34 @@ class Campaign(models.Model):
                 name="campaign_ends_after_start",
                 violation_error_message="The campaign cannot end before it starts.",
             ),
+            # Also serves the ingest write's lower(code) join (events.ingest.write).
+            models.UniqueConstraint(
+                Lower("code"),
+                name="campaign_code_unique_ignoring_case",
+                violation_error_message="Another campaign already has this code in other letter case "
+                "(codes are unique ignoring case).",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def clean(self) -> None:
+        if message := self.case_twin_message():
+            raise ValidationError({"code": message})
+
+    def case_twin_message(self) -> str | None:
+        """Why this code is refused when another campaign has it in other letter case, else
+        None. (An exact duplicate is left to the field's own unique check.)"""
+        if not self.code:
+            return None
+        twin = Campaign.objects.filter(code__iexact=self.code).exclude(pk=self.pk).exclude(code=self.code).first()
+        if twin is None:
+            return None
+        return gettext(
+            "Campaign code %(code)s is already taken by %(twin)s (%(name)s): codes are unique ignoring case, "
+            "and events sent with either spelling go to that campaign. Choose another code."
+        ) % {"code": self.code, "twin": twin.code, "name": twin.name}
 
 
 class IssuedScene(models.Model):

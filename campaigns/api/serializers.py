@@ -93,6 +93,12 @@ class CampaignSerializer(serializers.ModelSerializer):
         annotated = getattr(campaign, "placement_count", None)
         return annotated if annotated is not None else campaign.placements.count()
 
+    def validate_code(self, code: str) -> str:
+        candidate = Campaign(pk=getattr(self.instance, "pk", None), code=code)
+        if message := candidate.case_twin_message():
+            raise serializers.ValidationError(message)
+        return code
+
     def validate(self, attrs):
         starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
         ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))

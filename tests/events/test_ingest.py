@@ -171,6 +171,25 @@ def test_a_campaign_code_that_matches_nothing_is_kept_as_sent():
     assert (event.campaign_id, event.campaign_code) == (None, "23q4-sale")
 
 
+@pytest.mark.parametrize("filler", [0, 150], ids=["small batch: JSON parameter", "large batch: COPY staging"])
+def test_an_event_matches_its_campaign_code_ignoring_case(campaign, filler):
+    # On PostgreSQL both SQL paths (JSON parameter, COPY staging); on SQLite the portable
+    # path. The code is kept as sent; the link ignores case.
+    rows = [
+        row(campaign="23Q4-SALE", event_id="upper"),
+        row(campaign="23q4-sale", event_id="lower"),
+        row(campaign="23Q4-Sale", event_id="exact"),
+        row(campaign="23Q4-Sales", event_id="other"),
+        *(row(event_id=f"filler-{i}", campaign="-") for i in range(filler)),
+    ]
+
+    ingest_rows(rows, channel="api", source="s")
+
+    stored = dict(Event.objects.exclude(event_id__startswith="filler-").values_list("event_id", "campaign_id"))
+    assert stored == {"upper": campaign.pk, "lower": campaign.pk, "exact": campaign.pk, "other": None}
+    assert Event.objects.get(event_id="upper").campaign_code == "23Q4-SALE"
+
+
 def test_an_empty_source_takes_the_senders_source_and_aliases_apply():
     from campaigns.models import SourceAlias
 
