@@ -71,6 +71,21 @@ class KPI(models.Model):
         WEEK = "week", "Week"
         MONTH = "month", "Month"
 
+    # A target is entered and shown in its KPI's unit, and stored in the unit the metric is
+    # measured in (a rate as a 0–1 fraction, a duration in seconds): unit, stored = entered ×
+    # factor, places allowed when entering.
+    TARGET_UNITS = {
+        MetricKind.EVENT_COUNT: ("events", Decimal(1), 0),
+        MetricKind.UNIQUE_USERS: ("people", Decimal(1), 0),
+        MetricKind.CONVERSION_RATE: ("%", Decimal("0.01"), 2),
+        MetricKind.VALUE_SUM: ("¥", Decimal(1), 2),
+        MetricKind.MEDIAN_TIME: ("min", Decimal(60), 2),
+    }
+    TARGET_HELP = (
+        "In the KPI's unit: a conversion rate in percent (35 means 35 %), a median time in minutes, "
+        "a sum of value in yuan (¥), counts as whole numbers."
+    )
+
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
@@ -109,8 +124,46 @@ class KPI(models.Model):
             raise ValidationError(
                 {"second_event_name": f"{self.get_metric_kind_display()} needs a second event (event B)."}
             )
+        rate = self.metric_kind == self.MetricKind.CONVERSION_RATE
+        if rate and self.target is not None and not Decimal(0) <= self.target <= Decimal(1):
+            raise ValidationError({"target": gettext("A conversion target is stored as a share from 0 to 1.")})
         if self.is_active and self.active_limit_reached():
             raise ValidationError(self.LIMIT_MESSAGE)
+
+    @property
+    def target_unit(self) -> str:
+        return self.TARGET_UNITS[self.metric_kind][0]
+
+    @property
+    def target_entered(self) -> Decimal:
+        """The target in the KPI's unit (a 0.35 conversion target is 35 %)."""
+        factor = self.TARGET_UNITS[self.metric_kind][1]
+        value = self.target / factor
+        # Whole numbers without decimals (100, not 1E+2 or 100.0000).
+        return value.quantize(Decimal(1) if value == value.to_integral_value() else Decimal("0.01"))
+
+    @classmethod
+    def target_from_entered(cls, metric_kind: str, entered: Decimal) -> Decimal:
+        """The stored target for a target entered in the kind's unit; ValidationError with
+        the reason when it cannot be one (a 3500 % conversion target, 1.5 orders)."""
+        unit, factor, places = cls.TARGET_UNITS[metric_kind]
+        if metric_kind == cls.MetricKind.CONVERSION_RATE and not Decimal(0) <= entered <= Decimal(100):
+            raise ValidationError(
+                gettext("Enter a conversion target in percent, from 0 to 100 (35 means 35 %%); got %(value)s.")
+                % {"value": format(entered.normalize(), "f")}
+            )
+        if entered < 0:
+            raise ValidationError(gettext("A target cannot be negative."))
+        if metric_kind == cls.MetricKind.MEDIAN_TIME and entered == 0:
+            raise ValidationError(gettext("Enter the median time target in minutes (90 means 1 h 30 min)."))
+        if entered != entered.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(
+                gettext("A target in %(unit)s takes at most %(places)s decimal places.")
+                % {"unit": unit, "places": places}
+                if places
+                else gettext("A target in %(unit)s is a whole number.") % {"unit": unit}
+            )
+        return (entered * factor).quantize(Decimal("0.0001"))
 
     def active_limit_reached(self) -> bool:
         """Would saving this KPI as active make more than MAX_ACTIVE? (Race-safe only under
