@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from campaigns import units
+
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 snake_case_validator = RegexValidator(
     SNAKE_CASE, "Use lower snake case: letters, digits and single underscores, e.g. add_to_cart."
@@ -131,6 +133,15 @@ class KPI(models.Model):
             raise ValidationError(self.LIMIT_MESSAGE)
 
     @property
+    def measure_unit(self) -> str:
+        """The unit the metric is measured and stored in (campaigns.units reads it)."""
+        return MEASURE_UNITS[self.metric_kind]
+
+    def format_value(self, value: Decimal | None) -> str:
+        """A value of this KPI (or its target) as people read it: 82.3 %, ¥12,345.50, 4 h 00 min."""
+        return units.measured(self.measure_unit, value)
+
+    @property
     def target_unit(self) -> str:
         return self.TARGET_UNITS[self.metric_kind][0]
 
@@ -174,6 +185,16 @@ class KPI(models.Model):
         if value is None:
             return None
         return value >= self.target if self.direction == self.Direction.UP else value <= self.target
+
+
+# The unit each kind of KPI is measured and stored in (a rate as a 0–1 share).
+MEASURE_UNITS = {
+    KPI.MetricKind.EVENT_COUNT: "events",
+    KPI.MetricKind.UNIQUE_USERS: "people",
+    KPI.MetricKind.CONVERSION_RATE: "rate",
+    KPI.MetricKind.VALUE_SUM: "yuan",
+    KPI.MetricKind.MEDIAN_TIME: "seconds",
+}
 
 
 class FunnelStage(models.Model):

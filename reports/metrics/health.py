@@ -64,7 +64,7 @@ class HealthMetric:
     key: str
     label: str
     value: Decimal | None
-    trailing_average: Decimal | None  # rounded for display (money 2 places, rates 4)
+    trailing_average: Decimal | None  # rounded for display (money 2 places, CTR 4, counts 1)
     change: Decimal | None  # rounded to 4 places for display; the flag uses the exact value
     flagged: bool
     series: list[Decimal | None] = field(default_factory=list)  # the 7 days before, then the day
@@ -175,7 +175,8 @@ def _metric(
     news = ""
     if flagged:
         news = "check" if good is None else ("good" if (moved > 0) == (good == "up") else "bad")
-    places = RATE_PLACES if key == "ctr" else Decimal("0.01")
+    # Display rounding: CTR 4 places, money 2 (¥), a mean of counts 1 (2.9 follows a day).
+    places = {"ctr": RATE_PLACES, "spend": Decimal("0.01"), "revenue": Decimal("0.01")}.get(key, Decimal("0.1"))
     return HealthMetric(
         key=key,
         label=label,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from campaigns.models import KPI
+from campaigns.models import KPI, MEASURE_UNITS
 
 from .common import (
     DAY,
@@ -25,14 +25,6 @@ from .common import (
     ratio,
     seconds_between,
 )
-
-UNITS = {
-    KPI.MetricKind.EVENT_COUNT: "events",
-    KPI.MetricKind.UNIQUE_USERS: "people",
-    KPI.MetricKind.CONVERSION_RATE: "rate",
-    KPI.MetricKind.VALUE_SUM: "yuan",
-    KPI.MetricKind.MEDIAN_TIME: "seconds",
-}
 
 
 @dataclass
@@ -75,7 +67,7 @@ def kpi_values(period: Period, filters: Filters | None = None, *, kpis: list[KPI
                 metric_kind=kpi.metric_kind,
                 event_name=kpi.event_name,
                 second_event_name=kpi.second_event_name,
-                unit=UNITS[kpi.metric_kind],
+                unit=MEASURE_UNITS[kpi.metric_kind],
                 direction=kpi.direction,
                 period_label=own.label,
                 previous_label=before.label,

@@ -17,7 +17,10 @@ def cell(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, Decimal):
-        # Whole numbers without trailing zeros (a 5.0000 target reads "5"); others as computed.
+        # Money (and ROAS) keep their 2 decimals (100.00); other whole numbers lose trailing
+        # zeros (a 5.0000 target reads "5", 400.0 % reads "400"); the rest as computed.
+        if value.as_tuple().exponent == -2:
+            return str(value)
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -100,9 +100,9 @@ def test_a_change_of_exactly_the_threshold_is_not_flagged_because_it_is_computed
     unfollows = {m.key: m for m in health_check(DAY).metrics}["unfollows"]
 
     # 2 against 20 / 7: 2 / (20/7) − 1 = 14/20 − 1 = −0.3 exactly, and the rule is
-    # |change| > 30 %. From the rounded average 2.86 it was 2 / 2.86 − 1 = −30.07 % → flagged.
+    # |change| > 30 %. From the average rounded to cents (2.86) it was 2 / 2.86 − 1 = −30.07 % → flagged.
     assert unfollows.change == Decimal("-0.3000")
-    assert unfollows.trailing_average == Decimal("2.86")  # 20 / 7 = 2.857…, rounded for display only
+    assert unfollows.trailing_average == Decimal("2.9")  # 20 / 7 = 2.857…, rounded for display only
     assert unfollows.flagged is False
 
 

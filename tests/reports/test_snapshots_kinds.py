@@ -115,21 +115,35 @@ def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):
     [
         (AdRow(None, "x"), "watch", "No ad spend"),
         (AdRow(None, "x", spend=Decimal("10"), orders=0), "stop", "without one attributed order"),
-        (AdRow(None, "x", spend=Decimal("10"), orders=2, roas=Decimal("0.5")), "stop", "below"),
+        (AdRow(None, "x", spend=Decimal("10"), orders=2, revenue=Decimal("5"), roas=Decimal("0.50")), "stop", "below"),
         (
-            AdRow(None, "x", spend=Decimal("900"), orders=3, roas=Decimal("2"), cost_per_order=Decimal("300")),
+            AdRow(
+                None,
+                "x",
+                spend=Decimal("900"),
+                orders=3,
+                revenue=Decimal("1800"),
+                roas=Decimal("2.00"),
+                cost_per_order=Decimal("300.00"),
+            ),
             "fix",
-            "above the 150 target",
+            "above the ¥150.00 target",
         ),
         (
-            AdRow(None, "x", spend=Decimal("90"), orders=9, roas=Decimal("4"), cost_per_order=Decimal("10")),
+            AdRow(None, "x", spend=Decimal("90"), orders=9, revenue=Decimal("360"), roas=Decimal("4.00")),
             "scale",
             "add budget",
         ),
         (
-            AdRow(None, "x", spend=Decimal("90"), orders=2, roas=Decimal("4"), cost_per_order=Decimal("45")),
+            AdRow(None, "x", spend=Decimal("90"), orders=2, revenue=Decimal("360"), roas=Decimal("4.00")),
             "keep",
             "within bounds",
+        ),
+        # ROAS 0.996 shows as 1.00 but is below 1: the rule uses revenue and spend, not the rounded ROAS
+        (
+            AdRow(None, "x", spend=Decimal("250"), orders=2, revenue=Decimal("249"), roas=Decimal("1.00")),
+            "stop",
+            "below",
         ),
     ],
 )
