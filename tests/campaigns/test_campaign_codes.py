@@ -55,7 +55,7 @@ def test_the_database_refuses_a_case_twin_written_past_validation(campaign):
 
 @pytest.mark.postgres
 def test_the_migration_stops_on_existing_case_twins_and_names_them(campaign):
-    migration = importlib.import_module("campaigns.migrations.0007_campaign_code_unique_ignoring_case")
+    migration = importlib.import_module("campaigns.migrations.0008_campaign_code_unique_ignoring_case")
     constraint = next(c for c in Campaign._meta.constraints if c.name == "campaign_code_unique_ignoring_case")
     with connection.schema_editor() as editor:  # as before the migration (rolled back with the test)
         editor.remove_constraint(Campaign, constraint)
@@ -72,7 +72,7 @@ def test_the_migration_stops_on_existing_case_twins_and_names_them(campaign):
 
 
 def test_the_data_migration_links_stored_events_whose_code_matches_ignoring_case(campaign):
-    migration = importlib.import_module("events.migrations.0011_link_campaign_codes_ignoring_case")
+    migration = importlib.import_module("events.migrations.0013_link_campaign_codes_ignoring_case")
     save(
         event("qr_scan", "u1", at("2025-11-10"), campaign_code="23Q4-SALE"),
         event("qr_scan", "u2", at("2025-11-10"), campaign_code="nothing"),

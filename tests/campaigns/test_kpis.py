@@ -208,7 +208,7 @@ def test_the_migration_reads_a_conversion_target_above_one_as_percent():
 
     from django.apps import apps as django_apps
 
-    migration = importlib.import_module("campaigns.migrations.0008_conversion_targets_in_percent")
+    migration = importlib.import_module("campaigns.migrations.0009_conversion_targets_in_percent")
     typo = KPI.objects.create(
         name="typed 35", metric_kind="conversion_rate", event_name="a", second_event_name="b", target=35
     )

@@ -8,7 +8,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0011_link_campaign_codes_ignoring_case"),
+        ("events", "0013_link_campaign_codes_ignoring_case"),
     ]
 
     operations = [

@@ -15,8 +15,8 @@ WHERE campaign_id IS NULL AND campaign_code <> ''
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0007_campaign_code_unique_ignoring_case"),
-        ("events", "0010_compact_event_keys"),
+        ("campaigns", "0008_campaign_code_unique_ignoring_case"),
+        ("events", "0012_unionid_lookup"),
     ]
 
     operations = [

@@ -38,7 +38,7 @@ def refuse_case_twins(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0006_tracking_plan_collected_events"),
+        ("campaigns", "0007_placement_mp_version_and_renewals"),
     ]
 
     operations = [

@@ -16,7 +16,7 @@ def percent_to_share(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0007_campaign_code_unique_ignoring_case"),
+        ("campaigns", "0008_campaign_code_unique_ignoring_case"),
     ]
 
     operations = [migrations.RunPython(percent_to_share, migrations.RunPython.noop)]
