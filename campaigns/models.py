@@ -9,8 +9,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from campaigns import units
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 snake_case_validator = RegexValidator(
@@ -69,6 +73,21 @@ class KPI(models.Model):
         WEEK = "week", "Week"
         MONTH = "month", "Month"
 
+    # A target is entered and shown in its KPI's unit, and stored in the unit the metric is
+    # measured in (a rate as a 0–1 fraction, a duration in seconds): unit, stored = entered ×
+    # factor, places allowed when entering.
+    TARGET_UNITS = {
+        MetricKind.EVENT_COUNT: ("events", Decimal(1), 0),
+        MetricKind.UNIQUE_USERS: ("people", Decimal(1), 0),
+        MetricKind.CONVERSION_RATE: ("%", Decimal("0.01"), 2),
+        MetricKind.VALUE_SUM: ("¥", Decimal(1), 2),
+        MetricKind.MEDIAN_TIME: ("min", Decimal(60), 2),
+    }
+    TARGET_HELP = (
+        "In the KPI's unit: a conversion rate in percent (35 means 35 %), a median time in minutes, "
+        "a sum of value in yuan (¥), counts as whole numbers."
+    )
+
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
@@ -107,8 +126,55 @@ class KPI(models.Model):
             raise ValidationError(
                 {"second_event_name": f"{self.get_metric_kind_display()} needs a second event (event B)."}
             )
+        rate = self.metric_kind == self.MetricKind.CONVERSION_RATE
+        if rate and self.target is not None and not Decimal(0) <= self.target <= Decimal(1):
+            raise ValidationError({"target": gettext("A conversion target is stored as a share from 0 to 1.")})
         if self.is_active and self.active_limit_reached():
             raise ValidationError(self.LIMIT_MESSAGE)
+
+    @property
+    def measure_unit(self) -> str:
+        """The unit the metric is measured and stored in (campaigns.units reads it)."""
+        return MEASURE_UNITS[self.metric_kind]
+
+    def format_value(self, value: Decimal | None) -> str:
+        """A value of this KPI (or its target) as people read it: 82.3 %, ¥12,345.50, 4 h 00 min."""
+        return units.measured(self.measure_unit, value)
+
+    @property
+    def target_unit(self) -> str:
+        return self.TARGET_UNITS[self.metric_kind][0]
+
+    @property
+    def target_entered(self) -> Decimal:
+        """The target in the KPI's unit (a 0.35 conversion target is 35 %)."""
+        factor = self.TARGET_UNITS[self.metric_kind][1]
+        value = self.target / factor
+        # Whole numbers without decimals (100, not 1E+2 or 100.0000).
+        return value.quantize(Decimal(1) if value == value.to_integral_value() else Decimal("0.01"))
+
+    @classmethod
+    def target_from_entered(cls, metric_kind: str, entered: Decimal) -> Decimal:
+        """The stored target for a target entered in the kind's unit; ValidationError with
+        the reason when it cannot be one (a 3500 % conversion target, 1.5 orders)."""
+        unit, factor, places = cls.TARGET_UNITS[metric_kind]
+        if metric_kind == cls.MetricKind.CONVERSION_RATE and not Decimal(0) <= entered <= Decimal(100):
+            raise ValidationError(
+                gettext("Enter a conversion target in percent, from 0 to 100 (35 means 35 %%); got %(value)s.")
+                % {"value": format(entered.normalize(), "f")}
+            )
+        if entered < 0:
+            raise ValidationError(gettext("A target cannot be negative."))
+        if metric_kind == cls.MetricKind.MEDIAN_TIME and entered == 0:
+            raise ValidationError(gettext("Enter the median time target in minutes (90 means 1 h 30 min)."))
+        if entered != entered.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(
+                gettext("A target in %(unit)s takes at most %(places)s decimal places.")
+                % {"unit": unit, "places": places}
+                if places
+                else gettext("A target in %(unit)s is a whole number.") % {"unit": unit}
+            )
+        return (entered * factor).quantize(Decimal("0.0001"))
 
     def active_limit_reached(self) -> bool:
         """Would saving this KPI as active make more than MAX_ACTIVE? (Race-safe only under
@@ -119,6 +185,16 @@ class KPI(models.Model):
         if value is None:
             return None
         return value >= self.target if self.direction == self.Direction.UP else value <= self.target
+
+
+# The unit each kind of KPI is measured and stored in (a rate as a 0–1 share).
+MEASURE_UNITS = {
+    KPI.MetricKind.EVENT_COUNT: "events",
+    KPI.MetricKind.UNIQUE_USERS: "people",
+    KPI.MetricKind.CONVERSION_RATE: "rate",
+    KPI.MetricKind.VALUE_SUM: "yuan",
+    KPI.MetricKind.MEDIAN_TIME: "seconds",
+}
 
 
 class FunnelStage(models.Model):
@@ -245,6 +321,8 @@ class Campaign(models.Model):
         PAUSED = "paused", "Paused"
         ENDED = "ended", "Ended"
 
+    # Unique ignoring case (the constraint below): d11-encore and D11-Encore are one code, and
+    # events match it ignoring case.
     code = models.CharField(max_length=32, unique=True, validators=[campaign_code_validator])
     name = models.CharField(max_length=200)
     objective_kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
@@ -273,10 +351,34 @@ class Campaign(models.Model):
                 name="campaign_ends_after_start",
                 violation_error_message="The campaign cannot end before it starts.",
             ),
+            # Also serves the ingest write's lower(code) join (events.ingest.write).
+            models.UniqueConstraint(
+                Lower("code"),
+                name="campaign_code_unique_ignoring_case",
+                violation_error_message="Another campaign already has this code in other letter case "
+                "(codes are unique ignoring case).",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def clean(self) -> None:
+        if message := self.case_twin_message():
+            raise ValidationError({"code": message})
+
+    def case_twin_message(self) -> str | None:
+        """Why this code is refused when another campaign has it in other letter case, else
+        None. (An exact duplicate is left to the field's own unique check.)"""
+        if not self.code:
+            return None
+        twin = Campaign.objects.filter(code__iexact=self.code).exclude(pk=self.pk).exclude(code=self.code).first()
+        if twin is None:
+            return None
+        return gettext(
+            "Campaign code %(code)s is already taken by %(twin)s (%(name)s): codes are unique ignoring case, "
+            "and events sent with either spelling go to that campaign. Choose another code."
+        ) % {"code": self.code, "twin": twin.code, "name": twin.name}
 
 
 class IssuedScene(models.Model):

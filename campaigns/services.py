@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from campaigns import qrcodes
@@ -348,8 +349,9 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
     if not rows:
         raise _file_error("No placements in the file: add one row per placement under the header.")
 
-    codes = {values.get("campaign", "") for _, values in rows} - {""}
-    campaigns = {c.code: c for c in Campaign.objects.filter(code__in=codes)}
+    # Campaign codes match ignoring case, as everywhere (unique ignoring case).
+    codes = {values.get("campaign", "").lower() for _, values in rows} - {""}
+    campaigns = {c.code.lower(): c for c in Campaign.objects.annotate(key=Lower("code")).filter(key__in=codes)}
     appids = {values.get("wechat_app", "") for _, values in rows} - {""}
     apps = {a.appid: a for a in WeChatApp.objects.filter(appid__in=appids)}
 
@@ -360,7 +362,7 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
         row_errors: dict[str, list[str]] = {}
         row_campaign = campaign
         if values.get("campaign"):
-            row_campaign = campaigns.get(values["campaign"])
+            row_campaign = campaigns.get(values["campaign"].lower())
             if row_campaign is None:
                 row_errors["campaign"] = [f"No campaign with code {values['campaign']!r}."]
             elif campaign is not None and row_campaign != campaign:

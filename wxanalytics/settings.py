@@ -196,6 +196,9 @@ PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "") or SECRET_KEY
 PRIVACY_RETENTION_MONTHS = env_int("PRIVACY_RETENTION_MONTHS", 25)
 if PRIVACY_RETENTION_MONTHS < 0:
     raise ImproperlyConfigured("PRIVACY_RETENTION_MONTHS must be 0 (keep) or a number of months.")
+# A rate (CTR, api_error %, payment_retry %) is flagged only when its denominator (impressions,
+# page views, checkouts) reaches this size: 1 retry in 4 checkouts is noise, not a signal.
+REPORTS_MIN_RATE_SAMPLE = env_int("REPORTS_MIN_RATE_SAMPLE", 30)
 # A TrueType font with CJK glyphs for QR captions (Chinese campaign names); empty = first found.
 QR_CAPTION_FONT = env_str("QR_CAPTION_FONT", "")
 

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
 from campaigns import services
@@ -19,14 +20,53 @@ class StaffOwnerMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class KPIForm(forms.ModelForm):
+    """The target is typed in the KPI's unit (35 for 35 %, 90 for 90 minutes) and stored in
+    the measured unit (KPI.target_from_entered)."""
+
+    target = forms.DecimalField(max_digits=16, decimal_places=4, help_text=KPI.TARGET_HELP)
+
+    class Meta:
+        model = KPI
+        fields = [
+            "name",
+            "description",
+            "owner",
+            "is_active",
+            "metric_kind",
+            "event_name",
+            "second_event_name",
+            "target",
+            "direction",
+            "period",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.metric_kind:
+            self.initial["target"] = self.instance.target_entered
+            self.fields["target"].label = f"Target ({self.instance.target_unit})"
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, entered = cleaned.get("metric_kind"), cleaned.get("target")
+        if kind and entered is not None:
+            try:
+                cleaned["target"] = KPI.target_from_entered(kind, entered)
+            except ValidationError as exc:
+                self.add_error("target", exc)
+        return cleaned
+
+
 @admin.register(KPI)
 class KPIAdmin(StaffOwnerMixin, admin.ModelAdmin):
+    form = KPIForm
     list_display = [
         "name",
         "metric_kind",
         "event_name",
         "second_event_name",
-        "target",
+        "target_shown",
         "direction",
         "period",
         "owner",
@@ -53,6 +93,10 @@ class KPIAdmin(StaffOwnerMixin, admin.ModelAdmin):
         except services.KPILimitExceeded as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    @admin.display(description="Target", ordering="target")
+    def target_shown(self, kpi: KPI) -> str:
+        return f"{kpi.target_entered} {kpi.target_unit}"
 
     @admin.action(description="Deactivate selected KPIs", permissions=["change"])
     def deactivate(self, request, queryset):

@@ -14,6 +14,12 @@ def _model_clean(instance) -> None:
 
 
 class KPISerializer(serializers.ModelSerializer):
+    # In the KPI's unit (target_unit): 35 is a 35 % conversion target, 90 a 90-minute median.
+    target = serializers.DecimalField(
+        max_digits=16, decimal_places=4, source="target_entered", help_text=KPI.TARGET_HELP
+    )
+    target_unit = serializers.CharField(read_only=True, help_text="events, people, %, ¥ or min")
+
     class Meta:
         model = KPI
         fields = [
@@ -25,6 +31,7 @@ class KPISerializer(serializers.ModelSerializer):
             "event_name",
             "second_event_name",
             "target",
+            "target_unit",
             "direction",
             "period",
             "is_active",
@@ -34,12 +41,23 @@ class KPISerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):
-        # The active limit is checked under a lock by the service; here only the event pair.
+        # The active limit is checked under a lock by the service; here only the event pair
+        # and the target, which arrives in the KPI's unit and is stored in the measured one.
+        entered = attrs.pop("target_entered", None)
         kpi = KPI(**{**self._current(), **attrs})
         if kpi.needs_second_event and not kpi.second_event_name:
             raise serializers.ValidationError(
                 {"second_event_name": f"{kpi.get_metric_kind_display()} needs a second event (event B)."}
             )
+        if entered is None and self.instance is not None and kpi.metric_kind != self.instance.metric_kind:
+            raise serializers.ValidationError(
+                {"target": f"Give the target again in the unit of {kpi.get_metric_kind_display()} ({kpi.target_unit})."}
+            )
+        if entered is not None:
+            try:
+                attrs["target"] = KPI.target_from_entered(kpi.metric_kind, entered)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"target": exc.messages}) from exc
         return attrs
 
     def _current(self) -> dict:
@@ -102,6 +120,12 @@ class CampaignSerializer(serializers.ModelSerializer):
         # Lists annotate the count in one query; a just-created campaign has none yet.
         annotated = getattr(campaign, "placement_count", None)
         return annotated if annotated is not None else campaign.placements.count()
+
+    def validate_code(self, code: str) -> str:
+        candidate = Campaign(pk=getattr(self.instance, "pk", None), code=code)
+        if message := candidate.case_twin_message():
+            raise serializers.ValidationError(message)
+        return code
 
     def validate(self, attrs):
         starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))

@@ -182,7 +182,7 @@ class PlacementBulkView(APIView):
     def post(self, request):
         campaign = None
         if code := request.query_params.get("campaign"):
-            campaign = Campaign.objects.filter(code=code).first()
+            campaign = Campaign.objects.filter(code__iexact=code).first()
             if campaign is None:
                 return Response(
                     {"errors": [{"line": 0, "errors": {"campaign": [f"No campaign with code {code!r}."]}}]},

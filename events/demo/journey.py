@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from campaigns.models import Campaign, Placement
+from events.ingest.validate import MEASUREMENT_EVENTS
 
 OA_APPID = "wxdemo00000000oa"  # campaigns.demo's demo apps
 MP_APPID = "wxdemo00000000mp"
@@ -146,7 +147,8 @@ class Person:
         }
         if value is not None:
             row["value"] = value
-            row["currency"] = "CNY"
+            if name not in MEASUREMENT_EVENTS:  # a page load time is milliseconds, not yuan
+                row["currency"] = "CNY"
         self.rows.append(row)
         return True
 

@@ -17,7 +17,9 @@ import hashlib
 import json
 import uuid
 
-from .validate import CleanRow
+from django.conf import settings
+
+from .validate import MEASUREMENT_EVENTS, CleanRow
 
 _SEP = "\x1f"
 
@@ -38,7 +40,7 @@ def content_hash(row: CleanRow) -> str:
             row.campaign_code,
             row.page,
             None if row.value is None else str(row.value),
-            row.currency,
+            _hashed_currency(row),
             row.ts.isoformat(timespec="microseconds"),
             row.app_id,
             row.scene,
@@ -46,6 +48,15 @@ def content_hash(row: CleanRow) -> str:
         ]
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _hashed_currency(row: CleanRow) -> str:
+    """The currency as hashed. Measurement events (page_load_time) got DEFAULT_CURRENCY
+    before issue 12 and are now stored without one; they hash as before, so a retry sent
+    across that change stays a duplicate, not a new event or a conflict."""
+    if not row.currency and row.value is not None and row.event_name in MEASUREMENT_EVENTS:
+        return settings.DEFAULT_CURRENCY
+    return row.currency
 
 
 def dedupe_key(row: CleanRow, *, scope: str, content: str) -> str:

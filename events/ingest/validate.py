@@ -203,7 +203,16 @@ def clean_value(raw: Any) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
-def clean_currency(raw: Any, *, has_value: bool) -> str:
+# Events whose `value` is a measurement, not money (page_load_time: milliseconds). They
+# never carry a currency: none is defaulted, and one sent is refused.
+MEASUREMENT_EVENTS = frozenset({"page_load_time"})
+
+
+def clean_currency(raw: Any, *, has_value: bool, event_name: str | None = None) -> str:
+    if event_name in MEASUREMENT_EVENTS:
+        if not is_empty(raw):
+            raise ValueError(f"{event_name}'s value is a measurement, not money: send it without a currency.")
+        return ""
     if is_empty(raw):
         return settings.DEFAULT_CURRENCY if has_value else ""
     if not isinstance(raw, str):
@@ -302,7 +311,7 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
     except ValueError as exc:
         errors["value"] = str(exc)
     try:
-        currency = clean_currency(row.get("currency"), has_value=value is not None)
+        currency = clean_currency(row.get("currency"), has_value=value is not None, event_name=event_name)
     except ValueError as exc:
         errors["currency"] = str(exc)
     try:

@@ -31,6 +31,7 @@ from functools import partial
 import psycopg
 from django.db import connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models.functions import Lower
 
 from campaigns.models import Campaign, Placement, SourceAlias
 from events.models import Event, EventKey
@@ -69,7 +70,8 @@ def _insert_sql(batch: str) -> str:
     # The batch arrives sorted by key and keeps that order, so overlapping writers lock
     # keys in the same order (no deadlock). Events are inserted only for the keys this
     # statement claimed: the same key sent with another ts cannot slip into another month.
-    # Look-ups as sent: a placement's campaign fills in for a missing or unknown code.
+    # Look-ups as sent (campaign codes ignoring case): a placement's campaign fills in for a
+    # missing or unknown code.
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
@@ -83,7 +85,9 @@ def _insert_sql(batch: str) -> str:
         "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
         "u.ingest_key_id, %s "
         "FROM batch AS u JOIN claimed ON claimed.dedupe_key = left(u.dedupe_key, 32)::uuid "
-        f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON campaign.code = u.campaign_code AND u.campaign_code <> '' "
+        # Codes match ignoring case (unique index on lower(code), campaigns.Campaign.Meta).
+        f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON lower(campaign.code) = lower(u.campaign_code) "
+        "AND u.campaign_code <> '' "
         f"LEFT JOIN {Placement._meta.db_table} AS placement ON placement.scene = u.scene AND u.scene <> '' "
         f"LEFT JOIN {Campaign._meta.db_table} AS placement_campaign ON placement_campaign.id = placement.campaign_id "
         f"LEFT JOIN {SourceAlias._meta.db_table} AS alias ON alias.alias = u.source "
@@ -186,7 +190,7 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
     campaigns, placements, aliases = _lookups(fresh)
     events = []
     for row in fresh:
-        campaign_id = campaigns.get(row.campaign_code)
+        campaign_id = campaigns.get(row.campaign_code.lower())
         campaign_code = row.campaign_code
         placement_id = None
         if row.scene in placements:
@@ -208,10 +212,14 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
 
 
 def _lookups(rows: Sequence[CleanRow]):
-    """Campaigns by code, placements by scene and source aliases: one query each."""
-    codes = {row.campaign_code for row in rows if row.campaign_code}
+    """Campaigns by lower-case code, placements by scene and source aliases: one query each."""
+    codes = {row.campaign_code.lower() for row in rows if row.campaign_code}
     scenes = {row.scene for row in rows if row.scene}
-    campaigns = dict(Campaign.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    campaigns = (
+        dict(Campaign.objects.annotate(key=Lower("code")).filter(key__in=codes).values_list("key", "id"))
+        if codes
+        else {}
+    )
     placements = {
         scene: (pk, campaign_id, code)
         for scene, pk, campaign_id, code in Placement.objects.filter(scene__in=scenes).values_list(

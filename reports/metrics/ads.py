@@ -67,7 +67,7 @@ class AdRow:
         self.frequency = ratio(self.impressions, self.reach, cents)
         self.cost_per_lead = ratio(self.spend, self.leads, cents)
         self.cost_per_order = ratio(self.spend, self.orders, cents)
-        self.roas = ratio(self.revenue, self.spend)
+        self.roas = ratio(self.revenue, self.spend, cents)  # 2 decimals; decisions use revenue and spend
         return self
 
 

@@ -8,8 +8,9 @@ Definitions:
   else its placement's campaign. Its *scene* is the placement's scene value, else the
   WeChat scene in `properties.scene` (e.g. 1047 for a scanned Mini Program code).
 - *Converters* are people with a `pay_success` in the period (the filters select these
-  payment events). For each, the *first touch* is their earliest touch ever and the *last
-  touch* their latest touch at or before their first payment in the period.
+  payment events). For each, the *first touch* is their earliest touch ever at or before
+  their first payment in the period, and the *last touch* their latest touch at or before
+  that payment; a touch after paying is neither.
 - Each converter's orders and revenue in the period go to that touch. Converters without a
   touch are counted as unattributed.
 

@@ -14,7 +14,9 @@ Definitions:
   - `entry_point`: the QR entry point: the placement of the person's first event that has a
     placement, up to the end of the period; people who never came through one are "(none)".
 - *Returned within N days*: any event at least 24 h and at most N × 24 h after the first
-  touch. `complete_N` says whether every member's N-day window had closed by `as_of`.
+  touch. `complete[N]` is decided per row: whether every member *of that row* had their
+  N-day window (inclusive of its last instant, t0 + N × 24 h) close before `as_of`. A cohort
+  of people first seen early in the month can be complete while a later one is not.
 - *Revenue* = value of `pay_success`, *refunds* = value of `refund_success`, from the first
   touch up to `as_of` (default: now). *Cost of goods* = `cost_ratio` × (revenue − refunds);
   the ratio comes from the argument, else `settings.REPORTS_COST_OF_GOODS_RATIO`, else 0.6.
@@ -130,8 +132,15 @@ def cohort_reports(
         for days in RETURN_DAYS
     )
     sums = ", ".join(f"SUM(COALESCE(a.r{days}, 0))" for days in RETURN_DAYS)
+    # A member's N-day window has closed when its last instant (t0 + N days, inclusive) is
+    # before as_of; a group is complete for N when every member's window has.
+    closed = ", ".join(
+        f"CASE WHEN {seconds_between('firsts.t0', '%s')} > {days * 86400} THEN 1 ELSE 0 END AS closed{days}"
+        for days in RETURN_DAYS
+    )
+    all_closed = ", ".join(f"MIN(co.closed{days})" for days in RETURN_DAYS)
     branches = " UNION ALL ".join(
-        f"""SELECT '{by}', CAST(co.g_{by} AS TEXT), co.c, COUNT(*), {sums}, SUM(COALESCE(a.orders, 0)),
+        f"""SELECT '{by}', CAST(co.g_{by} AS TEXT), co.c, COUNT(*), {all_closed}, {sums}, SUM(COALESCE(a.orders, 0)),
                SUM(COALESCE(a.revenue, 0)), SUM(COALESCE(a.refunds, 0))
         FROM cohort co LEFT JOIN activity a ON a.p = co.p
         GROUP BY co.g_{by}, co.c"""
@@ -172,7 +181,7 @@ def cohort_reports(
             ) x WHERE rn = 1
         ),
         cohort AS {materialized()}(
-            SELECT firsts.p, firsts.t0, f.c, {week_sql} AS g_week, NULLIF(f.ad_group, '') AS g_ad_group,
+            SELECT firsts.p, firsts.t0, f.c, {week_sql} AS g_week, {closed}, NULLIF(f.ad_group, '') AS g_ad_group,
                    ep.placement_id AS g_entry_point
             FROM firsts JOIN first_events f ON f.p = firsts.p
             LEFT JOIN entry_points ep ON ep.p = firsts.p
@@ -201,6 +210,7 @@ def cohort_reports(
         start,
         end,
         *week_params,
+        *[db_datetime(as_of)] * len(RETURN_DAYS),
         PAY_SUCCESS,
         PAY_SUCCESS,
         REFUND_SUCCESS,
@@ -245,8 +255,8 @@ def _report(
     cost_ratio: Decimal,
     as_of: datetime,
 ) -> CohortReport:
-    """One grouping's report from its (group, campaign, people, returned…, orders, revenue,
-    refunds) rows; week groups arrive as their labels."""
+    """One grouping's report from its (group, campaign, people, closed…, returned…, orders,
+    revenue, refunds) rows; week groups arrive as their labels."""
     people_by_campaign: dict = {}
     for _, campaign, people, *_ in rows:
         if campaign is not None:
@@ -254,9 +264,11 @@ def _report(
 
     cohorts_by_key: dict = {}
     totals = CohortRow(key=None, label="All people")
+    n = len(RETURN_DAYS)
     for g, campaign, people, *rest in rows:
-        returned = dict(zip(RETURN_DAYS, rest[: len(RETURN_DAYS)], strict=True))
-        orders, revenue, refunds = rest[len(RETURN_DAYS) :]
+        closed = dict(zip(RETURN_DAYS, rest[:n], strict=True))
+        returned = dict(zip(RETURN_DAYS, rest[n : 2 * n], strict=True))
+        orders, revenue, refunds = rest[2 * n :]
         allocated = Decimal("0")
         if campaign in spend and people_by_campaign.get(campaign):
             allocated = spend[campaign] * people / people_by_campaign[campaign]
@@ -270,6 +282,7 @@ def _report(
             row.people += people
             for days in RETURN_DAYS:
                 row.returned[days] = row.returned.get(days, 0) + int(returned[days] or 0)
+                row.complete[days] = row.complete.get(days, True) and bool(closed[days])
             row.orders += int(orders or 0)
             row.revenue += money(revenue)
             row.refunds += money(refunds)
@@ -277,7 +290,7 @@ def _report(
 
     unallocated = sum((amount for c, amount in spend.items() if not people_by_campaign.get(c)), Decimal("0.00"))
     for row in [*cohorts_by_key.values(), totals]:
-        _finish(row, cost_ratio, period, as_of)
+        _finish(row, cost_ratio)
     ordered = sorted(cohorts_by_key.values(), key=lambda r: (r.key is None, r.label))
     return CohortReport(
         period_label=period.label,
@@ -302,7 +315,7 @@ def _week_bucket(period: Period) -> tuple[str, list, dict]:
     return bucket, params, {index: week.label for index, week in enumerate(weeks)}
 
 
-def _finish(row: CohortRow, cost_ratio: Decimal, period: Period, as_of: datetime) -> None:
+def _finish(row: CohortRow, cost_ratio: Decimal) -> None:
     cents = Decimal("0.01")
     row.ad_spend = money(row.ad_spend)
     row.cost_of_goods = money((row.revenue - row.refunds) * cost_ratio)
@@ -311,4 +324,4 @@ def _finish(row: CohortRow, cost_ratio: Decimal, period: Period, as_of: datetime
     row.margin_per_person = ratio(row.contribution_margin, row.people, cents)
     for days in RETURN_DAYS:
         row.return_rate[days] = ratio(row.returned.get(days, 0), row.people)
-        row.complete[days] = period.end + days * DAY <= as_of
+        row.complete.setdefault(days, True)  # a row with no members has nothing left open

@@ -4,18 +4,21 @@ the default steps and one to label the groups of `funnel_by`.
 
 Definitions:
 - A person *enters* with their first first-step event in the period (the filters apply to
-  this event). For `funnel_by`, the entry event's campaign/source/placement is the group; a
-  person whose entry events fall in two groups enters both.
+  this event; of two at the same instant, the one stored first). For `funnel_by`, that entry
+  event's campaign/source/placement is the person's one group, so the groups add up to the
+  funnel's `entered`.
 - A person *reaches* step k with the first step-k event at or after the time they reached
   step k−1, and no later than `window` after entry. With `step_windows` (one per step after
   the first) the limit is instead `step_windows[k−1]` after reaching step k−1.
 - Later steps follow the person everywhere (any source, campaign or app) and may happen
   after the period ends, until the window closes.
 - *Events* of a step count that step's events by the people who reached it, from the
-  moment they reached it until their window for it closes (first step: all their entry
-  events in the period).
+  moment they reached it until their window for it closes. The first step is counted the
+  same way: the entrant's first-step events (any source, like later steps) from entry until
+  `window` after entry (with `step_windows`: until `step_windows[0]` after entry), even when
+  that runs past the period's end.
 - A first step of `qr_scan` counts scans as `reports.metrics.scans` defines them (Mini
-  Program launches from a placement's code included, one per scan).
+  Program launches from a placement's code included, one per scan), for entry and events.
 """
 
 from __future__ import annotations
@@ -161,36 +164,60 @@ def _counts(
     group = DIMENSIONS[dimension] if dimension else "NULL"
     where, where_params = filters.sql("e")
     horizon = sum(step_windows, timedelta()) if step_windows is not None else window
-    later = list(dict.fromkeys(steps[1:]))  # one CTE per distinct later event name
+    first_window = step_windows[0] if step_windows else window
+    # One CTE per distinct step event name (the first step's too: its events are counted
+    # after entry until the window closes, like a later step's).
+    names = list(dict.fromkeys(steps))
 
-    # e0: the entry step's events in the period (filtered); later: every later step's
-    # events, anyone's, with the identity join done once (a hash of the identity table per
-    # join cost ~40 ms at 140k identities, once per step before); ev<j>: one later step's
-    # events. Small per-step CTEs keep each join (and its row estimate) to one event name.
-    later_names, later_params = in_list(later)
+    # e0: the entry step's events in the period (filtered); later: every step's events,
+    # anyone's, with the identity join done once (a hash of the identity table per join
+    # cost ~40 ms at 140k identities, once per step before); ev<j>: one step's events.
+    # Small per-step CTEs keep each join (and its row estimate) to one event name.
     # A first step of qr_scan means scans: Mini Program launches from a placement's code
-    # count too, once per scan (reports.metrics.scans).
-    entries, entry_params = scans_sql(period, until=horizon) if steps[0] == QR_SCAN else (EVENTS, [])
+    # count too, once per scan (reports.metrics.scans), for entering and for its events.
+    scan_entry = steps[0] == QR_SCAN
+    entries, entry_params = scans_sql(period, until=horizon) if scan_entry else (EVENTS, [])
+    raw_names = [name for name in names if not (scan_entry and name == QR_SCAN)]
+    later_names, later_params = in_list(raw_names)
+    if dimension:
+        # The person's group is that of their entry event, so each entrant is in one group.
+        entry = f"""s0 AS {materialized()}(
+            SELECT g, p, t AS t0, t FROM (
+                SELECT g, p, t, ROW_NUMBER() OVER (PARTITION BY p ORDER BY t, id) AS rn FROM e0
+            ) x WHERE rn = 1
+        )"""
+    else:
+        entry = f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)"
     ctes = [
         f"""e0 AS {materialized()}(
-            SELECT {group} AS g, {person()} AS p, e.ts AS t FROM {entries} e {identity_join()}
+            SELECT {group} AS g, {person()} AS p, e.ts AS t, e.id FROM {entries} e {identity_join()}
             WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
-        )""",
-        f"""later AS {materialized()}(
-            SELECT e.event_name AS n, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
-        )""",
-        *(f"ev{j} AS {materialized()}(SELECT p, t FROM later WHERE n = %s)" for j in range(len(later))),
-        f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)",
+        )"""
     ]
     params: list = [*entry_params, steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
-    if later:
-        params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon), *later]
-    else:
-        ctes.pop(1)
+    if raw_names:
+        ctes.append(
+            f"""later AS {materialized()}(
+            SELECT e.event_name AS n, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
+            WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
+        )"""
+        )
+        params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon)]
+    for j, name in enumerate(names):
+        if scan_entry and name == QR_SCAN:
+            scans, scan_params = scans_sql(period, until=horizon)
+            ctes.append(f"ev{j} AS {materialized()}(SELECT e.p, e.ts AS t FROM {scans} e)")
+            params += scan_params
+        else:
+            ctes.append(f"ev{j} AS {materialized()}(SELECT p, t FROM later WHERE n = %s)")
+            params.append(name)
+    ctes.append(entry)
 
-    selects = ["SELECT 0 AS k, g, COUNT(DISTINCT p) AS people, COUNT(*) AS events FROM e0 GROUP BY g"]
-    select_params: list = []
+    selects = [
+        f"""SELECT 0 AS k, s.g, COUNT(DISTINCT s.p) AS people, COUNT(*) AS events FROM s0 s
+        JOIN ev0 ev ON ev.p = s.p AND ev.t >= s.t0 AND {seconds_between("s.t0", "ev.t")} <= %s GROUP BY s.g"""
+    ]
+    select_params: list = [first_window.total_seconds()]
     for k in range(1, len(steps)):
         # Reaching step k (s is step k−1) and counting its events (s is step k, whose
         # tprev is when step k−1 was reached) use the same window.
@@ -204,14 +231,14 @@ def _counts(
         ctes.append(
             f"""s{k} AS {materialized()}(
                 SELECT s.g, s.p, s.t0, s.t AS tprev, MIN(ev.t) AS t FROM s{k - 1} s
-                JOIN ev{later.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {limit}
+                JOIN ev{names.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {limit}
                 GROUP BY s.g, s.p, s.t0, s.t
             )"""
         )
         params += limit_params
         selects.append(
             f"""SELECT {k}, s.g, COUNT(DISTINCT s.p), COUNT(*) FROM s{k} s
-            JOIN ev{later.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
+            JOIN ev{names.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
         )
         select_params += limit_params
 

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
-from campaigns.models import KPI
+from campaigns.models import KPI, MEASURE_UNITS
 
 from .common import (
+    DAY,
     EVENTS,
     Filters,
     Period,
-    bucket_case,
     change,
     db_datetime,
     fetch,
@@ -25,14 +26,6 @@ from .common import (
     seconds_between,
 )
 
-UNITS = {
-    KPI.MetricKind.EVENT_COUNT: "events",
-    KPI.MetricKind.UNIQUE_USERS: "people",
-    KPI.MetricKind.CONVERSION_RATE: "rate",
-    KPI.MetricKind.VALUE_SUM: "yuan",
-    KPI.MetricKind.MEDIAN_TIME: "seconds",
-}
-
 
 @dataclass
 class KPIValue:
@@ -43,7 +36,8 @@ class KPIValue:
     second_event_name: str
     unit: str  # events, people, rate (0–1), yuan, seconds
     direction: str  # up | down
-    period_label: str  # the period the value covers (the KPI's own period kind)
+    period_label: str  # the span the value covers (the KPI's own period kind, to date)
+    previous_label: str  # the span the previous value covers (same span of the period before)
     value: Decimal | None
     target: Decimal
     on_target: bool | None  # None when there is no value (e.g. no one did event A)
@@ -54,9 +48,9 @@ class KPIValue:
 def kpi_values(period: Period, filters: Filters | None = None, *, kpis: list[KPI] | None = None) -> list[KPIValue]:
     """Every active KPI (or the given ones) over its period, against its target.
 
-    A KPI is measured over its own period kind (day/week/month) ending on the last day of
-    `period`: a weekly KPI in a weekly snapshot covers that week; a monthly KPI shown on a
-    weekly snapshot covers the month holding the week's last day (month to date).
+    A KPI is measured over its own period kind (day/week/month) *to date*: from the start of
+    the day/week/month holding the last day of `period`, up to the end of that last day
+    (`to_date`). Its previous value covers the same span of the period before.
     Filters select the counted events (event A for conversion and median time).
     """
     filters = filters or Filters()
@@ -64,8 +58,8 @@ def kpi_values(period: Period, filters: Filters | None = None, *, kpis: list[KPI
         kpis = list(KPI.objects.filter(is_active=True).order_by("name", "pk"))
     results = []
     for kpi in kpis:
-        own = period if period.kind == kpi.period else Period.containing(kpi.period, period.last_day)
-        current, previous = _measure(kpi, own, filters)
+        own, before = to_date(kpi.period, period.last_day)
+        current, previous = _measure(kpi, own, before, filters)
         results.append(
             KPIValue(
                 kpi_id=kpi.pk,
@@ -73,9 +67,10 @@ def kpi_values(period: Period, filters: Filters | None = None, *, kpis: list[KPI
                 metric_kind=kpi.metric_kind,
                 event_name=kpi.event_name,
                 second_event_name=kpi.second_event_name,
-                unit=UNITS[kpi.metric_kind],
+                unit=MEASURE_UNITS[kpi.metric_kind],
                 direction=kpi.direction,
                 period_label=own.label,
+                previous_label=before.label,
                 value=current,
                 target=kpi.target,
                 on_target=kpi.is_on_target(current),
@@ -86,14 +81,37 @@ def kpi_values(period: Period, filters: Filters | None = None, *, kpis: list[KPI
     return results
 
 
-def _measure(kpi: KPI, period: Period, filters: Filters) -> tuple[Decimal | None, Decimal | None]:
-    """(this period, previous period) for one KPI, in one query. Slice 0 is the previous
-    period, slice 1 this one."""
-    prev = period.previous()
-    bucket, bucket_params = bucket_case("e.ts", [prev.start, prev.end, period.end])
+def to_date(kind: str, last_day: date) -> tuple[Period, Period]:
+    """(the day/week/month holding `last_day`, cut at the end of `last_day`; the same span of
+    the period before). The span is counted in days from the period's first day and capped
+    at the previous period's end (1–31 Mar to date 30 Mar → 1–28 Feb); a whole period's
+    previous value is the whole previous period (November → all of October)."""
+    full = Period.containing(kind, last_day)
+    whole_before = full.previous()
+    if last_day == full.last_day:
+        return full, whole_before
+    current = Period(full.start, Period.day(last_day).end, f"{full.label} to {last_day.isoformat()}", "custom")
+    span = (last_day - full.first_day).days
+    before_last = min(whole_before.first_day + timedelta(days=span), whole_before.last_day)
+    previous = Period(
+        whole_before.start,
+        Period.day(before_last).start + DAY,
+        f"{whole_before.label} to {before_last.isoformat()}",
+        "custom",
+    )
+    return current, previous
+
+
+def _measure(kpi: KPI, period: Period, prev: Period, filters: Filters) -> tuple[Decimal | None, Decimal | None]:
+    """(this span, previous span) for one KPI, in one query. Slice 0 is the previous span,
+    slice 1 this one; events between the two (the rest of the previous period) are in
+    neither."""
+    bucket = "(CASE WHEN e.ts >= %s AND e.ts < %s THEN 0 WHEN e.ts >= %s AND e.ts < %s THEN 1 END)"
+    bucket_params = [db_datetime(t) for t in (prev.start, prev.end, period.start, period.end)]
     where, where_params = filters.sql("e")
-    base_params = [kpi.event_name, db_datetime(prev.start), db_datetime(period.end), *where_params]
-    base_where = f"e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}"
+    # The plain range first, so the (event_name, ts) index bounds the scan.
+    base_params = [kpi.event_name, bucket_params[0], bucket_params[3], *bucket_params, *where_params]
+    base_where = f"e.event_name = %s AND e.ts >= %s AND e.ts < %s AND {bucket} IS NOT NULL{where}"
     kind = kpi.metric_kind
 
     if kind in (KPI.MetricKind.EVENT_COUNT, KPI.MetricKind.UNIQUE_USERS, KPI.MetricKind.VALUE_SUM):

@@ -88,17 +88,7 @@ def kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None] | No
 
 def format_kpi_value(kpi: KPI, value: Decimal | None) -> str:
     """A KPI value the way people read it: rates in %, money in yuan, durations in h/min."""
-    if value is None:
-        return "—"
-    kind = kpi.metric_kind
-    if kind == KPI.MetricKind.CONVERSION_RATE:
-        return f"{value * 100:.1f} %"
-    if kind == KPI.MetricKind.VALUE_SUM:
-        return f"¥{value:,.2f}"
-    if kind == KPI.MetricKind.MEDIAN_TIME:
-        minutes = int(value) // 60
-        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return kpi.format_value(value)
 
 
 @dataclass

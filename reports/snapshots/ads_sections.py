@@ -12,6 +12,7 @@ The signal rule, in order (first match wins):
 
 from django.conf import settings
 
+from campaigns.units import yuan
 from reports.metrics.ads import AdRow, AdsReport
 from reports.snapshots.sections import Section, pct
 
@@ -21,7 +22,7 @@ TARGET_CPA = settings.REPORTS_TARGET_COST_PER_ORDER
 MIN_ORDERS = 5
 
 AD_COLUMNS = [
-    "Spend (yuan)",
+    "Spend (¥)",
     "Impressions",
     "Clicks",
     "CTR %",
@@ -32,7 +33,7 @@ AD_COLUMNS = [
     "Orders",
     "Cost per lead",
     "Cost per order",
-    "Revenue (yuan)",
+    "Revenue (¥)",
     "ROAS",
 ]
 
@@ -116,7 +117,7 @@ def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
     if totals.spend:
         lines.insert(
             0,
-            f"Ad spend {totals.spend} yuan: {totals.orders} attributed orders, revenue {totals.revenue} yuan, "
+            f"Ad spend {yuan(totals.spend)}: {totals.orders} attributed orders, revenue {yuan(totals.revenue)}, "
             f"ROAS {totals.roas if totals.roas is not None else '–'}.",
         )
     return [campaigns, creatives, landers, fatigue], lines
@@ -127,26 +128,28 @@ def campaign_signal(row: AdRow) -> tuple[str, str]:
     if not row.spend:
         return "watch", "No ad spend this month: nothing to scale or stop."
     if not row.orders:
-        return "stop", f"Spent {row.spend} yuan without one attributed order."
-    if row.roas is not None and row.roas < STOP_ROAS:
-        return "stop", f"ROAS {row.roas} is below {STOP_ROAS}: {row.spend} yuan of spend returned {row.revenue} yuan."
-    if row.cost_per_order is not None and row.cost_per_order > TARGET_CPA:
+        return "stop", f"Spent {yuan(row.spend)} without one attributed order."
+    # Thresholds compare exact revenue, spend and orders; ROAS and cost per order are
+    # rounded for display only.
+    if row.revenue < STOP_ROAS * row.spend:
+        return "stop", f"ROAS {row.roas} is below {STOP_ROAS}: {yuan(row.spend)} of spend returned {yuan(row.revenue)}."
+    if row.spend > TARGET_CPA * row.orders:
         return "fix", (
-            f"Cost per order {row.cost_per_order} yuan is above the {TARGET_CPA} target: "
+            f"Cost per order {yuan(row.cost_per_order)} is above the {yuan(TARGET_CPA)} target: "
             "improve the lander or targeting before adding budget."
         )
-    if row.roas is not None and row.roas >= SCALE_ROAS and row.orders >= MIN_ORDERS:
+    if row.revenue >= SCALE_ROAS * row.spend and row.orders >= MIN_ORDERS:
         return "scale", f"ROAS {row.roas} is at least {SCALE_ROAS} over {row.orders} orders: add budget."
-    return "keep", f"ROAS {row.roas}, cost per order {row.cost_per_order} yuan: within bounds, keep as is."
+    return "keep", f"ROAS {row.roas}, cost per order {yuan(row.cost_per_order)}: within bounds, keep as is."
 
 
 def signals_section(report: AdsReport) -> tuple[Section, list[str]]:
     section = Section(
         "signals",
         "Scale or stop, per campaign",
-        ["Campaign", "Signal", "Reason", "Spend (yuan)", "Orders", "Cost per order", "Revenue (yuan)", "ROAS"],
+        ["Campaign", "Signal", "Reason", "Spend (¥)", "Orders", "Cost per order", "Revenue (¥)", "ROAS"],
         note=f"Scale at ROAS ≥ {SCALE_ROAS} with ≥ {MIN_ORDERS} orders; stop below ROAS {STOP_ROAS}; "
-        f"fix above {TARGET_CPA} yuan per order.",
+        f"fix above {yuan(TARGET_CPA)} per order.",
     )
     lines = []
     for row in report.by_campaign:

@@ -5,6 +5,8 @@ threshold — plus the Mini Program signals and KPIs."""
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+
 from reports.metrics.health import HealthCheck, HealthMetric, health_check
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
@@ -13,6 +15,7 @@ from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.sections import Section, cell, pct
 
 THRESHOLD = Decimal("0.30")
+NEWS = {"good": "good news", "bad": "bad news", "check": "check"}
 RATE_KEYS = {"ctr"}  # shown as percentages
 TREND_KEYS = ("orders", "follows", "qr_scans")
 
@@ -20,7 +23,8 @@ TREND_KEYS = ("orders", "follows", "qr_scans")
 def build_data(period: SnapshotPeriod) -> dict:
     metrics_period = period.metrics_period()
     health = health_check(period.first_day, threshold=THRESHOLD)
-    flags = [_flag_sentence(m) for m in health.flagged]
+    flags = [_flag_sentence(m) for m in health.alerts]
+    good_news = [_flag_sentence(m) for m in health.flagged if m.news == "good"]
 
     mp, mp_flags, _ = miniprogram_section(metrics_period)
     flags += mp_flags
@@ -33,8 +37,10 @@ def build_data(period: SnapshotPeriod) -> dict:
         "kind": period.kind,
         "label": period.label,
         "title": f"Daily health check {period.first_day:%a %d %b %Y}",
-        "summary": number_lines + (flags + behind or ["Every health metric is within 30% of its 7-day average."]),
-        "flags": flags,
+        "summary": number_lines
+        + (flags + good_news + behind or ["Every health metric is within 30% of its 7-day average."]),
+        "flags": flags,  # moves that need attention
+        "good_news": good_news,  # moves past the threshold in the good direction
         "headline": {**values, **numbers_values},
         "sections": [s.as_dict() for s in sections],
     }
@@ -49,7 +55,9 @@ def _health_section(health: HealthCheck) -> Section:
         "health",
         "Health check vs the trailing 7 days",
         ["Metric", "Yesterday", "7-day average", "Change %", "Flag"],
-        note=f"Flagged when the day is more than {pct(health.threshold)}% above or below its 7-day average. CTR in %.",
+        note=f"Flagged when the day is more than {pct(health.threshold)}% above or below its 7-day average "
+        "(good news in green, bad news in orange). CTR in %; it is not flagged below "
+        f"{settings.REPORTS_MIN_RATE_SAMPLE} impressions.",
     )
     for metric in health.metrics:
         section.add(
@@ -57,10 +65,20 @@ def _health_section(health: HealthCheck) -> Section:
             _shown(metric, metric.value),
             _shown(metric, metric.trailing_average),
             pct(metric.change),
-            ("▲ high" if (metric.change or 0) > 0 else "▼ low") if metric.flagged else "",
-            flag=metric.flagged,
+            _flag_text(metric),
+            flag=metric.flagged and metric.news != "good",
+            good=metric.news == "good",
         )
     return section
+
+
+def _flag_text(metric: HealthMetric) -> str:
+    if metric.sample_too_small and metric.change is not None and abs(metric.change) > THRESHOLD:
+        return "sample too small"
+    if not metric.flagged:
+        return ""
+    arrow = "▲ high" if metric.change > 0 else "▼ low"
+    return f"{arrow} · {NEWS[metric.news]}"
 
 
 def _trend_section(health: HealthCheck) -> Section:
@@ -81,7 +99,8 @@ def _trend_section(health: HealthCheck) -> Section:
 
 def _flag_sentence(metric: HealthMetric) -> str:
     direction = "above" if (metric.change or 0) > 0 else "below"
+    lead = {"good": "Good news: ", "bad": "", "check": ""}[metric.news]
     return (
-        f"{metric.label} is {abs(pct(metric.change))}% {direction} its 7-day average "
+        f"{lead}{metric.label} is {abs(pct(metric.change))}% {direction} its 7-day average "
         f"({cell(_shown(metric, metric.value))} vs {cell(_shown(metric, metric.trailing_average))})."
     )

@@ -79,7 +79,7 @@ def dashboard_data() -> Dashboard:
             board.trend_svg = line_chart(labels, series, title="Weekly trend")
         money = [
             (name, [as_number(h.get(key)) for h in heads])
-            for key, name in (("revenue", "Revenue (yuan)"), ("spend", "Ad spend (yuan)"))
+            for key, name in (("revenue", "Revenue (¥)"), ("spend", "Ad spend (¥)"))
             if any(h.get(key) is not None for h in heads)
         ]
         if money:

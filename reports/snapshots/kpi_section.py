@@ -1,10 +1,25 @@
 """The KPI table every snapshot kind shows: each active KPI against its target."""
 
+from campaigns import units
 from reports.metrics.common import Period
 from reports.metrics.kpis import kpi_values
-from reports.snapshots.sections import Section, cell, pct
+from reports.snapshots.sections import Section, pct
 
 ON_TARGET, BEHIND, NO_DATA = "on target", "behind", "no data"
+# The Unit column: rates read in %, money as ¥ (2 decimals), durations as h/min.
+UNIT_SHOWN = {"rate": "%", "yuan": "¥", "seconds": "h/min"}
+
+
+def _cell(unit: str, value):
+    """A rate as a percentage number (44.4), money and durations as text (¥308.50,
+    2 h 00 min), counts as numbers."""
+    if value is None:
+        return None
+    if unit == "rate":
+        return pct(value)
+    if unit in ("yuan", "seconds"):
+        return units.measured(unit, value)
+    return value
 
 
 def kpi_section(period: Period) -> tuple[Section, list[str]]:
@@ -13,29 +28,26 @@ def kpi_section(period: Period) -> tuple[Section, list[str]]:
         "kpis",
         "KPIs vs target",
         ["KPI", "Value", "Target", "Previous", "Change %", "Status", "Unit", "Period"],
-        note="Each KPI over its own period (day, week or month) ending on this snapshot's last day.",
+        note="Each KPI over its own period (day, week or month) to this snapshot's last day; previous = the same "
+        "span of the period before.",
     )
     behind = []
     for kpi in kpi_values(period):
         status = NO_DATA if kpi.on_target is None else (ON_TARGET if kpi.on_target else BEHIND)
-        # Rates read as percentages (0.4444 → 44.4 %); the other units as measured.
-        shown = pct if kpi.unit == "rate" else (lambda v: v)
-        unit = "%" if kpi.unit == "rate" else kpi.unit
         section.add(
             kpi.name,
-            shown(kpi.value),
-            shown(kpi.target),
-            shown(kpi.previous_value),
+            _cell(kpi.unit, kpi.value),
+            _cell(kpi.unit, kpi.target),
+            _cell(kpi.unit, kpi.previous_value),
             pct(kpi.change),
             status,
-            unit,
+            UNIT_SHOWN.get(kpi.unit, kpi.unit),
             kpi.period_label,
             flag=status == BEHIND,
         )
         if status == BEHIND:
             better = "at least" if kpi.direction == "up" else "at most"
-            behind.append(
-                f"KPI {kpi.name} is behind: {cell(shown(kpi.value))} {unit} against a target of {better} "
-                f"{cell(shown(kpi.target))}."
-            )
+            value, target = units.measured(kpi.unit, kpi.value), units.measured(kpi.unit, kpi.target)
+            suffix = f" {kpi.unit}" if kpi.unit in ("events", "people") else ""
+            behind.append(f"KPI {kpi.name} is behind: {value}{suffix} against a target of {better} {target}{suffix}.")
     return section, behind

@@ -4,6 +4,7 @@ per campaign)."""
 
 from django.utils.translation import gettext as _
 
+from campaigns.units import yuan
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
@@ -32,7 +33,7 @@ def build_data(period: SnapshotPeriod) -> dict:
     touch = attribution(metrics_period)
     summary.insert(
         0,
-        f"{touch.converters} paying people placed {touch.orders} orders worth {touch.revenue} yuan; "
+        f"{touch.converters} paying people placed {touch.orders} orders worth {yuan(touch.revenue)}; "
         f"{touch.unattributed} had no campaign touch before paying.",
     )
     sections.append(_attribution_section(touch))
@@ -55,8 +56,8 @@ def build_data(period: SnapshotPeriod) -> dict:
     total = by_week.totals
     summary.insert(
         1,
-        f"{total.people} new people this month: LTV {total.ltv if total.ltv is not None else '–'} yuan, "
-        f"contribution margin {total.contribution_margin} yuan after refunds, cost of goods "
+        f"{total.people} new people this month: LTV {yuan(total.ltv) if total.ltv is not None else '–'}, "
+        f"contribution margin {yuan(total.contribution_margin)} after refunds, cost of goods "
         f"({by_week.cost_ratio:.0%} of net revenue) and ad spend.",
     )
 
@@ -81,7 +82,7 @@ def _attribution_section(touch) -> Section:
     section = Section(
         "attribution",
         "Revenue by campaign (first and last touch)",
-        ["Campaign", "Model", "Paying people", "Orders", "Revenue (yuan)", "Share %"],
+        ["Campaign", "Model", "Paying people", "Orders", "Revenue (¥)", "Share %"],
         note="Each paying person's orders go to their first touch ever, and to their last touch before paying.",
         chart={"type": "bar", "x": 0, "y": [4]},
     )
@@ -132,7 +133,8 @@ def _cohort_section(key: str, title: str, report: CohortReport) -> Section:
             "Margin per person",
         ],
         note=f"People whose first touch was this month; money up to {report.as_of:%Y-%m-%d %H:%M}. A return rate whose "
-        "window has not closed for everyone is marked with *. Margin = revenue − refunds − cost of goods − ad spend.",
+        "window has not closed for everyone is marked with *. Money in ¥. Margin = revenue − refunds − cost of goods − ad "
+        "spend.",
     )
     for row in [*report.rows, report.totals]:
         rates = [

@@ -18,7 +18,10 @@ def cell(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, Decimal):
-        # Whole numbers without trailing zeros (a 5.0000 target reads "5"); others as computed.
+        # Money (and ROAS) keep their 2 decimals (100.00); other whole numbers lose trailing
+        # zeros (a 5.0000 target reads "5", 400.0 % reads "400"); the rest as computed.
+        if value.as_tuple().exponent == -2:
+            return str(value)
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -36,10 +39,14 @@ class Section:
     chart: dict | None = None
     # Row indexes that need attention (past a threshold, a stop signal, the friction step).
     flagged: list[int] = field(default_factory=list)
+    # Row indexes past a threshold in the good direction (fewer unfollows): shown apart.
+    good: list[int] = field(default_factory=list)
 
-    def add(self, *values: Any, flag: bool = False) -> None:
+    def add(self, *values: Any, flag: bool = False, good: bool = False) -> None:
         if flag:
             self.flagged.append(len(self.rows))
+        if good:
+            self.good.append(len(self.rows))
         self.rows.append([cell(v) for v in values])
 
     def as_dict(self) -> dict:
@@ -52,6 +59,7 @@ class Section:
             "note": self.note,
             "chart": self.chart,
             "flagged": self.flagged,
+            "good": self.good,
         }
 
 

@@ -113,13 +113,117 @@ def test_the_api_creates_a_conversion_kpi(api_client_for, analyst):
             "metric_kind": "conversion_rate",
             "event_name": "add_to_cart",
             "second_event_name": "pay_success",
-            "target": "0.35",
+            "target": "35",
         },
         format="json",
     )
 
     assert response.status_code == 201, response.json()
-    assert KPI.objects.get(name="Cart to paid").second_event_name == "pay_success"
+    kpi = KPI.objects.get(name="Cart to paid")
+    assert kpi.second_event_name == "pay_success"
+    # entered in percent, stored as the share the metric measures
+    assert kpi.target == Decimal("0.3500")
+    assert (response.json()["target"], response.json()["target_unit"]) == ("35.0000", "%")
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "message"),
+    [
+        ("conversion_rate", "3500", "Enter a conversion target in percent, from 0 to 100 (35 means 35 %); got 3500."),
+        ("event_count", "1.5", "A target in events is a whole number."),
+        ("value_sum", "-3", "A target cannot be negative."),
+        ("median_time", "0", "Enter the median time target in minutes (90 means 1 h 30 min)."),
+    ],
+)
+def test_the_api_refuses_a_target_that_cannot_be_meant_in_the_kpis_unit(api_client_for, analyst, kind, target, message):
+    response = api_client_for(analyst).post(
+        "/api/v1/kpis/",
+        {"name": "K", "metric_kind": kind, "event_name": "a_b", "second_event_name": "c_d", "target": target},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"target": [message]}
+
+
+def test_a_median_time_target_is_entered_in_minutes_and_stored_in_seconds(api_client_for, analyst):
+    response = api_client_for(analyst).post(
+        "/api/v1/kpis/",
+        {
+            "name": "Ticket time",
+            "metric_kind": "median_time",
+            "event_name": "ticket_created",
+            "second_event_name": "ticket_resolved",
+            "target": "90",
+            "direction": "down",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert KPI.objects.get().target == Decimal("5400")  # 90 min × 60
+    assert (response.json()["target"], response.json()["target_unit"]) == ("90.0000", "min")
+
+
+def test_changing_the_kind_asks_for_the_target_in_the_new_unit(api_client_for, analyst):
+    kpi = services.kpi_save(_kpi("Orders"))  # 10 events
+
+    response = api_client_for(analyst).patch(
+        f"/api/v1/kpis/{kpi.pk}/",
+        {"metric_kind": "conversion_rate", "second_event_name": "pay_success"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"target": ["Give the target again in the unit of Conversion rate A → B (%)."]}
+
+
+def test_the_admin_form_takes_and_shows_a_conversion_target_in_percent(admin_client):
+    data = {
+        "name": "Cart to paid",
+        "metric_kind": "conversion_rate",
+        "event_name": "add_to_cart",
+        "second_event_name": "pay_success",
+        "target": "35",
+        "direction": "up",
+        "period": "week",
+        "is_active": "on",
+    }
+
+    refused = admin_client.post(reverse("admin:campaigns_kpi_add"), {**data, "target": "3500"})
+    assert refused.status_code == 200
+    assert "Enter a conversion target in percent, from 0 to 100" in refused.content.decode()
+    admin_client.post(reverse("admin:campaigns_kpi_add"), data)
+
+    kpi = KPI.objects.get()
+    assert kpi.target == Decimal("0.3500")
+    page = admin_client.get(reverse("admin:campaigns_kpi_change", args=[kpi.pk])).content.decode()
+    assert 'value="35"' in page and "Target (%)" in page
+    listing = admin_client.get(reverse("admin:campaigns_kpi_changelist")).content.decode()
+    assert "35 %" in listing
+
+
+def test_the_migration_reads_a_conversion_target_above_one_as_percent():
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    migration = importlib.import_module("campaigns.migrations.0011_conversion_targets_in_percent")
+    typo = KPI.objects.create(
+        name="typed 35", metric_kind="conversion_rate", event_name="a", second_event_name="b", target=35
+    )
+    right = KPI.objects.create(
+        name="typed 0.35", metric_kind="conversion_rate", event_name="a", second_event_name="b", target="0.35"
+    )
+    count = KPI.objects.create(name="count", metric_kind="event_count", event_name="a", target=35)
+
+    migration.percent_to_share(django_apps, None)
+
+    assert [KPI.objects.get(pk=k.pk).target for k in (typo, right, count)] == [
+        Decimal("0.3500"),  # 35 % was meant: 3500 % is no conversion rate
+        Decimal("0.3500"),
+        Decimal("35"),  # counts are left alone
+    ]
 
 
 @pytest.mark.postgres

@@ -171,6 +171,52 @@ def test_a_campaign_code_that_matches_nothing_is_kept_as_sent():
     assert (event.campaign_id, event.campaign_code) == (None, "23q4-sale")
 
 
+@pytest.mark.parametrize("filler", [0, 150], ids=["small batch: JSON parameter", "large batch: COPY staging"])
+def test_an_event_matches_its_campaign_code_ignoring_case(campaign, filler):
+    # On PostgreSQL both SQL paths (JSON parameter, COPY staging); on SQLite the portable
+    # path. The code is kept as sent; the link ignores case.
+    rows = [
+        row(campaign="23Q4-SALE", event_id="upper"),
+        row(campaign="23q4-sale", event_id="lower"),
+        row(campaign="23Q4-Sale", event_id="exact"),
+        row(campaign="23Q4-Sales", event_id="other"),
+        *(row(event_id=f"filler-{i}", campaign="-") for i in range(filler)),
+    ]
+
+    ingest_rows(rows, channel="api", source="s")
+
+    stored = dict(Event.objects.exclude(event_id__startswith="filler-").values_list("event_id", "campaign_id"))
+    assert stored == {"upper": campaign.pk, "lower": campaign.pk, "exact": campaign.pk, "other": None}
+    assert Event.objects.get(event_id="upper").campaign_code == "23Q4-SALE"
+
+
+def test_a_page_load_time_is_milliseconds_and_never_gets_a_currency():
+    timing = row(event_name="page_load_time", value="840", currency="-", page="home", event_id="t1")
+
+    result = ingest_rows([timing, {**timing, "currency": "CNY", "event_id": "t2"}], channel="api", source="s")
+
+    event = Event.objects.get()
+    assert (event.value, event.currency) == (Decimal("840.00"), "")
+    assert [(e.index, e.errors) for e in result.rejected] == [
+        (1, {"currency": "page_load_time's value is a measurement, not money: send it without a currency."})
+    ]
+
+
+def test_a_page_load_time_hashes_as_before_it_lost_its_default_currency():
+    # Until issue 12 the row was stored (and hashed) with currency CNY; a retry sent after
+    # the change must stay a duplicate of it, not a new event.
+    from events.ingest.dedupe import content_hash
+    from events.ingest.validate import validate_row
+
+    now = datetime(2025, 11, 2, tzinfo=UTC)
+    new, _ = validate_row(row(event_name="page_load_time", value="840", currency="-"), now=now)
+    old, _ = validate_row(row(event_name="pay_success", value="840", currency="-"), now=now)
+    old.event_name = "page_load_time"  # as the old code stored it: with the default CNY
+
+    assert (new.currency, old.currency) == ("", "CNY")
+    assert content_hash(new) == content_hash(old)
+
+
 def test_an_empty_source_takes_the_senders_source_and_aliases_apply():
     from campaigns.models import SourceAlias
 

@@ -86,8 +86,17 @@ def board_snapshots(db):
         data={
             "title": "Daily",
             "flags": ["Spend is 45% above the 7-day average."],
+            "good_news": ["Good news: Unfollows is 60.0% below its 7-day average (1 vs 2.5)."],
             "sections": [
-                {**KPIS, "key": "health", "title": "Health check", "columns": ["Metric"], "rows": [["Spend"]]}
+                {
+                    **KPIS,
+                    "key": "health",
+                    "title": "Health check",
+                    "columns": ["Metric"],
+                    "rows": [["Spend"], ["Unfollows"]],
+                    "flagged": [0],
+                    "good": [1],
+                }
             ],
         },
     )
@@ -142,6 +151,9 @@ def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(
 
     assert "Weekly orders" in html and "target 20" in html and "behind" in html
     assert "Spend is 45% above the 7-day average." in html
+    # good news apart from the alerts, and its row green rather than orange
+    assert '<ul class="wxa-good-news"><li>Good news: Unfollows is 60.0% below' in html
+    assert '<tr class="wxa-good"><td>Unfollows</td>' in html and '<tr class="wxa-flagged"><td>Spend</td>' in html
     assert "Fix first: check the pay page." in html
     assert 'data-chart="funnel"' in html and 'data-chart="line"' in html
     assert "C1" in html and "scale" in html

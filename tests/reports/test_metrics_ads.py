@@ -71,7 +71,7 @@ def test_totals_cost_per_lead_and_order_and_roas(ads, django_assert_max_num_quer
     assert (t.orders, t.revenue, t.leads) == (3, Decimal("460.00"), 2)
     assert t.cost_per_order == Decimal("93.33")  # 280 / 3
     assert t.cost_per_lead == Decimal("140.00")  # 280 / 2
-    assert t.roas == Decimal("1.6429")  # 460 / 280
+    assert t.roas == Decimal("1.64")  # 460 / 280 = 1.6429, shown with 2 decimals
     assert (report.unattributed_orders, report.unattributed_revenue) == (1, Decimal("40.00"))
 
 

@@ -160,3 +160,39 @@ def test_all_groupings_at_once_match_one_grouping_at_a_time(people, django_asser
             (r.label, r.people, r.returned, r.contribution_margin) for r in alone.rows
         ]
         assert report.totals.contribution_margin == Decimal("-268.00")
+
+
+def test_the_window_not_yet_closed_marker_is_decided_per_cohort_row(people):
+    from reports.snapshots.monthly import _cohort_section
+
+    as_of = datetime(2025, 12, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    report = cohorts(NOVEMBER, by="week", as_of=as_of)
+
+    rows = {r.label: r for r in report.rows}
+    # W45: a (Nov 3 10:00) and b (Nov 4 12:00): 30-day windows end Dec 3 10:00 and Dec 4 12:00,
+    # both before Dec 10 → complete, although the month's last cohort is still open.
+    assert rows["2025-W45"].complete == {7: True, 14: True, 30: True}
+    # W46: c (Nov 12 12:00): 14 days end Nov 26, 30 days end Dec 12 12:00 > Dec 10
+    assert rows["2025-W46"].complete == {7: True, 14: True, 30: False}
+    # W47: PE (Nov 20 12:00): 14 days end Dec 4, 30 days end Dec 20
+    assert rows["2025-W47"].complete == {7: True, 14: True, 30: False}
+    # W48: f (Nov 30 23:00): 7 days end Dec 7 23:00, 14 days end Dec 14 23:00
+    assert rows["2025-W48"].complete == {7: True, 14: False, 30: False}
+    assert report.totals.complete == {7: True, 14: False, 30: False}  # the last member decides
+
+    section = _cohort_section("cohorts_week", "Cohorts by first-touch week", report).as_dict()
+    shown = {row[0]: row[2:5] for row in section["rows"]}
+    # W45: a returned within 7 days, b within 14: 50 %, 100 %, 100 % — no marker
+    assert shown["2025-W45"] == ["50.0", "100.0", "100.0"]
+    assert shown["2025-W48"] == ["0.0", "0.0*", "0.0*"]  # f never returned; 14 and 30 days still open
+
+
+def test_a_window_ending_exactly_at_as_of_is_not_yet_closed(people):
+    # b's 30-day window ends at Nov 4 12:00 + 30 days = Dec 4 12:00 (inclusive): an event at
+    # that very instant still counts, and as_of excludes it, so the window is still open.
+    at_end = datetime(2025, 12, 4, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    just_after = datetime(2025, 12, 4, 12, 0, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    assert cohorts(NOVEMBER, by="week", as_of=at_end).rows[0].complete[30] is False
+    assert cohorts(NOVEMBER, by="week", as_of=just_after).rows[0].complete[30] is True

@@ -109,3 +109,57 @@ def test_an_empty_period_gives_zero_people_and_no_rates(db):
 
     assert [s.people for s in result.steps] == [0, 0, 0]
     assert result.overall_rate is None
+
+
+@pytest.fixture
+def switchers(db):
+    c1 = Campaign.objects.create(code="C1", name="one")
+    c2 = Campaign.objects.create(code="C2", name="two")
+    save(
+        # x: enters through C1 on Monday, then scans C2's code twice and carts
+        event("qr_scan", "x", at("2025-11-10", "10:00"), campaign=c1),
+        event("qr_scan", "x", at("2025-11-11", "10:00"), campaign=c2),
+        event("add_to_cart", "x", at("2025-11-11", "11:00")),
+        event("qr_scan", "x", at("2025-11-17", "09:00"), campaign=c2),  # next week, inside 7 days
+        event("qr_scan", "x", at("2025-11-18", "10:01"), campaign=c1),  # 8 days after entry
+        # y: enters through C2 on Sunday night, scans again on Monday (after the period)
+        event("qr_scan", "y", at("2025-11-16", "20:00"), campaign=c2),
+        event("qr_scan", "y", at("2025-11-17", "08:00")),
+        # z: two scans at the same instant, C2's stored first
+        event("qr_scan", "z", at("2025-11-12", "12:00"), campaign=c2),
+        event("qr_scan", "z", at("2025-11-12", "12:00"), campaign=c1),
+    )
+    return c1, c2
+
+
+def test_first_step_events_are_counted_until_the_window_closes_like_later_steps(switchers):
+    result = funnel(WEEK, steps=["qr_scan", "add_to_cart"])
+
+    scan, cart = result.steps
+    # entered: x, y, z = 3. Scans from entry until 7 days after it, any campaign:
+    # x 11-10, 11-11, 11-17 (11-18 10:01 is past 7 days) = 3; y 11-16 and 11-17 = 2; z 2 → 7.
+    # Counting only to the period's end gave 5 (x 2, y 1, z 2).
+    assert (scan.people, scan.events) == (3, 7)
+    assert (cart.people, cart.events) == (1, 1)  # x
+
+
+def test_first_step_events_with_step_windows_stop_at_the_first_step_window(switchers):
+    result = funnel(WEEK, steps=["qr_scan", "add_to_cart"], step_windows=[timedelta(days=1)])
+
+    # within 1 day of entry: x 11-10 and 11-11 10:00 (exactly 24 h, inclusive) = 2;
+    # y 11-16 20:00 and 11-17 08:00 = 2; z 2 → 6
+    assert result.steps[0].events == 6
+
+
+def test_each_entrant_is_in_the_one_group_of_their_entry_event(switchers, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
+        groups = funnel_by(WEEK, "campaign", steps=["qr_scan", "add_to_cart"])
+
+    by_label = {g.label: g.funnel for g in groups}
+    # x entered through C1 (its C2 scans come later); y through C2; z's C2 scan was stored
+    # first of two at the same instant. Before, x and z counted in both groups (C1 2, C2 3).
+    assert {label: f.entered for label, f in by_label.items()} == {"C1": 1, "C2": 2}
+    assert sum(f.entered for f in by_label.values()) == funnel(WEEK, steps=["qr_scan", "add_to_cart"]).entered == 3
+    # scans per group follow the person: C1 = x's 3; C2 = y's 2 + z's 2
+    assert (by_label["C1"].steps[0].events, by_label["C2"].steps[0].events) == (3, 4)
+    assert (by_label["C1"].converted, by_label["C2"].converted) == (1, 0)  # x carted

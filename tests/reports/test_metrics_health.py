@@ -82,3 +82,57 @@ def test_a_higher_threshold_flags_less(week_of_business):
     check = health_check(DAY, threshold=Decimal("0.45"))
 
     assert [f.key for f in check.flagged] == ["orders", "revenue", "qr_scans"]
+
+
+@pytest.fixture
+def unfollow_week(db):
+    """20 unfollows over 11-05 … 11-11 (3 a day, 2 on 11-11) and 2 follows a day."""
+    rows = []
+    for day in range(5, 12):
+        rows += [event("unfollow", f"u{day}{n}", at(f"2025-11-{day:02d}")) for n in range(2 if day == 11 else 3)]
+        rows += [event("follow", f"f{day}{n}", at(f"2025-11-{day:02d}")) for n in range(2)]
+    save(*rows)
+
+
+def test_a_change_of_exactly_the_threshold_is_not_flagged_because_it_is_computed_exactly(unfollow_week):
+    save(*[event("unfollow", f"x{n}", at("2025-11-12")) for n in range(2)])
+
+    unfollows = {m.key: m for m in health_check(DAY).metrics}["unfollows"]
+
+    # 2 against 20 / 7: 2 / (20/7) − 1 = 14/20 − 1 = −0.3 exactly, and the rule is
+    # |change| > 30 %. From the average rounded to cents (2.86) it was 2 / 2.86 − 1 = −30.07 % → flagged.
+    assert unfollows.change == Decimal("-0.3000")
+    assert unfollows.trailing_average == Decimal("2.9")  # 20 / 7 = 2.857…, rounded for display only
+    assert unfollows.flagged is False
+
+
+def test_fewer_unfollows_is_good_news_and_fewer_follows_is_bad_news(unfollow_week):
+    save(event("unfollow", "x1", at("2025-11-12")), event("follow", "y1", at("2025-11-12")))
+
+    check = health_check(DAY)
+    m = {metric.key: metric for metric in check.metrics}
+
+    # unfollows: 1 against 20 / 7: 7/20 − 1 = −65 % → past the threshold, and down is good
+    assert (m["unfollows"].change, m["unfollows"].flagged, m["unfollows"].news) == (Decimal("-0.6500"), True, "good")
+    # follows: 1 against 14 / 7 = 2: −50 %, and down is bad
+    assert (m["follows"].change, m["follows"].flagged, m["follows"].news) == (Decimal("-0.5000"), True, "bad")
+    assert [a.key for a in check.alerts] == ["follows"]  # the good news is not an alert
+
+
+def test_a_ctr_from_a_handful_of_impressions_is_not_flagged(db, settings):
+    settings.REPORTS_MIN_RATE_SAMPLE = 30
+    for day in range(5, 12):  # 20 clicks in 1000 impressions a day: CTR 2 %
+        AdSpend.objects.create(
+            date=date(2025, 11, day), campaign_code="C1", creative_name="K", spend=10, impressions=1000, clicks=20
+        )
+    # the day: 1 click in 4 impressions = 25 %, +1150 % on 2 % — from 4 impressions
+    AdSpend.objects.create(date=DAY, campaign_code="C1", creative_name="K", spend=10, impressions=4, clicks=1)
+
+    ctr = {m.key: m for m in health_check(DAY).metrics}["ctr"]
+
+    assert (ctr.value, ctr.change) == (Decimal("0.2500"), Decimal("11.5000"))  # 0.25 / 0.02 − 1
+    assert (ctr.flagged, ctr.sample_too_small) == (False, True)
+
+    settings.REPORTS_MIN_RATE_SAMPLE = 4  # 4 impressions are now enough
+    ctr = {m.key: m for m in health_check(DAY).metrics}["ctr"]
+    assert (ctr.flagged, ctr.news) == (True, "good")

@@ -1,10 +1,11 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from campaigns.models import KPI
 from reports.metrics.common import Filters, Period
-from reports.metrics.kpis import kpi_values
+from reports.metrics.kpis import kpi_values, to_date
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai
@@ -121,9 +122,42 @@ def test_a_monthly_kpi_on_a_weekly_period_covers_the_month_to_the_weeks_last_day
 
     (value,) = kpi_values(WEEK)
 
-    assert value.period_label == "2025-11"
-    assert value.value == Decimal(8)  # 1 in week 45 + 6 in week 46 + u3 on 11-17, all November
-    assert value.previous_value == Decimal(0)  # October
+    # 1 – 16 Nov: u1 on 11-05 + the 6 of week 46 = 7. u3's cart on Mon 11-17 is after the
+    # week's last day and must not count (it did before: 8).
+    assert value.period_label == "2025-11 to 2025-11-16"
+    assert value.value == Decimal(7)
+    assert value.previous_label == "2025-10 to 2025-10-16"  # the same 16 days of October
+    assert value.previous_value == Decimal(0)
+
+
+def test_a_weekly_kpi_on_a_daily_snapshot_counts_the_week_to_that_day_only(shop):
+    kpi("weekly carts", KPI.MetricKind.EVENT_COUNT, "add_to_cart")
+    kpi("weekly revenue", KPI.MetricKind.VALUE_SUM, "pay_success", period="week")
+    monday = Period.day(date(2025, 11, 17))
+
+    values = by_name(kpi_values(monday))
+
+    carts = values["weekly carts"]
+    # Week 47 to Mon 17 Nov: u3 at 00:10 = 1 (the rest of week 47 has not happened yet for
+    # this snapshot). Previous = Mon 10 Nov only: u1 09:00, u5 09:00 = 2 (not the whole of
+    # week 46, which had 6).
+    assert (carts.period_label, carts.value) == ("2025-W47 to 2025-11-17", Decimal(1))
+    assert (carts.previous_label, carts.previous_value) == ("2025-W46 to 2025-11-10", Decimal(2))
+    assert carts.change == Decimal("-0.5000")  # (1 − 2) / 2
+    revenue = values["weekly revenue"]
+    # u4 paid 50 on Tue 18 Nov: after the snapshot's day, so 0. Mon 10 Nov: u5 paid 10.
+    assert (revenue.value, revenue.previous_value) == (Decimal("0.00"), Decimal("10.00"))
+
+
+def test_the_previous_span_is_capped_at_the_end_of_a_shorter_previous_month():
+    # 30 days of March to date; February 2025 has 28, so the previous span is all of it.
+    current, previous = to_date("month", date(2025, 3, 30))
+    assert (current.first_day, current.last_day) == (date(2025, 3, 1), date(2025, 3, 30))
+    assert (previous.first_day, previous.last_day) == (date(2025, 2, 1), date(2025, 2, 28))
+    # A whole month compares with the whole month before, whatever its length.
+    current, previous = to_date("month", date(2025, 11, 30))
+    assert (current.label, previous.label) == ("2025-11", "2025-10")
+    assert previous.last_day == date(2025, 10, 31)
 
 
 def test_inactive_kpis_are_left_out(shop):

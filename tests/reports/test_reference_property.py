@@ -54,7 +54,7 @@ EXAMPLES = 60
 #   5  funnel_by one group per entrant: funnel_by not compared (nor its invariant);
 #   9  creatives by our id or the platform's: the generator names creatives by our id only,
 #      and a conversion's creative is its last touch's (the old rule).
-UNFIXED_ON_MAIN: set[int] = {1, 2, 3, 4, 5, 9, 12, 13}
+UNFIXED_ON_MAIN: set[int] = set()
 
 
 def unfixed(*defects: int) -> bool:

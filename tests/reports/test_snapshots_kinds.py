@@ -24,12 +24,54 @@ def test_the_daily_health_check_flags_a_metric_far_from_its_7_day_average(db):
 
     snapshot = build.build_snapshot("daily", "2025-11-12")
 
-    health = {row[0]: row for row in snapshot.section("health")["rows"]}
-    assert health["QR scans"][1:4] == ["5", "1", "400"] and health["QR scans"][4] == "▲ high"
+    section = snapshot.section("health")
+    health = {row[0]: row for row in section["rows"]}
+    assert health["QR scans"][1:4] == ["5", "1", "400"] and health["QR scans"][4] == "▲ high · good news"
     assert health["Orders (pay_success)"][4] == ""
-    assert snapshot.data["flags"] == ["QR scans is 400.0% above its 7-day average (5 vs 1)."]
+    # More scans is good news: shown in green (section["good"]), not as an alert.
+    scans_row = [row[0] for row in section["rows"]].index("QR scans")
+    assert scans_row in section["good"] and scans_row not in section["flagged"]
+    assert snapshot.data["flags"] == []
+    assert snapshot.data["good_news"] == ["Good news: QR scans is 400.0% above its 7-day average (5 vs 1)."]
     trend = snapshot.section("health_trend")
     assert len(trend["rows"]) == 8 and trend["rows"][-1][0] == "2025-11-12" and trend["chart"]["type"] == "line"
+
+
+def test_a_drop_in_follows_is_an_alert_and_a_drop_in_unfollows_is_good_news(db):
+    day = date(2025, 11, 12)
+    rows = []
+    for i in range(1, 8):  # 2 follows and 2 unfollows a day before; none on the day
+        rows += [
+            event(name, f"{name}{i}{n}", at(str(day - timedelta(days=i))))
+            for name in ("follow", "unfollow")
+            for n in range(2)
+        ]
+    save(*rows)
+
+    snapshot = build.build_snapshot("daily", "2025-11-12")
+
+    health = {row[0]: row for row in snapshot.section("health")["rows"]}
+    # 0 against 14 / 7 = 2: −100 % for both; only the follows are bad news
+    assert health["Follows"][3:5] == ["-100", "▼ low · bad news"]
+    assert health["Unfollows"][3:5] == ["-100", "▼ low · good news"]
+    assert snapshot.data["flags"] == ["Follows is 100.0% below its 7-day average (0 vs 2)."]
+    assert snapshot.data["good_news"] == ["Good news: Unfollows is 100.0% below its 7-day average (0 vs 2)."]
+
+
+def test_a_payment_retry_rate_from_four_checkouts_is_not_flagged(db, settings):
+    settings.REPORTS_MIN_RATE_SAMPLE = 30
+    # 1 retry in 4 checkouts = 25 %, past the 10 % line, but 4 < 30 checkouts
+    rows = [event("start_checkout", f"c{n}", at("2025-11-12", "10:00")) for n in range(4)]
+    rows.append(event("payment_retry", "c0", at("2025-11-12", "10:01")))
+    save(*rows)
+
+    snapshot = build.build_snapshot("daily", "2025-11-12")
+
+    mp = snapshot.section("miniprogram")
+    retry_row = [row[0] for row in mp["rows"]].index("payment_retry %")
+    assert mp["rows"][retry_row][1] == "25"
+    assert retry_row not in mp["flagged"]
+    assert not any("payment_retry" in line for line in snapshot.data["flags"])
 
 
 def test_a_quiet_normal_day_has_no_flags(db):
@@ -76,21 +118,35 @@ def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):
     [
         (AdRow(None, "x"), "watch", "No ad spend"),
         (AdRow(None, "x", spend=Decimal("10"), orders=0), "stop", "without one attributed order"),
-        (AdRow(None, "x", spend=Decimal("10"), orders=2, roas=Decimal("0.5")), "stop", "below"),
+        (AdRow(None, "x", spend=Decimal("10"), orders=2, revenue=Decimal("5"), roas=Decimal("0.50")), "stop", "below"),
         (
-            AdRow(None, "x", spend=Decimal("900"), orders=3, roas=Decimal("2"), cost_per_order=Decimal("300")),
+            AdRow(
+                None,
+                "x",
+                spend=Decimal("900"),
+                orders=3,
+                revenue=Decimal("1800"),
+                roas=Decimal("2.00"),
+                cost_per_order=Decimal("300.00"),
+            ),
             "fix",
-            "above the 150 target",
+            "above the ¥150.00 target",
         ),
         (
-            AdRow(None, "x", spend=Decimal("90"), orders=9, roas=Decimal("4"), cost_per_order=Decimal("10")),
+            AdRow(None, "x", spend=Decimal("90"), orders=9, revenue=Decimal("360"), roas=Decimal("4.00")),
             "scale",
             "add budget",
         ),
         (
-            AdRow(None, "x", spend=Decimal("90"), orders=2, roas=Decimal("4"), cost_per_order=Decimal("45")),
+            AdRow(None, "x", spend=Decimal("90"), orders=2, revenue=Decimal("360"), roas=Decimal("4.00")),
             "keep",
             "within bounds",
+        ),
+        # ROAS 0.996 shows as 1.00 but is below 1: the rule uses revenue and spend, not the rounded ROAS
+        (
+            AdRow(None, "x", spend=Decimal("250"), orders=2, revenue=Decimal("249"), roas=Decimal("1.00")),
+            "stop",
+            "below",
         ),
     ],
 )
