@@ -15,15 +15,18 @@ $(BIN)/.installed-test: requirements-test.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
+# `make run PORT=8001` serves on another port; `make run HOST=0.0.0.0` lets phones on the same
+# network open the QR codes (they then point to this machine's LAN address). PUBLIC_BASE_URL,
+# when set, is what the codes and links use.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PUBLIC_BASE_URL ?=
+
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py ensure_demo_admin
-	@echo ""
-	@echo "  wxanalytics is running:  http://127.0.0.1:8000/admin/   (dashboard: /dashboard/)"
-	@echo "  login: demo / demo-password"
-	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py run_demo --host "$(HOST)" --port "$(PORT)" --public-base-url "$(PUBLIC_BASE_URL)"
 
 test: $(BIN)/.installed-test
 	bash scripts/test.sh

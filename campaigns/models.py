@@ -483,13 +483,40 @@ class Placement(models.Model):
         return f"{self.campaign.code} / {self.name}"
 
     def clean(self) -> None:
-        if self.wechat_app_id is None:
+        if self.wechat_app_id is not None:
+            app_kind = self.wechat_app.kind
+            if self.uses_official_account_qr and app_kind != WeChatApp.Kind.OFFICIAL_ACCOUNT:
+                raise ValidationError({"wechat_app": "An Official Account QR code needs an Official Account app."})
+            if self.qr_kind == self.QRKind.MINI_PROGRAM and app_kind != WeChatApp.Kind.MINI_PROGRAM:
+                raise ValidationError({"wechat_app": "A Mini Program code needs a Mini Program app."})
+        self._refuse_code_that_cannot_be_issued()
+
+    def _refuse_code_that_cannot_be_issued(self) -> None:
+        """A WeChat kind of code WeChat cannot issue would silently become a short link: refuse it
+        with the reason instead, so what is printed is what was chosen."""
+        if self.qr_kind == self.QRKind.WEB_LINK:
             return
-        app_kind = self.wechat_app.kind
-        if self.uses_official_account_qr and app_kind != WeChatApp.Kind.OFFICIAL_ACCOUNT:
-            raise ValidationError({"wechat_app": "An Official Account QR code needs an Official Account app."})
-        if self.qr_kind == self.QRKind.MINI_PROGRAM and app_kind != WeChatApp.Kind.MINI_PROGRAM:
-            raise ValidationError({"wechat_app": "A Mini Program code needs a Mini Program app."})
+        kind = self.QRKind(self.qr_kind).label
+        if self.wechat_app_id is None:
+            raise ValidationError(
+                {
+                    "wechat_app": _(
+                        "“%(kind)s” is issued by WeChat: choose the WeChat app (with its AppSecret) that issues it, "
+                        "or choose “Web short link”."
+                    )
+                    % {"kind": kind}
+                }
+            )
+        if not self.wechat_app.has_api_credentials:
+            raise ValidationError(
+                {
+                    "qr_kind": _(
+                        "“%(kind)s” cannot be issued: the app %(app)s has no AppSecret. Add it under WeChat apps, "
+                        "or choose “Web short link”."
+                    )
+                    % {"kind": kind, "app": self.wechat_app}
+                }
+            )
 
     @property
     def uses_official_account_qr(self) -> bool:

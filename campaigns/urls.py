@@ -13,6 +13,7 @@ router.register("creatives", views.CreativeViewSet)
 
 urlpatterns = [
     path("placements/bulk", views.PlacementBulkView.as_view(), name="placement-bulk"),
+    path("placements/print-sheet.pdf", views.PlacementPrintSheetView.as_view(), name="placement-print-sheet"),
     re_path(r"^placements/(?P<pk>[0-9]+)/qr\.(?P<fmt>png|svg)$", views.PlacementQRView.as_view(), name="placement-qr"),
     path("", include(router.urls)),
 ]

@@ -2,9 +2,16 @@
 that cover the demo data window, so `make run` opens on a full dashboard. Safe to re-run
 (a rebuild replaces each snapshot)."""
 
+import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from events.models import Event
 from reports.models import SnapshotKind
 from reports.snapshots.build import build_snapshot
 from reports.snapshots.periods import closed_periods
@@ -24,13 +31,34 @@ class ReportsSummary:
 
 
 def periods_for(days: int) -> dict[str, list]:
-    """The closed periods of each kind that overlap the last `days` days."""
+    """The closed periods of each kind that overlap the last `days` days and hold events: a
+    period before the demo data starts would be an all-zero snapshot, which says nothing."""
     wanted = {
         SnapshotKind.DAILY: min(days, LIMITS[SnapshotKind.DAILY]),
         SnapshotKind.WEEKLY: min(days // 7 + 1, LIMITS[SnapshotKind.WEEKLY]),
         SnapshotKind.MONTHLY: min(days // 28 + 1, LIMITS[SnapshotKind.MONTHLY]),
     }
-    return {kind: closed_periods(kind, count) for kind, count in wanted.items()}
+    span = Event.objects.aggregate(first=Min("ts"), last=Max("ts"))
+    if span["first"] is None:
+        return {}
+    first_day = timezone.localtime(span["first"], settings.REPORTING_TZ).date()
+    last_day = timezone.localtime(span["last"], settings.REPORTING_TZ).date()
+    return {
+        kind: [p for p in closed_periods(kind, count) if p.last_day >= first_day and p.first_day <= last_day]
+        for kind, count in wanted.items()
+    }
+
+
+@contextmanager
+def _quiet_build_log():
+    """The builder logs each build; the seed command prints its own line per snapshot, once."""
+    build_logger = logging.getLogger("reports.snapshots.build")
+    level = build_logger.level
+    build_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        build_logger.setLevel(level)
 
 
 def seed_reports(*, days: int = 35, seed: int = 42, stdout=None) -> ReportsSummary:
@@ -38,13 +66,15 @@ def seed_reports(*, days: int = 35, seed: int = 42, stdout=None) -> ReportsSumma
     snapshots are computed from the data, so nothing here is random)."""
     started = time.monotonic()
     summary = ReportsSummary()
-    for kind, periods in periods_for(days).items():
-        for period in periods:
-            snapshot = build_snapshot(kind, period.label)
-            summary.built.setdefault(kind, []).append(snapshot.period_label)
-            if stdout:
-                stdout.write(
-                    f"  {kind} {snapshot.period_label}: {len(snapshot.sections)} sections, {snapshot.duration_ms} ms"
-                )
+    with _quiet_build_log():
+        for kind, periods in periods_for(days).items():
+            for period in periods:
+                snapshot = build_snapshot(kind, period.label)
+                summary.built.setdefault(kind, []).append(snapshot.period_label)
+                if stdout:
+                    stdout.write(
+                        f"  {kind} {snapshot.period_label}: {len(snapshot.sections)} sections, "
+                        f"{snapshot.duration_ms} ms"
+                    )
     summary.seconds = time.monotonic() - started
     return summary

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "campaigns",
     "events",
@@ -152,6 +153,10 @@ DATABASES = {
     )
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server, worker and beat write to one SQLite file: wait for the lock
+    # instead of failing with "database is locked", and take it when a transaction starts.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 if IS_POSTGRES:
     # Django leaves psycopg's prepared statements off. Only the ingest write's server-bound
     # statements use them (events.ingest.write): prepared after 5 runs on a connection,
@@ -247,6 +252,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, placements and QR codes; event ingest; report snapshots.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: with no broker the demo runs tasks in-process; tests and production set a broker.
@@ -266,6 +274,15 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.archive_month_task": {"queue": "reports"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The demo's broker (`make run`): Kombu's filesystem transport, messages as files in one
+    # folder shared by the web server, worker and beat. No server to install; production keeps Redis.
+    CELERY_BROKER_FOLDER = env_str("CELERY_BROKER_FOLDER", str(BASE_DIR / "var" / "celery-broker"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": CELERY_BROKER_FOLDER,
+        "data_folder_out": CELERY_BROKER_FOLDER,
+        "store_processed": False,
+    }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns import qrcodes, services
 from campaigns.admin.define import StaffOwnerMixin
+from campaigns.api.views import file_response
 from campaigns.models import Campaign, Creative, Placement
 from campaigns.wechat_api import WeChatAPIError
 
@@ -23,16 +24,50 @@ ZIP_MAX_PLACEMENTS = 1000  # ~9 ms per placement (PNG + SVG): a ZIP stays within
 BULK_MAX_BYTES = 2 * 1024 * 1024
 
 
+PRINT_PNG_SIZE = 1800  # ~15 cm at 300 dpi: an A5 poster's code
+
+
 def _qr_links(placement: Placement) -> str:
     png = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"})
     svg = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "svg"})
-    return format_html('<a href="{}?download=1">PNG</a> · <a href="{}?download=1">SVG</a>', png, svg)
+    sheet = reverse("placement-print-sheet")
+    return format_html(
+        '<a href="{}?download=1">PNG</a> · <a href="{}?download=1&amp;size={}">{}</a> · '
+        '<a href="{}?download=1">SVG</a> · <a href="{}?placement={}">{}</a>',
+        png,
+        png,
+        PRINT_PNG_SIZE,
+        _("PNG for print (%(size)d px)") % {"size": PRINT_PNG_SIZE},
+        svg,
+        sheet,
+        placement.pk,
+        _("print sheet (PDF)"),
+    )
 
 
 def _zip_response(placements, filename: str) -> HttpResponse:
-    response = HttpResponse(qrcodes.placements_zip(placements), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(qrcodes.placements_zip(placements), "application/zip", filename, attachment=True)
+
+
+def _print_sheet_response(modeladmin, request, placements) -> HttpResponse | None:
+    placements = list(placements.select_related("campaign").order_by("campaign__code", "name", "pk"))
+    if not placements:
+        modeladmin.message_user(request, _("No placements to print."), messages.WARNING)
+        return None
+    if len(placements) > qrcodes.SHEET_MAX_PLACEMENTS:
+        modeladmin.message_user(
+            request, _("At most %(n)d codes per print sheet.") % {"n": qrcodes.SHEET_MAX_PLACEMENTS}, messages.ERROR
+        )
+        return None
+    title, filename = qrcodes.print_sheet_title(placements)
+    return file_response(qrcodes.print_sheet_pdf(placements, title), "application/pdf", filename, attachment=True)
+
+
+def warn_if_loopback(request) -> None:
+    """Where codes are shown or downloaded: a loopback PUBLIC_BASE_URL makes them useless on a phone."""
+    warning = qrcodes.loopback_warning()
+    if warning:
+        messages.warning(request, warning)
 
 
 def _save_placement(request, placement: Placement, changed: set[str]) -> None:
@@ -123,7 +158,7 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
     autocomplete_fields = ["objective_kpi"]
     date_hierarchy = "starts_on"
     inlines = [PlacementInline, CreativeInline]
-    actions = ["download_qr_zip"]
+    actions = ["download_qr_zip", "print_sheet"]
     fieldsets = [
         (None, {"fields": ["code", "name", "status", "owner", "objective_kpi"]}),
         ("Dates and budget", {"fields": [("starts_on", "ends_on"), ("budget", "currency")]}),
@@ -171,6 +206,15 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
             return None
         return _zip_response(placements, "qr-codes.zip")
 
+    @admin.action(description=_("Print sheet of their QR codes (PDF, A4)"), permissions=["view"])
+    def print_sheet(self, request, queryset):
+        return _print_sheet_response(self, request, Placement.objects.filter(campaign__in=queryset))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            warn_if_loopback(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 class BulkUploadForm(forms.Form):
     campaign = forms.ModelChoiceField(
@@ -199,7 +243,7 @@ class PlacementAdmin(admin.ModelAdmin):
     search_fields = ["name", "scene", "campaign__code", "campaign__name"]
     list_select_related = ["campaign"]
     autocomplete_fields = ["campaign", "wechat_app"]
-    actions = ["download_qr_zip", "request_wechat_qr_again"]
+    actions = ["download_qr_zip", "print_sheet", "request_wechat_qr_again"]
     readonly_fields = [
         "scene",
         "short_link",
@@ -267,6 +311,8 @@ class PlacementAdmin(admin.ModelAdmin):
         _save_placement(request, obj, set(form.changed_data))
 
     def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            warn_if_loopback(request)
         now = timezone.now()
         extra_context = {
             **(extra_context or {}),
@@ -325,6 +371,15 @@ class PlacementAdmin(admin.ModelAdmin):
             self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
             return None
         return _zip_response(queryset.select_related("campaign"), "qr-codes.zip")
+
+    @admin.action(description=_("Print sheet of the QR codes (PDF, A4)"), permissions=["view"])
+    def print_sheet(self, request, queryset):
+        return _print_sheet_response(self, request, queryset)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            warn_if_loopback(request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Ask WeChat again for the QR codes", permissions=["change"])
     def request_wechat_qr_again(self, request, queryset):

@@ -4,6 +4,8 @@ from django.contrib.admin.models import ADDITION, CHANGE
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -117,27 +119,109 @@ class CreativeViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     ordering_fields = ["name", "created_at"]
 
 
+def file_response(content: bytes, content_type: str, filename: str, *, attachment: bool) -> HttpResponse:
+    """A download; a Chinese file name travels as RFC 6266 `filename*` (UTF-8), with an ASCII fallback."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    warning = qrcodes.loopback_warning()
+    if warning:
+        # The code inside the file points at this machine: say so where a script will see it.
+        response["X-QR-Warning"] = warning.encode("ascii", "replace").decode()
+    return response
+
+
 class PlacementQRView(APIView):
-    """The placement's printable QR code, PNG or SVG, with its caption."""
+    """The placement's printable QR code, PNG or SVG, with its caption. `?size=1200` (PNG)
+    draws the code at least that many pixels wide for print."""
 
     queryset = Placement.objects.select_related("campaign")
 
     @extend_schema(
         operation_id="placements_qr",
-        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["png", "svg"])],
+        parameters=[
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["png", "svg"]),
+            OpenApiParameter(
+                "size",
+                int,
+                OpenApiParameter.QUERY,
+                description=f"PNG width in pixels ({qrcodes.PNG_MIN_SIZE}–{qrcodes.PNG_MAX_SIZE}); 1200+ for print.",
+            ),
+            OpenApiParameter("download", bool, OpenApiParameter.QUERY, description="Send as an attachment."),
+        ],
         responses={
             (200, "image/png"): OpenApiTypes.BINARY,
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="size out of range."),
             404: OpenApiResponse(description="No such placement."),
         },
     )
     def get(self, request, pk: str, fmt: str):
         placement = get_object_or_404(self.queryset, pk=pk)
-        qr = qrcodes.placement_qr(placement, fmt)
-        response = HttpResponse(qr.content, content_type=qr.content_type)
-        disposition = "attachment" if request.GET.get("download") else "inline"
-        response["Content-Disposition"] = f'{disposition}; filename="{qr.name}"'
-        return response
+        size = _size_parameter(request)
+        qr = qrcodes.placement_qr(placement, fmt, size if fmt == "png" else None)
+        return file_response(qr.content, qr.content_type, qr.name, attachment=bool(request.GET.get("download")))
+
+
+def _size_parameter(request) -> int | None:
+    raw = request.GET.get("size")
+    if raw in (None, ""):
+        return None
+    try:
+        size = int(raw)
+        qrcodes.check_png_size(size)
+    except ValueError:
+        raise serializers.ValidationError(
+            {
+                "size": [
+                    _("size must be a whole number of pixels between %(min)d and %(max)d.")
+                    % {"min": qrcodes.PNG_MIN_SIZE, "max": qrcodes.PNG_MAX_SIZE}
+                ]
+            }
+        ) from None
+    return size
+
+
+class PlacementPrintSheetView(APIView):
+    """A print sheet: an A4 PDF with six codes per page, each with campaign, placement, scene
+    and caption. Choose a campaign (`?campaign=<id or code>`), placements (`?placement=<id>`,
+    repeated), or both."""
+
+    queryset = Placement.objects.select_related("campaign")
+
+    @extend_schema(
+        operation_id="placements_print_sheet",
+        parameters=[
+            OpenApiParameter("campaign", str, OpenApiParameter.QUERY, description="Campaign id or code."),
+            OpenApiParameter("placement", int, OpenApiParameter.QUERY, many=True, description="Placement ids."),
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="Nothing chosen, nothing found, or too many placements."),
+        },
+    )
+    def get(self, request):
+        campaign = request.GET.get("campaign", "").strip()
+        ids = request.GET.getlist("placement")
+        if not campaign and not ids:
+            raise serializers.ValidationError({"campaign": [_("Choose a campaign or one or more placements.")]})
+        placements = self.queryset.order_by("campaign__code", "name", "pk")
+        if campaign:
+            by = {"campaign_id": campaign} if campaign.isdigit() else {"campaign__code": campaign}
+            placements = placements.filter(**by)
+        if ids:
+            if not all(value.isdigit() for value in ids):
+                raise serializers.ValidationError({"placement": [_("Placement ids are whole numbers.")]})
+            placements = placements.filter(pk__in=ids)
+        chosen = list(placements[: qrcodes.SHEET_MAX_PLACEMENTS + 1])
+        if not chosen:
+            raise serializers.ValidationError({"campaign": [_("No placements match.")]})
+        if len(chosen) > qrcodes.SHEET_MAX_PLACEMENTS:
+            raise serializers.ValidationError(
+                {"placement": [_("At most %(n)d codes per print sheet.") % {"n": qrcodes.SHEET_MAX_PLACEMENTS}]}
+            )
+        title, filename = qrcodes.print_sheet_title(chosen)
+        pdf = qrcodes.print_sheet_pdf(chosen, title)
+        return file_response(pdf, "application/pdf", filename, attachment=True)
 
 
 BULK_MAX_BYTES = 2 * 1024 * 1024

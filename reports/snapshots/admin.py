@@ -4,11 +4,16 @@ charts, CSV per section), rebuild (action and button) and a form to build any pe
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from reports.charts import section_chart
 from reports.models import Archive, Snapshot, SnapshotSubscription
@@ -169,11 +174,69 @@ class SnapshotSubscriptionAdmin(admin.ModelAdmin):
 @admin.register(Archive)
 class ArchiveAdmin(admin.ModelAdmin):
     list_display = ["__str__", "started_at", "finished_at", "duration_ms", "file_summary", "error"]
-    readonly_fields = ["month", "files", "started_at", "finished_at", "duration_ms", "error"]
+    readonly_fields = ["month", "file_table", "started_at", "finished_at", "duration_ms", "error"]
+    exclude = ["files"]
 
-    @admin.display(description="files")
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/<str:name>/",
+                self.admin_site.admin_view(self.download_view),
+                name="reports_archive_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("files"))
     def file_summary(self, obj):
-        return ", ".join(f"{name}: {info.get('rows', 0)} rows" for name, info in (obj.files or {}).items()) or "–"
+        files = obj.files or {}
+        if not files:
+            return "–"
+        return format_html_join(
+            ", ",
+            "{}: {} ({})",
+            ((name, _rows(info), filesizeformat(info.get("bytes") or 0)) for name, info in files.items()),
+        )
+
+    @admin.display(description=_("files"))
+    def file_table(self, obj):
+        files = obj.files or {}
+        if not files:
+            return _("No files yet.")
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>',
+            (
+                (
+                    reverse("admin:reports_archive_download", args=[obj.pk, name]),
+                    name,
+                    _rows(info),
+                    filesizeformat(info.get("bytes") or 0),
+                    info.get("path", ""),
+                )
+                for name, info in files.items()
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>", _("File"), _("Rows"), _("Size"), _("Stored at")
+        )
+        return format_html("<table>{}{}</table>", head, rows)
+
+    def download_view(self, request, pk: int, name: str):
+        """The archived file, to users who may view archives: it holds personal data, so it is
+        never served as public media."""
+        archive = get_object_or_404(Archive, pk=pk)
+        if not self.has_view_permission(request, archive):
+            raise PermissionDenied
+        info = (archive.files or {}).get(name)
+        if not info or not info.get("path") or not default_storage.exists(info["path"]):
+            raise Http404(_("This archive has no such file (any more)."))
+        stored = default_storage.open(info["path"], "rb")
+        return FileResponse(stored, as_attachment=True, filename=info["path"].rsplit("/", 1)[-1])
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+def _rows(info: dict) -> str:
+    return gettext("%(rows)s rows") % {"rows": f"{info.get('rows', 0):,}"}

@@ -83,13 +83,23 @@ def test_a_campaign_given_for_the_upload_fills_rows_without_one(campaign):
 
 
 def test_a_wechat_app_is_looked_up_by_appid(campaign):
-    app = WeChatApp.objects.create(appid="wxoa1", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT)
+    app = WeChatApp.objects.create(appid="wxoa1", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT, secret="s3cret")
 
     (placement,) = services.placements_bulk_create(
         "campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n"
     )
 
     assert placement.wechat_app == app
+
+
+def test_a_row_asking_for_a_wechat_code_its_app_cannot_issue_is_refused_with_the_reason(campaign):
+    WeChatApp.objects.create(appid="wxoa1", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT)
+
+    with pytest.raises(services.BulkPlacementError) as refused:
+        services.placements_bulk_create("campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n")
+
+    assert "no AppSecret" in str(refused.value)
+    assert not Placement.objects.filter(name="Door").exists()
 
 
 def test_the_api_creates_placements_from_a_csv_body(api_client_for, marketer, campaign):

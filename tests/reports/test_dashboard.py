@@ -267,6 +267,8 @@ def _logged_in_proxy(target: str, session_cookie: str):
                 status, headers, body = error.code, error.headers, error.read()
             self.send_response(status)
             self.send_header("Content-Type", headers.get("Content-Type", "text/html"))
+            if headers.get("Content-Security-Policy"):  # so the browser enforces our CSP as in production
+                self.send_header("Content-Security-Policy", headers["Content-Security-Policy"])
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -279,7 +281,7 @@ def _logged_in_proxy(target: str, session_cookie: str):
     return server
 
 
-def _chromium(url: str, tmp_path, *, screenshot=None) -> str:
+def _chromium(url: str, tmp_path, *, screenshot=None, budget_ms: int = 3000) -> str:
     import subprocess
 
     args = [
@@ -294,7 +296,7 @@ def _chromium(url: str, tmp_path, *, screenshot=None) -> str:
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
         "--window-size=1280,2000",
-        "--virtual-time-budget=3000",
+        f"--virtual-time-budget={budget_ms}",
     ]
     args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
     result = subprocess.run([*args, url], capture_output=True, text=True, timeout=90, check=False)

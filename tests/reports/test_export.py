@@ -234,3 +234,22 @@ def test_the_monthly_archive_neutralises_formulas_in_event_fields(db, storage):
     assert row[header.index("page")] == "'" + HYPERLINK
     assert row[header.index("user_id")] == "'@evil"
     assert row[header.index("value")] == "-12.50"
+
+
+def test_the_archive_page_lists_files_with_sizes_and_download_links(db, storage, client, analyst, marketer):
+    save(event("qr_scan", "a", at("2025-10-02")))
+    archive = archive_month("2025-10")
+    client.force_login(analyst)
+
+    page = client.get(f"/admin/reports/archive/{archive.pk}/change/").content.decode()
+    download = client.get(f"/admin/reports/archive/{archive.pk}/download/events/")
+
+    events_bytes = archive.files["events"]["bytes"]
+    assert f"/admin/reports/archive/{archive.pk}/download/events/" in page
+    assert "1 rows" in page and f"{events_bytes}\xa0bytes" in page  # Django's filesizeformat
+    assert '{"events"' not in page  # no raw JSON
+    assert download.status_code == 200
+    assert gzip.decompress(b"".join(download.streaming_content)).decode().splitlines()[1].split(",")[1] == "qr_scan"
+    assert client.get(f"/admin/reports/archive/{archive.pk}/download/nope/").status_code == 404
+    client.force_login(marketer)
+    assert client.get(f"/admin/reports/archive/{archive.pk}/download/events/").status_code in {302, 403}

@@ -2,6 +2,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from events.models import AdSpend
@@ -366,14 +368,44 @@ def test_a_decline_measured_on_a_handful_of_people_is_not_the_friction_point():
 
 
 def test_the_demo_builds_every_kind_once_and_re_running_replaces(db):
+    from events.demo import seed_events
     from reports.demo import seed_reports
 
-    first = seed_reports(days=10, seed=1)
-    second = seed_reports(days=10, seed=1)
+    # Sunday 29 November 2026, China time: events on 19–28 November.
+    with time_machine.travel(datetime(2026, 11, 29, 12, tzinfo=settings.REPORTING_TZ), tick=True):
+        seed_events(days=10, users=20, seed=1)
+        first = seed_reports(days=10, seed=1)
+        second = seed_reports(days=10, seed=1)
 
-    assert {kind: len(labels) for kind, labels in first.built.items()} == {"daily": 10, "weekly": 2, "monthly": 1}
+    # 10 days; W47 (16–22 Nov) but not W46 (no events); no closed month holds events (October has none).
+    assert {kind: len(labels) for kind, labels in first.built.items()} == {"daily": 10, "weekly": 1}
     assert first.built == second.built
-    assert Snapshot.objects.count() == 13 and set(Snapshot.objects.values_list("builds", flat=True)) == {2}
+    assert Snapshot.objects.count() == 11 and set(Snapshot.objects.values_list("builds", flat=True)) == {2}
+
+
+def test_the_demo_builds_only_periods_that_hold_events_and_prints_each_once(db):
+    import io
+
+    from django.core.management.base import OutputWrapper
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from events.demo import seed_events
+    from events.models import Event
+    from reports.demo import seed_reports
+
+    assert seed_reports(days=35).built == {}  # no events, no all-zero snapshots
+    with time_machine.travel(datetime(2026, 11, 29, 12, tzinfo=settings.REPORTING_TZ), tick=True):
+        seed_events(days=3, users=10, seed=1)
+        first_day = timezone.localtime(Event.objects.aggregate(first=Min("ts"))["first"]).date().isoformat()
+        out = OutputWrapper(io.StringIO())
+        built = seed_reports(days=35, stdout=out).built
+
+    assert built["daily"] and all(label >= first_day for label in built["daily"])  # not 14 days back
+    assert len(built["daily"]) == 3  # 26–28 November
+    assert "weekly" not in built and "monthly" not in built  # W47 and October hold no events
+    lines = out._out.getvalue().splitlines()
+    assert len(lines) == sum(len(labels) for labels in built.values()) == len(set(lines))
 
 
 def test_every_scheduled_task_is_registered_with_the_worker_app():
