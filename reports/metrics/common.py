@@ -212,7 +212,10 @@ def seconds_between(earlier: str, later: str) -> str:
     """SQL for the seconds from `earlier` to `later` (two timestamp expressions)."""
     if connection.vendor == "postgresql":
         return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+    # julianday is a float of days: 12:00 → 12:30 comes out as 1800.00000xx s, which breaks
+    # inclusive window ends ("at most 30 minutes"). Its resolution is ~50 µs, so rounding to
+    # the millisecond gives the exact seconds.
+    return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
 
 
 def materialized() -> str:
