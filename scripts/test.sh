@@ -41,7 +41,11 @@ $BIN/python manage.py makemigrations --check --dry-run >/dev/null \
 
 $BIN/python -m pytest "$@"
 
-if command -v node >/dev/null && [ -d sdk/miniprogram/test ]; then
-  echo "make test: Mini Program SDK (node --test)"
-  (cd sdk/miniprogram && node --test test/)
+if command -v node >/dev/null; then
+  for sdk in miniprogram web; do
+    if [ -d "sdk/$sdk/test" ]; then
+      echo "make test: sdk/$sdk (node --test)"
+      (cd "sdk/$sdk" && node --test test/)
+    fi
+  done
 fi
