@@ -600,6 +600,7 @@ export function createClient(env = {}) {
     const last = read(KEYS.leave)
     if (!last || typeof last !== 'object') return
     write(KEYS.leave, '')
+    const expired = sessionExpired()
     const event = build('page_leave', {
       value: last.duration_ms,
       duration_ms: last.duration_ms,
@@ -610,6 +611,7 @@ export function createClient(env = {}) {
     // It belongs to the visit that ended, not to the one starting now.
     if (last.session_id) event.session_id = last.session_id
     if (last.ts) event.ts = last.ts
+    if (expired) session = null // so the visit starting now opens with its own session_start
     enqueue(event)
   }
 
