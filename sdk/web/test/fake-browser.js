@@ -37,6 +37,7 @@ export function openPage(
     startAt = Date.parse('2026-11-28T08:00:00Z'),
     config = { serverUrl: 'https://wxa.example.com', ingestKey: 'wxa_client_key' },
     autoInit = true,
+    realFetch = false, // true: fetch does a real HTTP request (integration test)
     title = 'Promo',
     referrer = '',
   } = {},
@@ -99,6 +100,11 @@ export function openPage(
     },
     clearTimeout: (id) => timers.delete(id),
     fetch: (reqUrl, init) => {
+      if (realFetch) {
+        page.requests.push({ url: reqUrl, headers: init.headers, keepalive: init.keepalive, body: JSON.parse(init.body) })
+        const { keepalive: _ignored, ...plain } = init // Node's fetch has no page to outlive
+        return fetch(reqUrl, plain)
+      }
       const req = { url: reqUrl, headers: init.headers, keepalive: init.keepalive, body: JSON.parse(init.body) }
       page.requests.push(req)
       const next = page.responses.length ? page.responses.shift() : page.server
