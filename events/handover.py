@@ -18,7 +18,7 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -90,3 +90,13 @@ def verify_handover(params: Mapping[str, object], *, now: float, secret=None) ->
     if int(expires) < now:
         raise InvalidHandover("the hand-over has expired")
     return Handover(visitor=visitor, placement=placement, campaign=campaign, expires_at=int(expires))
+
+
+def with_handover(url: str, **signed) -> str:
+    """`url` with a fresh hand-over appended (`signed` = sign_handover's arguments); any
+    hand-over parameters already in the URL are replaced, the rest of its query is kept."""
+    parts = urlsplit(url)
+    names = {*PARAMS, SIGNATURE_PARAM}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    query.extend(sign_handover(**signed).items())
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -75,7 +75,7 @@ export function tapProperties(event, handler, mode) {
   const position = data.wxaIndex !== undefined ? data.wxaIndex : data.index
   const props = {
     element_id: target.id || null,
-    element_name: String(marked && data.wxaName === undefined ? data.wxa || handler : data.wxaName || handler),
+    element_name: String(data.wxaName || data.wxa || handler),
     handler,
     marked,
   }

@@ -1,9 +1,11 @@
 """The short link → H5 hand-over signature (events/handover.py). Pure functions: no database."""
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 from django.test import override_settings
 
-from events.handover import MAX_AGE_SECONDS, InvalidHandover, sign_handover, verify_handover
+from events.handover import MAX_AGE_SECONDS, InvalidHandover, sign_handover, verify_handover, with_handover
 
 NOW = 1_795_000_000  # 2026-11-18, Unix seconds
 
@@ -75,3 +77,15 @@ def test_it_names_what_is_wrong_with_a_malformed_hand_over(params, message):
 def test_it_will_not_sign_a_hand_over_without_a_visitor():
     with pytest.raises(ValueError, match="wxa_v must not be empty"):
         sign_handover(visitor="", placement="p7Kx2", now=NOW)
+
+
+def test_the_redirect_target_keeps_its_query_and_gets_one_fresh_hand_over_that_verifies():
+    target = "https://shop.example.com/landing?ref=poster&utm_source=poster&wxa_sig=old&wxa_v=someone#top"
+
+    url = with_handover(target, visitor="Vq3kZ8aQmT1xYp0w", placement="p7Kx2", campaign="cny-2027", now=NOW)
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    assert (parts.netloc, parts.path, parts.fragment) == ("shop.example.com", "/landing", "top")
+    assert [k for k, _ in query] == ["ref", "utm_source", "wxa_v", "wxa_p", "wxa_c", "wxa_e", "wxa_sig"]
+    assert verify_handover(dict(query), now=NOW).visitor == "Vq3kZ8aQmT1xYp0w"

@@ -11,12 +11,11 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
 from campaigns.models import Placement
-from events.handover import sign_handover, verify_handover
+from events.handover import verify_handover, with_handover
 from events.models import Event, IngestKey, RejectedRow
 from events.shortlinks import VISITOR_COOKIE
 
@@ -49,10 +48,12 @@ def test_h5_events_after_a_scan_carry_the_scans_visitor_and_placement_and_a_hand
 ):
     scan = client.get("/r/p7Kx2")
     visitor = scan.cookies[VISITOR_COOKIE].value
-    handover = sign_handover(visitor=visitor, placement=poster.scene, campaign=campaign.code, now=time.time())
+    landing = with_handover(
+        scan["Location"], visitor=visitor, placement=poster.scene, campaign=campaign.code, now=time.time()
+    )
     _, raw_key = IngestKey.generate(name="H5 pages", source="h5")
 
-    sent = visit(live_server.url, raw_key, f"{scan['Location']}&{urlencode(handover)}")
+    sent = visit(live_server.url, raw_key, landing)
 
     assert not RejectedRow.objects.exists()
     h5 = list(Event.objects.filter(source="h5").order_by("ts", "id"))
