@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from campaigns.models import Placement
-from events.handover import verify_handover, with_handover
+from events.handover import verify_handover
 from events.models import Event, IngestKey, RejectedRow
-from events.shortlinks import VISITOR_COOKIE
 
 SCRIPT = Path(__file__).resolve().parents[2] / "sdk" / "web" / "test" / "integration" / "visit.mjs"
 NODE = shutil.which("node")
@@ -47,11 +46,8 @@ def test_h5_events_after_a_scan_carry_the_scans_visitor_and_placement_and_a_hand
     live_server, client, campaign, poster
 ):
     scan = client.get("/r/p7Kx2")
-    visitor = scan.cookies[VISITOR_COOKIE].value
-    landing = with_handover(
-        scan["Location"], visitor=visitor, placement=poster.scene, campaign=campaign.code, now=time.time()
-    )
-    _, raw_key = IngestKey.generate(name="H5 pages", source="h5")
+    landing = scan["Location"]  # the redirect appends the signed hand-over (events/handover.py)
+    _, raw_key = IngestKey.generate(name="H5 pages", source="h5", kind=IngestKey.Kind.CLIENT)
 
     sent = visit(live_server.url, raw_key, landing)
 
@@ -60,7 +56,8 @@ def test_h5_events_after_a_scan_carry_the_scans_visitor_and_placement_and_a_hand
     assert sorted(e.event_id for e in h5) == sorted(sent["event_ids"])
     assert {e.event_name for e in h5} == {"session_start", "page_view", "element_click", "add_to_cart", "page_leave"}
     scan_event = Event.objects.get(event_name="qr_scan")
-    assert {e.user_id for e in h5} == {scan_event.user_id} == {visitor}
+    visitor = scan_event.user_id
+    assert {e.user_id for e in h5} == {visitor}
     assert {e.placement_id for e in h5} == {poster.pk}
     assert {e.campaign_id for e in h5} == {campaign.pk}
     for event in h5:
@@ -70,7 +67,7 @@ def test_h5_events_after_a_scan_carry_the_scans_visitor_and_placement_and_a_hand
 
 def test_h5_time_on_page_and_clicks_arrive_as_the_snippet_measured_them(live_server, client, campaign, poster):
     scan = client.get("/r/p7Kx2")
-    _, raw_key = IngestKey.generate(name="H5 pages", source="h5")
+    _, raw_key = IngestKey.generate(name="H5 pages", source="h5", kind=IngestKey.Kind.CLIENT)
 
     visit(live_server.url, raw_key, scan["Location"])
 
@@ -82,4 +79,3 @@ def test_h5_time_on_page_and_clicks_arrive_as_the_snippet_measured_them(live_ser
     assert (click.properties["element_name"], click.properties["position"]) == ("buy_button", 2)
     view = Event.objects.get(event_name="page_view")
     assert view.properties["utm_campaign"] == campaign.code
-    assert "handover" not in view.properties  # no hand-over in this URL: nothing claimed

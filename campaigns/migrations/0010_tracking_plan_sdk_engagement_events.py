@@ -31,6 +31,6 @@ def unload(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("campaigns", "0007_placement_mp_version_and_renewals")]
+    dependencies = [("campaigns", "0009_wechatapp_erase_unfollowed")]
 
     operations = [migrations.RunPython(load, unload)]
