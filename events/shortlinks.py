@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -25,6 +26,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign, Placement, SourceAlias
+from events.handover import with_handover
 from events.ingest import ingest_rows
 from events.ingest.ratelimit import Budget, RateLimited, check_rate
 from wxanalytics.process_cache import ProcessCache
@@ -167,7 +169,16 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
     if link.target is None:
         response = render(request, "events/shortlink_not_found.html", {"placement": link.placement}, status=200)
     else:
-        response = HttpResponseRedirect(link.target)
+        # The H5 page learns the scan's visitor and placement from a signed hand-over
+        # (events/handover.py), so its events continue this visitor's journey.
+        target = with_handover(
+            link.target,
+            visitor=visitor,
+            placement=link.placement.scene,
+            campaign=link.placement.campaign.code,
+            now=time.time(),
+        )
+        response = HttpResponseRedirect(target)
     response.set_signed_cookie(
         VISITOR_COOKIE,
         visitor,

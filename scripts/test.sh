@@ -51,7 +51,11 @@ if [ $# -eq 0 ] && [ -n "${DATABASE_URL:-}" ]; then
   rm -rf "$sqlite_dir"
 fi
 
-if command -v node >/dev/null && [ -d sdk/miniprogram/test ]; then
-  echo "make test: Mini Program SDK (node --test)"
-  (cd sdk/miniprogram && node --test test/)
+if command -v node >/dev/null; then
+  for sdk in miniprogram web; do
+    if [ -d "sdk/$sdk/test" ]; then
+      echo "make test: sdk/$sdk (node --test)"
+      (cd "sdk/$sdk" && node --test test/)
+    fi
+  done
 fi

@@ -25,6 +25,8 @@ const DEFAULTS = {
   requestTimeout: 10000,
   pageTemplates: {}, // route → template ("pages/goods/detail" → "PDP"), or a function
   autoTrack: true, // patch the global App and Page at init
+  trackTaps: false, // true: element_click for elements with data-wxa; 'all': also every handler a page binds
+  globalProperties: {}, // sent in the properties of every event (app version, store id, A/B variant)
   debug: false,
 }
 const SERVER_MAX_BATCH = 1000 // the event API's own limit
@@ -35,11 +37,54 @@ const KEYS = {
   user: 'wxa_user_id',
   unionid: 'wxa_unionid',
   stats: 'wxa_stats',
+  leave: 'wxa_page_leave', // the page a hide paused, until the app shows again or the next launch
 }
 // Parameters the SDK appends to shared paths and reads back on open.
 const SHARE_PARAMS = ['sharer', 'share_depth', 'campaign', 'scene']
 const EMPTY_STATS = { accepted: 0, duplicates: 0, conflicts: 0, rejected: 0, dropped: 0, retries: 0, requests: 0 }
 const PATCHED = '__wxanalytics__'
+const LIFECYCLE = new Set([
+  'onLoad', 'onShow', 'onReady', 'onHide', 'onUnload', 'onShareAppMessage', 'onShareTimeline',
+  'onAddToFavorites', 'onPullDownRefresh', 'onReachBottom', 'onPageScroll', 'onResize', 'onTabItemTap',
+  'onSaveExitState', 'data',
+])
+const TAP_TYPES = new Set(['tap', 'longpress', 'longtap'])
+// Query parameters of the Mini Program → H5 hand-over (sdk/web reads them; docs/ingest.md).
+export const WEB_VIEW_PARAMS = {
+  visitor: 'wxa_v',
+  session: 'wxa_s',
+  placement: 'wxa_p',
+  campaign: 'wxa_c',
+  sharer: 'wxa_sh',
+  depth: 'wxa_d',
+  source: 'wxa_src',
+  from: 'wxa_from',
+}
+
+/**
+ * What a tap on a page tells us, or null if it is not a tap we record. Reads only the element's
+ * id and our own data-wxa* attributes, never e.detail (where forms and inputs put their text).
+ *   <view data-wxa="buy" data-wxa-name="Buy now" data-wxa-index="{{index}}" bindtap="onBuy">
+ */
+export function tapProperties(event, handler, mode) {
+  if (!event || typeof event !== 'object' || !TAP_TYPES.has(event.type)) return null
+  const target = event.currentTarget || event.target || {}
+  const data = target.dataset || {}
+  const marked = data.wxa !== undefined && data.wxa !== null
+  if (!marked && mode !== 'all') return null
+  const position = data.wxaIndex !== undefined ? data.wxaIndex : data.index
+  const props = {
+    element_id: target.id || null,
+    element_name: String(data.wxaName || data.wxa || handler),
+    handler,
+    marked,
+  }
+  if (event.type !== 'tap') props.tap_type = event.type
+  if (position !== undefined && position !== null && position !== '' && Number.isFinite(Number(position))) {
+    props.position = Number(position)
+  }
+  return props
+}
 
 /** A random UUID v4; crypto.getRandomValues when the runtime has it, Math.random otherwise. */
 export function uuid4(random = Math.random) {
@@ -172,6 +217,8 @@ export function createClient(env = {}) {
   let context = {} // attribution of the current session
   let currentPage = ''
   let lastShowAt = 0
+  let globals = {}
+  let activePage = null // the page instance whose time is being counted
   let timer = null
   let draining = null
   let blockedUntil = 0
@@ -249,7 +296,7 @@ export function createClient(env = {}) {
   function build(name, props) {
     const { value, currency, page, ...rest } = props || {}
     touchSession()
-    const properties = { ...rest }
+    const properties = { ...globals, ...rest }
     for (const key of ['sharer', 'share_depth', 'utm_source']) {
       if (context[key] !== undefined && properties[key] === undefined) properties[key] = context[key]
     }
@@ -507,21 +554,95 @@ export function createClient(env = {}) {
     return record(eventName, props, { ...props })
   }
 
+  /** Properties sent with every event from now on (an event's own properties win); `null` removes one. */
+  function setGlobalProperties(props) {
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined) delete globals[key]
+      else globals[key] = value
+    }
+  }
+
+  // ---- time on page: foreground time only; a hide pauses the clock, a show resumes it ----
+  function pageState(page) {
+    if (!page.__wxa) page.__wxa = { loadedAt: rt().now(), query: {}, ready: false }
+    const state = page.__wxa
+    if (state.activeMs === undefined) Object.assign(state, { activeMs: 0, shownAt: null, left: false })
+    return state
+  }
+  function pausePage(page) {
+    const state = pageState(page)
+    if (state.shownAt !== null) state.activeMs += Math.max(0, rt().now() - state.shownAt)
+    state.shownAt = null
+  }
+  function leavePage(page, how) {
+    const state = pageState(page)
+    if (state.left) return
+    pausePage(page)
+    state.left = true
+    if (activePage === page) activePage = null
+    const ms = state.activeMs
+    track('page_leave', { value: ms, duration_ms: ms, route: page.route || '', page: template(page.route), how })
+  }
+  /** A page paused by an app hide: kept in storage, so a kill in the background loses nothing. */
+  function rememberPausedPage() {
+    if (!activePage) return write(KEYS.leave, '')
+    const state = pageState(activePage)
+    write(KEYS.leave, {
+      route: activePage.route || '',
+      page: template(activePage.route),
+      duration_ms: state.activeMs,
+      session_id: session && session.id,
+      ts: new Date(rt().now()).toISOString(),
+    })
+  }
+  /** At a cold start: the page the previous run was on when it was closed in the background. */
+  function leaveFromLastRun() {
+    const last = read(KEYS.leave)
+    if (!last || typeof last !== 'object') return
+    write(KEYS.leave, '')
+    const expired = sessionExpired()
+    const event = build('page_leave', {
+      value: last.duration_ms,
+      duration_ms: last.duration_ms,
+      route: last.route,
+      page: last.page,
+      how: 'closed',
+    })
+    // It belongs to the visit that ended, not to the one starting now.
+    if (last.session_id) event.session_id = last.session_id
+    if (last.ts) event.ts = last.ts
+    if (expired) session = null // so the visit starting now opens with its own session_start
+    enqueue(event)
+  }
+
+  function wrapHandler(name, handler) {
+    return function (...args) {
+      const props = cfg.trackTaps && tapProperties(args[0], name, cfg.trackTaps)
+      if (props) track('element_click', { ...props, page: template(this.route) })
+      return handler.apply(this, args)
+    }
+  }
+
   function wrapApp(appOptions = {}) {
     if (appOptions[PATCHED]) return appOptions
     const wrapped = { ...appOptions, [PATCHED]: true }
     const call = (name, self, args) => appOptions[name] && appOptions[name].apply(self, args)
     wrapped.onLaunch = function (...args) {
+      leaveFromLastRun()
       applyLaunch(args[0], 'app_launch')
       return call('onLaunch', this, args)
     }
     wrapped.onShow = function (...args) {
       lastShowAt = rt().now()
+      // Back after the session timeout: the page the user was on was left when the visit ended.
+      if (activePage && sessionExpired()) leavePage(activePage, 'session_end')
+      write(KEYS.leave, '')
       applyLaunch(args[0], 'app_show')
       return call('onShow', this, args)
     }
     wrapped.onHide = function (...args) {
       track('app_hide', { duration_ms: lastShowAt ? rt().now() - lastShowAt : null })
+      rememberPausedPage()
       flush()
       return call('onHide', this, args)
     }
@@ -544,9 +665,25 @@ export function createClient(env = {}) {
     }
     wrapped.onShow = function (...args) {
       const referrer = currentPage
+      // A page still counting (navigateTo hides it, then the next page shows): it was left.
+      if (activePage && activePage !== this) leavePage(activePage, 'navigate')
+      const state = pageState(this)
+      if (state.left) Object.assign(state, { activeMs: 0, left: false }) // back to it: a new view
+      state.shownAt = rt().now()
+      activePage = this
       currentPage = template(this.route)
       track('page_view', { route: this.route || '', referrer: referrer || null })
       return call('onShow', this, args)
+    }
+    wrapped.onHide = function (...args) {
+      // A page hide is either a navigation away or the app going to the background; the next
+      // page's onShow tells which, so here the clock only pauses.
+      pausePage(this)
+      return call('onHide', this, args)
+    }
+    wrapped.onUnload = function (...args) {
+      leavePage(this, 'unload')
+      return call('onUnload', this, args)
     }
     wrapped.onReady = function (...args) {
       const state = this.__wxa
@@ -556,6 +693,11 @@ export function createClient(env = {}) {
         track('page_load_time', { value: ms, ms, route: this.route || '', page: template(this.route) })
       }
       return call('onReady', this, args)
+    }
+    if (cfg.trackTaps) {
+      for (const [name, value] of Object.entries(pageOptions)) {
+        if (typeof value === 'function' && !LIFECYCLE.has(name)) wrapped[name] = wrapHandler(name, value)
+      }
     }
     // Only pages that define a share handler can be shared; adding one would change the UI.
     if (typeof pageOptions.onShareAppMessage === 'function') {
@@ -620,6 +762,7 @@ export function createClient(env = {}) {
     cfg.maxQueue = Math.max(cfg.maxBatch, cfg.maxQueue | 0)
     initialised = true
     load()
+    setGlobalProperties(cfg.globalProperties)
     const wx = rt().wx
     if (wx.getLaunchOptionsSync) {
       const found = attributionFrom((wx.getLaunchOptionsSync() || {}).query)
@@ -645,10 +788,37 @@ export function createClient(env = {}) {
       .join(';')
       .slice(0, 128)
   }
+  /**
+   * The URL for a <web-view src>: the H5 page's own URL with the visitor, session and current
+   * attribution appended, so the H5 snippet continues the same person and journey.
+   */
+  function webViewUrl(url) {
+    load()
+    touchSession()
+    const P = WEB_VIEW_PARAMS
+    const extra = {
+      [P.visitor]: userId(),
+      [P.session]: session.id,
+      [P.placement]: context.placement_scene,
+      [P.campaign]: context.campaign,
+      [P.sharer]: context.sharer,
+      [P.depth]: context.sharer ? context.share_depth : undefined,
+      [P.source]: context.utm_source,
+      [P.from]: 'mp',
+    }
+    const [beforeHash, ...hash] = String(url || '').split('#')
+    const [base, search] = beforeHash.split('?')
+    const query = parseQuery(search)
+    for (const name of Object.values(P)) delete query[name]
+    const text = buildQuery({ ...query, ...extra })
+    return `${base}${text ? `?${text}` : ''}${hash.length ? `#${hash.join('#')}` : ''}`
+  }
+
   const client = { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, payAttach }
-  return Object.assign(client, { getUserId, getSessionId })
+  return Object.assign(client, { getUserId, getSessionId, setGlobalProperties, webViewUrl })
 }
 
 const defaultClient = createClient()
 export const { init, track, identify, setCampaign, flush, wrapApp, wrapPage, getStats, payAttach } = defaultClient
+export const { setGlobalProperties, webViewUrl } = defaultClient
 export default defaultClient

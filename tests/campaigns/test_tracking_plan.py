@@ -94,6 +94,8 @@ def test_funnel_stage_page_lists_its_events_inline(admin_client):
 COLLECTED_EVENTS = {
     # Mini Program SDK, automatic (docs/tracking-plan.md)
     "session_start", "app_launch", "app_show", "app_hide", "page_view", "page_load_time", "share",
+    # Mini Program SDK and H5 snippet, engagement depth (issue 18)
+    "element_click", "page_leave",
     # Official Account push and short links
     "qr_scan", "follow", "unfollow", "menu_click", "oa_message",
     # WeChat Pay
@@ -105,3 +107,13 @@ def test_every_event_our_collectors_send_by_themselves_is_in_the_plan():
     names = set(EventDefinition.objects.values_list("name", flat=True))
 
     assert COLLECTED_EVENTS - names == set()
+
+
+def test_the_sdks_engagement_events_sit_in_the_engagement_stage_and_say_the_sdks_collect_them():
+    rows = {d.name: d for d in EventDefinition.objects.filter(name__in=["element_click", "page_leave"])}
+
+    assert {name: d.stage.name for name, d in rows.items()} == {
+        "element_click": "Engagement",
+        "page_leave": "Engagement",
+    }
+    assert all("Mini Program SDK and H5 snippet" in d.description for d in rows.values())

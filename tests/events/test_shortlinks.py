@@ -39,19 +39,24 @@ def poster(campaign):
     )
 
 
-def test_a_scan_is_recorded_with_full_attribution_and_redirects_with_utms(client, poster, campaign):
+def test_a_scan_is_recorded_with_full_attribution_and_redirects_with_utms_and_a_signed_hand_over(
+    client, poster, campaign
+):
     response = client.get("/r/p7Kx2")
 
     assert response.status_code == 302
     location = urlsplit(response["Location"])
     assert (location.scheme, location.netloc, location.path) == ("https", "shop.example.com", "/landing")
-    assert parse_qs(location.query) == {
-        "ref": ["poster"],
-        "utm_source": ["wechat"],
-        "utm_medium": ["qr"],
-        "utm_campaign": ["23Q4-Sale"],
-        "utm_content": ["store-42"],
+    query = {name: values[0] for name, values in parse_qs(location.query).items()}
+    handover = {name: query.pop(name) for name in ("wxa_v", "wxa_p", "wxa_c", "wxa_e", "wxa_sig")}
+    assert query == {
+        "ref": "poster",
+        "utm_source": "wechat",
+        "utm_medium": "qr",
+        "utm_campaign": "23Q4-Sale",
+        "utm_content": "store-42",
     }
+    assert (handover["wxa_p"], handover["wxa_c"]) == ("p7Kx2", "23Q4-Sale")
     event = Event.objects.get()
     visitor = response.cookies["wxa_vid"]
     assert (event.event_name, event.campaign, event.placement, event.user_id) == (
@@ -266,3 +271,19 @@ def test_an_edit_made_elsewhere_applies_when_the_remembered_link_expires(client,
     settings.SHORT_LINK_CACHE_SECONDS = 0
     _recent_links.clear()  # what expiry does
     assert urlsplit(client.get("/r/p7Kx2")["Location"]).path == "/new"
+
+
+def test_the_redirects_hand_over_names_the_scans_visitor_and_placement_and_verifies(client, poster, campaign):
+    import time
+
+    from events.handover import verify_handover
+
+    response = client.get("/r/p7Kx2")
+
+    query = {name: values[0] for name, values in parse_qs(urlsplit(response["Location"]).query).items()}
+    handover = verify_handover(query, now=time.time())
+    assert (handover.visitor, handover.placement, handover.campaign) == (
+        Event.objects.get().user_id,
+        "p7Kx2",
+        "23Q4-Sale",
+    )

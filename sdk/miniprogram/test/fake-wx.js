@@ -154,7 +154,12 @@ export function createFakeWx({
     fake.app.onLaunch && fake.app.onLaunch.call(fake.app, JSON.parse(JSON.stringify(options)))
     fake.app.onShow && fake.app.onShow.call(fake.app, JSON.parse(JSON.stringify(options)))
   }
-  fake.show = (options = fake.launchOptions) => fake.app.onShow && fake.app.onShow.call(fake.app, options)
+  /** Back from the background: App.onShow, then the top page's onShow, as WeChat orders them. */
+  fake.show = (options = fake.launchOptions) => {
+    if (fake.app.onShow) fake.app.onShow.call(fake.app, options)
+    const page = fake.stack[fake.stack.length - 1]
+    if (page && page.onShow) page.onShow()
+  }
   fake.hide = () => {
     const page = fake.stack[fake.stack.length - 1]
     if (page && page.onHide) page.onHide()
@@ -174,6 +179,28 @@ export function createFakeWx({
     if (page.onReady) page.onReady()
     return page
   }
+
+  /** navigateTo hides the current page before the next one loads. */
+  fake.navigateTo = async (route, query = {}, opts = {}) => {
+    const top = fake.stack[fake.stack.length - 1]
+    if (top && top.onHide) top.onHide()
+    return fake.openPage(route, query, opts)
+  }
+
+  /** navigateBack: the top page unloads, the one below shows again. */
+  fake.navigateBack = () => {
+    const top = fake.stack.pop()
+    if (top && top.onUnload) top.onUnload()
+    const below = fake.stack[fake.stack.length - 1]
+    if (below && below.onShow) below.onShow()
+  }
+
+  /**
+   * A tap on an element bound to `handler`: WeChat calls the page method with an event whose
+   * currentTarget carries the element's id and data-* attributes (data-wxa-index → wxaIndex).
+   */
+  fake.tap = (page, handler, { id = '', dataset = {}, type = 'tap', detail = { x: 10, y: 20 } } = {}) =>
+    page[handler]({ type, timeStamp: 1, currentTarget: { id, dataset }, target: { id, dataset }, detail })
 
   /** The user taps "share" (menu or button); returns what the page gave WeChat. */
   fake.share = (page, from = 'menu') => page.onShareAppMessage({ from })

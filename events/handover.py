@@ -1,0 +1,102 @@
+"""The signed hand-over from a short link to the H5 page it redirects to.
+
+`/r/<code>` knows, on the server, which placement was scanned and which visitor scanned it.
+The H5 snippet can only learn that from the URL it lands on, and anything in a URL can be
+typed by anyone. So the redirect appends the facts together with an HMAC over them, made with
+a key derived from SECRET_KEY, and an expiry; the snippet forwards the parameters unchanged
+with its events, and the server believes the placement and visitor only if this module says
+the signature holds. The format is documented in docs/ingest.md ("Short link → H5 hand-over").
+
+    wxa_v    visitor id (the short link's first-party cookie id)
+    wxa_p    placement scene
+    wxa_c    campaign code (may be empty)
+    wxa_e    expiry, Unix seconds
+    wxa_sig  base64url (no padding) of the first 16 bytes of HMAC-SHA256 over the four above
+"""
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+PARAMS = ("wxa_v", "wxa_p", "wxa_c", "wxa_e")
+SIGNATURE_PARAM = "wxa_sig"
+# Long enough for a page opened from a chat hours later or events queued offline for a
+# while; short enough that a copied URL stops vouching for anyone by the next day.
+MAX_AGE_SECONDS = 24 * 3600
+_KEY_SALT = "wxanalytics.events.handover"  # a key of its own: a signature here is valid nowhere else
+_SIGNATURE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+_MAX_VALUE = 128
+
+
+class InvalidHandover(ValueError):
+    """The parameters are missing, malformed, forged or expired; the message says which."""
+
+
+@dataclass(frozen=True)
+class Handover:
+    visitor: str
+    placement: str
+    campaign: str
+    expires_at: int  # Unix seconds
+
+
+def _signature(values: tuple[str, str, str, str], secret: str | None) -> str:
+    # urlencode percent-encodes every value, so no value can shift text into another field.
+    message = urlencode(list(zip(PARAMS, values, strict=True)))
+    digest = salted_hmac(_KEY_SALT, message, secret=secret or settings.SECRET_KEY, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def sign_handover(
+    *, visitor: str, placement: str, campaign: str = "", now: float, max_age: int = MAX_AGE_SECONDS, secret=None
+) -> dict[str, str]:
+    """The query parameters the redirect appends to the H5 target."""
+    values = (visitor, placement, campaign or "", str(int(now) + max_age))
+    for name, value in zip(PARAMS, values, strict=True):
+        if not value and name != "wxa_c":
+            raise ValueError(f"{name} must not be empty")
+        if len(value) > _MAX_VALUE:
+            raise ValueError(f"{name} is longer than {_MAX_VALUE} characters")
+    return {**dict(zip(PARAMS, values, strict=True)), SIGNATURE_PARAM: _signature(values, secret)}
+
+
+def verify_handover(params: Mapping[str, object], *, now: float, secret=None) -> Handover:
+    """The hand-over if its signature holds and it has not expired; InvalidHandover otherwise.
+
+    Pure: no database, no request. `params` may hold other keys (the whole query string)."""
+    values = []
+    for name in (*PARAMS, SIGNATURE_PARAM):
+        value = params.get(name, "")
+        if not isinstance(value, str):
+            raise InvalidHandover(f"{name} must be a string")
+        if len(value) > _MAX_VALUE:
+            raise InvalidHandover(f"{name} is longer than {_MAX_VALUE} characters")
+        values.append(value)
+    visitor, placement, campaign, expires, signature = values
+    if not visitor or not placement or not expires or not signature:
+        raise InvalidHandover("the hand-over needs wxa_v, wxa_p, wxa_e and wxa_sig")
+    if not expires.isdigit():
+        raise InvalidHandover("wxa_e must be Unix seconds")
+    if not _SIGNATURE.match(signature):
+        raise InvalidHandover("wxa_sig is not a hand-over signature")
+    # Compare before looking at the expiry, so a forger learns nothing from the answer.
+    if not constant_time_compare(signature, _signature((visitor, placement, campaign, expires), secret)):
+        raise InvalidHandover("wxa_sig does not match: the hand-over was not made by this server")
+    if int(expires) < now:
+        raise InvalidHandover("the hand-over has expired")
+    return Handover(visitor=visitor, placement=placement, campaign=campaign, expires_at=int(expires))
+
+
+def with_handover(url: str, **signed) -> str:
+    """`url` with a fresh hand-over appended (`signed` = sign_handover's arguments); any
+    hand-over parameters already in the URL are replaced, the rest of its query is kept."""
+    parts = urlsplit(url)
+    names = {*PARAMS, SIGNATURE_PARAM}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    query.extend(sign_handover(**signed).items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
