@@ -59,6 +59,12 @@ NAMES = (
     "article_share",
     "cta_click",
     "menu_click",
+    # Engagement (issue 18): page views in sessions, leaves with a duration, clicks.
+    "page_view",
+    "page_leave",
+    "page_leave",
+    "element_click",
+    "element_click",
 )
 # A touch: a campaign code (index), a placement scene (index), both (a code of one campaign
 # with the placement of another), or nothing.
@@ -68,6 +74,19 @@ SOURCES = ("mini_program", "official_account", "api")
 PRICES = ("9.90", "10.00", "33.33", "100.00")
 PAGES = ("home", "product", "cart")
 LOAD_MS = ("120", "800", "3500")
+# Session ids are shared across people now and then (a Mini Program visitor handing the
+# session to an H5 page under another id); "" is an event sent without a session.
+SESSIONS = ("", "a", "a", "b", "c")
+# A page_leave's foreground time: in properties.duration_ms, only in value, or missing.
+DURATIONS = (("props", 800), ("props", 120000), ("props", 3500), ("value", "2500"), None)
+# Elements as the SDKs send them (element_id may be missing; ASCII words so the order of ties
+# is the same in every collation).
+ELEMENTS = (
+    {"element_id": "buy", "element_name": "buy"},
+    {"element_id": "fav", "element_name": "fav"},
+    {"element_name": "onhold"},
+    {},
+)
 
 CAMPAIGNS = (("PROP-A", "Campaign A"), ("PROP-B", "Campaign B"))
 PLACEMENTS = ((0, "poster", "prop-s1"), (0, "booth", "prop-s2"), (1, "store", "prop-s3"))
@@ -129,6 +148,9 @@ def event_specs(draw, people: int, launches: bool = False, code_case: bool = Fal
         ),
         "ms": draw(st.sampled_from(LOAD_MS)),
         "ms_in_properties": draw(st.booleans()),
+        "session": draw(st.sampled_from(SESSIONS)),
+        "duration": draw(st.sampled_from(DURATIONS)),
+        "element": draw(st.sampled_from(ELEMENTS)),
     }
 
 
@@ -295,8 +317,19 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
             else:
                 value = Decimal(ev["ms"])
                 row["value"] = ev["ms"]
-        if ev["name"] in ("page_view", "add_to_cart", "start_checkout", "pay_success"):
+        if ev["name"] in ("page_view", "add_to_cart", "start_checkout", "pay_success", "page_leave", "element_click"):
             row["page"] = ev["page"]
+        if ev.get("session"):
+            row["session_id"] = f"{batch}-{ev['session']}"
+        if ev["name"] == "page_leave" and ev.get("duration"):
+            where, ms = ev["duration"]
+            if where == "props":
+                row["properties"]["duration_ms"] = ms
+            else:
+                value = Decimal(ms)
+                row["value"] = ms
+        if ev["name"] == "element_click":
+            row["properties"].update(ev.get("element", {}))
         if ev["name"] in ("cta_click", "menu_click"):
             # A click from an article on one of the CTA targets, or something else.
             row["properties"].update(ev.get("click", {}))
@@ -327,6 +360,7 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
             source=row["source"],
             page=row.get("page", ""),
             value=value,
+            session=row.get("session_id", ""),
             props={**row["properties"], **({"scene": row["placement_scene"]} if "placement_scene" in row else {})},
         )
         for row, when, campaign, placement, value in resolved

@@ -48,6 +48,7 @@ class Ev:
     app_id: str = ""
     page: str = ""
     value: Decimal | None = None
+    session: str = ""
     props: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -770,6 +771,74 @@ def miniprogram(world: World, span: Span, campaign: int | None = None) -> dict:
             "checkouts": checkouts,
             "payment_retry_rate": rate(retries, checkouts),
         },
+    }
+
+
+# --- engagement (issue 18) -------------------------------------------------------------------
+
+
+def engagement(world: World, span: Span, campaign: int | None = None) -> dict:
+    """Sessions (a session_id with a page_view in the period), their pages, and the source,
+    campaign and person of each one's first page_view; time on page from page_leave
+    (properties.duration_ms, else value); clicks per page and element, top 5 per page."""
+    inside = world.selected(world.between(span.start, span.end), campaign)
+    views = sorted((e for e in inside if e.name == "page_view"), key=lambda e: e.order)
+    sessions: dict[str, list[Ev]] = {}
+    for e in views:
+        if e.session:
+            sessions.setdefault(e.session, []).append(e)
+
+    def depth(group: list[list[Ev]]) -> tuple:
+        pages = [len(evs) for evs in group]
+        people = len({world.person(evs[0]) for evs in group})
+        return (
+            len(group),
+            sum(pages),
+            people,
+            rate(sum(pages), len(group), CENTS),
+            nearest_rank(pages, Decimal("0.5")),
+            rate(len(group), people, CENTS),
+        )
+
+    groups: dict[tuple, list[list[Ev]]] = {}
+    for evs in sessions.values():
+        first = evs[0]
+        code = world.campaigns.get(first.campaign, "") if first.campaign is not None else ""
+        groups.setdefault((first.source, code), []).append(evs)
+
+    leaves: dict[str, list] = {}
+    for e in inside:
+        if e.name == "page_leave":
+            ms = e.props.get("duration_ms")
+            ms = ms if ms is not None else e.value
+            leaves.setdefault(e.page, []).append(None if ms is None else Decimal(str(ms)))
+
+    def percentiles(values: list) -> tuple:
+        samples = [v for v in values if v is not None]
+        p50, p95 = nearest_rank(samples, Decimal("0.5")), nearest_rank(samples, Decimal("0.95"))
+        whole = lambda v: None if v is None else v.quantize(Decimal("1"), ROUND_HALF_UP)  # noqa: E731
+        return len(samples), whole(p50), whole(p95), len(values) - len(samples)
+
+    clicks: dict[tuple, list[Ev]] = {}
+    for e in inside:
+        if e.name == "element_click":
+            key = (e.page, str(e.props.get("element_id") or ""), str(e.props.get("element_name") or ""))
+            clicks.setdefault(key, []).append(e)
+    top: dict[str, list] = {}
+    for (page, eid, ename), evs in clicks.items():
+        top.setdefault(page, []).append((len(evs), eid, ename, len({world.person(e) for e in evs})))
+    elements = [
+        (page, eid, ename, n, people)
+        for page in sorted(top)
+        for n, eid, ename, people in sorted(top[page], key=lambda r: (-r[0], r[1], r[2]))[:5]
+    ]
+
+    return {
+        "total": depth(list(sessions.values())) if sessions else (0, 0, 0, None, None, None),
+        "by_source_campaign": {key: depth(group) for key, group in groups.items()},
+        "page_views_without_session": sum(1 for e in views if not e.session),
+        "time_on_page": {page: percentiles(values) for page, values in leaves.items()},
+        "top_elements": elements,
     }
 
 

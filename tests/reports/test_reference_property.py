@@ -25,6 +25,7 @@ from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
 from reports.metrics.common import Filters, Period
 from reports.metrics.content import article_metrics, menu_ctr, top_paths
+from reports.metrics.engagement import engagement_metrics
 from reports.metrics.funnel import default_steps, funnel, funnel_by
 from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
@@ -324,6 +325,25 @@ def check_miniprogram(world: ref.World, scope: Scope, campaign: int | None = Non
     same(f"Mini Program campaign {campaign}", actual, ref.miniprogram(world, span(scope.week), campaign))
 
 
+def check_engagement(world: ref.World, scope: Scope, campaign: int | None = None) -> None:
+    filters = Filters(campaign_id=campaign)
+    for period in (scope.week, scope.month):
+        result = engagement_metrics(period, filters)
+
+        def depth(d) -> tuple:
+            numbers = (d.sessions, d.page_views, d.people, d.pages_per_session, d.median_pages)
+            return (*numbers, d.sessions_per_person)
+
+        actual = {
+            "total": depth(result.total),
+            "by_source_campaign": {(g.source, g.campaign): depth(g) for g in result.by_source_campaign},
+            "page_views_without_session": result.page_views_without_session,
+            "time_on_page": {t.page: (t.samples, t.p50_ms, t.p95_ms, t.without_duration) for t in result.time_on_page},
+            "top_elements": [(c.page, c.element_id, c.element_name, c.clicks, c.people) for c in result.top_elements],
+        }
+        same(f"engagement {period.label} campaign {campaign}", actual, ref.engagement(world, span(period), campaign))
+
+
 def check_placements(world: ref.World, scope: Scope, campaign: int | None = None) -> None:
     from reports.metrics.placements import placement_report
 
@@ -390,6 +410,7 @@ def check_everything(world: ref.World, scope: Scope, kpis: list[KPI], campaign: 
     check_health(world, scope, campaign)
     check_ads(world, scope, campaign)
     check_miniprogram(world, scope, campaign)
+    check_engagement(world, scope, campaign)
     check_content(world, scope, campaign)
     check_kpis(world, scope, kpis, campaign)
     if PLACEMENTS:
