@@ -32,6 +32,8 @@ class Dashboard:
     health: dict | None = None
     friction: dict | None = None
     signals: dict | None = None
+    engagement: dict | None = None
+    time_on_page: dict | None = None
     funnel_svg: SafeString | None = None
     trend_svg: SafeString | None = None
     trend_money_svg: SafeString | None = None
@@ -60,6 +62,8 @@ def dashboard_data() -> Dashboard:
         board.kpis = board.weekly.section("kpis")
         board.numbers = board.weekly.section("headline")
         board.friction = board.weekly.data.get("friction")
+        board.engagement = board.weekly.section("engagement")
+        board.time_on_page = board.weekly.section("time_on_page")
         funnel = board.weekly.section("funnel")
         if funnel and funnel["rows"]:
             board.funnel_svg = funnel_chart(

@@ -10,6 +10,7 @@ from reports.metrics.common import PAY_SUCCESS, ratio
 from reports.metrics.content import content_metrics
 from reports.metrics.funnel import funnel
 from reports.snapshots.ads_sections import ads_sections
+from reports.snapshots.engagement_section import engagement_sections
 from reports.snapshots.friction import friction_point
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
@@ -72,6 +73,13 @@ def build_data(period: SnapshotPeriod) -> dict:
     mp, mp_flags, _mp_metrics = miniprogram_section(metrics_period)
     sections.append(mp)
     summary += mp_flags
+
+    engagement, engagement_notes, engagement_metrics = engagement_sections(metrics_period)
+    sections += engagement
+    summary += engagement_notes
+    headline.update(
+        sessions=engagement_metrics.total.sessions, pages_per_session=engagement_metrics.total.pages_per_session
+    )
 
     ads = ads_report(metrics_period)
     ad_tables, ad_lines = ads_sections(ads)

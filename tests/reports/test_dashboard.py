@@ -28,6 +28,16 @@ KPIS = {
     "note": "",
 }
 
+ENGAGEMENT = {
+    "key": "engagement",
+    "title": "Engagement: session depth",
+    "columns": ["Source", "Campaign", "Sessions", "Page views", "People", "Pages per session"],
+    "rows": [["All sources", "All campaigns", 4, 12, 3, "3.00"]],
+    "chart": None,
+    "flagged": [],
+    "note": "3 page views carried no session id and are not in any session.",
+}
+
 
 # --- charts --------------------------------------------------------------------------
 
@@ -75,7 +85,7 @@ def board_snapshots(db):
                 "title": label,
                 "headline": {"entered": 100 + i, "converted": 10 + i, "orders": 5 + i},
                 "friction": {"step": "add_to_cart → pay_success", "sentence": "Fix first: check the pay page."},
-                "sections": [KPIS, FUNNEL],
+                "sections": [KPIS, FUNNEL, ENGAGEMENT],
             },
         )
         for i, label in enumerate(["2025-W44", "2025-W45", "2025-W46"])
@@ -157,6 +167,8 @@ def test_the_dashboard_shows_kpis_health_friction_trends_funnel_and_links(
     assert "Fix first: check the pay page." in html
     assert 'data-chart="funnel"' in html and 'data-chart="line"' in html
     assert "C1" in html and "scale" in html
+    assert "Engagement" in html and "All campaigns" in html and "3.00" in html
+    assert "3 page views carried no session id" in html
     for snapshot in (weeks[-1], daily, monthly):
         assert reverse("admin:reports_snapshot_change", args=[snapshot.pk]) in html
 
@@ -167,6 +179,7 @@ def test_an_empty_dashboard_says_what_is_missing(client, analyst):
     html = client.get("/dashboard/").content.decode()
 
     assert "No daily snapshot yet." in html and "Trends appear once weekly snapshots are built." in html
+    assert "No weekly snapshot with engagement yet" in html
 
 
 # --- snapshot admin ------------------------------------------------------------------

@@ -90,12 +90,48 @@ def test_a_weekly_build_stores_kpis_funnel_friction_placements_and_content(db):
     assert "Fix first" in snapshot.data["friction"]["sentence"]
 
 
+def test_a_weekly_build_shows_session_depth_time_on_page_and_clicks_in_its_engagement_part(db):
+    save(
+        # s1: 2 pages, s2: 1 page (both h5, no campaign); one view without a session.
+        *[
+            event("page_view", "v1", at(day), session_id=s, source="h5", page="home")
+            for day, s in (("2025-11-11", "s1"), ("2025-11-11", "s1"), ("2025-11-12", "s2"))
+        ],
+        event("page_view", "v2", at("2025-11-12"), source="h5", page="home"),
+        event("page_leave", "v1", at("2025-11-11"), page="home", properties={"duration_ms": 4200}),
+        event("element_click", "v1", at("2025-11-11"), page="home", properties={"element_id": "buy"}),
+    )
+
+    snapshot = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+    depth = snapshot.section("engagement")
+    # All: 2 sessions, 3 pages, 1 person → 1.5 pages a session (median rank 1 of [1, 2] = 1), 2 sessions a person.
+    assert depth["rows"][0][2:] == [2, 3, 1, "1.50", 1, "2"]
+    assert depth["rows"][1][:3] == ["h5", "(none)", 2]
+    assert "1 page views carried no session id" in depth["note"]
+    assert snapshot.section("time_on_page")["rows"] == [["home", 1, "4200", "4200", 0]]
+    assert snapshot.section("top_elements")["rows"] == [["home", "buy", "–", 1, 1]]
+    assert snapshot.data["headline"]["sessions"] == 2
+
+
+def test_a_weekly_build_without_sessions_says_engagement_is_not_measured_rather_than_zero(db):
+    journeys_week_46()
+
+    snapshot = build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
+
+    depth = snapshot.section("engagement")
+    assert depth["rows"] == [["All sources", "All campaigns", 0, 0, 0, None, None, None]]
+    assert "session depth cannot be computed" in depth["note"]
+    assert "time on page is not measured" in snapshot.section("time_on_page")["note"]
+    assert "Time on page: no page_leave events this week." in snapshot.data["summary"]
+
+
 def test_a_weekly_build_sends_a_fixed_number_of_queries(db, django_assert_max_num_queries):
     journeys_week_46()
     build.build_snapshot("weekly", "2025-W45", now=AFTER_WEEK)  # the same work on less data
 
-    # 32 metric queries (the headline 5, placements 2), session settings, the writes
-    with django_assert_max_num_queries(38):
+    # 35 metric queries (the headline 5, placements 2, engagement 3), session settings, the writes
+    with django_assert_max_num_queries(41):
         build.build_snapshot("weekly", WEEK, now=AFTER_WEEK)
 
 
