@@ -584,3 +584,41 @@ def test_the_built_snapshots_show_the_reference_numbers(spec, fixed):
         world = load(spec, fixed)
         check_snapshots(world)
         transaction.set_rollback(True)
+
+
+def test_the_reference_works_out_engagement_like_the_docs():
+    t = lambda hhmm: datetime.fromisoformat(f"2025-11-12T{hhmm}").replace(tzinfo=ref.SHANGHAI)  # noqa: E731
+    view = lambda n, user, session, hhmm, **f: ref.Ev(n, "page_view", user, t(hhmm), session=session, **f)  # noqa: E731
+    world = ref.World(
+        events=[
+            # Session "a" starts with mp (person P) from campaign 1 and is handed to an H5 id (h)
+            # of another person: it stays P's, in campaign 1, with 3 pages.
+            view(1, "mp", "a", "09:00", source="mini_program", campaign=1),
+            view(2, "h", "a", "09:01", source="h5"),
+            view(3, "h", "a", "09:02", source="h5"),
+            # Session "b": the same person P (oa is P), 1 page; a page view without a session.
+            view(4, "oa", "b", "10:00", source="mini_program", campaign=1),
+            view(5, "oa", "", "10:30", source="mini_program"),
+            ref.Ev(6, "page_leave", "mp", t("11:00"), page="home", props={"duration_ms": 1500}),
+            ref.Ev(7, "page_leave", "mp", t("11:00"), page="home", value=Decimal("900")),
+            ref.Ev(8, "page_leave", "mp", t("11:00"), page="home"),
+            ref.Ev(9, "element_click", "mp", t("11:00"), page="home", props={"element_name": "onhold"}),
+            ref.Ev(10, "element_click", "h", t("11:00"), page="home", props={"element_name": "onhold"}),
+        ],
+        persons={"mp": "P", "oa": "P"},
+        campaigns={1: "C1"},
+        placements={},
+        creatives={},
+        spend=[],
+    )
+    result = ref.engagement(world, ref.Span(WEEK.start, WEEK.end))
+
+    # 2 sessions, 4 pages, 1 person: 2.00 pages a session, median rank ⌈0.5 × 2⌉ = 1 of (1, 3) = 1,
+    # 2.00 sessions a person; both sessions start in the Mini Program with campaign C1.
+    assert result["total"] == (2, 4, 1, Decimal("2.00"), 1, Decimal("2.00"))
+    assert result["by_source_campaign"] == {("mini_program", "C1"): result["total"]}
+    assert result["page_views_without_session"] == 1
+    # home: samples 900, 1500 → p50 rank 1 = 900, p95 rank 2 = 1500; one leave without duration.
+    assert result["time_on_page"] == {"home": (2, Decimal(900), Decimal(1500), 1)}
+    # onhold clicked by P (mp) and h: 2 clicks, 2 people.
+    assert result["top_elements"] == [("home", "", "onhold", 2, 2)]
