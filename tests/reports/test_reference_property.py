@@ -30,6 +30,7 @@ from reports.metrics.funnel import default_steps, funnel, funnel_by
 from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
 from reports.metrics.miniprogram import miniprogram_metrics
+from reports.snapshots.sections import cell
 from tests.reports import reference as ref
 from tests.reports.journeys import EDGE_JOURNEYS, journeys, load, make_fixed
 
@@ -551,6 +552,13 @@ def check_snapshots(world: ref.World) -> None:
         }
         if not unfixed(4)
         else {**shown, "People": [Decimal(s[0]) for s in expected["steps"]]},
+    )
+
+    sessions, pages, people, mean, median, per_person = ref.engagement(world, span(WEEK))["total"]
+    same(
+        "weekly snapshot session depth",
+        section(weekly, "engagement")["rows"][0][2:],
+        [sessions, pages, people, *(None if v is None else cell(v) for v in (mean, median, per_person))],
     )
 
     daily = build_snapshot("daily", "2025-11-16")
