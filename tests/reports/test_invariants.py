@@ -125,6 +125,7 @@ def world_from_database() -> ref.World:
             app_id=e.app_id,
             page=e.page,
             value=e.value,
+            session=e.session_id,
             props=e.properties or {},
         )
         for e in Event.objects.all().iterator()
