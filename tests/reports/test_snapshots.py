@@ -106,7 +106,7 @@ def test_a_weekly_build_shows_session_depth_time_on_page_and_clicks_in_its_engag
 
     depth = snapshot.section("engagement")
     # All: 2 sessions, 3 pages, 1 person → 1.5 pages a session (median rank 1 of [1, 2] = 1), 2 sessions a person.
-    assert depth["rows"][0][2:] == [2, 3, 1, "1.50", 1, "2"]
+    assert depth["rows"][0][2:] == [2, 3, 1, "1.50", 1, "2.00"]
     assert depth["rows"][1][:3] == ["h5", "(none)", 2]
     assert "1 page views carried no session id" in depth["note"]
     assert snapshot.section("time_on_page")["rows"] == [["home", 1, "4200", "4200", 0]]
