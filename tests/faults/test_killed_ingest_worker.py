@@ -55,7 +55,7 @@ def test_a_web_worker_killed_between_the_insert_and_the_links_leaves_links_for_t
 ):
     env = production_env(throwaway_postgres.url)
     manage("migrate", "--noinput", env=env)
-    key = manage("create_ingest_key", "server", env=env).strip().split()[-1]
+    key = manage("create_ingest_key", "server", "--kind", "server", env=env).strip().split()[-1]
     server = gunicorn_server(env, workers=1)
     url = server.base_url + "/api/v1/events"
     # One person seen in the Official Account (oa-…) and the Mini Program (mp-…) per unionid.
