@@ -46,6 +46,23 @@ def connect(database_url: str, dbname: str | None = None) -> psycopg.Connection:
     )
 
 
+def migrated_database(database_url: str, *, env: dict[str, str] | None = None, template: str | None = None) -> None:
+    """Create the bench database when missing (as a copy of `template` if given), then migrate it."""
+    name = dj_database_url.parse(database_url)["NAME"]
+    with connect(database_url, "postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env or server_env(database_url),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
 def start_gunicorn(database_url: str, *, workers: int, backlog: int = 128) -> tuple[subprocess.Popen, int]:
     """gunicorn on an already-listening socket of a free port: requests queue until a worker
     accepts them, so the first request doubles as the readiness check."""

@@ -22,8 +22,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-import dj_database_url
-from harness import PYTHON, ROOT, backend_pids, connect, cpu_seconds, server_env, start_gunicorn, worker_pids
+from harness import (
+    PYTHON,
+    ROOT,
+    backend_pids,
+    connect,
+    cpu_seconds,
+    migrated_database,
+    server_env,
+    start_gunicorn,
+    worker_pids,
+)
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_ingest")
 BATCHES = int(os.environ.get("BENCH_BATCHES", "200"))
@@ -38,13 +47,7 @@ def log(message: str) -> None:
 
 
 def prepare_database() -> None:
-    name = dj_database_url.parse(DATABASE_URL)["NAME"]
-    with connect(DATABASE_URL, "postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=server_env(DATABASE_URL), check=True
-    )
+    migrated_database(DATABASE_URL)
 
 
 def truncate() -> None:

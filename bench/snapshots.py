@@ -28,7 +28,7 @@ import sys
 import time
 
 import dj_database_url
-from harness import PYTHON, ROOT, connect
+from harness import PYTHON, ROOT, connect, migrated_database
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_1m")
 DATABASE_URL_2M = os.environ.get("BENCH_2M_DATABASE_URL", DATABASE_URL.rsplit("_1m", 1)[0] + "_2m")
@@ -83,11 +83,7 @@ def seed(url: str, seed_value: int) -> None:
 
 
 def prepare(url: str) -> int:
-    name = dj_database_url.parse(url)["NAME"]
-    with connect(url, "postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env(url), check=True)
+    migrated_database(url, env=env(url))
     if count_events(url) < USERS * 10:
         seed(url, 42)
     return count_events(url)
@@ -96,12 +92,7 @@ def prepare(url: str) -> int:
 def prepare_2m(url_1m: str, url: str, events_1m: int) -> int:
     """A copy of the 1M database plus a second demo population: twice the people and events
     over the same days."""
-    name, template = dj_database_url.parse(url)["NAME"], dj_database_url.parse(url_1m)["NAME"]
-    with connect(url, "postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            log(f"copying {template} to {name} …")
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env(url), check=True)
+    migrated_database(url, env=env(url), template=dj_database_url.parse(url_1m)["NAME"])
     if count_events(url) < events_1m * 1.8:
         seed(url, 43)
     return count_events(url)

@@ -30,8 +30,17 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import dj_database_url
-from harness import PYTHON, ROOT, backend_pids, connect, cpu_seconds, server_env, start_gunicorn, worker_pids
+from harness import (
+    PYTHON,
+    ROOT,
+    backend_pids,
+    connect,
+    cpu_seconds,
+    migrated_database,
+    server_env,
+    start_gunicorn,
+    worker_pids,
+)
 
 DATABASE_URL = os.environ.get("BENCH_WIDE_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_wide")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -44,12 +53,8 @@ def log(message: str) -> None:
 
 
 def prepare() -> str:
-    name = dj_database_url.parse(DATABASE_URL)["NAME"]
-    with connect(DATABASE_URL, "postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    migrated_database(DATABASE_URL)
     run = {"cwd": ROOT, "env": server_env(DATABASE_URL), "check": True, "capture_output": True, "text": True}
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
     with connect(DATABASE_URL) as conn:
         conn.execute("TRUNCATE events_event, events_eventkey, events_rejectedrow")
     return subprocess.run(
