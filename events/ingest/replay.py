@@ -60,6 +60,12 @@ def replay_rejected(rejected: RejectedRow, *, user=None) -> bool:
         lock_open(rejected)
         if rejected.channel.startswith(IMPORT_CHANNEL_PREFIX):  # an import line goes back to its table
             return replay_rejected_import(rejected, user=user)
+        if rejected.reason == RejectedRow.Reason.FORBIDDEN and rejected.ingest_key_id is None:
+            # Its client key was deleted: replayed without a key the row would be taken as a
+            # trusted sender's, and a refused payment would be stored.
+            raise ReplayRefused(
+                _("Not replayed: the client key that sent this refused row was deleted; nothing was stored.")
+            )
         rows = rows_from_raw(rejected)
         result = ingest_rows(
             rows,

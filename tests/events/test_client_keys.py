@@ -17,7 +17,7 @@ from campaigns.models import EventDefinition, SourceAlias
 from events import partitions
 from events.identity import link, person_of
 from events.ingest import ingest_rows
-from events.ingest.replay import replay_rejected
+from events.ingest.replay import ReplayRefused, replay_rejected
 from events.models import Event, IngestKey, RejectedRow
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +137,21 @@ def test_a_forbidden_row_stays_forbidden_when_replayed(post_as_client, analyst):
 
     kept.refresh_from_db()
     assert replayed is False
+    assert (kept.status, kept.reason) == ("open", "forbidden")
+    assert not Event.objects.exists()
+
+
+def test_a_forbidden_row_whose_client_key_was_deleted_cannot_be_replayed_as_trusted(post_as_client, analyst):
+    post_as_client(json.dumps(event("pay_success", value="199.00")))
+    kept = RejectedRow.objects.get()
+    IngestKey.objects.all().delete()  # the row loses its key (SET_NULL)
+    kept.refresh_from_db()
+    assert kept.ingest_key_id is None
+
+    with pytest.raises(ReplayRefused, match="client key that sent this refused row was deleted"):
+        replay_rejected(kept, user=analyst)
+
+    kept.refresh_from_db()
     assert (kept.status, kept.reason) == ("open", "forbidden")
     assert not Event.objects.exists()
 
