@@ -360,6 +360,7 @@ def test_both_write_paths_resolve_look_ups_and_dedupe_alike(campaign, filler):
     assert Event.objects.filter(event_id__startswith="filler-", value__isnull=True).count() == filler
 
 
+@pytest.mark.postgres
 def test_the_staging_table_is_empty_after_a_large_batch_inside_a_callers_transaction():
     """Inside a caller's transaction ON COMMIT DELETE ROWS comes too late: the next batch
     would read this one's staged rows again."""

@@ -39,6 +39,30 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def wait_until(condition, timeout: float, what: str):
+    """Poll `condition` until it returns something true (and return that) or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def children_of(pid: int) -> list[int]:
+    """The process ids of `pid`'s children (a gunicorn arbiter's or Celery worker's pool)."""
+    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(child) for child in result.stdout.split()]
+
+
+def lock_waiters(conn, table: str) -> set[int]:
+    """Backends waiting for a lock on `table`: a fault test knows its victim is blocked
+    where it should be without sleeping for a guessed time."""
+    rows = conn.execute("SELECT pid FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [table]).fetchall()
+    return {pid for (pid,) in rows}
+
+
 def pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:

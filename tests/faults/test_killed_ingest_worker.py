@@ -13,14 +13,13 @@ import json
 import os
 import signal
 import threading
-import time
 import urllib.error
 import urllib.request
 
 import psycopg
 import pytest
 
-from tests.faults.services import manage, production_env
+from tests.faults.services import children_of, lock_waiters, manage, production_env, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -33,21 +32,6 @@ def post(url: str, key: str, body: bytes) -> dict:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def children_of(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as children:
-        return [int(child) for child in children.read().split()]
 
 
 def test_a_web_worker_killed_between_the_insert_and_the_links_leaves_links_for_the_retry(
@@ -88,7 +72,7 @@ def test_a_web_worker_killed_between_the_insert_and_the_links_leaves_links_for_t
             return watcher.execute("SELECT count(*) FROM events_event WHERE event_id LIKE 'kill-%%'").fetchone()[0]
 
         wait_until(lambda: stored() == BATCH_SIZE, 30, "the batch's INSERT to commit")
-        time.sleep(0.5)  # the worker is now waiting for the identity lock
+        wait_until(lambda: lock_waiters(watcher, "events_identity"), 30, "the worker to wait for the identity lock")
         (worker,) = children_of(server.process.pid)
         os.kill(worker, signal.SIGKILL)
         client.join(timeout=30)

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psycopg
 import pytest
@@ -20,7 +19,7 @@ from django.db import connection
 
 from reports import tasks
 from reports.models import Snapshot
-from tests.faults.services import ROOT
+from tests.faults.services import ROOT, children_of, lock_waiters, wait_until
 from tests.reports.snapshot_data import WEEK, at, ensure_funnel_plan, event, save
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
@@ -30,21 +29,6 @@ def worker_env() -> dict:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def pool_children(pid: int) -> list[int]:
-    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in result.stdout.split()]
 
 
 def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(transactional_db):
@@ -74,15 +58,17 @@ def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(tr
         claimed = wait_until(
             lambda: Snapshot.objects.filter(kind="weekly", period_label=WEEK).first(), 60, "the build to start"
         )
-        time.sleep(1)  # the builder is now blocked on the locked events table
-        first_child = pool_children(worker.pid)[0]
+        blocked = wait_until(lambda: lock_waiters(blocker, "events_event"), 60, "the builder to wait for the lock")
+        first_child = children_of(worker.pid)[0]
 
         os.kill(first_child, signal.SIGKILL)
         during = Snapshot.objects.get(pk=claimed.pk)
         new_child = wait_until(
-            lambda: [c for c in pool_children(worker.pid) if c != first_child], 30, "a new pool process"
+            lambda: [c for c in children_of(worker.pid) if c != first_child], 30, "a new pool process"
         )
-        time.sleep(2)  # the redelivered task is picked up and blocks on the lock again
+        # The killed builder's backend keeps waiting (it learns of its client's death only
+        # when it gets the lock): the redelivered build is a new waiter.
+        wait_until(lambda: lock_waiters(blocker, "events_event") - blocked, 60, "the redelivered build to wait")
         still_building = Snapshot.objects.get(pk=claimed.pk)
         blocker.commit()  # release the lock
         built = wait_until(
