@@ -34,7 +34,12 @@ _MAX_VALUE = 128
 
 
 class InvalidHandover(ValueError):
-    """The parameters are missing, malformed, forged or expired; the message says which."""
+    """The parameters are missing, malformed, forged or expired; the message says which and
+    `status` names the case ("malformed", "forged" or "expired") for what is stored."""
+
+    def __init__(self, message: str, status: str = "malformed"):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,9 @@ def verify_handover(params: Mapping[str, object], *, now: float, secret=None) ->
         raise InvalidHandover("wxa_sig is not a hand-over signature")
     # Compare before looking at the expiry, so a forger learns nothing from the answer.
     if not constant_time_compare(signature, _signature((visitor, placement, campaign, expires), secret)):
-        raise InvalidHandover("wxa_sig does not match: the hand-over was not made by this server")
+        raise InvalidHandover("wxa_sig does not match: the hand-over was not made by this server", "forged")
     if int(expires) < now:
-        raise InvalidHandover("the hand-over has expired")
+        raise InvalidHandover("the hand-over has expired", "expired")
     return Handover(visitor=visitor, placement=placement, campaign=campaign, expires_at=int(expires))
 
 

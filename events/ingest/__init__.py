@@ -2,7 +2,8 @@
 links, imports, replays) calls `ingest_rows`.
 
 Steps (a lean path, PostHog-capture style): validate each row with plain functions →
-compute dedupe keys → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
+compute dedupe keys → believe a short link's signed hand-over only if it verifies
+(events.ingest.handover) → one bulk INSERT … ON CONFLICT DO NOTHING that also resolves campaign
 codes, placement scenes and source aliases (events.ingest.write) → classify the rows not
 inserted as duplicates (same content, or an erased event's key) or conflicts (same id,
 different content) → store every rejected row in bulk. When this returns, the rows are
@@ -24,6 +25,7 @@ from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
 
 from .dedupe import ERASED, content_hash, dedupe_key, digest
+from .handover import apply_handover
 from .trust import client_policy, client_refusal
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
@@ -107,6 +109,9 @@ def ingest_rows(
                 rejected.append((index, rows[index], {"event_id": CONFLICT_MESSAGE}, RejectedRow.Reason.CONFLICT))
             continue
         row.dedupe_key, row.content_hash, row.ingest_key_id = key, content, ingest_key_id
+        # After hashing: the verdict depends on when it is made, and a retry after the
+        # hand-over expired must stay a duplicate of what was stored.
+        apply_handover(row, now=now.timestamp())
         by_key[key] = (index, row)
 
     # No transaction around the steps: the insert is one statement (atomic by itself), and
