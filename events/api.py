@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from events.ingest import ingest_rows
 from events.ingest.keys import KeyRejected, authenticate, mark_used
-from events.ingest.parse import LIMITS, MAX_BYTES, BodyError, check_declared_length, parse_body
+from events.ingest.origins import allow_origin, origin_refusal, preflight
+from events.ingest.parse import CSV_TYPES, LIMITS, MAX_BYTES, BodyError, check_declared_length, media_type, parse_body
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from events.models import RejectedRow
 from wxanalytics.security import client_address
@@ -89,6 +90,10 @@ class EventIngestView(APIView):
             200: OpenApiResponse(_answer_doc, description="The batch was processed; see rejected."),
             400: OpenApiResponse(_error_doc, description="Invalid JSON, UTF-8 or CSV."),
             401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked key."),
+            403: OpenApiResponse(
+                _error_doc,
+                description="A client key used from a web origin it does not allow; the body is kept for replay.",
+            ),
             413: OpenApiResponse(_error_doc, description="Too many events or bytes."),
             415: OpenApiResponse(_error_doc, description="Not JSON or CSV."),
             429: OpenApiResponse(
@@ -122,10 +127,13 @@ class EventIngestView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         # A POST skips DRF's request wrapping, content negotiation and rendering (about
-        # 0.1 ms of a single event's ~1 ms): the answer is always JSON. DRF still serves
-        # the other methods (405, OPTIONS) and documents post() in the schema.
+        # 0.1 ms of a single event's ~1 ms): the answer is always JSON. A browser's CORS
+        # preflight is answered for client keys' origins (events.ingest.origins). DRF still
+        # serves the other methods (405, OPTIONS without Origin) and documents post().
         if request.method == "POST":
             return self.ingest(request)
+        if request.method == "OPTIONS" and (answer := preflight(request)) is not None:
+            return answer
         return super().dispatch(request, *args, **kwargs)
 
     def ingest(self, http: HttpRequest) -> JsonResponse:
@@ -148,10 +156,18 @@ class EventIngestView(APIView):
             key = authenticate(http.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
             return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="events"'})
+        return allow_origin(self._ingest_with(key, http), key, http)
+
+    def _ingest_with(self, key, http: HttpRequest) -> JsonResponse:
         try:
             check_ingest_rate(key, device=device_of(http.META), address=client_address(http))
         except RateLimited as exc:
             return _error(429, str(exc), **{"Retry-After": str(exc.retry_after)})
+        if refusal := origin_refusal(key, http):
+            # Kept like every refused body sent with a valid key: if the page is the team's
+            # own (a forgotten origin), an analyst adds the origin and replays it.
+            _keep_body(http.read(MAX_BYTES + 1), errors={"origin": refusal}, key=key, http=http)
+            return _error(403, refusal)
         encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding not in {"", "identity"}:
             return _error(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed.")
@@ -162,23 +178,27 @@ class EventIngestView(APIView):
             channel, rows = parse_body(body, http.META.get("CONTENT_TYPE"))
         except BodyError as exc:
             if exc.keep:
-                _keep_unreadable_body(body, message=exc.message, key=key)
+                _keep_body(body, errors={"body": exc.message}, key=key, http=http)
             return _error(exc.status, exc.message)
         mark_used(key)
         result = ingest_rows(rows, channel=channel, ingest_key=key)
         return JsonResponse(result.as_dict(), status=200)
 
 
-def _keep_unreadable_body(body: bytes, *, message: str, key) -> None:
-    """Nothing sent with a valid key is lost: an unreadable body is kept for replay."""
+def _keep_body(body: bytes, *, errors: dict[str, str], key, http: HttpRequest) -> None:
+    """Nothing sent with a valid key is lost: a body refused as a whole (unreadable, or from
+    an origin the key does not allow) is kept as one row for replay."""
+    reason = RejectedRow.Reason.FORBIDDEN if "origin" in errors else RejectedRow.Reason.INVALID
+    channel = "csv" if media_type(http.META.get("CONTENT_TYPE"))[0] in CSV_TYPES else "api"
     try:
         RejectedRow.objects.keep(
             [
                 RejectedRow(
-                    channel="api",
+                    channel=channel,
                     source=key.source,
                     raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
-                    errors={"body": message},
+                    errors=errors,
+                    reason=reason,
                     ingest_key=key,
                 )
             ]

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from events import identity
 from events.ingest.keys import KeyRejected, authenticate, mark_used
+from events.ingest.origins import allow_origin, origin_refusal, preflight
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from wxanalytics.security import client_address
 
@@ -59,6 +60,7 @@ class IdentifyView(APIView):
             200: IdentifyOutput,
             400: OpenApiResponse(description="Invalid body: field → errors."),
             401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked ingest key."),
+            403: OpenApiResponse(_error_doc, description="A client key used from a web origin it does not allow."),
             422: OpenApiResponse(
                 _error_doc,
                 description="A client key's claim that would merge two known people or move an id that has a "
@@ -73,12 +75,18 @@ class IdentifyView(APIView):
             key = authenticate(request.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
             return Response({"error": str(exc)}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'})
+        return allow_origin(self.identify(request, key), key, request)
+
+    def identify(self, request, key) -> Response:
         try:
             check_ingest_rate(key, device=device_of(request.META), address=client_address(request))
         except RateLimited as exc:
             return Response({"error": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)})
+        if refusal := origin_refusal(key, request):
+            return Response({"error": refusal}, status=403)
         data = IdentifyInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # answered here, not raised, so the answer gets the CORS headers
+            return Response(data.errors, status=400)
         fields = data.validated_data
         apply = identity.claim if key.is_client else identity.link
         try:
@@ -92,3 +100,7 @@ class IdentifyView(APIView):
         mark_used(key)
         output = {"user_id": fields["user_id"], "person_id": result.person_id, "moved": result.moved}
         return Response(IdentifyOutput({**output, "created": result.created}).data)
+
+    def options(self, request, *args, **kwargs):
+        # A browser's CORS preflight, answered as for the event API (events.ingest.origins).
+        return preflight(request) or super().options(request, *args, **kwargs)

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -16,6 +17,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +33,31 @@ SERVER_SOURCE_PREFIX = "import_"  # the import channels: import_ad_spend, import
 
 def is_server_source(source: str) -> bool:
     return source in SERVER_SOURCES or source.startswith(SERVER_SOURCE_PREFIX)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(text: str) -> str:
+    """`https://Shop.Example.com:443/` → `https://shop.example.com`: an origin as browsers
+    write it in the Origin header (lower case, default port left out, no path), so the
+    comparison at ingest is a set look-up. ValueError with the reason otherwise."""
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(_("%(origin)s is not an origin; write it as https://shop.example.com") % {"origin": text})
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            _("%(origin)s has more than an origin: only scheme, host and port, as in https://shop.example.com")
+            % {"origin": text}
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(_("%(origin)s has an invalid port") % {"origin": text}) from None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.encode("idna").decode("ascii") if not parts.hostname.isascii() else parts.hostname
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
 
 
 class IngestKey(models.Model):
@@ -66,6 +93,17 @@ class IngestKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # One origin a line; kept as text (not a PostgreSQL array) so admin edits it as text and
+    # the SQLite demo has it too. Normalised by clean(); read through `origins`.
+    allowed_origins = models.TextField(
+        blank=True,
+        default="",
+        help_text=gettext_lazy(
+            "Client keys only: the web pages allowed to send with this key, one origin a line "
+            "(https://shop.example.com). Browsers from other origins are refused and the event API answers "
+            "CORS for these only. Empty: no browser restriction and no CORS (Mini Program, reverse proxy)."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -78,17 +116,23 @@ class IngestKey(models.Model):
         return hashlib.sha256(raw_key.encode()).hexdigest()
 
     @classmethod
-    def generate(cls, *, name: str, source: str, kind: str, created_by=None) -> tuple["IngestKey", str]:
-        """Create a key; the raw key is returned once and never stored."""
+    def generate(
+        cls, *, name: str, source: str, kind: str, created_by=None, origins: Sequence[str] = ()
+    ) -> tuple["IngestKey", str]:
+        """Create a key; the raw key is returned once and never stored. ValidationError for
+        origins that are not origins, or origins on a server key."""
         raw_key = "wxa_" + secrets.token_urlsafe(32)
-        key = cls.objects.create(
+        key = cls(
             name=name,
             source=source,
             kind=kind,
             prefix=raw_key[: cls.PREFIX_LENGTH],
             key_hash=cls.hash_key(raw_key),
             created_by=created_by,
+            allowed_origins="\n".join(origins),
         )
+        key.clean()
+        key.save(force_insert=True)
         return key, raw_key
 
     @property
@@ -103,6 +147,23 @@ class IngestKey(models.Model):
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
 
+    @cached_property
+    def origins(self) -> frozenset[str]:
+        """The allowed origins, as normalised by clean()."""
+        return frozenset(line.strip() for line in self.allowed_origins.splitlines() if line.strip())
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Whether a request with this Origin header may use the key.
+
+        Only a client key with origins configured is restricted, and only requests that say
+        where they come from: a Mini Program's wx.request and servers send no Origin, and
+        anything outside a browser can write any Origin it likes, so refusing a missing one
+        would stop the Mini Program and protect against nobody. What the list stops is
+        another web site using the key from its visitors' browsers."""
+        if not self.is_client or not self.origins or origin is None:
+            return True
+        return origin in self.origins
+
     def clean(self) -> None:
         # Rows without a source take the key's: a client key would otherwise lend them a
         # server source (a "wechat_pay" client key makes every row look like WeChat's).
@@ -113,6 +174,25 @@ class IngestKey(models.Model):
                     % {"source": self.source}
                 }
             )
+        origins, errors = [], []
+        for line in self.allowed_origins.splitlines():
+            if not line.strip():
+                continue
+            try:
+                origin = normalise_origin(line)
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            if origin not in origins:
+                origins.append(origin)
+        if errors:
+            raise ValidationError({"allowed_origins": errors})
+        if origins and self.kind != self.Kind.CLIENT:
+            raise ValidationError(
+                {"allowed_origins": _("Only client keys have allowed origins; a server key never runs in a browser.")}
+            )
+        self.allowed_origins = "\n".join(origins)
+        self.__dict__.pop("origins", None)
 
 
 class Event(models.Model):
@@ -233,7 +313,12 @@ class RejectedRow(models.Model):
     class Reason(models.TextChoices):
         INVALID = "invalid", "Invalid"
         CONFLICT = "conflict", "Conflict: different payload under a used event_id"
-        FORBIDDEN = "forbidden", gettext_lazy("Forbidden: a server-only fact sent with a client key")
+        FORBIDDEN = (
+            "forbidden",
+            gettext_lazy(
+                "Forbidden: a server-only fact sent with a client key, or a client key used from an origin it does not allow"
+            ),
+        )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -66,7 +66,8 @@ class BigTableAdmin(admin.ModelAdmin):
 class IngestKeyForm(forms.ModelForm):
     class Meta:
         model = IngestKey
-        fields = ["name", "source", "kind"]
+        fields = ["name", "source", "kind", "allowed_origins"]
+        widgets = {"allowed_origins": forms.Textarea(attrs={"rows": 3, "placeholder": "https://shop.example.com"})}
 
     def clean_source(self) -> str:
         source = snake_case(self.cleaned_data["source"])
@@ -85,8 +86,18 @@ class IngestKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "source", "kind"]
-        return ["name", "source", "kind", "prefix_shown", "created_by", "created_at", "last_used_at", "revoked_at"]
+            return ["name", "source", "kind", "allowed_origins"]
+        return [
+            "name",
+            "source",
+            "kind",
+            "allowed_origins",
+            "prefix_shown",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -107,7 +118,13 @@ class IngestKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw_key = IngestKey.generate(name=obj.name, source=obj.source, kind=obj.kind, created_by=request.user)
+        key, raw_key = IngestKey.generate(
+            name=obj.name,
+            source=obj.source,
+            kind=obj.kind,
+            created_by=request.user,
+            origins=obj.allowed_origins.splitlines(),
+        )
         obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
         obj.created_by = key.created_by
         obj._state.adding = False

@@ -48,13 +48,16 @@ def post_events(client, ingest_key):
 def _forget_what_this_process_remembers():
     """Each test starts with no ingest key or short link remembered by this process."""
     from events.ingest.keys import forget_keys
+    from events.ingest.origins import forget_origins
     from events.ingest.trust import forget_policy
     from events.shortlinks import _recent_links
 
     forget_keys()
     forget_policy()
+    forget_origins()
     _recent_links.clear()
     yield
     forget_keys()
     forget_policy()
+    forget_origins()
     _recent_links.clear()

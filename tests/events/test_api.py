@@ -272,7 +272,7 @@ def test_the_schema_documents_the_event_api(client, django_user_model):
     response = client.get("/api/schema/", {"format": "json"})
 
     operation = response.json()["paths"]["/api/v1/events"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "401", "413", "415", "429", "503"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "413", "415", "429", "503"}
     assert set(operation["requestBody"]["content"]) == {"application/json", "text/csv"}
 
 
