@@ -2,8 +2,9 @@
 
 `sdk/web/test/integration/visit.mjs` runs the snippet (sdk/web/wxanalytics.js) on the fake
 browser of its node tests, whose fetch does real HTTP POSTs, against the live test server. The
-landing URL is the `/r/<code>` redirect's target with the signed hand-over appended the way the
-redirect will append it once it is wired (events/handover.py; docs/ingest.md).
+landing URL is the `/r/<code>` redirect's target with its signed hand-over (events/handover.py;
+docs/ingest.md), which ingest verifies. tests/events/test_web_sdk_browser.py runs the same path in
+headless Chromium.
 """
 
 import json
@@ -60,6 +61,7 @@ def test_h5_events_after_a_scan_carry_the_scans_visitor_and_placement_and_a_hand
     assert {e.user_id for e in h5} == {visitor}
     assert {e.placement_id for e in h5} == {poster.pk}
     assert {e.campaign_id for e in h5} == {campaign.pk}
+    assert {e.properties["handover_status"] for e in h5} == {"verified"}
     for event in h5:
         checked = verify_handover(event.properties["handover"], now=time.time())
         assert (checked.visitor, checked.placement) == (visitor, "p7Kx2")
