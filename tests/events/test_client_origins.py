@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from events import partitions
 from events.ingest.replay import replay_rejected
 from events.models import Event, IngestKey, RejectedRow, normalise_origin
 
@@ -99,6 +100,26 @@ def test_the_command_refuses_an_origin_on_a_server_key():
         call_command(
             "create_ingest_key", "crm", "--kind", "server", "--origin", SHOP, stdout=StringIO(), stderr=StringIO()
         )
+
+
+def test_admin_adds_a_client_key_with_its_origins(admin_client):
+    answer = admin_client.post(
+        "/admin/events/ingestkey/add/",
+        {"name": "H5", "source": "h5", "kind": "client", "allowed_origins": "https://Shop.example.com/\r\n"},
+    )
+
+    assert answer.status_code == 302
+    assert IngestKey.objects.get().origins == {SHOP}
+
+
+def test_admin_refuses_origins_on_a_server_key(admin_client):
+    answer = admin_client.post(
+        "/admin/events/ingestkey/add/", {"name": "CRM", "source": "crm", "kind": "server", "allowed_origins": SHOP}
+    )
+
+    assert answer.status_code == 200
+    assert "Only client keys have allowed origins" in answer.content.decode()
+    assert not IngestKey.objects.exists()
 
 
 def test_admin_edits_a_keys_origins_and_they_apply_at_once(admin_client, h5_key, client):
@@ -267,3 +288,19 @@ def test_an_invalid_identify_body_from_an_allowed_origin_is_readable_by_the_page
 
     assert answer.status_code == 400
     assert answer["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_a_single_event_from_an_allowed_origin_with_its_preflight_costs_one_statement(
+    client, h5_key, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(partitions, "_known", set(partitions._known))
+    with django_capture_on_commit_callbacks(execute=True):
+        preflight(client, SHOP)
+        post(client, h5_key[1], json.dumps(event(event_id="warm-up")), origin=SHOP)
+
+    # The key, the client policy and the origins are remembered: only the insert.
+    with django_assert_num_queries(1):
+        assert preflight(client, SHOP).status_code == 204
+        answer = post(client, h5_key[1], json.dumps(event(event_id="second")), origin=SHOP)
+
+    assert answer.json()["accepted"] == 1
