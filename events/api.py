@@ -1,6 +1,7 @@
 """`POST /api/v1/events`: the event API (docs/ingest.md).
 
-Thin on purpose: read the body within the limits → check the key → parse → one
+Thin on purpose: read the body within the limits → check the key (and, for a client key
+used from a web page, its origin: events.ingest.origins) → parse → one
 `ingest_rows` call → answer. No serializer per event; the serializers below only describe
 the API in the OpenAPI schema.
 """
@@ -166,7 +167,8 @@ class EventIngestView(APIView):
         if refusal := origin_refusal(key, http):
             # Kept like every refused body sent with a valid key: if the page is the team's
             # own (a forgotten origin), an analyst adds the origin and replays it.
-            _keep_body(http.read(MAX_BYTES + 1), errors={"origin": refusal}, key=key, http=http)
+            body = http.read(MAX_BYTES + 1)
+            _keep_body(body, errors={"origin": refusal}, reason=RejectedRow.Reason.FORBIDDEN, key=key, http=http)
             return _error(403, refusal)
         encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding not in {"", "identity"}:
@@ -178,17 +180,17 @@ class EventIngestView(APIView):
             channel, rows = parse_body(body, http.META.get("CONTENT_TYPE"))
         except BodyError as exc:
             if exc.keep:
-                _keep_body(body, errors={"body": exc.message}, key=key, http=http)
+                _keep_body(body, errors={"body": exc.message}, reason=RejectedRow.Reason.INVALID, key=key, http=http)
             return _error(exc.status, exc.message)
         mark_used(key)
         result = ingest_rows(rows, channel=channel, ingest_key=key)
         return JsonResponse(result.as_dict(), status=200)
 
 
-def _keep_body(body: bytes, *, errors: dict[str, str], key, http: HttpRequest) -> None:
+def _keep_body(body: bytes, *, errors: dict[str, str], reason: str, key, http: HttpRequest) -> None:
     """Nothing sent with a valid key is lost: a body refused as a whole (unreadable, or from
-    an origin the key does not allow) is kept as one row for replay."""
-    reason = RejectedRow.Reason.FORBIDDEN if "origin" in errors else RejectedRow.Reason.INVALID
+    an origin the key does not allow) is kept as one row for replay, under the channel its
+    replay parses it as."""
     channel = "csv" if media_type(http.META.get("CONTENT_TYPE"))[0] in CSV_TYPES else "api"
     try:
         RejectedRow.objects.keep(
