@@ -166,6 +166,21 @@ if IS_POSTGRES:
         5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
     )
 
+# A streaming replica of the primary for the reports (wxanalytics.replica): snapshot builds,
+# the dashboard and the admin lists of the big tables read from it; everything else, and
+# every write, stays on the primary. Same options as the primary's connection.
+if env_str("REPORTS_DATABASE_URL"):
+    DATABASES["reports"] = {
+        **dj_database_url.parse(
+            env_str("REPORTS_DATABASE_URL"),
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        ),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},  # a test run has one database
+    }
+DATABASE_ROUTERS = ["wxanalytics.replica.ReportsRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

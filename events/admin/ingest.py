@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
@@ -23,6 +23,7 @@ from events.ingest.replay import ReplayRefused, replay_rejected
 from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
 from wxanalytics.audit import record_bulk_change
+from wxanalytics.replica import reading_reports
 
 
 class BoundedCountPaginator(Paginator):
@@ -39,9 +40,10 @@ class BoundedCountPaginator(Paginator):
         if bounded <= self.LIMIT:
             return bounded
         query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
+        reads = connections[self.object_list.db] if query is not None else connection
+        if reads.vendor == "postgresql" and query is not None and not query.where:
             table = self.object_list.model._meta.db_table
-            with connection.cursor() as cursor:
+            with reads.cursor() as cursor:
                 # Summed over the partitions when the table is partitioned (events_event):
                 # the parent's own estimate is only set by a manual ANALYZE.
                 cursor.execute(
@@ -58,6 +60,17 @@ class BigTableAdmin(admin.ModelAdmin):
     paginator = BoundedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "GET":  # actions read and write the primary
+            return super().changelist_view(request, extra_context)
+        # Browsing the big tables reads the reports replica when there is one: rendered
+        # here, because the page's querysets are evaluated by the template.
+        with reading_reports():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+        return response
 
 
 # --- Ingest keys -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from events.identity import person_sql
+from wxanalytics.replica import reports_connection
 
 # Event names the reports rely on (seed §2–§5 and the WeChat push/Pay mappings). Kept in
 # one place so a renamed event in the tracking plan is a one-line change.
@@ -273,13 +274,13 @@ def in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 
 def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with reports_connection().cursor() as cursor:
         cursor.execute(sql, list(params))
         return cursor.fetchall()
 
 
 def fetch_dicts(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
+    with reports_connection().cursor() as cursor:
         cursor.execute(sql, list(params))
         names = [col[0] for col in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -296,10 +297,11 @@ def report_queries() -> Iterator[None]:
     does (weekly build −15 % at 2M events). work_mem goes to 16 MB: the cohort query's
     per-person aggregate spilled 40 MB to disk in 21 batches at the default 4 MB (monthly
     build −6 % at 1M events). Measured in docs/scaling.md."""
-    if connection.vendor != "postgresql":
+    reads = reports_connection()
+    if reads.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
+    with reads.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false), "
             "set_config('enable_mergejoin', 'off', false), set_config('work_mem', '16MB', false)"
@@ -308,7 +310,7 @@ def report_queries() -> Iterator[None]:
         yield
     finally:
         try:
-            with connection.cursor() as cursor:
+            with reads.cursor() as cursor:
                 cursor.execute("RESET jit; RESET enable_nestloop; RESET enable_mergejoin; RESET work_mem")
         except DatabaseError:
             # An aborted transaction: its rollback undoes the settings too. Let the

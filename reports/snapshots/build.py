@@ -27,6 +27,7 @@ from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
 from reports.snapshots.periods import SnapshotPeriod, closed_periods, parse_label
+from wxanalytics.replica import read_as_of, reading_reports
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
     # After a bulk load (or where autovacuum is off) the planner would guess near-empty tables.
     refresh_planner_statistics()
     try:
-        with report_queries():
+        # Reads from the reports replica when there is one (wxanalytics.replica); the build
+        # is then as of the replica's last replayed commit, not of `now`.
+        with reading_reports(), report_queries():
+            read_as_of_time = read_as_of(now)
             data = _jsonable(BUILDERS[period.kind](period))
     except Exception as exc:
         # Recorded for admin, then re-raised for the task's retry policy.
@@ -85,7 +89,7 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
         Snapshot.objects.filter(pk=snapshot.pk).update(
             data=data,
             status=Snapshot.Status.BUILT,
-            built_at=now,  # when reading began: events received after it make the snapshot stale
+            built_at=read_as_of_time,  # events received after it make the snapshot stale
             duration_ms=_ms(started),
             error="",
             stale=False,

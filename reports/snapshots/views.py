@@ -9,13 +9,15 @@ from django.shortcuts import get_object_or_404, render
 from reports.models import Snapshot
 from reports.snapshots.dashboard import dashboard_data
 from reports.snapshots.sections import section_csv
+from wxanalytics.replica import reading_reports
 
 
 @staff_member_required
 @permission_required("reports.view_snapshot", raise_exception=True)
 def dashboard(request):
-    context = {**admin.site.each_context(request), "board": dashboard_data(), "title": "Dashboard"}
-    return render(request, "reports/dashboard.html", context)
+    with reading_reports():  # the reports replica when there is one (wxanalytics.replica)
+        context = {**admin.site.each_context(request), "board": dashboard_data(), "title": "Dashboard"}
+        return render(request, "reports/dashboard.html", context)
 
 
 @staff_member_required
