@@ -33,7 +33,7 @@ from campaigns.models import Campaign, Creative
 from events.models import AdSpend
 
 from .attribution import attributed_conversions_sql
-from .common import LEAD_FORM_SUBMIT, PAY_SUCCESS, Filters, Period, fetch, money, ratio
+from .common import LEAD_FORM_SUBMIT, PAY_SUCCESS, Filters, Period, money, ratio
 
 NONE_LABEL = "(none)"
 MAX_ID = 2**31 - 1  # a longer number cannot be our primary key (and would overflow the query)
@@ -146,10 +146,9 @@ def ads_report(
             s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks"), r=Sum("reach")
         )
     )
-    sql, params = attributed_conversions_sql(
+    conversions = attributed_conversions_sql(
         period, [PAY_SUCCESS, LEAD_FORM_SUBMIT], lookback=lookback, campaign_id=filters.campaign_id
-    )
-    conversions = fetch(sql, params)
+    ).fetch()
 
     refs = {str(cr) for _, _, cr, _, _ in conversions if cr}
     spend_ids = {row["creative_id"] for row in spend_rows if row["creative_id"]}

@@ -22,96 +22,108 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from campaigns.models import Campaign, Placement
 
 from .common import (
-    EVENTS,
     PAY_SUCCESS,
     Filters,
     Period,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
     json_text,
     materialized,
     money,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
+from .sql import EMPTY, Sql, table
 
 MODELS = ("first", "last")
 DIMENSIONS = ("campaign", "placement", "scene")
 NONE_LABEL = "(none)"
 
 
-def touches_cte(upper_param: str = "%s", lower_param: str | None = None) -> str:
-    """SELECT of touches: person p, ts, id, campaign c, placement pl, scene, creative ref."""
-    lower = f" AND e.ts >= {lower_param}" if lower_param else ""
-    return f"""
-        SELECT {person()} AS p, e.ts AS ts, e.id AS id,
+def touches_cte(before: datetime, since: datetime | None = None) -> Sql:
+    """SELECT of touches before `before` (and from `since`): person p, ts, id, campaign c,
+    placement pl, scene, creative ref."""
+    who = person_of("e")
+    lower = Sql(" AND e.ts >= %(touches_since)s", {"touches_since": db_datetime(since)}) if since else EMPTY
+    return Sql(
+        """
+        SELECT {person} AS p, e.ts AS ts, e.id AS id,
                COALESCE(e.campaign_id, pl.campaign_id) AS c, e.placement_id AS pl,
-               COALESCE(pl.scene, {json_text("e.properties", "scene")}) AS scene,
-               {json_text("e.properties", "creative_id")} AS cr
-        FROM {EVENTS} e {identity_join()}
-        LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
-        WHERE (e.campaign_id IS NOT NULL OR e.placement_id IS NOT NULL) AND e.ts < {upper_param}{lower}
-    """
+               COALESCE(pl.scene, {scene}) AS scene,
+               {creative_id} AS cr
+        FROM {events} e {identity}
+        LEFT JOIN {placements} pl ON pl.id = e.placement_id
+        WHERE (e.campaign_id IS NOT NULL OR e.placement_id IS NOT NULL) AND e.ts < %(touches_before)s{lower}
+    """,
+        {"touches_before": db_datetime(before)},
+    ).format(
+        person=who.key,
+        identity=who.join,
+        events=events_table(),
+        placements=table(Placement),
+        scene=json_text("e.properties", "scene"),
+        creative_id=json_text("e.properties", "creative_id"),
+        lower=lower,
+    )
 
 
 def attributed_conversions_sql(
     period: Period, names: Sequence[str], *, lookback: timedelta, campaign_id: int | None = None
-) -> tuple[str, list]:
+) -> Sql:
     """Conversions (events named `names` in the period) each attributed to the person's
     latest touch at or before it, no older than `lookback`; the creative is the
     `properties.creative_id` of the person's latest touch *of that campaign* carrying one
     in the same span (a click on an ad names the creative; the Mini Program session after it
     carries the campaign but not the creative). Rows: (event_name, campaign id, creative
     ref, conversions, value). Unattributed conversions have campaign NULL."""
-    name_sql, name_params = in_list(names)
-    campaign = " AND picked.c = %s" if campaign_id else ""
-    within = f"t.ts <= picked.ts AND {seconds_between('t.ts', 'picked.ts')} <= %s"
-    sql = f"""
-        WITH conv AS {materialized()}(
-            SELECT e.id AS id, {person()} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
-            FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s
+    who = person_of("e")
+    campaign = Sql(" AND picked.c = %(campaign_id)s", {"campaign_id": campaign_id}) if campaign_id else EMPTY
+    return Sql(
+        """
+        WITH conv AS {materialized}(
+            SELECT e.id AS id, {person} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
+            FROM {events} e {identity}
+            WHERE e.event_name IN {names} AND e.ts >= %(start)s AND e.ts < %(end)s
         ),
-        touches AS {materialized()}({touches_cte(lower_param="%s")}),
+        touches AS {materialized}({touches}),
         ranked AS (
             SELECT conv.id, conv.p, conv.ts, conv.n, conv.v, t.c,
                    ROW_NUMBER() OVER (PARTITION BY conv.id ORDER BY t.ts DESC, t.id DESC) AS rn
             FROM conv LEFT JOIN touches t ON t.p = conv.p AND t.ts <= conv.ts
-                 AND {seconds_between("t.ts", "conv.ts")} <= %s
+                 AND {touch_to_conversion} <= %(lookback)s
         ),
-        picked AS {materialized()}(SELECT id, p, ts, n, v, c FROM ranked WHERE rn = 1),
+        picked AS {materialized}(SELECT id, p, ts, n, v, c FROM ranked WHERE rn = 1),
         creatives AS (
             SELECT picked.id, t.cr,
                    ROW_NUMBER() OVER (PARTITION BY picked.id ORDER BY t.ts DESC, t.id DESC) AS rn
             FROM picked JOIN touches t ON t.p = picked.p AND t.c = picked.c AND t.cr IS NOT NULL AND t.cr <> ''
-                 AND {within}
+                 AND t.ts <= picked.ts AND {touch_to_pick} <= %(lookback)s
         )
         SELECT picked.n, picked.c, k.cr, COUNT(*), SUM(picked.v)
         FROM picked LEFT JOIN creatives k ON k.id = picked.id AND k.rn = 1
         WHERE 1 = 1{campaign}
         GROUP BY picked.n, picked.c, k.cr
-    """
-    params = [
-        *name_params,
-        db_datetime(period.start),
-        db_datetime(period.end),
-        db_datetime(period.end),
-        db_datetime(period.start - lookback),
-        lookback.total_seconds(),
-        lookback.total_seconds(),
-    ]
-    if campaign_id:
-        params.append(campaign_id)
-    return sql, params
+    """,
+        {"start": db_datetime(period.start), "end": db_datetime(period.end), "lookback": lookback.total_seconds()},
+    ).format(
+        materialized=materialized(),
+        person=who.key,
+        identity=who.join,
+        events=events_table(),
+        names=in_list(names, "name"),
+        touches=touches_cte(period.end, since=period.start - lookback),
+        touch_to_conversion=seconds_between("t.ts", "conv.ts"),
+        touch_to_pick=seconds_between("t.ts", "picked.ts"),
+        campaign=campaign,
+    )
 
 
 @dataclass
@@ -137,15 +149,17 @@ class Attribution:
 
 def attribution(period: Period, filters: Filters | None = None) -> Attribution:
     filters = filters or Filters()
-    where, where_params = filters.sql("e")
-    sql = f"""
-        WITH pays AS {materialized()}(
-            SELECT {person()} AS p, MIN(e.ts) AS t, COUNT(*) AS orders, SUM(e.value) AS revenue
-            FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
+    who = person_of("e")
+    rows = (
+        Sql(
+            """
+        WITH pays AS {materialized}(
+            SELECT {person} AS p, MIN(e.ts) AS t, COUNT(*) AS orders, SUM(e.value) AS revenue
+            FROM {events} e {identity}
+            WHERE e.event_name = %(pay)s AND e.ts >= %(start)s AND e.ts < %(end)s{where}
             GROUP BY 1
         ),
-        touches AS {materialized()}({touches_cte()}),
+        touches AS {materialized}({touches}),
         ranked AS (
             SELECT t.p, t.c, t.pl, t.scene,
                    ROW_NUMBER() OVER (PARTITION BY t.p ORDER BY t.ts, t.id) AS fr,
@@ -161,10 +175,19 @@ def attribution(period: Period, filters: Filters | None = None) -> Attribution:
         FROM picked JOIN pays ON pays.p = picked.p GROUP BY 1, 2, 3, 4
         UNION ALL
         SELECT 'all', NULL, NULL, NULL, COUNT(*), SUM(orders), SUM(revenue) FROM pays
-    """
-    params = [PAY_SUCCESS, db_datetime(period.start), db_datetime(period.end), *where_params]
-    params.append(db_datetime(period.end))
-    rows = fetch(sql, params)
+    """,
+            {"pay": PAY_SUCCESS, "start": db_datetime(period.start), "end": db_datetime(period.end)},
+        )
+        .format(
+            materialized=materialized(),
+            person=who.key,
+            identity=who.join,
+            events=events_table(),
+            where=filters.sql("e"),
+            touches=touches_cte(period.end),
+        )
+        .fetch()
+    )
 
     totals = next(r for r in rows if r[0] == "all")
     converters, orders, revenue = totals[4] or 0, totals[5] or 0, money(totals[6])

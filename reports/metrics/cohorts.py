@@ -38,27 +38,26 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaigns.models import Placement
+from campaigns.models import Creative, Placement
 from events.models import AdSpend
 
 from .common import (
     DAY,
-    EVENTS,
     PAY_SUCCESS,
     REFUND_SUCCESS,
     Filters,
     Period,
     bucket_case,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     json_text,
     materialized,
     money,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
+from .sql import Sql, table
 
 GROUPINGS = ("week", "ad_group", "entry_point")
 RETURN_DAYS = (7, 14, 30)
@@ -124,8 +123,7 @@ def cohort_reports(
     if cost_ratio is None:
         cost_ratio = settings.REPORTS_COST_OF_GOODS_RATIO
 
-    week_sql, week_params, week_labels = _week_bucket(period)
-    where, where_params = filters.sql("f")
+    week, week_labels = _week_bucket(period)
     returns = ", ".join(
         f"MAX(CASE WHEN {seconds_between('co.t0', 'e.ts')} >= 86400"
         f" AND {seconds_between('co.t0', 'e.ts')} <= {days * 86400} THEN 1 ELSE 0 END) AS r{days}"
@@ -135,7 +133,7 @@ def cohort_reports(
     # A member's N-day window has closed when its last instant (t0 + N days, inclusive) is
     # before as_of; a group is complete for N when every member's window has.
     closed = ", ".join(
-        f"CASE WHEN {seconds_between('firsts.t0', '%s')} > {days * 86400} THEN 1 ELSE 0 END AS closed{days}"
+        f"CASE WHEN {seconds_between('firsts.t0', '%(as_of)s')} > {days * 86400} THEN 1 ELSE 0 END AS closed{days}"
         for days in RETURN_DAYS
     )
     all_closed = ", ".join(f"MIN(co.closed{days})" for days in RETURN_DAYS)
@@ -146,79 +144,86 @@ def cohort_reports(
         GROUP BY co.g_{by}, co.c"""
         for by in groupings
     )
+    who = person_of("e")
     # `activity` joins the events straight to the (small) cohort by hash: no copy of every
     # later event, sorted by person, as a materialized CTE of its own.
-    sql = f"""
-        WITH firsts AS {materialized()}(
-            SELECT {person()} AS p, MIN(e.ts) AS t0 FROM {EVENTS} e {identity_join()}
-            WHERE e.ts < %s GROUP BY 1 HAVING MIN(e.ts) >= %s
+    query = Sql(
+        """
+        WITH firsts AS {materialized}(
+            SELECT {person} AS p, MIN(e.ts) AS t0 FROM {events} e {identity}
+            WHERE e.ts < %(end)s GROUP BY 1 HAVING MIN(e.ts) >= %(start)s
         ),
-        first_events AS {materialized()}(
+        first_events AS {materialized}(
             SELECT * FROM (
                 SELECT firsts.p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
                        COALESCE(e.campaign_id, pl.campaign_id) AS c,
-                       COALESCE(crx.ad_group, cr.ad_group, {json_text("e.properties", "ad_group")}) AS ad_group,
+                       COALESCE(crx.ad_group, cr.ad_group, {ad_group}) AS ad_group,
                        ROW_NUMBER() OVER (PARTITION BY firsts.p ORDER BY e.ts, e.id) AS rn
-                FROM {EVENTS} e {identity_join()}
+                FROM {events} e {identity}
                 -- Only each person's events at their first moment: the window then sorts
                 -- ~1 row per new person, not every event of the period.
-                JOIN firsts ON firsts.p = {person()} AND firsts.t0 = e.ts
-                LEFT JOIN campaigns_placement pl ON pl.id = e.placement_id
+                JOIN firsts ON firsts.p = {person} AND firsts.t0 = e.ts
+                LEFT JOIN {placements} pl ON pl.id = e.placement_id
                 -- creative_id is the ad platform's id (external_id, first when a value is both)
                 -- or ours, as in the ads report.
-                LEFT JOIN campaigns_creative crx ON crx.external_id <> ''
-                     AND crx.external_id = {json_text("e.properties", "creative_id")}
-                LEFT JOIN campaigns_creative cr ON CAST(cr.id AS TEXT) = {json_text("e.properties", "creative_id")}
-                WHERE e.ts >= %s AND e.ts < %s
+                LEFT JOIN {creatives} crx ON crx.external_id <> ''
+                     AND crx.external_id = {creative_id}
+                LEFT JOIN {creatives} cr ON CAST(cr.id AS TEXT) = {creative_id}
+                WHERE e.ts >= %(start)s AND e.ts < %(end)s
             ) f WHERE f.rn = 1{where}
         ),
-        entry_points AS {materialized()}(
+        entry_points AS {materialized}(
             SELECT p, placement_id FROM (
-                SELECT {person()} AS p, e.placement_id,
-                       ROW_NUMBER() OVER (PARTITION BY {person()} ORDER BY e.ts, e.id) AS rn
-                FROM {EVENTS} e {identity_join()}
-                WHERE e.placement_id IS NOT NULL AND e.ts >= %s AND e.ts < %s
+                SELECT {person} AS p, e.placement_id,
+                       ROW_NUMBER() OVER (PARTITION BY {person} ORDER BY e.ts, e.id) AS rn
+                FROM {events} e {identity}
+                WHERE e.placement_id IS NOT NULL AND e.ts >= %(start)s AND e.ts < %(end)s
             ) x WHERE rn = 1
         ),
-        cohort AS {materialized()}(
-            SELECT firsts.p, firsts.t0, f.c, {week_sql} AS g_week, {closed}, NULLIF(f.ad_group, '') AS g_ad_group,
+        cohort AS {materialized}(
+            SELECT firsts.p, firsts.t0, f.c, {week} AS g_week, {closed}, NULLIF(f.ad_group, '') AS g_ad_group,
                    ep.placement_id AS g_entry_point
             FROM firsts JOIN first_events f ON f.p = firsts.p
             LEFT JOIN entry_points ep ON ep.p = firsts.p
         ),
-        activity AS {materialized()}(
+        activity AS {materialized}(
             SELECT co.p, {returns},
-                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS orders,
-                   SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS revenue,
-                   SUM(CASE WHEN e.event_name = %s THEN e.value ELSE 0 END) AS refunds
-            FROM {EVENTS} e {identity_join()}
+                   SUM(CASE WHEN e.event_name = %(pay)s THEN 1 ELSE 0 END) AS orders,
+                   SUM(CASE WHEN e.event_name = %(pay)s THEN e.value ELSE 0 END) AS revenue,
+                   SUM(CASE WHEN e.event_name = %(refund)s THEN e.value ELSE 0 END) AS refunds
+            FROM {events} e {identity}
             -- firsts, not cohort: the same people and t0 (cohort only drops some by filter),
             -- and its row estimate lets the planner hash the people, not the ~1M events.
-            JOIN firsts co ON co.p = {person()}
-            WHERE e.ts >= %s AND e.ts < %s AND e.ts >= co.t0
+            JOIN firsts co ON co.p = {person}
+            WHERE e.ts >= %(start)s AND e.ts < %(as_of)s AND e.ts >= co.t0
             GROUP BY co.p
         )
         {branches}
-    """
-    start, end = db_datetime(period.start), db_datetime(period.end)
-    params = [
-        end,
-        start,
-        start,
-        end,
-        *where_params,
-        start,
-        end,
-        *week_params,
-        *[db_datetime(as_of)] * len(RETURN_DAYS),
-        PAY_SUCCESS,
-        PAY_SUCCESS,
-        REFUND_SUCCESS,
-        start,
-        db_datetime(as_of),
-    ]
+    """,
+        {
+            "start": db_datetime(period.start),
+            "end": db_datetime(period.end),
+            "as_of": db_datetime(as_of),
+            "pay": PAY_SUCCESS,
+            "refund": REFUND_SUCCESS,
+        },
+    ).format(
+        materialized=materialized(),
+        events=events_table(),
+        placements=table(Placement),
+        creatives=table(Creative),
+        person=who.key,
+        identity=who.join,
+        ad_group=json_text("e.properties", "ad_group"),
+        creative_id=json_text("e.properties", "creative_id"),
+        where=filters.sql("f"),
+        week=week,
+        closed=Sql(closed, {"as_of": db_datetime(as_of)}),
+        returns=returns,
+        branches=branches,
+    )
     rows_by: dict[str, list[tuple]] = {by: [] for by in groupings}
-    for by, g, *rest in fetch(sql, params):
+    for by, g, *rest in query.fetch():
         if g is not None and by == "week":
             g = week_labels[int(g)]
         elif g is not None and by == "entry_point":
@@ -303,16 +308,16 @@ def _report(
     )
 
 
-def _week_bucket(period: Period) -> tuple[str, list, dict]:
-    """SQL for the index of a person's first-touch ISO week (a column of firsts), its
-    parameters, and the week label of each index."""
+def _week_bucket(period: Period) -> tuple[Sql, dict]:
+    """SQL for the index of a person's first-touch ISO week (a column of firsts), and the
+    week label of each index."""
     monday = period.first_day - timedelta(days=period.first_day.weekday())
     weeks = []
     while monday <= period.last_day:
         weeks.append(Period.iso_week(monday))
         monday += 7 * DAY
-    bucket, params = bucket_case("firsts.t0", [w.start for w in weeks] + [weeks[-1].end])
-    return bucket, params, {index: week.label for index, week in enumerate(weeks)}
+    bucket = bucket_case("firsts.t0", [w.start for w in weeks] + [weeks[-1].end], "week")
+    return bucket, {index: week.label for index, week in enumerate(weeks)}
 
 
 def _finish(row: CohortRow, cost_ratio: Decimal) -> None:

@@ -25,7 +25,10 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from events.identity import person_sql
+from events.models import AdSpend, Event, Identity
 from wxanalytics.replica import reports_connection
+
+from .sql import Sql, table
 
 # Event names the reports rely on (seed §2–§5 and the WeChat push/Pay mappings). Kept in
 # one place so a renamed event in the tracking plan is a one-line change.
@@ -170,43 +173,43 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.campaign_id or self.source or self.placement_id or self.app_id)
 
-    def sql(self, alias: str = "e") -> tuple[str, list[Any]]:
-        """`AND …` conditions on an events table alias, and their parameters."""
-        parts, params = [], []
-        if self.campaign_id:
-            parts.append(f"{alias}.campaign_id = %s")
-            params.append(self.campaign_id)
-        if self.source:
-            parts.append(f"{alias}.source = %s")
-            params.append(self.source)
-        if self.placement_id:
-            parts.append(f"{alias}.placement_id = %s")
-            params.append(self.placement_id)
-        if self.app_id:
-            parts.append(f"{alias}.app_id = %s")
-            params.append(self.app_id)
-        return "".join(f" AND {p}" for p in parts), params
-
-    def spend_sql(self, alias: str = "s") -> tuple[str, list[Any]]:
-        """`AND …` conditions on an ad spend table alias (only the campaign applies)."""
-        if self.campaign_id:
-            return f" AND {alias}.campaign_id = %s", [self.campaign_id]
-        return "", []
+    def sql(self, alias: str = "e") -> Sql:
+        """`AND …` conditions on an events table alias, with their parameters."""
+        parts = [
+            Sql(f" AND {alias}.{name} = %({name})s", {name: value})
+            for name, value in (
+                ("campaign_id", self.campaign_id),
+                ("source", self.source),
+                ("placement_id", self.placement_id),
+                ("app_id", self.app_id),
+            )
+            if value
+        ]
+        return Sql.join("", parts)
 
 
 # --- SQL pieces (the only vendor branches) ---------------------------------------------
 
-EVENTS = "events_event"
+
+def events_table() -> str:
+    return table(Event)
 
 
-def person(alias: str = "e", identity_alias: str = "i") -> str:
-    """The person behind an event: the identity's person_id (unionid or alias), else the raw
-    user_id (events.identity owns the rule). Pair it with `identity_join`."""
-    return person_sql(alias, identity_alias=identity_alias).expression
+@dataclass(frozen=True)
+class PersonOf:
+    """Who did an event, for report SQL: `key` is the person (the identity's person_id, a
+    unionid or alias, else the raw user_id; events.identity owns the rule) and `join` the
+    LEFT JOIN it needs, written right after `FROM <events> <alias>`. Every query resolves
+    people through this one fragment, so changing how (say, a person column written on
+    the event) is a change here."""
+
+    key: Sql
+    join: Sql
 
 
-def identity_join(alias: str = "e", identity_alias: str = "i") -> str:
-    return person_sql(alias, identity_alias=identity_alias).join
+def person_of(alias: str = "e", identity_alias: str = "i") -> PersonOf:
+    found = person_sql(alias, identity_alias=identity_alias)
+    return PersonOf(key=Sql(found.expression), join=Sql(found.join))
 
 
 def seconds_between(earlier: str, later: str) -> str:
@@ -255,35 +258,34 @@ def db_datetime(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def bucket_case(column: str, bounds: Sequence[datetime]) -> tuple[str, list[Any]]:
+def in_period(period: Period, filters: Filters | None = None, alias: str = "e") -> Sql:
+    """`alias.ts` within the period (parameters `start` and `end`), and the filters."""
+    return Sql(
+        f"{alias}.ts >= %(start)s AND {alias}.ts < %(end)s{{where}}",
+        {"start": db_datetime(period.start), "end": db_datetime(period.end)},
+    ).format(where=(filters or Filters()).sql(alias))
+
+
+def bucket_case(column: str, bounds: Sequence[datetime], name: str) -> Sql:
     """`CASE WHEN col >= b0 AND col < b1 THEN 0 … END`: the index of the [b_k, b_k+1) slice
-    `column` falls in, NULL outside. Slicing by bounds computed in Python keeps local days,
-    weeks and months exact in the reporting time zone on both databases."""
-    whens, params = [], []
+    `column` falls in, NULL outside; parameters `name_0`, `name_1` … Slicing by bounds
+    computed in Python keeps local days, weeks and months exact in the reporting time zone
+    on both databases."""
+    whens, params = [], {}
     for index in range(len(bounds) - 1):
-        whens.append(f"WHEN {column} >= %s AND {column} < %s THEN {index}")
-        params += [db_datetime(bounds[index]), db_datetime(bounds[index + 1])]
-    return f"(CASE {' '.join(whens)} END)", params
+        whens.append(f"WHEN {column} >= %({name}_{index})s AND {column} < %({name}_{index + 1})s THEN {index}")
+        params[f"{name}_{index}"] = db_datetime(bounds[index])
+        params[f"{name}_{index + 1}"] = db_datetime(bounds[index + 1])
+    return Sql(f"(CASE {' '.join(whens)} END)", params)
 
 
-def in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """`(%s, %s, …)` for an IN clause; never empty (an empty list matches nothing)."""
+def in_list(values: Sequence[Any], name: str) -> Sql:
+    """`(%(name_0)s, %(name_1)s, …)` for an IN clause; never empty (an empty list matches
+    nothing)."""
     if not values:
-        return "(NULL)", []
-    return "(" + ", ".join(["%s"] * len(values)) + ")", list(values)
-
-
-def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    with reports_connection().cursor() as cursor:
-        cursor.execute(sql, list(params))
-        return cursor.fetchall()
-
-
-def fetch_dicts(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    with reports_connection().cursor() as cursor:
-        cursor.execute(sql, list(params))
-        names = [col[0] for col in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return Sql("(NULL)")
+    params = {f"{name}_{index}": value for index, value in enumerate(values)}
+    return Sql("(" + ", ".join(f"%({key})s" for key in params) + ")", params)
 
 
 @contextmanager
@@ -325,27 +327,31 @@ def refresh_planner_statistics() -> list[str]:
     near-empty tables and picks nested loops that take minutes. Returns the tables analyzed."""
     if connection.vendor != "postgresql":
         return []
-    rows = fetch(
-        """SELECT relname, COALESCE(n_mod_since_analyze, 0), n_live_tup,
+    events, tables = Event._meta.db_table, [m._meta.db_table for m in (Event, Identity, AdSpend)]
+    rows = (
+        Sql(
+            """SELECT relname, COALESCE(n_mod_since_analyze, 0), n_live_tup,
                   last_analyze IS NULL AND last_autoanalyze IS NULL
-           FROM pg_stat_user_tables WHERE relname IN (%s, %s, %s)""",
-        [EVENTS, "events_identity", "events_adspend"],
+           FROM pg_stat_user_tables WHERE relname IN {tables}"""
+        )
+        .format(tables=in_list(tables, "table"))
+        .fetch()
     )
     stale = [name for name, changed, live, never in rows if never or changed > max(live, 1000) * 0.1]
     # A partitioned events table (PostgreSQL, events.partitions) never counts changes on the
     # parent, and autovacuum analyzes only its partitions; the planner still needs the
     # parent's statistics for joins over several months. Compare the parent's row estimate
     # with its partitions' live rows instead.
-    partitioned = fetch(
+    partitioned = Sql(
         """SELECT p.reltuples::float8, COALESCE(SUM(s.n_live_tup), 0)::float8 FROM pg_class p
            LEFT JOIN pg_inherits i ON i.inhparent = p.oid
            LEFT JOIN pg_stat_user_tables s ON s.relid = i.inhrelid
-           WHERE p.oid = %s::regclass AND p.relkind = 'p' GROUP BY p.reltuples""",
-        [EVENTS],
-    )
+           WHERE p.oid = %(events)s::regclass AND p.relkind = 'p' GROUP BY p.reltuples""",
+        {"events": events},
+    ).fetch()
     for estimate, live in partitioned:
-        if EVENTS not in stale and (estimate < 0 or abs(live - estimate) > max(live, 1000) * 0.1):
-            stale.append(EVENTS)
+        if events not in stale and (estimate < 0 or abs(live - estimate) > max(live, 1000) * 0.1):
+            stale.append(events)
     if stale:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(name) for name in sorted(stale)))

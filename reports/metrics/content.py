@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
 
+from campaigns.models import EventDefinition
 from events.models import ArticleStat, OAUserSummary
 
 from .common import (
@@ -38,7 +39,6 @@ from .common import (
     ARTICLE_SHARE,
     CTA_CLICK,
     DAY,
-    EVENTS,
     FOLLOW,
     MASS_SEND_FINISHED,
     MENU_CLICK,
@@ -49,15 +49,16 @@ from .common import (
     Period,
     bucket_case,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
+    in_period,
     json_text,
     materialized,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
+from .sql import Sql, table
 
 CTA_TARGETS = ("menu", "mini_program", "form")
 PUBLISH = (ARTICLE_PUBLISH, MASS_SEND_FINISHED)
@@ -133,32 +134,43 @@ def content_metrics(period: Period, filters: Filters | None = None) -> ContentMe
     )
 
 
-def _period_where(period: Period, filters: Filters) -> tuple[str, list]:
-    where, params = filters.sql("e")
-    return f"e.ts >= %s AND e.ts < %s{where}", [db_datetime(period.start), db_datetime(period.end), *params]
-
-
 def article_metrics(period: Period, filters: Filters | None = None) -> ArticleMetrics:
     filters = filters or Filters()
-    where, params = _period_where(period, filters)
-    names, name_params = in_list([ARTICLE_OPEN, ARTICLE_READ_COMPLETE, ARTICLE_SHARE, CTA_CLICK, MENU_CLICK])
-    is_cta = f"e.event_name IN (%s, %s) AND {json_text('e.properties', 'from')} = 'article'"
-    target = json_text("e.properties", "target")
-    cta_sums = ", ".join(f"SUM(CASE WHEN {is_cta} AND {target} = %s THEN 1 ELSE 0 END)" for _ in CTA_TARGETS)
-    cta_params = [p for t in CTA_TARGETS for p in (CTA_CLICK, MENU_CLICK, t)]
-    sql = f"""
-        SELECT SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-               COUNT(DISTINCT CASE WHEN e.event_name = %s THEN {person()} END),
-               SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-               {cta_sums}
-        FROM {EVENTS} e {identity_join()}
-        WHERE e.event_name IN {names} AND {where}
-    """
-    head = [ARTICLE_OPEN, ARTICLE_OPEN, ARTICLE_READ_COMPLETE, ARTICLE_SHARE]
-    opens, readers, completions, shares, *ctas = (
-        int(v or 0) for v in fetch(sql, head + cta_params + name_params + params)[0]
+    who = person_of("e")
+    is_cta = Sql(
+        "e.event_name IN (%(cta_click)s, %(menu_click)s) AND {source} = 'article'",
+        {"cta_click": CTA_CLICK, "menu_click": MENU_CLICK},
+    ).format(source=json_text("e.properties", "from"))
+    cta_sums = Sql.join(
+        ", ",
+        (
+            Sql(
+                f"SUM(CASE WHEN {{is_cta}} AND {{target}} = %(cta_target_{i})s THEN 1 ELSE 0 END)",
+                {f"cta_target_{i}": t},
+            ).format(is_cta=is_cta, target=json_text("e.properties", "target"))
+            for i, t in enumerate(CTA_TARGETS)
+        ),
     )
+    query = Sql(
+        """
+        SELECT SUM(CASE WHEN e.event_name = %(open)s THEN 1 ELSE 0 END),
+               COUNT(DISTINCT CASE WHEN e.event_name = %(open)s THEN {person} END),
+               SUM(CASE WHEN e.event_name = %(read_complete)s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN e.event_name = %(share)s THEN 1 ELSE 0 END),
+               {cta_sums}
+        FROM {events} e {identity}
+        WHERE e.event_name IN {names} AND {where}
+    """,
+        {"open": ARTICLE_OPEN, "read_complete": ARTICLE_READ_COMPLETE, "share": ARTICLE_SHARE},
+    ).format(
+        person=who.key,
+        cta_sums=cta_sums,
+        events=events_table(),
+        identity=who.join,
+        names=in_list([ARTICLE_OPEN, ARTICLE_READ_COMPLETE, ARTICLE_SHARE, CTA_CLICK, MENU_CLICK], "name"),
+        where=in_period(period, filters),
+    )
+    opens, readers, completions, shares, *ctas = (int(v or 0) for v in query.fetch()[0])
     by_target = dict(zip(CTA_TARGETS, ctas, strict=True))
     cta_total = sum(ctas)
 
@@ -197,15 +209,23 @@ def article_metrics(period: Period, filters: Filters | None = None) -> ArticleMe
 def follower_growth(period: Period, filters: Filters | None = None) -> FollowerGrowth:
     filters = filters or Filters()
     days = period.days
-    bucket, bucket_params = bucket_case("e.ts", period.day_bounds)
-    where, params = _period_where(period, filters)
-    rows = fetch(
-        f"""SELECT {bucket} AS d,
-                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN e.event_name IN (%s, %s) THEN 1 ELSE 0 END)
-            FROM {EVENTS} e WHERE e.event_name IN (%s, %s, %s, %s) AND {where} GROUP BY 1""",
-        [*bucket_params, FOLLOW, UNFOLLOW, *PUBLISH, FOLLOW, UNFOLLOW, *PUBLISH, *params],
+    rows = (
+        Sql(
+            """SELECT {bucket} AS d,
+                   SUM(CASE WHEN e.event_name = %(follow)s THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN e.event_name = %(unfollow)s THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN e.event_name IN {publish} THEN 1 ELSE 0 END)
+            FROM {events} e WHERE e.event_name IN {names} AND {where} GROUP BY 1""",
+            {"follow": FOLLOW, "unfollow": UNFOLLOW},
+        )
+        .format(
+            bucket=bucket_case("e.ts", period.day_bounds, "day"),
+            publish=in_list(PUBLISH, "publish"),
+            events=events_table(),
+            names=in_list([FOLLOW, UNFOLLOW, *PUBLISH], "name"),
+            where=in_period(period, filters),
+        )
+        .fetch()
     )
     per_day = {days[int(d)]: (int(f or 0), int(u or 0), int(p or 0)) for d, f, u, p in rows if d is not None}
 
@@ -246,24 +266,31 @@ def follower_growth(period: Period, filters: Filters | None = None) -> FollowerG
 
 def menu_ctr(period: Period, filters: Filters | None = None) -> MenuCTR:
     filters = filters or Filters()
-    bucket, bucket_params = bucket_case("e.ts", period.day_bounds)
-    where, params = _period_where(period, filters)
-    names, name_params = in_list(OA_EVENTS)
-    sql = f"""
+    who = person_of("e")
+    query = Sql(
+        """
         SELECT COUNT(*), COALESCE(SUM(clicked), 0), COALESCE(SUM(clicks), 0) FROM (
-            SELECT {person()} AS p, {bucket} AS d,
-                   MAX(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS clicked,
-                   SUM(CASE WHEN e.event_name = %s THEN 1 ELSE 0 END) AS clicks
-            FROM {EVENTS} e {identity_join()}
+            SELECT {person} AS p, {bucket} AS d,
+                   MAX(CASE WHEN e.event_name = %(menu_click)s THEN 1 ELSE 0 END) AS clicked,
+                   SUM(CASE WHEN e.event_name = %(menu_click)s THEN 1 ELSE 0 END) AS clicks
+            FROM {events} e {identity}
             WHERE (e.event_name IN {names} OR SUBSTR(e.event_name, 1, 3) = 'oa_' OR e.event_name IN (
-                SELECT name FROM campaigns_eventdefinition WHERE category = 'official_account'
-            )) AND e.event_name <> %s AND {where}
+                SELECT name FROM {definitions} WHERE category = 'official_account'
+            )) AND e.event_name <> %(mass_send_finished)s AND {where}
             GROUP BY 1, 2
         ) visits
-    """
-    visits, clicked, clicks = fetch(
-        sql, [*bucket_params, MENU_CLICK, MENU_CLICK, *name_params, MASS_SEND_FINISHED, *params]
-    )[0]
+    """,
+        {"menu_click": MENU_CLICK, "mass_send_finished": MASS_SEND_FINISHED},
+    ).format(
+        person=who.key,
+        bucket=bucket_case("e.ts", period.day_bounds, "day"),
+        events=events_table(),
+        identity=who.join,
+        names=in_list(OA_EVENTS, "name"),
+        definitions=table(EventDefinition),
+        where=in_period(period, filters),
+    )
+    visits, clicked, clicks = query.fetch()[0]
     return MenuCTR(
         menu_clicks=int(clicks),
         oa_visits=int(visits),
@@ -282,45 +309,53 @@ def top_paths(
 ) -> list[PathCount]:
     """The most common sequences of the last `length` pages before a first payment."""
     filters = filters or Filters()
-    where, params = _period_where(period, filters)
     slots = ", ".join(f"MAX(CASE WHEN rn = {length - i} THEN page END) AS s{i}" for i in range(length))
     slot_cols = ", ".join(f"s{i}" for i in range(length))
     order_cols = ", ".join(f"COALESCE(s{i}, '')" for i in range(length))
-    sql = f"""
-        WITH pays AS {materialized()}(
-            SELECT {person()} AS p, MIN(e.ts) AS t FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name = %s AND {where} GROUP BY 1
+    who = person_of("e")
+    query = Sql(
+        """
+        WITH pays AS {materialized}(
+            SELECT {person} AS p, MIN(e.ts) AS t FROM {events} e {identity}
+            WHERE e.event_name = %(pay)s AND {where} GROUP BY 1
         ),
-        pv AS {materialized()}(
-            SELECT {person()} AS p, e.page, e.ts, e.id FROM {EVENTS} e {identity_join()}
-            WHERE e.page <> '' AND e.event_name <> %s AND e.ts >= %s AND e.ts < %s
+        pv AS {materialized}(
+            SELECT {person} AS p, e.page, e.ts, e.id FROM {events} e {identity}
+            WHERE e.page <> '' AND e.event_name <> %(pay)s AND e.ts >= %(pages_from)s AND e.ts < %(end)s
         ),
         before AS (
             SELECT pv.p, pv.page, pv.ts, pv.id,
                    LAG(pv.page) OVER (PARTITION BY pv.p ORDER BY pv.ts, pv.id) AS prev
             -- Within `lookback` of this person's payment (pv only bounds the scan).
             FROM pv JOIN pays ON pays.p = pv.p AND pv.ts < pays.t
-                 AND {seconds_between("pv.ts", "pays.t")} <= %s
+                 AND {page_to_pay} <= %(lookback)s
         ),
         ranked AS (
             SELECT p, page, ROW_NUMBER() OVER (PARTITION BY p ORDER BY ts DESC, id DESC) AS rn
             FROM before WHERE prev IS NULL OR prev <> page
         ),
-        paths AS (SELECT p, {slots} FROM ranked WHERE rn <= %s GROUP BY p)
+        paths AS (SELECT p, {slots} FROM ranked WHERE rn <= %(length)s GROUP BY p)
         SELECT {slot_cols}, COUNT(*) AS people FROM paths
-        GROUP BY {slot_cols} ORDER BY COUNT(*) DESC, {order_cols} LIMIT %s
-    """
-    rows = fetch(
-        sql,
-        [
-            PAY_SUCCESS,
-            *params,
-            PAY_SUCCESS,
-            db_datetime(period.start - lookback),
-            db_datetime(period.end),
-            lookback.total_seconds(),
-            length,
-            limit,
-        ],
+        GROUP BY {slot_cols} ORDER BY COUNT(*) DESC, {order_cols} LIMIT %(limit)s
+    """,
+        {
+            "pay": PAY_SUCCESS,
+            "pages_from": db_datetime(period.start - lookback),
+            "end": db_datetime(period.end),
+            "lookback": lookback.total_seconds(),
+            "length": length,
+            "limit": limit,
+        },
+    ).format(
+        materialized=materialized(),
+        person=who.key,
+        events=events_table(),
+        identity=who.join,
+        where=in_period(period, filters),
+        page_to_pay=seconds_between("pv.ts", "pays.t"),
+        slots=slots,
+        slot_cols=slot_cols,
+        order_cols=order_cols,
     )
+    rows = query.fetch()
     return [PathCount(pages=tuple(page for page in row[:-1] if page is not None), people=row[-1]) for row in rows]

@@ -18,21 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from campaigns.models import Campaign
+
 from .common import (
-    EVENTS,
     PAGE_VIEW,
     Filters,
     Period,
-    db_datetime,
-    fetch,
-    identity_join,
+    events_table,
+    in_period,
     json_number,
     json_text,
     materialized,
     number,
-    person,
+    person_of,
     ratio,
 )
+from .sql import Sql, table
 
 PAGE_LEAVE = "page_leave"
 ELEMENT_CLICK = "element_click"
@@ -83,19 +84,19 @@ class EngagementMetrics:
 
 def engagement_metrics(period: Period, filters: Filters | None = None) -> EngagementMetrics:
     filters = filters or Filters()
-    where, where_params = filters.sql("e")
-    span = f"e.ts >= %s AND e.ts < %s{where}"
-    span_params = [db_datetime(period.start), db_datetime(period.end), *where_params]
+    span = in_period(period, filters)
+    who = person_of("e")
 
     # lvl 1: one row per (source, campaign) of the sessions' first page view; lvl 0: all
     # sessions; lvl -1: page views without a session (in the sessions column).
-    depth_rows = fetch(
-        f"""WITH pv AS {materialized()}(
-                SELECT e.session_id AS sid, {person()} AS p, e.source AS src, e.campaign_id AS cmp,
+    depth_rows = (
+        Sql(
+            """WITH pv AS {materialized}(
+                SELECT e.session_id AS sid, {person} AS p, e.source AS src, e.campaign_id AS cmp,
                        ROW_NUMBER() OVER (PARTITION BY e.session_id ORDER BY e.ts, e.id) AS rn
-                FROM {EVENTS} e {identity_join()}
-                WHERE e.event_name = %s AND e.session_id <> '' AND {span}
-            ), sess AS {materialized()}(
+                FROM {events} e {identity}
+                WHERE e.event_name = %(page_view)s AND e.session_id <> '' AND {span}
+            ), sess AS {materialized}(
                 SELECT sid, COUNT(*) AS pages, MAX(CASE WHEN rn = 1 THEN src END) AS src,
                        MAX(CASE WHEN rn = 1 THEN cmp END) AS cmp, MAX(CASE WHEN rn = 1 THEN p END) AS p
                 FROM pv GROUP BY sid
@@ -110,12 +111,22 @@ def engagement_metrics(period: Period, filters: Filters | None = None) -> Engage
             )
             SELECT r.lvl, r.src, r.cmp, COALESCE(MAX(c.code), ''), COUNT(*), SUM(r.pages), COUNT(DISTINCT r.p),
                    MIN(CASE WHEN r.rn * 2 >= r.n THEN r.pages END)
-            FROM ranked r LEFT JOIN campaigns_campaign c ON c.id = r.cmp
+            FROM ranked r LEFT JOIN {campaigns} c ON c.id = r.cmp
             GROUP BY r.lvl, r.src, r.cmp
             UNION ALL
-            SELECT -1, '', NULL, '', COUNT(*), 0, 0, NULL FROM {EVENTS} e
-            WHERE e.event_name = %s AND e.session_id = '' AND {span}""",
-        [PAGE_VIEW, *span_params, PAGE_VIEW, *span_params],
+            SELECT -1, '', NULL, '', COUNT(*), 0, 0, NULL FROM {events} e
+            WHERE e.event_name = %(page_view)s AND e.session_id = '' AND {span}""",
+            {"page_view": PAGE_VIEW},
+        )
+        .format(
+            materialized=materialized(),
+            person=who.key,
+            events=events_table(),
+            identity=who.join,
+            span=span,
+            campaigns=table(Campaign),
+        )
+        .fetch()
     )
 
     def depth(src, cmp, code, sessions, pages, people, median) -> SessionDepth:
@@ -142,34 +153,49 @@ def engagement_metrics(period: Period, filters: Filters | None = None) -> Engage
             groups.append(depth(*row))
     groups.sort(key=lambda g: (-g.sessions, g.source, g.campaign))
 
-    duration = f"COALESCE({json_number('e.properties', 'duration_ms')}, e.value)"
-    leave_rows = fetch(
-        f"""WITH ranked AS (
+    leave_rows = (
+        Sql(
+            """WITH ranked AS (
                 SELECT page, x, ROW_NUMBER() OVER (PARTITION BY page, x IS NULL ORDER BY x) AS rn,
                        COUNT(*) OVER (PARTITION BY page, x IS NULL) AS n
-                FROM (SELECT e.page AS page, {duration} AS x FROM {EVENTS} e WHERE e.event_name = %s AND {span}) v
+                FROM (SELECT e.page AS page, COALESCE({duration}, e.value) AS x FROM {events} e
+                      WHERE e.event_name = %(page_leave)s AND {span}) v
             )
             SELECT page, COUNT(x), MIN(CASE WHEN x IS NOT NULL AND rn * 100 >= 50 * n THEN x END),
                    MIN(CASE WHEN x IS NOT NULL AND rn * 100 >= 95 * n THEN x END), COUNT(*) - COUNT(x)
             FROM ranked GROUP BY page ORDER BY COUNT(x) DESC, page""",
-        [PAGE_LEAVE, *span_params],
+            {"page_leave": PAGE_LEAVE},
+        )
+        .format(duration=json_number("e.properties", "duration_ms"), events=events_table(), span=span)
+        .fetch()
     )
 
     element_id = f"COALESCE({json_text('e.properties', 'element_id')}, '')"
     element_name = f"COALESCE({json_text('e.properties', 'element_name')}, '')"
-    click_rows = fetch(
-        f"""WITH counted AS (
+    click_rows = (
+        Sql(
+            """WITH counted AS (
                 SELECT e.page AS page, {element_id} AS eid, {element_name} AS ename, COUNT(*) AS clicks,
-                       COUNT(DISTINCT {person()}) AS people
-                FROM {EVENTS} e {identity_join()} WHERE e.event_name = %s AND {span}
+                       COUNT(DISTINCT {person}) AS people
+                FROM {events} e {identity} WHERE e.event_name = %(element_click)s AND {span}
                 GROUP BY e.page, {element_id}, {element_name}
             ), ranked AS (
                 SELECT page, eid, ename, clicks, people,
                        ROW_NUMBER() OVER (PARTITION BY page ORDER BY clicks DESC, eid, ename) AS rn
                 FROM counted
             )
-            SELECT page, eid, ename, clicks, people FROM ranked WHERE rn <= %s ORDER BY page, rn""",
-        [ELEMENT_CLICK, *span_params, TOP_ELEMENTS],
+            SELECT page, eid, ename, clicks, people FROM ranked WHERE rn <= %(top)s ORDER BY page, rn""",
+            {"element_click": ELEMENT_CLICK, "top": TOP_ELEMENTS},
+        )
+        .format(
+            element_id=element_id,
+            element_name=element_name,
+            person=who.key,
+            events=events_table(),
+            identity=who.join,
+            span=span,
+        )
+        .fetch()
     )
 
     return EngagementMetrics(

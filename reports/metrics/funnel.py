@@ -31,20 +31,20 @@ from decimal import Decimal
 from campaigns.models import Campaign, EventDefinition, Placement
 
 from .common import (
-    EVENTS,
     QR_SCAN,
     Filters,
     Period,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
+    in_period,
     materialized,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
 from .scans import scans_sql
+from .sql import Sql
 
 DIMENSIONS = {"campaign": "e.campaign_id", "source": "e.source", "placement": "e.placement_id"}
 NONE_LABEL = "(none)"
@@ -161,13 +161,13 @@ def _counts(
         return {}
     if step_windows is not None and len(step_windows) != len(steps) - 1:
         raise ValueError(f"step_windows needs one window per step after the first ({len(steps) - 1}).")
-    group = DIMENSIONS[dimension] if dimension else "NULL"
-    where, where_params = filters.sql("e")
     horizon = sum(step_windows, timedelta()) if step_windows is not None else window
     first_window = step_windows[0] if step_windows else window
     # One CTE per distinct step event name (the first step's too: its events are counted
     # after entry until the window closes, like a later step's).
     names = list(dict.fromkeys(steps))
+    who = person_of("e")
+    common = {"materialized": materialized(), "person": who.key, "identity": who.join}
 
     # e0: the entry step's events in the period (filtered); later: every step's events,
     # anyone's, with the identity join done once (a hash of the identity table per join
@@ -176,75 +176,94 @@ def _counts(
     # A first step of qr_scan means scans: Mini Program launches from a placement's code
     # count too, once per scan (reports.metrics.scans), for entering and for its events.
     scan_entry = steps[0] == QR_SCAN
-    entries, entry_params = scans_sql(period, until=horizon) if scan_entry else (EVENTS, [])
     raw_names = [name for name in names if not (scan_entry and name == QR_SCAN)]
-    later_names, later_params = in_list(raw_names)
     if dimension:
         # The person's group is that of their entry event, so each entrant is in one group.
-        entry = f"""s0 AS {materialized()}(
+        entry = Sql("""s0 AS {materialized}(
             SELECT g, p, t AS t0, t FROM (
                 SELECT g, p, t, ROW_NUMBER() OVER (PARTITION BY p ORDER BY t, id) AS rn FROM e0
             ) x WHERE rn = 1
-        )"""
+        )""").format(materialized=materialized())
     else:
-        entry = f"s0 AS {materialized()}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)"
+        entry = Sql("s0 AS {materialized}(SELECT g, p, MIN(t) AS t0, MIN(t) AS t FROM e0 GROUP BY g, p)").format(
+            materialized=materialized()
+        )
     ctes = [
-        f"""e0 AS {materialized()}(
-            SELECT {group} AS g, {person()} AS p, e.ts AS t, e.id FROM {entries} e {identity_join()}
-            WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s{where}
-        )"""
+        Sql(
+            """e0 AS {materialized}(
+            SELECT {group} AS g, {person} AS p, e.ts AS t, e.id FROM {entries} e {identity}
+            WHERE e.event_name = %(entry_step)s AND {span}
+        )""",
+            {"entry_step": steps[0]},
+        ).format(
+            group=DIMENSIONS[dimension] if dimension else "NULL",
+            entries=scans_sql(period, until=horizon) if scan_entry else events_table(),
+            span=in_period(period, filters),
+            **common,
+        )
     ]
-    params: list = [*entry_params, steps[0], db_datetime(period.start), db_datetime(period.end), *where_params]
     if raw_names:
         ctes.append(
-            f"""later AS {materialized()}(
-            SELECT e.event_name AS n, {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {later_names} AND e.ts >= %s AND e.ts < %s
-        )"""
+            Sql(
+                """later AS {materialized}(
+            SELECT e.event_name AS n, {person} AS p, e.ts AS t FROM {events} e {identity}
+            WHERE e.event_name IN {later_names} AND e.ts >= %(start)s AND e.ts < %(later_end)s
+        )""",
+                {"start": db_datetime(period.start), "later_end": db_datetime(period.end + horizon)},
+            ).format(events=events_table(), later_names=in_list(raw_names, "later_name"), **common)
         )
-        params += [*later_params, db_datetime(period.start), db_datetime(period.end + horizon)]
     for j, name in enumerate(names):
         if scan_entry and name == QR_SCAN:
-            scans, scan_params = scans_sql(period, until=horizon)
-            ctes.append(f"ev{j} AS {materialized()}(SELECT e.p, e.ts AS t FROM {scans} e)")
-            params += scan_params
+            ctes.append(
+                Sql("ev{j} AS {materialized}(SELECT e.p, e.ts AS t FROM {scans} e)").format(
+                    j=str(j), materialized=materialized(), scans=scans_sql(period, until=horizon)
+                )
+            )
         else:
-            ctes.append(f"ev{j} AS {materialized()}(SELECT p, t FROM later WHERE n = %s)")
-            params.append(name)
+            ctes.append(
+                Sql(
+                    f"ev{j} AS {{materialized}}(SELECT p, t FROM later WHERE n = %(step_name_{j})s)",
+                    {f"step_name_{j}": name},
+                ).format(materialized=materialized())
+            )
     ctes.append(entry)
 
     selects = [
-        f"""SELECT 0 AS k, s.g, COUNT(DISTINCT s.p) AS people, COUNT(*) AS events FROM s0 s
-        JOIN ev0 ev ON ev.p = s.p AND ev.t >= s.t0 AND {seconds_between("s.t0", "ev.t")} <= %s GROUP BY s.g"""
+        Sql(
+            """SELECT 0 AS k, s.g, COUNT(DISTINCT s.p) AS people, COUNT(*) AS events FROM s0 s
+        JOIN ev0 ev ON ev.p = s.p AND ev.t >= s.t0 AND {since_entry} <= %(first_window)s GROUP BY s.g""",
+            {"first_window": first_window.total_seconds()},
+        ).format(since_entry=seconds_between("s.t0", "ev.t"))
     ]
-    select_params: list = [first_window.total_seconds()]
     for k in range(1, len(steps)):
         # Reaching step k (s is step k−1) and counting its events (s is step k, whose
         # tprev is when step k−1 was reached) use the same window.
         if step_windows is not None:
-            limit = f"{seconds_between('s.t', 'ev.t')} <= %s"
-            count_limit = f"{seconds_between('s.tprev', 'ev.t')} <= %s"
-            limit_params = [step_windows[k - 1].total_seconds()]
+            limit_param = {f"step_window_{k}": step_windows[k - 1].total_seconds()}
+            limit = Sql(f"{seconds_between('s.t', 'ev.t')} <= %(step_window_{k})s", limit_param)
+            count_limit = Sql(f"{seconds_between('s.tprev', 'ev.t')} <= %(step_window_{k})s", limit_param)
         else:
-            limit = count_limit = f"{seconds_between('s.t0', 'ev.t')} <= %s"
-            limit_params = [window.total_seconds()]
+            limit = count_limit = Sql(
+                f"{seconds_between('s.t0', 'ev.t')} <= %(window)s", {"window": window.total_seconds()}
+            )
+        step_events = f"ev{names.index(steps[k])}"
         ctes.append(
-            f"""s{k} AS {materialized()}(
+            Sql(f"""s{k} AS {{materialized}}(
                 SELECT s.g, s.p, s.t0, s.t AS tprev, MIN(ev.t) AS t FROM s{k - 1} s
-                JOIN ev{names.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {limit}
+                JOIN {step_events} ev ON ev.p = s.p AND ev.t >= s.t AND {{limit}}
                 GROUP BY s.g, s.p, s.t0, s.t
-            )"""
+            )""").format(materialized=materialized(), limit=limit)
         )
-        params += limit_params
         selects.append(
-            f"""SELECT {k}, s.g, COUNT(DISTINCT s.p), COUNT(*) FROM s{k} s
-            JOIN ev{names.index(steps[k])} ev ON ev.p = s.p AND ev.t >= s.t AND {count_limit} GROUP BY s.g"""
+            Sql(f"""SELECT {k}, s.g, COUNT(DISTINCT s.p), COUNT(*) FROM s{k} s
+            JOIN {step_events} ev ON ev.p = s.p AND ev.t >= s.t AND {{count_limit}} GROUP BY s.g""").format(
+                count_limit=count_limit
+            )
         )
-        select_params += limit_params
 
-    sql = "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects)
+    query = Sql("WITH {ctes}\n{selects}").format(ctes=Sql.join(",\n", ctes), selects=Sql.join("\nUNION ALL\n", selects))
     counts: dict = {}
-    for k, g, people, events in fetch(sql, params + select_params):
+    for k, g, people, events in query.fetch():
         counts.setdefault(g, {})[k] = (people, events)
     return counts
 

@@ -24,7 +24,6 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from .common import (
-    EVENTS,
     PAY_SUCCESS,
     REFUND_SUCCESS,
     Filters,
@@ -32,13 +31,13 @@ from .common import (
     bucket_case,
     change,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
     money,
-    person,
+    person_of,
 )
 from .funnel import default_steps, funnel
+from .sql import Sql
 
 MONEY, COUNT, RATE = "money", "count", "rate"
 
@@ -69,37 +68,43 @@ class Headline:
 def headline(period: Period, filters: Filters | None = None) -> Headline:
     filters = filters or Filters()
     previous = period.previous()
-    bucket, bucket_params = bucket_case("e.ts", [previous.start, period.start, period.end])
-    names, name_params = in_list([PAY_SUCCESS, REFUND_SUCCESS])
-    where, where_params = filters.sql("e")
-    # bucket 0 = the previous period, 1 = this one.
+    who = person_of("e")
+    money_by_period = Sql(
+        """SELECT {bucket} AS b, e.event_name, COUNT(*), COUNT(DISTINCT {person}), SUM(e.value)
+                FROM {events} e {identity}
+                WHERE e.event_name IN {names} AND e.ts >= %(previous_start)s AND e.ts < %(end)s{where} GROUP BY 1, 2""",
+        {"previous_start": db_datetime(previous.start), "end": db_datetime(period.end)},
+    ).format(
+        bucket=bucket_case("e.ts", [previous.start, period.start, period.end], "bound"),
+        person=who.key,
+        identity=who.join,
+        events=events_table(),
+        names=in_list([PAY_SUCCESS, REFUND_SUCCESS], "name"),
+        where=filters.sql("e"),
+    )
     sums = {
-        (int(b), n): (count, people, value)
-        for b, n, count, people, value in fetch(
-            f"""SELECT {bucket} AS b, e.event_name, COUNT(*), COUNT(DISTINCT {person()}), SUM(e.value)
-                FROM {EVENTS} e {identity_join()}
-                WHERE e.event_name IN {names} AND e.ts >= %s AND e.ts < %s{where} GROUP BY 1, 2""",
-            [*bucket_params, *name_params, db_datetime(previous.start), db_datetime(period.end), *where_params],
-        )
-        if b is not None
+        (int(b), n): (count, people, value) for b, n, count, people, value in money_by_period.fetch() if b is not None
     }
-    # Each EXISTS stops at the first row: the name ones are one probe of the event_name_ts index.
-    has_now, has_before, has_pay, has_refund = fetch(
-        f"""SELECT CASE WHEN EXISTS (SELECT 1 FROM {EVENTS} WHERE ts >= %s AND ts < %s) THEN 1 ELSE 0 END,
-                   CASE WHEN EXISTS (SELECT 1 FROM {EVENTS} WHERE ts >= %s AND ts < %s) THEN 1 ELSE 0 END,
-                   CASE WHEN EXISTS (SELECT 1 FROM {EVENTS} WHERE event_name = %s AND ts < %s) THEN 1 ELSE 0 END,
-                   CASE WHEN EXISTS (SELECT 1 FROM {EVENTS} WHERE event_name = %s AND ts < %s) THEN 1 ELSE 0 END""",
-        [
-            db_datetime(period.start),
-            db_datetime(period.end),
-            db_datetime(previous.start),
-            db_datetime(period.start),
-            PAY_SUCCESS,
-            db_datetime(period.end),
-            REFUND_SUCCESS,
-            db_datetime(period.end),
-        ],
-    )[0]
+    has_now, has_before, has_pay, has_refund = (
+        Sql(
+            """SELECT CASE WHEN EXISTS (SELECT 1 FROM {events} WHERE ts >= %(start)s AND ts < %(end)s) THEN 1 ELSE 0 END,
+                   CASE WHEN EXISTS (SELECT 1 FROM {events} WHERE ts >= %(previous_start)s AND ts < %(start)s)
+                        THEN 1 ELSE 0 END,
+                   CASE WHEN EXISTS (SELECT 1 FROM {events} WHERE event_name = %(pay)s AND ts < %(end)s)
+                        THEN 1 ELSE 0 END,
+                   CASE WHEN EXISTS (SELECT 1 FROM {events} WHERE event_name = %(refund)s AND ts < %(end)s)
+                        THEN 1 ELSE 0 END""",
+            {
+                "start": db_datetime(period.start),
+                "end": db_datetime(period.end),
+                "previous_start": db_datetime(previous.start),
+                "pay": PAY_SUCCESS,
+                "refund": REFUND_SUCCESS,
+            },
+        )
+        .format(events=events_table())
+        .fetch()[0]
+    )
 
     result = Headline(period_label=period.label, previous_label=previous.label)
     if not has_now:

@@ -32,7 +32,6 @@ from django.db.models import Sum
 from events.models import AdSpend
 
 from .common import (
-    EVENTS,
     FOLLOW,
     PAY_SUCCESS,
     QR_SCAN,
@@ -42,12 +41,13 @@ from .common import (
     Period,
     bucket_case,
     db_datetime,
-    fetch,
+    events_table,
     in_list,
     money,
     ratio,
 )
 from .scans import scans_sql
+from .sql import Sql
 
 TRAILING_DAYS = 7
 # Which way each metric should move; None = neither way is good news in itself.
@@ -107,30 +107,20 @@ def health_check(day: date, filters: Filters | None = None, *, threshold: Decima
     }
 
     names = (PAY_SUCCESS, FOLLOW, UNFOLLOW)
-    bucket, bucket_params = bucket_case("e.ts", window.day_bounds)
-    name_sql, name_params = in_list(names)
-    where, where_params = filters.sql("e")
-    scans, scan_params = scans_sql(window)  # QR scans: short links and WeChat codes, one per scan
-    counted = {
-        (int(d), name): (count, value)
-        for d, name, count, value in fetch(
-            f"""SELECT {bucket} AS d, e.event_name, COUNT(*), SUM(e.value) FROM {EVENTS} e
-                WHERE e.event_name IN {name_sql} AND e.ts >= %s AND e.ts < %s{where} GROUP BY 1, 2
+    query = Sql(
+        """SELECT {bucket} AS d, e.event_name, COUNT(*), SUM(e.value) FROM {events} e
+                WHERE e.event_name IN {names} AND e.ts >= %(start)s AND e.ts < %(end)s{where} GROUP BY 1, 2
                 UNION ALL
                 SELECT {bucket} AS d, e.event_name, COUNT(*), NULL FROM {scans} e WHERE 1 = 1{where} GROUP BY 1, 2""",
-            [
-                *bucket_params,
-                *name_params,
-                db_datetime(window.start),
-                db_datetime(window.end),
-                *where_params,
-                *bucket_params,
-                *scan_params,
-                *where_params,
-            ],
-        )
-        if d is not None
-    }
+        {"start": db_datetime(window.start), "end": db_datetime(window.end)},
+    ).format(
+        bucket=bucket_case("e.ts", window.day_bounds, "day"),
+        events=events_table(),
+        names=in_list(names, "name"),
+        where=filters.sql("e"),
+        scans=scans_sql(window),  # QR scans: short links and WeChat codes, one per scan
+    )
+    counted = {(int(d), name): (count, value) for d, name, count, value in query.fetch() if d is not None}
 
     def daily_spend(key: str) -> list:
         return [spend.get(d, {}).get(key) or 0 for d in days]

@@ -11,20 +11,19 @@ from campaigns.models import KPI, MEASURE_UNITS
 
 from .common import (
     DAY,
-    EVENTS,
     Filters,
     Period,
     change,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     materialized,
     money,
     number,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
+from .sql import Sql
 
 
 @dataclass
@@ -106,66 +105,74 @@ def _measure(kpi: KPI, period: Period, prev: Period, filters: Filters) -> tuple[
     """(this span, previous span) for one KPI, in one query. Slice 0 is the previous span,
     slice 1 this one; events between the two (the rest of the previous period) are in
     neither."""
-    bucket = "(CASE WHEN e.ts >= %s AND e.ts < %s THEN 0 WHEN e.ts >= %s AND e.ts < %s THEN 1 END)"
-    bucket_params = [db_datetime(t) for t in (prev.start, prev.end, period.start, period.end)]
-    where, where_params = filters.sql("e")
-    # The plain range first, so the (event_name, ts) index bounds the scan.
-    base_params = [kpi.event_name, bucket_params[0], bucket_params[3], *bucket_params, *where_params]
-    base_where = f"e.event_name = %s AND e.ts >= %s AND e.ts < %s AND {bucket} IS NOT NULL{where}"
+    spans = {
+        "previous_start": db_datetime(prev.start),
+        "previous_end": db_datetime(prev.end),
+        "start": db_datetime(period.start),
+        "end": db_datetime(period.end),
+    }
+    bucket = Sql(
+        "(CASE WHEN e.ts >= %(previous_start)s AND e.ts < %(previous_end)s THEN 0"
+        " WHEN e.ts >= %(start)s AND e.ts < %(end)s THEN 1 END)",
+        spans,
+    )
+    who = person_of("e")
+    base_where = Sql(
+        "e.event_name = %(event_a)s AND e.ts >= %(previous_start)s AND e.ts < %(end)s AND {bucket} IS NOT NULL{where}",
+        {"event_a": kpi.event_name, "previous_start": spans["previous_start"], "end": spans["end"]},
+    ).format(bucket=bucket, where=filters.sql("e"))
+    events = {"person": who.key, "identity": who.join, "events": events_table()}
     kind = kpi.metric_kind
 
     if kind in (KPI.MetricKind.EVENT_COUNT, KPI.MetricKind.UNIQUE_USERS, KPI.MetricKind.VALUE_SUM):
         aggregate = {
-            KPI.MetricKind.EVENT_COUNT: "COUNT(*)",
-            KPI.MetricKind.UNIQUE_USERS: f"COUNT(DISTINCT {person()})",
-            KPI.MetricKind.VALUE_SUM: "SUM(e.value)",
+            KPI.MetricKind.EVENT_COUNT: Sql("COUNT(*)"),
+            KPI.MetricKind.UNIQUE_USERS: Sql("COUNT(DISTINCT {person})").format(person=who.key),
+            KPI.MetricKind.VALUE_SUM: Sql("SUM(e.value)"),
         }[kind]
-        rows = fetch(
-            f"SELECT {bucket} AS b, {aggregate} FROM {EVENTS} e {identity_join()} WHERE {base_where} GROUP BY 1",
-            bucket_params + base_params,
+        rows = (
+            Sql("SELECT {bucket} AS b, {aggregate} FROM {events} e {identity} WHERE {base_where} GROUP BY 1")
+            .format(bucket=bucket, aggregate=aggregate, base_where=base_where, events=events_table(), identity=who.join)
+            .fetch()
         )
         found = dict(rows)
         if kind == KPI.MetricKind.VALUE_SUM:
             return money(found.get(1)), money(found.get(0))
         return Decimal(found.get(1, 0)), Decimal(found.get(0, 0))
 
-    # Conversion and median time: each person's first A in the slice, then B after it.
-    first_a = (
-        f"SELECT {bucket} AS b, {person()} AS p, MIN(e.ts) AS t "
-        f"FROM {EVENTS} e {identity_join()} WHERE {base_where} GROUP BY 1, 2"
-    )
+    first_a = Sql(
+        "SELECT {bucket} AS b, {person} AS p, MIN(e.ts) AS t FROM {events} e {identity} WHERE {base_where} GROUP BY 1, 2"
+    ).format(bucket=bucket, base_where=base_where, **events)
     if kind == KPI.MetricKind.CONVERSION_RATE:
-        # B must happen in the same period as A, at or after A.
-        sql = f"""
-            WITH a AS {materialized()}({first_a}),
-            bev AS {materialized()}(
-                SELECT {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
-                WHERE e.event_name = %s AND e.ts >= %s AND e.ts < %s
+        query = Sql(
+            """
+            WITH a AS {materialized}({first_a}),
+            bev AS {materialized}(
+                SELECT {person} AS p, e.ts AS t FROM {events} e {identity}
+                WHERE e.event_name = %(event_b)s AND e.ts >= %(previous_start)s AND e.ts < %(end)s
             ),
             conv AS (
                 SELECT DISTINCT a.b, a.p FROM a JOIN bev ON bev.p = a.p AND bev.t >= a.t
-                AND bev.t < (CASE WHEN a.b = 0 THEN %s ELSE %s END)
+                AND bev.t < (CASE WHEN a.b = 0 THEN %(previous_end)s ELSE %(end)s END)
             )
             SELECT a.b, COUNT(*), (SELECT COUNT(*) FROM conv WHERE conv.b = a.b) FROM a GROUP BY a.b
-        """
-        params = [
-            *bucket_params,
-            *base_params,
-            kpi.second_event_name,
-            db_datetime(prev.start),
-            db_datetime(period.end),
-            db_datetime(prev.end),
-            db_datetime(period.end),
-        ]
-        found = {b: ratio(converted, entered) for b, entered, converted in fetch(sql, params)}
+        """,
+            {
+                "event_b": kpi.second_event_name,
+                "previous_start": spans["previous_start"],
+                "previous_end": spans["previous_end"],
+                "end": spans["end"],
+            },
+        ).format(materialized=materialized(), first_a=first_a, **events)
+        found = {b: ratio(converted, entered) for b, entered, converted in query.fetch()}
         return found.get(1), found.get(0)
 
-    # Median time: the first B at or after the person's first A (B may come after the period).
-    sql = f"""
-        WITH a AS {materialized()}({first_a}),
-        bev AS {materialized()}(
-            SELECT {person()} AS p, e.ts AS t FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name = %s AND e.ts >= %s
+    query = Sql(
+        """
+        WITH a AS {materialized}({first_a}),
+        bev AS {materialized}(
+            SELECT {person} AS p, e.ts AS t FROM {events} e {identity}
+            WHERE e.event_name = %(event_b)s AND e.ts >= %(previous_start)s
         ),
         pairs AS (
             SELECT a.b, a.p, a.t AS at, MIN(bev.t) AS bt FROM a JOIN bev ON bev.p = a.p AND bev.t >= a.t
@@ -173,10 +180,11 @@ def _measure(kpi: KPI, period: Period, prev: Period, filters: Filters) -> tuple[
         ),
         ranked AS (
             SELECT b, secs, ROW_NUMBER() OVER (PARTITION BY b ORDER BY secs) AS rn, COUNT(*) OVER (PARTITION BY b) AS n
-            FROM (SELECT b, {seconds_between("at", "bt")} AS secs FROM pairs) d
+            FROM (SELECT b, {wait} AS secs FROM pairs) d
         )
         SELECT b, MIN(secs) FROM ranked WHERE rn * 2 >= n GROUP BY b
-    """
-    params = [*bucket_params, *base_params, kpi.second_event_name, db_datetime(prev.start)]
-    found = {b: number(secs, Decimal("1")) for b, secs in fetch(sql, params)}
+    """,
+        {"event_b": kpi.second_event_name, "previous_start": spans["previous_start"]},
+    ).format(materialized=materialized(), first_a=first_a, **events, wait=seconds_between("at", "bt"))
+    found = {b: number(secs, Decimal("1")) for b, secs in query.fetch()}
     return found.get(1), found.get(0)

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from .common import (
     API_ERROR,
-    EVENTS,
     KEY_ACTIONS,
     OPERATIONAL_EVENTS,
     PAGE_LOAD_TIME,
@@ -26,15 +25,15 @@ from .common import (
     START_CHECKOUT,
     Filters,
     Period,
-    db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
+    in_period,
     json_number,
     number,
-    person,
+    person_of,
     ratio,
 )
+from .sql import Sql
 
 
 @dataclass
@@ -75,42 +74,49 @@ class MiniProgramMetrics:
 
 def miniprogram_metrics(period: Period, filters: Filters | None = None) -> MiniProgramMetrics:
     filters = filters or Filters()
-    where, where_params = filters.sql("e")
-    span = f"e.ts >= %s AND e.ts < %s{where}"
-    span_params = [db_datetime(period.start), db_datetime(period.end), *where_params]
+    span = in_period(period, filters)
+    who = person_of("e")
+    events = {"events": events_table(), "person": who.key, "identity": who.join, "span": span}
 
-    pages = fetch(
-        f"""SELECT e.page, COUNT(*), COUNT(DISTINCT {person()}) FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name = %s AND {span} GROUP BY e.page ORDER BY COUNT(*) DESC, e.page""",
-        [PAGE_VIEW, *span_params],
+    pages = (
+        Sql(
+            """SELECT e.page, COUNT(*), COUNT(DISTINCT {person}) FROM {events} e {identity}
+            WHERE e.event_name = %(page_view)s AND {span} GROUP BY e.page ORDER BY COUNT(*) DESC, e.page""",
+            {"page_view": PAGE_VIEW},
+        )
+        .format(**events)
+        .fetch()
     )
 
     counted = (*KEY_ACTIONS, *OPERATIONAL_EVENTS, PAGE_VIEW, API_ERROR, PAYMENT_RETRY)
-    names, name_params = in_list(counted)
     counts = {
-        name: (events, people)
-        for name, events, people in fetch(
-            f"""SELECT e.event_name, COUNT(*), COUNT(DISTINCT {person()}) FROM {EVENTS} e {identity_join()}
-                WHERE e.event_name IN {names} AND {span} GROUP BY e.event_name""",
-            [*name_params, *span_params],
+        name: (found, people)
+        for name, found, people in Sql(
+            """SELECT e.event_name, COUNT(*), COUNT(DISTINCT {person}) FROM {events} e {identity}
+                WHERE e.event_name IN {names} AND {span} GROUP BY e.event_name"""
         )
+        .format(names=in_list(counted, "name"), **events)
+        .fetch()
     }
 
     def count(name: str) -> EventCount:
         events, people = counts.get(name, (0, 0))
         return EventCount(name, events, people)
 
-    load_ms = f"COALESCE(e.value, {json_number('e.properties', 'ms')})"
-    samples, p50, p95 = fetch(
-        f"""WITH ranked AS (
+    samples, p50, p95 = (
+        Sql(
+            """WITH ranked AS (
                 SELECT x, ROW_NUMBER() OVER (ORDER BY x) AS rn, COUNT(*) OVER () AS n FROM (
-                    SELECT {load_ms} AS x FROM {EVENTS} e WHERE e.event_name = %s AND {span}
+                    SELECT COALESCE(e.value, {load_ms}) AS x FROM {events} e WHERE e.event_name = %(page_load)s AND {span}
                 ) v WHERE x IS NOT NULL
             )
             SELECT COUNT(*), MIN(CASE WHEN rn * 100 >= 50 * n THEN x END),
                    MIN(CASE WHEN rn * 100 >= 95 * n THEN x END) FROM ranked""",
-        [PAGE_LOAD_TIME, *span_params],
-    )[0]
+            {"page_load": PAGE_LOAD_TIME},
+        )
+        .format(load_ms=json_number("e.properties", "ms"), events=events_table(), span=span)
+        .fetch()[0]
+    )
 
     page_views, api_errors = count(PAGE_VIEW).events, count(API_ERROR).events
     retries, checkouts = count(PAYMENT_RETRY).events, count(START_CHECKOUT).events

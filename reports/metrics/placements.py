@@ -26,22 +26,21 @@ from campaigns.models import Placement
 
 from .attribution import touches_cte
 from .common import (
-    EVENTS,
     FOLLOW,
     PAY_SUCCESS,
     REFUND_SUCCESS,
     Period,
     db_datetime,
-    fetch,
-    identity_join,
+    events_table,
     in_list,
     materialized,
     money,
-    person,
+    person_of,
     ratio,
     seconds_between,
 )
 from .scans import scans_sql
+from .sql import Sql
 
 LOOKBACK = timedelta(days=30)
 UNATTRIBUTED = "(no placement)"
@@ -90,23 +89,24 @@ def placement_report(
 ) -> PlacementReport:
     """Per placement (of one campaign with `campaign_id`: all its placements, zeros included;
     the attribution itself is the same either way)."""
-    names, name_params = in_list([FOLLOW, PAY_SUCCESS, REFUND_SUCCESS])
-    scans, scan_params = scans_sql(period)
-    sql = f"""
-        WITH conv AS {materialized()}(
-            SELECT e.id AS id, {person()} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
-            FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {names} AND e.ts >= %s AND e.ts < %s
+    who = person_of("e")
+    found = (
+        Sql(
+            """
+        WITH conv AS {materialized}(
+            SELECT e.id AS id, {person} AS p, e.ts AS ts, e.event_name AS n, e.value AS v
+            FROM {events} e {identity}
+            WHERE e.event_name IN {names} AND e.ts >= %(start)s AND e.ts < %(end)s
         ),
-        touches AS {materialized()}(SELECT t.p, t.ts, t.id, t.pl FROM ({touches_cte(lower_param="%s")}) t
+        touches AS {materialized}(SELECT t.p, t.ts, t.id, t.pl FROM ({touches}) t
                                     WHERE t.pl IS NOT NULL),
         ranked AS (
             SELECT conv.p, conv.n, conv.v, t.pl,
                    ROW_NUMBER() OVER (PARTITION BY conv.id ORDER BY t.ts DESC, t.id DESC) AS rn
             FROM conv LEFT JOIN touches t ON t.p = conv.p AND t.ts <= conv.ts
-                 AND {seconds_between("t.ts", "conv.ts")} <= %s
+                 AND {touch_to_conversion} <= %(lookback)s
         ),
-        scans AS {materialized()}(SELECT e.placement_id AS pl, e.via, e.p FROM {scans} e)
+        scans AS {materialized}(SELECT e.placement_id AS pl, e.via, e.p FROM {scans} e)
         SELECT 'conv', r.pl, r.n, COUNT(*), COUNT(DISTINCT r.p), SUM(r.v) FROM ranked r WHERE r.rn = 1
         GROUP BY r.pl, r.n
         UNION ALL
@@ -117,17 +117,21 @@ def placement_report(
         UNION ALL
         SELECT 'scanners', s.pl, NULL, COUNT(*), COUNT(DISTINCT s.p), NULL FROM scans s WHERE s.pl IS NOT NULL
         GROUP BY s.pl
-    """
-    params = [
-        *name_params,
-        db_datetime(period.start),
-        db_datetime(period.end),
-        db_datetime(period.end),
-        db_datetime(period.start - lookback),
-        lookback.total_seconds(),
-        *scan_params,
-    ]
-    found = fetch(sql, params)
+    """,
+            {"start": db_datetime(period.start), "end": db_datetime(period.end), "lookback": lookback.total_seconds()},
+        )
+        .format(
+            materialized=materialized(),
+            person=who.key,
+            identity=who.join,
+            events=events_table(),
+            names=in_list([FOLLOW, PAY_SUCCESS, REFUND_SUCCESS], "name"),
+            touches=touches_cte(period.end, since=period.start - lookback),
+            touch_to_conversion=seconds_between("t.ts", "conv.ts"),
+            scans=scans_sql(period),
+        )
+        .fetch()
+    )
 
     placements = Placement.objects.filter(pk__in={pl for _, pl, *_ in found if pl is not None})
     if campaign_id is not None:

@@ -19,9 +19,9 @@ Definitions (docs/metrics.md, "Scans"):
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from .common import EVENTS, QR_SCAN, Period, db_datetime, identity_join, in_list, json_text, person, seconds_between
+from .common import QR_SCAN, Period, db_datetime, events_table, in_list, json_text, person_of, seconds_between
+from .sql import Sql
 
 APP_LAUNCH = "app_launch"
 APP_SHOW = "app_show"
@@ -51,45 +51,48 @@ SCAN_DEDUPE_SECONDS = 30 * 60
 SCAN_EVENTS = (QR_SCAN, APP_LAUNCH, APP_SHOW)
 
 
-def scans_sql(period: Period, *, until: timedelta = timedelta()) -> tuple[str, list[Any]]:
+def scans_sql(period: Period, *, until: timedelta = timedelta()) -> Sql:
     """A derived table of the scans in [period.start, period.end + until), shaped like the
     events table (id, event_name = 'qr_scan', user_id, ts, source, campaign_id,
     placement_id, app_id, properties, value) plus `p`, the person, and `via`
-    ('short_link', 'oa_code' or 'mp_code'). Use it where `events_event` would go:
-    `FROM {sql} e`. Candidates up to SCAN_DEDUPE_SECONDS before the start are read so a
+    ('short_link', 'oa_code' or 'mp_code'). Use it where the events table would go:
+    `FROM {scans} e`. Candidates up to SCAN_DEDUPE_SECONDS before the start are read so a
     run that began before the period is not counted again inside it."""
-    start = period.start
-    end = period.end + until
-    names, name_params = in_list(SCAN_EVENTS)
-    scenes, scene_params = in_list(CODE_SCAN_SCENES)
-    person_expr = person()
-    # A placement-less qr_scan gets its own partition (its negated id) so it never merges.
-    run_key = "COALESCE(e.placement_id, -e.id)"
-    sql = f"""(
-        SELECT c.id, {QR_SCAN!r} AS event_name, c.user_id, c.ts, c.source, c.campaign_id, c.placement_id,
+    who = person_of("e")
+    return Sql(
+        """(
+        SELECT c.id, {scan_literal} AS event_name, c.user_id, c.ts, c.source, c.campaign_id, c.placement_id,
                c.app_id, c.properties, c.value, c.p, c.via
         FROM (
             SELECT e.id, e.user_id, e.ts, e.source, e.campaign_id, e.placement_id, e.app_id, e.properties,
-                   e.value, {person_expr} AS p,
-                   CASE WHEN e.event_name <> %s THEN 'mp_code'
-                        WHEN {json_text("e.properties", "via")} = 'short_link' THEN 'short_link'
+                   e.value, {person} AS p,
+                   CASE WHEN e.event_name <> %(scan_name)s THEN 'mp_code'
+                        WHEN {via} = 'short_link' THEN 'short_link'
                         ELSE 'oa_code' END AS via,
-                   LAG(e.ts) OVER (PARTITION BY {person_expr}, {run_key} ORDER BY e.ts, e.id) AS before_ts
-            FROM {EVENTS} e {identity_join()}
-            WHERE e.event_name IN {names} AND e.ts >= %s AND e.ts < %s
-              AND (e.event_name = %s
-                   OR (e.placement_id IS NOT NULL AND {json_text("e.properties", "wechat_scene")} IN {scenes}))
+                   LAG(e.ts) OVER (PARTITION BY {person}, {run_key} ORDER BY e.ts, e.id) AS before_ts
+            FROM {events} e {identity}
+            WHERE e.event_name IN {names} AND e.ts >= %(scans_read_from)s AND e.ts < %(scans_end)s
+              AND (e.event_name = %(scan_name)s
+                   OR (e.placement_id IS NOT NULL AND {wechat_scene} IN {scenes}))
         ) c
-        WHERE c.ts >= %s AND (c.before_ts IS NULL OR {seconds_between("c.before_ts", "c.ts")} > %s)
-    )"""
-    params = [
-        QR_SCAN,
-        *name_params,
-        db_datetime(start - timedelta(seconds=SCAN_DEDUPE_SECONDS)),
-        db_datetime(end),
-        QR_SCAN,
-        *scene_params,
-        db_datetime(start),
-        SCAN_DEDUPE_SECONDS,
-    ]
-    return sql, params
+        WHERE c.ts >= %(scans_start)s AND (c.before_ts IS NULL OR {since_before} > %(scan_dedupe_seconds)s)
+    )""",
+        {
+            "scan_name": QR_SCAN,
+            "scans_read_from": db_datetime(period.start - timedelta(seconds=SCAN_DEDUPE_SECONDS)),
+            "scans_end": db_datetime(period.end + until),
+            "scans_start": db_datetime(period.start),
+            "scan_dedupe_seconds": SCAN_DEDUPE_SECONDS,
+        },
+    ).format(
+        scan_literal=repr(QR_SCAN),  # a literal, as the events table's column: its type is text
+        person=who.key,
+        identity=who.join,
+        events=events_table(),
+        via=json_text("e.properties", "via"),
+        run_key="COALESCE(e.placement_id, -e.id)",
+        names=in_list(SCAN_EVENTS, "scan_event"),
+        wechat_scene=json_text("e.properties", "wechat_scene"),
+        scenes=in_list(CODE_SCAN_SCENES, "scan_scene"),
+        since_before=seconds_between("c.before_ts", "c.ts"),
+    )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from events.models import Event, Identity
+from reports.metrics.sql import Sql
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -40,13 +41,9 @@ def same_person(person_id: str, *user_ids: str) -> None:
     Identity.objects.bulk_create([Identity(user_id=u, person_id=person_id) for u in user_ids])
 
 
-def fetch_scans(sql: str, params: list) -> list[tuple]:
+def fetch_scans(scans: Sql) -> list[tuple]:
     """(person, placement id, via, ts as an aware datetime) of each scan in a scans_sql table."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT e.p, e.placement_id, e.via, e.ts FROM {sql} e", params)  # noqa: S608 (our fragment)
-        rows = cursor.fetchall()
+    rows = Sql("SELECT e.p, e.placement_id, e.via, e.ts FROM {scans} e").format(scans=scans).fetch()
     return [(p, pl, via, _aware(ts)) for p, pl, via, ts in rows]
 
 

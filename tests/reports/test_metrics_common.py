@@ -46,10 +46,10 @@ def test_a_naive_period_is_refused():
 
 
 def test_filters_become_sql_conditions():
-    sql, params = Filters(campaign_id=3, source="menu").sql("e")
+    sql = Filters(campaign_id=3, source="menu").sql("e")
 
-    assert sql == " AND e.campaign_id = %s AND e.source = %s"
-    assert params == [3, "menu"]
+    assert sql.text == " AND e.campaign_id = %(campaign_id)s AND e.source = %(source)s"
+    assert sql.params == {"campaign_id": 3, "source": "menu"}
     assert Filters().is_empty
 
 

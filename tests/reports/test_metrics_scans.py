@@ -62,7 +62,7 @@ def scans(db):
 def test_launches_from_codes_are_scans_counted_once_per_person_placement_and_half_hour(scans):
     poster, box = scans
 
-    rows = fetch_scans(*scans_sql(DAY))
+    rows = fetch_scans(scans_sql(DAY))
 
     # A: poster 09:00 (the short-link hit is the run's first event) + box 09:25 + poster 11:00;
     # C: 12:00 and 12:01; E: 23:59:59. B's shared card and placement-less launch, and D's run
