@@ -33,6 +33,8 @@ from .sql import Sql, table
 # Event names the reports rely on (seed §2–§5 and the WeChat push/Pay mappings). Kept in
 # one place so a renamed event in the tracking plan is a one-line change.
 PAY_SUCCESS = "pay_success"
+# A buyer's later order: retention, never conversion (docs/metrics.md).
+REPEAT_PURCHASE = "repeat_purchase"
 REFUND_SUCCESS = "refund_success"
 LEAD_FORM_SUBMIT = "lead_form_submit"
 FOLLOW = "follow"

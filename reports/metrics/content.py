@@ -122,6 +122,33 @@ class ContentMetrics:
     top_paths: list[PathCount] = field(default_factory=list)
 
 
+@dataclass
+class ArticleReads:
+    title: str  # the article's title, else its msgid
+    reads: int
+    read_users: int
+    shares: int
+    favourites: int
+
+
+def top_articles(period: Period, filters: Filters | None = None, *, limit: int = 10) -> list[ArticleReads]:
+    """The most read articles of the period, from the imported article statistics (daily
+    rows summed per article; ties by msgid). Only `app_id` of the filters applies."""
+    filters = filters or Filters()
+    stats = ArticleStat.objects.filter(date__gte=period.first_day, date__lte=period.last_day)
+    if filters.app_id:
+        stats = stats.filter(app_id=filters.app_id)
+    rows = (
+        stats.values("msgid", "title")
+        .annotate(reads=Sum("reads"), read_users=Sum("read_users"), shares=Sum("shares"), favourites=Sum("favourites"))
+        .order_by("-reads", "msgid")[:limit]
+    )
+    return [
+        ArticleReads(row["title"] or row["msgid"], row["reads"], row["read_users"], row["shares"], row["favourites"])
+        for row in rows
+    ]
+
+
 def content_metrics(period: Period, filters: Filters | None = None) -> ContentMetrics:
     """Everything in this module for one period; the filters select the events counted."""
     filters = filters or Filters()

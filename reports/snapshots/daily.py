@@ -21,16 +21,17 @@ TREND_KEYS = ("orders", "follows", "qr_scans")
 
 
 def build_data(period: SnapshotPeriod) -> dict:
+    """Each part's numbers first, then the page: its sections and summary lines in the order
+    they are read."""
     metrics_period = period.metrics_period()
-    health = health_check(period.first_day, threshold=THRESHOLD)
-    flags = [_flag_sentence(m) for m in health.alerts]
-    good_news = [_flag_sentence(m) for m in health.flagged if m.news == "good"]
-
-    mp, mp_flags, _ = miniprogram_section(metrics_period)
-    flags += mp_flags
-    kpis, behind = kpi_section(metrics_period)
     numbers, number_lines, numbers_values = headline_section(metrics_period)
+    health = health_check(period.first_day, threshold=THRESHOLD)
+    mp, mp_flags, _ = miniprogram_section(metrics_period)
+    kpis, behind = kpi_section(metrics_period)
+
     sections = [numbers, _health_section(health), _trend_section(health), mp, kpis]
+    flags = [*(_flag_sentence(m) for m in health.alerts), *mp_flags]
+    good_news = [_flag_sentence(m) for m in health.flagged if m.news == "good"]
 
     values = {m.key: m.value for m in health.metrics}
     return {

@@ -8,7 +8,7 @@ from campaigns.units import yuan
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
-from reports.metrics.common import PAY_SUCCESS, ratio
+from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
 from reports.metrics.funnel import funnel_by
 from reports.snapshots.ads_sections import ads_sections, signals_section
 from reports.snapshots.headline_section import headline_section
@@ -19,53 +19,47 @@ from reports.snapshots.sections import Section, pct, step_people
 
 
 def build_data(period: SnapshotPeriod) -> dict:
+    """Each part's numbers first, then the page: its sections and summary lines in the order
+    they are read."""
     metrics_period = period.metrics_period()
-    summary: list[str] = []
-    sections: list[Section] = []
-
-    kpis, behind = kpi_section(metrics_period)
-    sections.append(kpis)
-    summary += behind
-
     numbers, number_lines, numbers_values = headline_section(metrics_period)
-    sections.insert(0, numbers)
-
+    kpis, behind = kpi_section(metrics_period)
     touch = attribution(metrics_period)
-    summary.insert(
-        0,
-        f"{touch.converters} paying people placed {touch.orders} orders worth {yuan(touch.revenue)}; "
-        f"{touch.unattributed} had no campaign touch before paying.",
-    )
-    sections.append(_attribution_section(touch))
-    sections.append(_campaign_funnels(metrics_period))
     placements, _report = placements_section(metrics_period)
-    sections.append(placements)
-
     ads = ads_report(metrics_period)
     signals, signal_lines = signals_section(ads)
     ad_tables, ad_lines = ads_sections(ads)
-    sections.insert(2, signals)
-    sections += ad_tables
-    summary += signal_lines + ad_lines[:1]
-
     cohort = cohort_reports(metrics_period)  # one query for the three groupings
-    by_week = cohort["week"]
-    sections.insert(3, _cohort_section("cohorts_week", "Cohorts by first-touch week", by_week))
-    sections.insert(4, _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]))
-    sections.insert(5, _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]))
-    total = by_week.totals
-    summary.insert(
-        1,
+    total, cost_ratio = cohort["week"].totals, cohort["week"].cost_ratio
+
+    sections = [
+        numbers,
+        kpis,
+        signals,
+        _cohort_section("cohorts_week", "Cohorts by first-touch week", cohort["week"]),
+        _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]),
+        _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]),
+        _attribution_section(touch),
+        _campaign_funnels(metrics_period),
+        placements,
+        *ad_tables,
+    ]
+    summary = [
+        *number_lines,
+        f"{touch.converters} paying people placed {touch.orders} orders worth {yuan(touch.revenue)}; "
+        f"{touch.unattributed} had no campaign touch before paying.",
         f"{total.people} new people this month: LTV {yuan(total.ltv) if total.ltv is not None else '–'}, "
         f"contribution margin {yuan(total.contribution_margin)} after refunds, cost of goods "
-        f"({by_week.cost_ratio:.0%} of net revenue) and ad spend.",
-    )
-
+        f"({cost_ratio:.0%} of net revenue) and ad spend.",
+        *behind,
+        *signal_lines,
+        *ad_lines[:1],
+    ]
     return {
         "kind": period.kind,
         "label": period.label,
         "title": f"Monthly review {period.first_day:%B %Y}",
-        "summary": number_lines + summary,
+        "summary": summary,
         "headline": {
             **numbers_values,
             "spend": ads.totals.spend,
@@ -109,7 +103,7 @@ def _campaign_funnels(metrics_period) -> Section:
             group.funnel.entered,
             paid,
             pct(ratio(paid, group.funnel.entered)),
-            step_people(group.funnel, "repeat_purchase"),
+            step_people(group.funnel, REPEAT_PURCHASE),
         )
     return section
 

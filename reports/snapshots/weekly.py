@@ -1,13 +1,11 @@
 """The weekly snapshot: the week in numbers, KPIs vs target, funnel rates, the friction
 point, placements (scans to payments), top content, ads and fatigue."""
 
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from events.models import ArticleStat
 from reports.metrics.ads import ads_report
-from reports.metrics.common import PAY_SUCCESS, ratio
-from reports.metrics.content import content_metrics
+from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
+from reports.metrics.content import ArticleReads, ContentMetrics, content_metrics, top_articles
 from reports.metrics.funnel import funnel
 from reports.snapshots.ads_sections import ads_sections
 from reports.snapshots.engagement_section import engagement_sections
@@ -19,31 +17,23 @@ from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.placements_section import placements_section
 from reports.snapshots.sections import Section, pct, step_people
 
-REPEAT_PURCHASE = "repeat_purchase"
 TOP_ARTICLES = 10
 
 
 def build_data(period: SnapshotPeriod) -> dict:
+    """Each part's numbers first, then the page: its sections and summary lines in the order
+    they are read."""
     metrics_period = period.metrics_period()
-    summary: list[str] = []
-    headline: dict = {}
-    sections: list[Section] = []
-
-    kpis, behind = kpi_section(metrics_period)
-    sections.append(kpis)
-    summary += behind
-
     numbers, number_lines, numbers_values = headline_section(metrics_period)
-    sections.insert(0, numbers)
+    kpis, behind = kpi_section(metrics_period)
 
     current = funnel(metrics_period)
     previous = funnel(metrics_period.previous())
     friction = friction_point(current, previous)
-    sections.append(_funnel_section(current, previous, friction))
     # Converted = paid (the Conversion stage); repeat_purchase is retention.
     paid, paid_before = step_people(current, PAY_SUCCESS), step_people(previous, PAY_SUCCESS)
     rate, rate_before = ratio(paid, current.entered), ratio(paid_before, previous.entered)
-    headline.update(entered=current.entered, converted=paid, conversion_pct=pct(rate))
+    funnel_lines = []
     if current.steps:
         line = _("%(entered)s people entered the funnel; %(paid)s paid (%(rate)s%%, last week %(before)s%%).") % {
             "entered": current.entered,
@@ -54,43 +44,44 @@ def build_data(period: SnapshotPeriod) -> dict:
         repeat = step_people(current, REPEAT_PURCHASE)
         if repeat is not None:
             line += " " + _("%(repeat)s made a repeat purchase (retention).") % {"repeat": repeat}
-        summary.insert(0, line)
-    if friction:
-        summary.append(f"Friction point: {friction.sentence}")
+        funnel_lines.append(line)
+    friction_lines = [f"Friction point: {friction.sentence}"] if friction else []
 
     placements, _report = placements_section(metrics_period)
-    sections.append(placements)
-
     content = content_metrics(metrics_period)
-    sections += _content_sections(content, period)
-    followers = content.followers
-    headline.update(
-        new_followers=followers.publishing.follows + followers.other.follows,
-        unfollows=followers.publishing.unfollows + followers.other.unfollows,
-        article_opens=content.articles.opens,
-    )
-
+    articles = top_articles(metrics_period, limit=TOP_ARTICLES)
     mp, mp_flags, _mp_metrics = miniprogram_section(metrics_period)
-    sections.append(mp)
-    summary += mp_flags
-
     engagement, engagement_notes, engagement_metrics = engagement_sections(metrics_period)
-    sections += engagement
-    summary += engagement_notes
-    headline.update(
-        sessions=engagement_metrics.total.sessions, pages_per_session=engagement_metrics.total.pages_per_session
-    )
-
     ads = ads_report(metrics_period)
     ad_tables, ad_lines = ads_sections(ads)
-    sections += ad_tables
-    summary += ad_lines
-    headline.update(
-        spend=ads.totals.spend, attributed_revenue=ads.totals.revenue, leads=ads.totals.leads, roas=ads.totals.roas
-    )
-    headline.update(numbers_values)
-    summary[:0] = number_lines
 
+    sections = [
+        numbers,
+        kpis,
+        _funnel_section(current, previous, friction),
+        placements,
+        *_content_sections(content, articles),
+        mp,
+        *engagement,
+        *ad_tables,
+    ]
+    summary = [*number_lines, *funnel_lines, *behind, *friction_lines, *mp_flags, *engagement_notes, *ad_lines]
+    followers = content.followers
+    headline = {
+        "entered": current.entered,
+        "converted": paid,
+        "conversion_pct": pct(rate),
+        "new_followers": followers.publishing.follows + followers.other.follows,
+        "unfollows": followers.publishing.unfollows + followers.other.unfollows,
+        "article_opens": content.articles.opens,
+        "sessions": engagement_metrics.total.sessions,
+        "pages_per_session": engagement_metrics.total.pages_per_session,
+        "spend": ads.totals.spend,
+        "attributed_revenue": ads.totals.revenue,
+        "leads": ads.totals.leads,
+        "roas": ads.totals.roas,
+        **numbers_values,
+    }
     return {
         "kind": period.kind,
         "label": period.label,
@@ -136,7 +127,7 @@ def _funnel_section(current, previous, friction) -> Section:
     return section
 
 
-def _content_sections(content, period: SnapshotPeriod) -> list[Section]:
+def _content_sections(content: ContentMetrics, top: list[ArticleReads]) -> list[Section]:
     a, f, m = content.articles, content.followers, content.menu
     overview = Section(
         "content",
@@ -166,14 +157,8 @@ def _content_sections(content, period: SnapshotPeriod) -> list[Section]:
         note="From the imported article statistics, most read first.",
         chart={"type": "bar", "x": 0, "y": [1]},
     )
-    rows = (
-        ArticleStat.objects.filter(date__gte=period.first_day, date__lte=period.last_day)
-        .values("msgid", "title")
-        .annotate(reads=Sum("reads"), read_users=Sum("read_users"), shares=Sum("shares"), favourites=Sum("favourites"))
-        .order_by("-reads", "msgid")[:TOP_ARTICLES]
-    )
-    for row in rows:
-        articles.add(row["title"] or row["msgid"], row["reads"], row["read_users"], row["shares"], row["favourites"])
+    for article in top:
+        articles.add(article.title, article.reads, article.read_users, article.shares, article.favourites)
 
     paths = Section(
         "top_paths",

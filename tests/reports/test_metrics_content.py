@@ -6,7 +6,15 @@ import pytest
 from campaigns.models import EventDefinition
 from events.models import ArticleStat, OAUserSummary
 from reports.metrics.common import Filters, Period
-from reports.metrics.content import article_metrics, content_metrics, follower_growth, menu_ctr, top_paths
+from reports.metrics.content import (
+    ArticleReads,
+    article_metrics,
+    content_metrics,
+    follower_growth,
+    menu_ctr,
+    top_articles,
+    top_paths,
+)
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai
@@ -100,6 +108,19 @@ def test_filters_select_the_article_events(articles):
     result = article_metrics(WEEK, Filters(source="oa"))
 
     assert (result.opens, result.cta_clicks) == (1, 0)
+
+
+def test_top_articles_sum_each_articles_days_most_read_first(articles, django_assert_num_queries):
+    # A_1: 100 + 50 reads over two days (no title: shown by msgid); B_1: 10 reads; an article
+    # of another account and one of the next week are not this week's (wxoa only).
+    ArticleStat.objects.create(app_id="wxother", date=date(2025, 11, 12), msgid="X_1", title="Other", reads=500)
+    ArticleStat.objects.create(app_id="wxoa", date=date(2025, 11, 17), msgid="B_1", reads=999)
+
+    with django_assert_num_queries(1):
+        top = top_articles(WEEK, Filters(app_id="wxoa"), limit=5)
+
+    assert top == [ArticleReads("A_1", 150, 120, 6, 2), ArticleReads("B_1", 10, 10, 0, 0)]
+    assert [a.title for a in top_articles(WEEK, limit=1)] == ["Other"]
 
 
 def test_followers_on_publishing_days_against_other_days(followers, django_assert_max_num_queries):
