@@ -167,7 +167,7 @@ def _counts(
     # after entry until the window closes, like a later step's).
     names = list(dict.fromkeys(steps))
     who = person_of("e")
-    common = {"materialized": materialized(), "person": who.key, "identity": who.join}
+    per_person = {"materialized": materialized(), "person": who.key, "identity": who.join}
 
     # e0: the entry step's events in the period (filtered); later: every step's events,
     # anyone's, with the identity join done once (a hash of the identity table per join
@@ -199,7 +199,7 @@ def _counts(
             group=DIMENSIONS[dimension] if dimension else "NULL",
             entries=scans_sql(period, until=horizon) if scan_entry else events_table(),
             span=in_period(period, filters),
-            **common,
+            **per_person,
         )
     ]
     if raw_names:
@@ -210,7 +210,7 @@ def _counts(
             WHERE e.event_name IN {later_names} AND e.ts >= %(start)s AND e.ts < %(later_end)s
         )""",
                 {"start": db_datetime(period.start), "later_end": db_datetime(period.end + horizon)},
-            ).format(events=events_table(), later_names=in_list(raw_names, "later_name"), **common)
+            ).format(events=events_table(), later_names=in_list(raw_names, "later_name"), **per_person)
         )
     for j, name in enumerate(names):
         if scan_entry and name == QR_SCAN:
