@@ -10,6 +10,15 @@ says where people leave and what to look at first.
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from reports.metrics.common import (
+    ARTICLE_OPEN,
+    FOLLOW,
+    LEAD_FORM_SUBMIT,
+    PAGE_VIEW,
+    PAY_SUCCESS,
+    REPEAT_PURCHASE,
+    START_CHECKOUT,
+)
 from reports.metrics.funnel import Funnel
 
 DECLINE_POINTS = Decimal("5.0")
@@ -18,16 +27,16 @@ MIN_PEOPLE_FOR_DECLINE = 10
 
 # What to look at first when people stop before this step (seed §2–§5 vocabulary).
 ADVICE = {
-    "follow": "make the follow prompt after the QR scan clearer and say what followers get",
-    "article_open": "test the article title and cover image, and the time it is pushed",
-    "page_view": "check that the QR code or link lands on a page that loads fast and matches the promise",
+    FOLLOW: "make the follow prompt after the QR scan clearer and say what followers get",
+    ARTICLE_OPEN: "test the article title and cover image, and the time it is pushed",
+    PAGE_VIEW: "check that the QR code or link lands on a page that loads fast and matches the promise",
     "view_product": "put the products the campaign promised on the landing page",
     "add_to_cart": "check the product page: price, photos and an add-to-cart button above the fold",
-    "start_checkout": "shorten the way from cart to checkout and check coupon selection",
+    START_CHECKOUT: "shorten the way from cart to checkout and check coupon selection",
     "select_coupon": "make coupons easy to find and apply at checkout",
-    "pay_success": "check the pay page: api_error and payment_retry rates, load time, and the amount shown",
-    "lead_form_submit": "shorten the form and explain why each field is asked",
-    "repeat_purchase": "follow up buyers with a reason to come back (service message, coupon, new content)",
+    PAY_SUCCESS: "check the pay page: api_error and payment_retry rates, load time, and the amount shown",
+    LEAD_FORM_SUBMIT: "shorten the form and explain why each field is asked",
+    REPEAT_PURCHASE: "follow up buyers with a reason to come back (service message, coupon, new content)",
 }
 
 
