@@ -16,6 +16,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _group_commit_closed_before_the_test_database_is_dropped(django_db_setup):
+    """Transactional tests' single events go through the group committer, whose thread keeps
+    a connection to the test database; DROP DATABASE refuses while it is open."""
+    yield
+    from events.ingest.write import stop_group_commit
+
+    stop_group_commit()
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     """A staff user in the given groups (groups come from the roles migration)."""

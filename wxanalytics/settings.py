@@ -126,6 +126,13 @@ INGEST_KEY_CACHE_SECONDS = env_int("INGEST_KEY_CACHE_SECONDS", 10)
 # on another web server applies within this time; 0 = look up on every redirect).
 SHORT_LINK_CACHE_SECONDS = env_int("SHORT_LINK_CACHE_SECONDS", 10)
 
+# Group commit (events.ingest.group_commit): single events and scans of concurrent requests
+# in one web process share one INSERT and commit. WAIT_MS > 0 holds each group open that
+# long after its first row (more rows per commit, that much more latency); 0 takes what
+# arrived during the previous commit.
+INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", True)
+INGEST_GROUP_COMMIT_WAIT_MS = env_int("INGEST_GROUP_COMMIT_WAIT_MS", 0)
+
 ROOT_URLCONF = "wxanalytics.urls"
 WSGI_APPLICATION = "wxanalytics.wsgi.application"
 ASGI_APPLICATION = "wxanalytics.asgi.application"

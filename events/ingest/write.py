@@ -18,6 +18,11 @@ figures):
   COPY's text format is the cheapest way into PostgreSQL, and `json_to_recordset` costs
   more than the inserts themselves at 1,000 rows.
 
+Small batches sent by a request outside any transaction (single events, scans) go through
+this process's group committer (events.ingest.group_commit): the rows of all requests that
+arrive while a commit runs share the next statement and commit. INGEST_GROUP_COMMIT=0
+writes every request's rows itself.
+
 Other databases (the SQLite demo) keep the unique `events_event.dedupe_key`, with
 bulk_create and ignore_conflicts after a look-up; fine for one process.
 """
@@ -29,6 +34,7 @@ from datetime import datetime
 from functools import partial
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.functions import Lower
@@ -38,6 +44,7 @@ from events.models import Event, EventKey
 from events.partitions import ensure_partitions
 
 from .dedupe import digest
+from .group_commit import GroupCommitter
 from .validate import CleanRow
 
 # (column, PostgreSQL type) of a row as sent to the database, in COPY order.
@@ -62,6 +69,9 @@ COLUMNS = (
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 STAGING_THRESHOLD = 100
 STAGING_TABLE = "ingest_staging"
+# A request waits this long for its group's commit before answering 503 (gunicorn's own
+# request timeout in scripts/serve.py is 60 s).
+GROUP_COMMIT_TIMEOUT_SECONDS = 30
 
 
 def _insert_sql(batch: str) -> str:
@@ -103,7 +113,27 @@ COPY_STAGING_SQL = f"COPY {STAGING_TABLE} ({', '.join(COLUMN_NAMES)}) FROM STDIN
 
 
 def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
-    """Insert rows whose dedupe key is new; return the keys actually inserted."""
+    """Insert rows whose dedupe key is new; return the keys actually inserted. Committed
+    on return, unless the caller's own transaction is open."""
+    if not rows:
+        return set()
+    if (
+        settings.INGEST_GROUP_COMMIT
+        and len(rows) < STAGING_THRESHOLD
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        return _committer.insert(
+            rows,
+            received_at=received_at,
+            wait_ms=settings.INGEST_GROUP_COMMIT_WAIT_MS,
+            timeout=GROUP_COMMIT_TIMEOUT_SECONDS,
+        )
+    return write_events(rows, received_at=received_at)
+
+
+def write_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+    """insert_events on this thread's connection, whatever the batch."""
     if not rows:
         return set()
     if connection.vendor == "postgresql":
@@ -112,6 +142,10 @@ def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str
             return _insert_from_json(rows, received_at=received_at)
         return _insert_from_staging(rows, received_at=received_at)
     return _insert_portable(rows, received_at=received_at)
+
+
+_committer = GroupCommitter(write_events)
+stop_group_commit = _committer.stop
 
 
 def server_bound_cursor():
