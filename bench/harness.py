@@ -1,10 +1,14 @@
-"""What the HTTP benchmarks share: the app under gunicorn with production settings, and a
-psycopg connection to the bench database."""
+"""What the HTTP benchmarks share: the app as the README serves it in production
+(scripts/serve.py: nginx in front of gunicorn's gthread workers) with production settings,
+and a psycopg connection to the bench database."""
 
+import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -63,30 +67,70 @@ def migrated_database(database_url: str, *, env: dict[str, str] | None = None, t
     )
 
 
-def start_gunicorn(database_url: str, *, workers: int, backlog: int = 128) -> tuple[subprocess.Popen, int]:
-    """gunicorn on an already-listening socket of a free port: requests queue until a worker
-    accepts them, so the first request doubles as the readiness check."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(backlog)
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
+def start_server(database_url: str, *, workers: int, threads: int = 8, **env: str) -> tuple[subprocess.Popen, int]:
+    """`scripts/serve.py` on a free port, as the README's production command; returns once
+    /healthz answers. Stop it with `stop_server` (SIGTERM stops nginx and gunicorn)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "wxanalytics.wsgi", "--bind", f"fd://{fd}", "--workers", str(workers),
-         "--backlog", str(backlog), "--log-level", "warning"],
+        [PYTHON, "scripts/serve.py", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads)],
         cwd=ROOT,
-        env=server_env(database_url),
-        pass_fds=[fd],
+        env={**server_env(database_url), **env},
     )  # fmt: skip
-    listener.close()
-    return process, port
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 204:
+                conn.close()
+                return process, port
+            conn.close()
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process)
+            raise SystemExit(f"scripts/serve.py did not answer /healthz on port {port}")
+        time.sleep(0.2)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(child) for child in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def worker_pids(process: subprocess.Popen) -> list[int]:
-    """The gunicorn workers (children of the master), from /proc (Linux)."""
-    path = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+    """The gunicorn workers under scripts/serve.py (children of its gunicorn master), from /proc."""
+    masters = [pid for pid in _children(process.pid) if "gunicorn" in _command(pid)]
+    return [worker for master in masters for worker in _children(master)]
+
+
+def proxy_pids(process: subprocess.Popen) -> list[int]:
+    """nginx's master and workers under scripts/serve.py."""
+    masters = [pid for pid in _children(process.pid) if "nginx" in _command(pid)]
+    return masters + [worker for master in masters for worker in _children(master)]
 
 
 def backend_pids(conn: psycopg.Connection) -> list[int]:
