@@ -1,6 +1,7 @@
 """Batch ingest over HTTP through the real server stack vs a raw COPY of the same rows.
 
-Runs gunicorn with production settings on an ephemeral port against a bench database,
+Runs scripts/serve.py (nginx + gunicorn gthread workers, the README's production command) with
+production settings on an ephemeral port against a bench database,
 posts 1,000-event JSON batches from a few concurrent clients, then COPYs the same rows
 straight into events_event in the same run, and prints:
 
@@ -30,7 +31,8 @@ from harness import (
     cpu_seconds,
     migrated_database,
     server_env,
-    start_gunicorn,
+    start_server,
+    stop_server,
     worker_pids,
 )
 
@@ -181,7 +183,7 @@ def main() -> None:
 
     truncate()
     key = create_key()
-    process, port = start_gunicorn(DATABASE_URL, workers=WORKERS)
+    process, port = start_server(DATABASE_URL, workers=WORKERS)
     try:
         # One warm-up batch per worker (imports, connection, prepared statements).
         post_all(port, key, [json.dumps(make_warm_up(worker)).encode() for worker in range(WORKERS)])
@@ -193,8 +195,7 @@ def main() -> None:
             app_ms = (cpu_seconds(app) - app_before) * 1000 / BATCHES
             db_ms = (cpu_seconds(db) - db_before) * 1000 / BATCHES
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_server(process)
     value = total / http_seconds
     log(f"HTTP: {total:,} events in {http_seconds:.2f} s")
     with connect(DATABASE_URL) as conn:

@@ -1,6 +1,7 @@
 """What a hostile 5 MB body costs the server, against a normal 5 MB batch in the same run.
 
-Runs gunicorn with production settings (one sync worker) against a bench database and posts,
+Runs scripts/serve.py (nginx + one gunicorn gthread worker) with production settings against a
+bench database and posts,
 one at a time, ROUNDS bodies of each kind; CPU is read from /proc for the worker and the
 database backends (what the request really costs the machine, whatever else runs on it):
 
@@ -38,7 +39,8 @@ from harness import (
     cpu_seconds,
     migrated_database,
     server_env,
-    start_gunicorn,
+    start_server,
+    stop_server,
     worker_pids,
 )
 
@@ -157,7 +159,7 @@ def main() -> None:
         if status != 200 or answer["accepted"] != 0 or len(answer["rejected"]) != 1:
             raise SystemExit(f"wide row not rejected: {status} {str(answer)[:200]}")
 
-    process, port = start_gunicorn(DATABASE_URL, workers=1)
+    process, port = start_server(DATABASE_URL, workers=1)
     try:
         post(port, key, json.dumps(event(0, event_id="warm-up")).encode())  # imports, connection
         results = {
@@ -167,8 +169,7 @@ def main() -> None:
             "wide_row_under_cap": cpu_ms_per_request(process, port, key, kinds["wide_row_under_cap"], row_rejected),
         }
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_server(process)
     baseline_cpu, baseline_wall = results["baseline"]
     log(f"normal 5 MB batch: {baseline_cpu:.0f} ms CPU, {baseline_wall:.0f} ms wall per request")
     for name in ("wide_row", "wide_properties", "wide_row_under_cap"):

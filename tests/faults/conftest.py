@@ -49,8 +49,10 @@ def gunicorn_server():
     """Start the app under gunicorn with the given environment; stopped after the test."""
     started: list[subprocess.Popen] = []
 
-    def start(env: dict[str, str], workers: int = 2) -> Server:
+    def start(env: dict[str, str], workers: int = 2, threads: int = 0) -> Server:
+        """Sync workers, or gthread workers (as scripts/serve.py runs them) with `threads`."""
         port = free_port()
+        threaded = ["--worker-class", "gthread", "--threads", str(threads)] if threads else []
         process = subprocess.Popen(
             [
                 PYTHON,
@@ -59,6 +61,7 @@ def gunicorn_server():
                 "wxanalytics.wsgi",
                 "-w",
                 str(workers),
+                *threaded,
                 "-b",
                 f"127.0.0.1:{port}",
                 "--timeout",
