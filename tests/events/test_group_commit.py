@@ -1,0 +1,113 @@
+"""Group commit (events.ingest.group_commit): the single events of concurrent requests share
+one INSERT and one commit, and each request still gets its own answer.
+
+The committer is held on a lock the test takes on the key table, so the requests that
+arrive meanwhile are known to form one group when it is released. Each request is a thread
+calling `ingest_rows` with one row, as the event API and /r/<code> do.
+"""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from events.ingest import ingest_rows
+from events.models import Event, RejectedRow
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def row(event_id: str, **overrides) -> dict:
+    return {
+        "event_name": "qr_scan",
+        "user_id": "u1",
+        "ts": "2025-11-03T10:00:00+08:00",
+        "event_id": event_id,
+    } | overrides
+
+
+def dsn() -> str:
+    cfg = connection.settings_dict
+    return f"host={cfg['HOST'] or '127.0.0.1'} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname={cfg['NAME']}"
+
+
+class Requests:
+    """Each `send` is one request thread; `results[name]` is its IngestResult."""
+
+    def __init__(self) -> None:
+        self.results = {}
+        self.threads: list[threading.Thread] = []
+
+    def send(self, name: str, event: dict) -> None:
+        def request() -> None:
+            try:
+                self.results[name] = ingest_rows([event], channel="api", source="app-server")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=request)
+        thread.start()
+        self.threads.append(thread)
+        time.sleep(0.05)  # arrival order is queue order
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+
+def held_commit(watcher: psycopg.Connection, blocker: psycopg.Connection, requests: Requests) -> None:
+    """Lock the key table and send a first event: the committer's INSERT waits for the lock."""
+    blocker.execute("LOCK TABLE events_eventkey IN ACCESS EXCLUSIVE MODE")
+    requests.send("opener", row("opener"))
+    deadline = time.monotonic() + 10
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH batch%%'"
+    while not watcher.execute(query).fetchone()[0]:
+        assert time.monotonic() < deadline, "the committer's INSERT never waited for the lock"
+        time.sleep(0.05)
+
+
+def test_events_of_concurrent_requests_share_one_commit_and_each_request_is_answered_for_its_own():
+    requests = Requests()
+    with psycopg.connect(dsn(), autocommit=True) as watcher, psycopg.connect(dsn()) as blocker:
+        held_commit(watcher, blocker, requests)
+        for i in range(8):
+            requests.send(f"r{i}", row(f"e{i}", user_id=f"u{i}"))
+        blocker.rollback()
+        requests.join()
+
+    # One group for the opener, one statement (one received_at) for the eight behind it.
+    assert {name: result.accepted for name, result in requests.results.items()} == dict.fromkeys(
+        ["opener", *(f"r{i}" for i in range(8))], 1
+    )
+    assert Event.objects.count() == 9
+    assert Event.objects.exclude(event_id="opener").values("received_at").distinct().count() == 1
+
+
+def test_the_same_event_twice_in_one_group_is_stored_once_and_a_changed_copy_is_a_conflict():
+    requests = Requests()
+    with psycopg.connect(dsn(), autocommit=True) as watcher, psycopg.connect(dsn()) as blocker:
+        held_commit(watcher, blocker, requests)
+        requests.send("first", row("scan-1", page="pages/index"))
+        requests.send("retry", row("scan-1", page="pages/index"))  # the phone retried meanwhile
+        requests.send("changed", row("scan-1", page="pages/other"))  # same id, other payload
+        blocker.rollback()
+        requests.join()
+
+    answers = {name: (r.accepted, r.duplicates, r.conflicts) for name, r in requests.results.items()}
+    assert answers == {"opener": (1, 0, 0), "first": (1, 0, 0), "retry": (0, 1, 0), "changed": (0, 0, 1)}
+    assert list(Event.objects.filter(event_id="scan-1").values_list("page", flat=True)) == ["pages/index"]
+    assert RejectedRow.objects.get().reason == RejectedRow.Reason.CONFLICT
+
+
+def test_rows_written_inside_a_transaction_are_part_of_it_and_roll_back_with_it():
+    # The committer's own connection would have committed them apart from the transaction.
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        result = ingest_rows([row("in-tx")], channel="api", source="app-server")
+        raise RuntimeError("the caller's transaction fails after the ingest")
+
+    assert result.accepted == 1
+    assert not Event.objects.filter(event_id="in-tx").exists()
