@@ -83,6 +83,9 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+            # When nginx had the whole request: the app refuses one that waited too long
+            # for a worker (wxanalytics.overload). Overwrites any value a client sent.
+            proxy_set_header X-Request-Start "t=${{msec}}";
             proxy_request_buffering on;
             proxy_buffering on;
             proxy_read_timeout 60s;

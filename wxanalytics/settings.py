@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "wxanalytics.overload.RefuseStaleRequestsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "wxanalytics.security.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -132,6 +133,9 @@ SHORT_LINK_CACHE_SECONDS = env_int("SHORT_LINK_CACHE_SECONDS", 10)
 # arrived during the previous commit.
 INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", True)
 INGEST_GROUP_COMMIT_WAIT_MS = env_int("INGEST_GROUP_COMMIT_WAIT_MS", 0)
+# A request that waited longer than this for a worker (nginx's X-Request-Start) is answered
+# 503 before any work: its client has likely given up and will retry (wxanalytics.overload).
+REQUEST_QUEUE_TIMEOUT_SECONDS = env_int("REQUEST_QUEUE_TIMEOUT_SECONDS", 10)
 
 ROOT_URLCONF = "wxanalytics.urls"
 WSGI_APPLICATION = "wxanalytics.wsgi.application"
