@@ -15,6 +15,7 @@ from django.db import connection
 
 from events.ingest import ingest_rows
 from events.models import Event, RejectedRow
+from tests.faults.services import lock_waiters, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -61,11 +62,7 @@ def held_commit(watcher: psycopg.Connection, blocker: psycopg.Connection, reques
     """Lock the key table and send a first event: the committer's INSERT waits for the lock."""
     blocker.execute("LOCK TABLE events_eventkey IN ACCESS EXCLUSIVE MODE")
     requests.send("opener", row("opener"))
-    deadline = time.monotonic() + 10
-    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH batch%%'"
-    while not watcher.execute(query).fetchone()[0]:
-        assert time.monotonic() < deadline, "the committer's INSERT never waited for the lock"
-        time.sleep(0.05)
+    wait_until(lambda: lock_waiters(watcher, "events_eventkey"), 10, "the committer's INSERT to wait for its lock")
 
 
 def test_events_of_concurrent_requests_share_one_commit_and_each_request_is_answered_for_its_own():

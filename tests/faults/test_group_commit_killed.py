@@ -24,8 +24,7 @@ import urllib.request
 import psycopg
 import pytest
 
-from tests.faults.services import manage, production_env
-from tests.faults.test_killed_ingest_worker import children_of, wait_until
+from tests.faults.services import children_of, lock_waiters, manage, production_env, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -104,13 +103,7 @@ def test_a_worker_killed_while_requests_wait_for_a_shared_commit_loses_no_answer
         wait_until(lambda: stored("linked-") == COMMITTED_UNANSWERED, 30, "the committer to store the linked events")
         key_lock.execute("LOCK TABLE events_eventkey IN ACCESS EXCLUSIVE MODE")
         unanswered_waiting, threads_waiting = send_all(url, key, waiting)
-        wait_until(
-            lambda: watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH batch%%'"
-            ).fetchone()[0],
-            30,
-            "the committer's INSERT to wait for the key table",
-        )
+        wait_until(lambda: lock_waiters(watcher, "events_eventkey"), 30, "the committer's INSERT to wait for its lock")
         threading.Event().wait(0.5)  # the other requests queue behind the blocked group
 
         (worker,) = children_of(server.process.pid)
