@@ -38,6 +38,14 @@ def test_a_scan_that_waited_less_is_served_and_recorded(client, poster):
     assert Event.objects.get().event_name == "qr_scan"
 
 
+def test_a_stale_single_event_gets_the_apis_json_error_and_is_not_stored(client):
+    response = client.post("/api/v1/events", data={}, content_type="application/json", **waited(30))
+
+    assert response.status_code == 503
+    assert "too busy" in response.json()["error"]
+    assert not Event.objects.exists()
+
+
 @override_settings(REQUEST_QUEUE_TIMEOUT_SECONDS=0)
 def test_a_limit_of_zero_refuses_nothing(client, poster):
     assert client.get("/r/mall1", **waited(600)).status_code == 302

@@ -17,7 +17,7 @@ gunicorn, the demo) nothing is refused.
 import time
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 RETRY_AFTER_SECONDS = 2
@@ -36,11 +36,12 @@ class RefuseStaleRequestsMiddleware:
             except ValueError:
                 waited = 0.0
             if waited > limit:
-                response = HttpResponse(
-                    _("The server is too busy; nothing was recorded. Please try again."),
-                    status=503,
-                    content_type="text/plain; charset=utf-8",
-                )
+                message = _("The server is too busy; nothing was recorded. Please try again.")
+                # The APIs answer errors as {"error": …}, as their clients expect.
+                if request.path.startswith("/api/"):
+                    response = JsonResponse({"error": message}, status=503)
+                else:
+                    response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
                 response["Retry-After"] = str(RETRY_AFTER_SECONDS)
                 return response
         return self.get_response(request)
