@@ -4,8 +4,8 @@ A QR code on a livestream gets thousands of scans a minute, and each scan, Mini 
 launch or single API event used to pay its own statement, commit and WAL flush. In a
 threaded web worker (scripts/serve.py runs gunicorn's gthread workers), request threads
 hand their few rows to this process's committer thread and wait; the committer writes
-everything that arrived while the previous commit was running (or within
-INGEST_GROUP_COMMIT_WAIT_MS of the first row) with the ordinary batch write, commits, and
+everything that arrived while the previous commit was running and within
+INGEST_GROUP_COMMIT_WAIT_MS (2) of the group's first row with the ordinary batch write, commits, and
 only then releases each request with the keys of *its* rows that were inserted. A 200 still
 means durable: no request answers before the commit that holds its rows.
 
