@@ -31,9 +31,11 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed-test
 	bash scripts/test.sh
 
+# ruff, then the import contracts of pyproject.toml (layers campaigns → events → reports, no cycles).
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from events.models import Event
 from reports.models import SnapshotKind
+from reports.periods import closed_periods
 from reports.snapshots.build import build_snapshot
-from reports.snapshots.periods import closed_periods
 
 # At most this many periods of each kind (the dashboard trends show 8 weeks).
 LIMITS = {SnapshotKind.DAILY: 14, SnapshotKind.WEEKLY: 8, SnapshotKind.MONTHLY: 2}

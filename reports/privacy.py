@@ -11,9 +11,9 @@ from functools import partial
 
 from django.db import transaction
 
+from reports.export.tasks import remove_erased_from_archives_task
 from reports.models import Archive
 from reports.snapshots.build import mark_stale_for_days
-from reports.tasks import remove_erased_from_archives_task
 
 
 def on_person_erased(sender, *, record, days: list[date], **kwargs) -> int:

@@ -26,7 +26,7 @@ from events.privacy.hashing import PSEUDONYM_PREFIX, id_hash, pseudonym
 from events.privacy.retention import PERSONAL_PROPERTIES
 from reports.export import spreadsheet
 from reports.models import Archive, Snapshot
-from reports.snapshots.periods import SnapshotPeriod, parse_label
+from reports.periods import SnapshotPeriod, parse_label
 
 CHUNK_SIZE = 5000
 

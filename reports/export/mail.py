@@ -13,9 +13,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from reports.export.spreadsheet import section_csv
 from reports.models import Snapshot, SnapshotSubscription
-from reports.snapshots.periods import closed_periods
-from reports.snapshots.sections import section_csv
+from reports.periods import closed_periods
 
 logger = logging.getLogger(__name__)
 

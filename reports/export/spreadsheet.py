@@ -16,6 +16,7 @@ a negative amount keeps its sign and its sums. Rule and tests: docs/reliability.
 """
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -53,4 +54,14 @@ def writer(file, **options: Any) -> SafeWriter:
     return SafeWriter(file, **options)
 
 
-__all__ = ["safe_cell", "writer"]
+__all__ = ["safe_cell", "section_csv", "writer"]
+
+
+def section_csv(section: dict) -> str:
+    """One section as CSV text (header row + rows): a stored snapshot section
+    (reports.snapshots.sections.Section.as_dict) for admin downloads and mail."""
+    out = io.StringIO()
+    csv_out = writer(out)
+    csv_out.writerow(section.get("columns", []))
+    csv_out.writerows(section.get("rows", []))
+    return out.getvalue()

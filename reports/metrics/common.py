@@ -16,16 +16,15 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone
 
 from events.identity import person_sql
 from events.models import AdSpend, Event, Identity
+from reports.periods import DAY, Period  # noqa: F401  (the metric modules import both from here)
 from wxanalytics.replica import reports_connection
 
 from .sql import Sql, table
@@ -56,104 +55,8 @@ START_CHECKOUT = "start_checkout"
 KEY_ACTIONS = ("add_to_cart", START_CHECKOUT, "select_coupon", PAY_SUCCESS)
 OPERATIONAL_EVENTS = ("refund_request", "return_approved", "ticket_created")
 
-DAY = timedelta(days=1)
 RATE_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
-
-
-# --- periods ---------------------------------------------------------------------------
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=settings.REPORTING_TZ)
-
-
-def _first_of_next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A half-open interval [start, end) of aware datetimes, cut in settings.REPORTING_TZ.
-
-    `kind` is "day", "week" (ISO, from Monday), "month" or "custom"; `previous()` keeps it.
-    """
-
-    start: datetime
-    end: datetime
-    label: str
-    kind: str = "custom"
-
-    def __post_init__(self) -> None:
-        if timezone.is_naive(self.start) or timezone.is_naive(self.end):
-            raise ValueError("Period bounds must be aware datetimes.")
-        if self.end <= self.start:
-            raise ValueError(f"Period {self.label!r} ends before it starts.")
-
-    @classmethod
-    def day(cls, day: date) -> Period:
-        return cls(_local_midnight(day), _local_midnight(day + DAY), day.isoformat(), "day")
-
-    @classmethod
-    def iso_week(cls, year: int | date, week: int | None = None) -> Period:
-        """`Period.iso_week(2025, 46)`, or `Period.iso_week(some_date)` for the week holding it."""
-        if isinstance(year, date):
-            monday = year - timedelta(days=year.weekday())
-        else:
-            if week is None:
-                raise TypeError("Period.iso_week(year, week) needs the week number.")
-            monday = date.fromisocalendar(year, week, 1)
-        iso_year, iso_week, _ = monday.isocalendar()
-        return cls(
-            _local_midnight(monday), _local_midnight(monday + timedelta(days=7)), f"{iso_year}-W{iso_week:02d}", "week"
-        )
-
-    @classmethod
-    def month(cls, year: int | date, month: int | None = None) -> Period:
-        """`Period.month(2025, 11)`, or `Period.month(some_date)` for the month holding it."""
-        if isinstance(year, date):
-            first = year.replace(day=1)
-        else:
-            if month is None:
-                raise TypeError("Period.month(year, month) needs the month number.")
-            first = date(year, month, 1)
-        return cls(_local_midnight(first), _local_midnight(_first_of_next_month(first)), f"{first:%Y-%m}", "month")
-
-    @classmethod
-    def containing(cls, kind: str, day: date) -> Period:
-        """The day, ISO week or month (by `kind`) that holds `day`."""
-        makers = {"day": cls.day, "week": cls.iso_week, "month": cls.month}
-        if kind not in makers:
-            raise ValueError(f"Unknown period kind {kind!r}; use day, week or month.")
-        return makers[kind](day)
-
-    def previous(self) -> Period:
-        if self.kind in ("day", "week", "month"):
-            return Period.containing(self.kind, self.first_day - DAY)
-        length = self.end - self.start
-        return Period(self.start - length, self.start, f"before {self.label}", "custom")
-
-    @property
-    def first_day(self) -> date:
-        return timezone.localtime(self.start, settings.REPORTING_TZ).date()
-
-    @property
-    def last_day(self) -> date:
-        """The last local day the period touches (inclusive)."""
-        return timezone.localtime(self.end - timedelta(microseconds=1), settings.REPORTING_TZ).date()
-
-    @property
-    def days(self) -> list[date]:
-        count = (self.last_day - self.first_day).days + 1
-        return [self.first_day + timedelta(days=i) for i in range(count)]
-
-    @property
-    def day_bounds(self) -> list[datetime]:
-        """Local midnights from the first day to the day after the last: slice k is days[k]."""
-        return [_local_midnight(d) for d in self.days] + [_local_midnight(self.last_day + DAY)]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from reports.metrics.common import Period
+from reports.periods import Period
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # bounds the work of one request (the query reads the range plus 30 days)

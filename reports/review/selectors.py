@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from campaigns.models import KPI
+from reports.metrics.kpis import kpi_values
 from reports.models import Snapshot
 
 from .models import ReviewEntry
@@ -41,8 +42,9 @@ def latest_weekly_snapshot(*, up_to: IsoWeek) -> Snapshot | None:
 
 
 @dataclass
-class FrictionPoint:
-    """The weekly snapshot's friction point (reports.snapshots.friction), as stored in its data."""
+class StoredFriction:
+    """A weekly snapshot's friction point as stored in its data (computed at build time by
+    reports.snapshots.friction.friction_point), with the snapshot it came from."""
 
     snapshot: Snapshot
     step: str  # "add_to_cart → start_checkout"
@@ -54,11 +56,11 @@ class FrictionPoint:
     reason: str  # "decline" or "worst drop"
 
 
-def friction_point(snapshot: Snapshot | None) -> FrictionPoint | None:
+def stored_friction(snapshot: Snapshot | None) -> StoredFriction | None:
     data = (snapshot.data or {}).get("friction") if snapshot else None
     if not isinstance(data, dict) or not data.get("step"):
         return None
-    return FrictionPoint(
+    return StoredFriction(
         snapshot=snapshot,
         step=data["step"],
         sentence=data.get("sentence", ""),
@@ -70,20 +72,11 @@ def friction_point(snapshot: Snapshot | None) -> FrictionPoint | None:
     )
 
 
-def kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None] | None:
-    """Each KPI's value over `week`, computed in SQL by reports.metrics.kpis.
-
-    None when that module is not installed, so the page shows "—" rather than failing.
-    """
-    try:
-        from reports.metrics import kpis as kpi_metrics
-        from reports.metrics.common import Period
-    except ImportError:
-        return None
+def week_kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None]:
+    """Each KPI's value over `week` by KPI id, computed in SQL by reports.metrics.kpis."""
     if not kpis:
         return {}
-    period = Period.iso_week(week.year, week.week)
-    return {row.kpi_id: row.value for row in kpi_metrics.kpi_values(period, kpis=kpis)}
+    return {row.kpi_id: row.value for row in kpi_values(week.period, kpis=kpis)}
 
 
 def format_kpi_value(kpi: KPI, value: Decimal | None) -> str:
@@ -147,8 +140,7 @@ class ReviewPage:
     week: IsoWeek
     current_week: IsoWeek
     kpis: list[KpiRow]
-    metrics_available: bool
-    friction: FrictionPoint | None
+    friction: StoredFriction | None
     snapshot: Snapshot | None  # this week's snapshot, when built
     owners: list[OwnerRow]
     other_entries: list[ReviewEntry]  # entries by people no longer in the owner group
@@ -184,12 +176,12 @@ class _ValueCache:
 
     def __init__(self, kpis: list[KPI]):
         self.kpis = kpis
-        self.weeks: dict[IsoWeek, dict[int, Decimal | None] | None] = {}
+        self.weeks: dict[IsoWeek, dict[int, Decimal | None]] = {}
 
     def get(self, kpi: KPI, week: IsoWeek) -> Decimal | None:
         if week not in self.weeks:
-            self.weeks[week] = kpi_values(self.kpis, week)
-        return (self.weeks[week] or {}).get(kpi.pk)
+            self.weeks[week] = week_kpi_values(self.kpis, week)
+        return self.weeks[week].get(kpi.pk)
 
 
 def entry_movement(entry: ReviewEntry) -> Movement | None:
@@ -219,16 +211,15 @@ def review_page(week: IsoWeek, *, current_week: IsoWeek | None = None) -> Review
     kpis = list(KPI.objects.filter(is_active=True).order_by("name"))
     change_kpis = {e.kpi.pk: e.kpi for e in entries if e.kpi is not None}
     cache = _ValueCache(list({**{k.pk: k for k in kpis}, **change_kpis}.values()))
-    values = kpi_values(cache.kpis, week)
+    values = week_kpi_values(cache.kpis, week)
     cache.weeks[week] = values
 
     snapshot = weekly_snapshot(week)
     return ReviewPage(
         week=week,
         current_week=current_week,
-        kpis=[KpiRow(kpi=k, value=(v := (values or {}).get(k.pk)), on_target=k.is_on_target(v)) for k in kpis],
-        metrics_available=values is not None,
-        friction=friction_point(snapshot or latest_weekly_snapshot(up_to=week)),
+        kpis=[KpiRow(kpi=k, value=(v := values.get(k.pk)), on_target=k.is_on_target(v)) for k in kpis],
+        friction=stored_friction(snapshot or latest_weekly_snapshot(up_to=week)),
         snapshot=snapshot,
         owners=[OwnerRow(owner=o, entry=by_owner.get(o.pk)) for o in owners],
         other_entries=[e for e in this_week_entries if e.owner_id not in owner_ids],

@@ -3,7 +3,8 @@
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from wxanalytics.celery import TRANSIENT
 
 from . import services
 from .weeks import IsoWeek
@@ -14,7 +15,7 @@ logger = logging.getLogger(__name__)
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
+    autoretry_for=TRANSIENT,
     retry_backoff=30,
     max_retries=5,
 )

@@ -1,15 +1,19 @@
-"""ISO weeks as the review writes them: `2025-W46`, Monday to Sunday in the reporting zone."""
+"""ISO weeks as the review writes them: `2025-W46`, Monday to Sunday in the reporting zone.
+An `IsoWeek` is a key (year, week) that sorts and shifts; its label, bounds and parsing are
+the week `Period`'s (reports.periods)."""
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from reports.periods import LABELS, Period, week_label
+
+# The database's check on stored weeks (ReviewEntry's constraint): the label's shape with a
+# plausible week number; `IsoWeek.parse` also checks that the week exists.
 ISO_WEEK_PATTERN = r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
-_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 # Events start in 2000 (events.ingest.validate.EARLIEST_TS); the upper bound keeps every
 # neighbour and period end a page computes (next week, 4 weeks back) a valid date.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
@@ -23,7 +27,7 @@ class IsoWeek:
     @classmethod
     def parse(cls, value: str) -> "IsoWeek":
         """`2025-W46` → IsoWeek(2025, 46); ValueError with a readable reason otherwise."""
-        match = _ISO_WEEK.match(value.strip()) if isinstance(value, str) else None
+        match = LABELS["week"].match(value.strip()) if isinstance(value, str) else None
         if not match:
             raise ValueError(f"{value!r} is not an ISO week; write it like 2025-W46.")
         year, week = int(match[1]), int(match[2])
@@ -48,7 +52,7 @@ class IsoWeek:
         return cls.containing(local.date())
 
     def __str__(self) -> str:
-        return f"{self.year:04d}-W{self.week:02d}"
+        return week_label(self.year, self.week)
 
     @property
     def monday(self) -> date:
@@ -59,13 +63,17 @@ class IsoWeek:
         return self.monday + timedelta(days=6)
 
     @property
+    def period(self) -> Period:
+        return Period.iso_week(self.year, self.week)
+
+    @property
     def starts_at(self) -> datetime:
-        return datetime.combine(self.monday, time.min, tzinfo=settings.REPORTING_TZ)
+        return self.period.start
 
     @property
     def ends_at(self) -> datetime:
         """Exclusive end: next Monday 00:00 in the reporting zone."""
-        return self.starts_at + timedelta(days=7)
+        return self.period.end
 
     def shift(self, weeks: int) -> "IsoWeek":
         return IsoWeek.containing(self.monday + timedelta(weeks=weeks))

@@ -15,17 +15,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from reports.charts import section_chart
 from reports.models import Archive, Snapshot, SnapshotSubscription
-from reports.snapshots.periods import KINDS, PeriodError, last_closed, parse_label, periods_between
+from reports.periods import KINDS, PeriodError, last_closed, parse_label, periods_between
+from reports.snapshots.charts import section_chart
+from reports.snapshots.tasks import build_snapshot_task
 
 # A build form request above this many periods is refused (use the command for big backfills).
 MAX_FORM_PERIODS = 400
 
 
 def queue_build(kind: str, label: str) -> None:
-    from reports.tasks import build_snapshot_task
-
     build_snapshot_task.delay_on_commit(kind, label)
 
 

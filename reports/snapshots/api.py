@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from reports.models import Snapshot
+from reports.snapshots.tasks import build_snapshot_task
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -86,8 +87,6 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     def rebuild(self, request, pk=None):
         """Queue a rebuild of this snapshot's period; the old data stays readable until the
         new build replaces it in one write."""
-        from reports.tasks import build_snapshot_task
-
         snapshot = self.get_object()
         build_snapshot_task.delay_on_commit(snapshot.kind, snapshot.period_label)
         return Response(

@@ -22,11 +22,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from events.models import AdSpend, Event
+from reports.export.tasks import send_snapshot_mail_task
 from reports.metrics.common import refresh_planner_statistics, report_queries
 from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
+from reports.periods import SnapshotPeriod, closed_periods, parse_label
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
-from reports.snapshots.periods import SnapshotPeriod, closed_periods, parse_label
 from wxanalytics.replica import read_as_of, reading_reports
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,6 @@ def _claim(period: SnapshotPeriod, now: datetime) -> Snapshot:
 def _after_build(snapshot_id: int, kind: str) -> None:
     """Queue the subscriber mail (after commit, so the worker sees the new data); no
     subscribers, no task."""
-    from reports.tasks import send_snapshot_mail_task
-
     if SnapshotSubscription.objects.filter(kind=kind).exists():
         send_snapshot_mail_task.delay(snapshot_id)
 

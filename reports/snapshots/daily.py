@@ -8,10 +8,10 @@ from decimal import Decimal
 from django.conf import settings
 
 from reports.metrics.health import HealthCheck, HealthMetric, health_check
+from reports.periods import SnapshotPeriod
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
-from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.sections import Section, cell, pct
 
 THRESHOLD = Decimal("0.30")

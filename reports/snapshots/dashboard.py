@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from django.utils.safestring import SafeString
 
-from reports.charts import funnel_chart, line_chart
 from reports.models import Snapshot, SnapshotKind
+from reports.snapshots.charts import funnel_chart, line_chart
 from reports.snapshots.sections import as_number
 
 TREND_WEEKS = 8

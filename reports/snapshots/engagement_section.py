@@ -5,8 +5,8 @@ as 0 when nothing was measured."""
 
 from django.utils.translation import gettext as _
 
-from reports.metrics.common import Period
 from reports.metrics.engagement import EngagementMetrics, engagement_metrics
+from reports.periods import Period
 from reports.snapshots.sections import Section
 
 

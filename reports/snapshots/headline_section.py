@@ -4,8 +4,8 @@ period. Missing data is said in words (summary and note), never shown as 0."""
 
 from django.utils.translation import gettext as _
 
-from reports.metrics.common import Period
 from reports.metrics.headline import MONEY, RATE, Headline, headline
+from reports.periods import Period
 from reports.snapshots.sections import Section, cell, pct
 
 MISSING = "–"

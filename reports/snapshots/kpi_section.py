@@ -1,8 +1,8 @@
 """The KPI table every snapshot kind shows: each active KPI against its target."""
 
 from campaigns import units
-from reports.metrics.common import Period
 from reports.metrics.kpis import kpi_values
+from reports.periods import Period
 from reports.snapshots.sections import Section, pct
 
 ON_TARGET, BEHIND, NO_DATA = "on target", "behind", "no data"

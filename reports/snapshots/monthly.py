@@ -10,10 +10,10 @@ from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
 from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
 from reports.metrics.funnel import funnel_by
+from reports.periods import SnapshotPeriod
 from reports.snapshots.ads_sections import ads_sections, signals_section
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
-from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.placements_section import placements_section
 from reports.snapshots.sections import Section, pct, step_people
 

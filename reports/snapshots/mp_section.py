@@ -3,8 +3,8 @@ operational events and performance (page load p50/p95, api_error and payment_ret
 
 from django.conf import settings
 
-from reports.metrics.common import Period
 from reports.metrics.miniprogram import MiniProgramMetrics, miniprogram_metrics
+from reports.periods import Period
 from reports.snapshots.sections import Section, pct
 
 # Past these the row is flagged (seed §4: performance signals that cost conversions).

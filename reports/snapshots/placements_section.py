@@ -3,8 +3,8 @@ scans, follows, paying people, orders, revenue and refunds per placement."""
 
 from django.utils.translation import gettext as _
 
-from reports.metrics.common import Period
 from reports.metrics.placements import PlacementReport, placement_report
+from reports.periods import Period
 from reports.snapshots.sections import Section
 
 TOP_PLACEMENTS = 15

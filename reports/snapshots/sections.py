@@ -2,13 +2,10 @@
 chart hint, and a note. Admin, the dashboard, CSV export and email all render this shape
 and nothing else, so a new section needs no new template."""
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-from reports.export import spreadsheet
 
 
 def cell(value: Any) -> Any:
@@ -61,15 +58,6 @@ class Section:
             "flagged": self.flagged,
             "good": self.good,
         }
-
-
-def section_csv(section: dict) -> str:
-    """One section as CSV text (header row + rows)."""
-    out = io.StringIO()
-    writer = spreadsheet.writer(out)
-    writer.writerow(section.get("columns", []))
-    writer.writerows(section.get("rows", []))
-    return out.getvalue()
 
 
 def as_number(value: Any) -> float | None:

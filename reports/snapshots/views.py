@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from reports.export.spreadsheet import section_csv
 from reports.models import Snapshot
 from reports.snapshots.dashboard import dashboard_data
-from reports.snapshots.sections import section_csv
 from wxanalytics.replica import reading_reports
 
 

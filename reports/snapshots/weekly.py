@@ -7,13 +7,13 @@ from reports.metrics.ads import ads_report
 from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
 from reports.metrics.content import ArticleReads, ContentMetrics, content_metrics, top_articles
 from reports.metrics.funnel import funnel
+from reports.periods import SnapshotPeriod
 from reports.snapshots.ads_sections import ads_sections
 from reports.snapshots.engagement_section import engagement_sections
 from reports.snapshots.friction import friction_point
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
-from reports.snapshots.periods import SnapshotPeriod
 from reports.snapshots.placements_section import placements_section
 from reports.snapshots.sections import Section, pct, step_people
 

@@ -126,8 +126,8 @@ def test_seed_demo_runs_the_event_step(capsys):
 
 def test_the_demo_shows_creative_lander_lead_and_code_scan_figures(demo_campaigns):
     from reports.metrics.ads import ads_report
-    from reports.metrics.common import Period
     from reports.metrics.placements import placement_report
+    from reports.periods import Period
 
     seed_events(days=30, users=400, seed=42, progress=False)
     window = Period(Window(days=30, end_day=end_day()).start, Window(days=30, end_day=end_day()).end, "demo")

@@ -27,9 +27,9 @@ from events.privacy.retention import apply_retention, retention_cutoff
 from events.privacy.unfollow import due_unfollowers, erase_unfollowed
 from events.tasks import erase_app_unfollowers, erase_unfollowed_people
 from reports.export.archive import archive_month, drop_archived_month
+from reports.export.tasks import pseudonymise_old_archives, remove_erased_from_archives_task
 from reports.models import Archive, Snapshot
 from reports.snapshots import build
-from reports.tasks import pseudonymise_old_archives, remove_erased_from_archives_task
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -15,7 +15,7 @@ import redis
 from django.db import connection
 
 from reports.models import Snapshot
-from reports.snapshots.periods import last_closed
+from reports.periods import last_closed
 from tests.faults.services import ROOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
@@ -56,7 +56,7 @@ def wait_for_built(labels: list[str], kind: str, timeout: float) -> set[str]:
 
 def queue_weekly_builds(labels: list[str], env: dict) -> None:
     calls = "; ".join(f"build_snapshot_task.delay('weekly', '{label}')" for label in labels)
-    run_python(f"from reports.tasks import build_snapshot_task; {calls}", env)
+    run_python(f"from reports.snapshots.tasks import build_snapshot_task; {calls}", env)
 
 
 def test_builds_queued_before_a_broker_restart_run_after_it(transactional_db, throwaway_redis):
@@ -90,7 +90,7 @@ def test_builds_lost_with_a_non_persistent_broker_are_caught_up(transactional_db
     lost = redis.Redis.from_url(broker.url).llen("reports") == 0
     worker = start_worker(env)
     try:
-        run_python("from reports.tasks import build_due_snapshots; build_due_snapshots.delay()", env)
+        run_python("from reports.snapshots.tasks import build_due_snapshots; build_due_snapshots.delay()", env)
         built = wait_for_built([last_week], "weekly", timeout=120)
     finally:
         worker.terminate()

@@ -17,8 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from reports import tasks
 from reports.models import Snapshot
+from reports.snapshots import tasks
 from tests.faults.services import ROOT, children_of, lock_waiters, wait_until
 from tests.reports.snapshot_data import WEEK, at, ensure_funnel_plan, event, save
 

@@ -53,7 +53,7 @@ def orders_kpi(target: str = "5") -> KPI:
 
 def built(kind: str, label: str, **fields) -> Snapshot:
     """A built snapshot row with given sections, without running a builder."""
-    from reports.snapshots.periods import parse_label
+    from reports.periods import parse_label
 
     period = parse_label(kind, label)
     defaults = {

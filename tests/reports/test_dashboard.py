@@ -3,8 +3,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from reports.charts import bar_chart, funnel_chart, line_chart, section_chart
 from reports.models import Snapshot
+from reports.snapshots.charts import bar_chart, funnel_chart, line_chart, section_chart
 from tests.reports.snapshot_data import built
 
 pytestmark = pytest.mark.postgres

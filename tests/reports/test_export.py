@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from reports.export.archive import archive_month
 from reports.export.mail import send_snapshot_mail, unsent_snapshot_ids
+from reports.export.spreadsheet import section_csv
 from reports.models import Archive, Snapshot, SnapshotSubscription
-from reports.snapshots.sections import Section, section_csv
+from reports.snapshots.sections import Section
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import SHANGHAI, built
 

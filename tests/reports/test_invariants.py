@@ -26,8 +26,9 @@ from events.models import AdSpend, Event, Identity
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
-from reports.metrics.common import PAY_SUCCESS, Period, money
+from reports.metrics.common import PAY_SUCCESS, money
 from reports.metrics.funnel import funnel, funnel_by
+from reports.periods import Period
 from tests.reports import reference as ref
 from tests.reports.journeys import journeys, load
 from tests.reports.test_reference_property import (  # noqa: F401 (fixtures)

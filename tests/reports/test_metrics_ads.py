@@ -6,7 +6,8 @@ import pytest
 from campaigns.models import Campaign, Creative
 from events.models import AdSpend
 from reports.metrics.ads import ads_report, creative_fatigue
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

@@ -8,7 +8,7 @@ import pytest
 
 from campaigns.models import Campaign, Creative
 from reports.metrics.ads import ads_report
-from reports.metrics.common import Period
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

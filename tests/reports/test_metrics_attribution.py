@@ -4,7 +4,8 @@ import pytest
 
 from campaigns.models import Campaign, Placement
 from reports.metrics.attribution import attribution
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

@@ -7,7 +7,8 @@ import pytest
 from campaigns.models import Campaign, Creative, Placement
 from events.models import AdSpend
 from reports.metrics.cohorts import cohorts
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 NOVEMBER = Period.month(2025, 11)

@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.metrics.common import Filters, Period, change, ratio
+from reports.metrics.common import Filters, change, ratio
+from reports.periods import Period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -5,7 +5,7 @@ import pytest
 
 from campaigns.models import EventDefinition
 from events.models import ArticleStat, OAUserSummary
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.content import (
     ArticleReads,
     article_metrics,
@@ -15,6 +15,7 @@ from reports.metrics.content import (
     top_articles,
     top_paths,
 )
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from campaigns.models import Campaign
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.engagement import engagement_metrics
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 DAY = Period.day(date(2025, 11, 12))

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from reports.metrics.common import Period
 from reports.metrics.headline import headline
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16; previous: 3 … 9 Nov

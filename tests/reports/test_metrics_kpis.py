@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from campaigns.models import KPI
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.kpis import kpi_values, to_date
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

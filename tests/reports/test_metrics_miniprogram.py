@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.miniprogram import miniprogram_metrics
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, save
 
 DAY = Period.day(date(2025, 11, 12))

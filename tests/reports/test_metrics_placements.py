@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from campaigns.models import Campaign, Placement
-from reports.metrics.common import Period
 from reports.metrics.placements import placement_report
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, same_person, save
 
 WEEK = Period.iso_week(2025, 46)  # Mon 2025-11-10 … Sun 2025-11-16, Shanghai

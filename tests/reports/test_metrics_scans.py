@@ -8,10 +8,11 @@ import pytest
 
 from campaigns.models import Campaign, Placement
 from reports.metrics.attribution import attribution
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.funnel import funnel
 from reports.metrics.health import health_check
 from reports.metrics.scans import scans_sql
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, fetch_scans, same_person, save
 
 DAY = Period.day(date(2025, 11, 12))

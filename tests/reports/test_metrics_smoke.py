@@ -11,7 +11,7 @@ from campaigns.models import Campaign, Placement
 from reports.metrics.ads import ads_report, creative_fatigue
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import GROUPINGS, cohorts
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.content import content_metrics
 from reports.metrics.funnel import DIMENSIONS, funnel, funnel_by
 from reports.metrics.headline import headline
@@ -19,6 +19,7 @@ from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
 from reports.metrics.miniprogram import miniprogram_metrics
 from reports.metrics.placements import placement_report
+from reports.periods import Period
 from tests.reports.metrics_data import at, event, save
 
 

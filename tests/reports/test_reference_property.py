@@ -23,13 +23,14 @@ from campaigns.models import KPI, Campaign, EventDefinition
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.content import article_metrics, menu_ctr, top_paths
 from reports.metrics.engagement import engagement_metrics
 from reports.metrics.funnel import default_steps, funnel, funnel_by
 from reports.metrics.health import health_check
 from reports.metrics.kpis import kpi_values
 from reports.metrics.miniprogram import miniprogram_metrics
+from reports.periods import Period
 from reports.snapshots.sections import cell
 from tests.reports import reference as ref
 from tests.reports.journeys import EDGE_JOURNEYS, journeys, load, make_fixed

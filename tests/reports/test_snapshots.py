@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from events.models import AdSpend
 from reports.metrics.funnel import Funnel, FunnelStep
 from reports.models import Snapshot
+from reports.periods import PeriodError, closed_periods, last_closed, parse_label
 from reports.snapshots import build
 from reports.snapshots.friction import friction_point
-from reports.snapshots.periods import PeriodError, closed_periods, last_closed, parse_label
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import (
     AFTER_WEEK,

@@ -11,8 +11,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from reports import tasks
+from reports.export import tasks as export_tasks
 from reports.models import Snapshot
+from reports.schedule import SCHEDULE
+from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
 
@@ -49,7 +51,28 @@ def test_the_stale_task_marks_late_periods(db):
 
 
 def test_the_mail_task_returns_quietly_when_the_snapshot_is_gone(db):
-    assert tasks.send_snapshot_mail_task(987654) == 0
+    assert export_tasks.send_snapshot_mail_task(987654) == 0
+
+
+def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds_it():
+    # A fresh interpreter does what a worker does at start (autodiscovery imports each app's
+    # `tasks` module), so nothing this test module imported can hide a task a worker misses.
+    # The names are the ones beat rows, routes and queued messages carry: moving a task to
+    # another module must not rename it.
+    script = (
+        "import django; django.setup()\n"
+        "from wxanalytics.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "print('\\n'.join(sorted(app.tasks)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    registered = set(out.stdout.split())
+    wanted = {entry.task for entry in SCHEDULE} | set(settings.CELERY_TASK_ROUTES)
+
+    assert wanted - registered == set()
+    assert {"reports.tasks.build_snapshot_task", "reports.tasks.send_snapshot_mail_task"} <= registered
+    assert tasks.build_snapshot_task.name == "reports.tasks.build_snapshot_task"
+    assert export_tasks.send_snapshot_mail_task.name == "reports.tasks.send_snapshot_mail_task"
 
 
 def _worker_env() -> dict:

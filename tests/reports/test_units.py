@@ -7,7 +7,7 @@ import pytest
 
 from campaigns import units
 from campaigns.models import KPI
-from reports.metrics.common import Period
+from reports.periods import Period
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.sections import cell
 from tests.reports.metrics_data import at, event, save

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from reports.periods import KINDS, PeriodError, last_closed, parse_label, periods_between
 from reports.snapshots.build import SnapshotError, build_snapshot
-from reports.snapshots.periods import KINDS, PeriodError, last_closed, parse_label, periods_between
 
 OPTION_FOR_KIND = {"daily": "date", "weekly": "week", "monthly": "month"}
 

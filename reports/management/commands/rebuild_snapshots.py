@@ -4,8 +4,8 @@ computed (README: "Numbers changed in this release"). One command, with progress
 from django.core.management.base import BaseCommand, CommandError
 
 from reports.models import Snapshot
+from reports.periods import KINDS
 from reports.snapshots.build import SnapshotError, build_snapshot
-from reports.snapshots.periods import KINDS
 
 
 class Command(BaseCommand):

@@ -1,12 +1,14 @@
 """`manage.py seed_demo`: a realistic, deterministic demo data set, safe to re-run.
 
 Each app contributes one step: campaigns (definitions), events (a journey of events, ad
-spend, imports), reports (snapshots). A step whose module is not there yet is skipped.
+spend, imports), reports (snapshots, Friday review entries).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.demo import seed_definitions
+from events.demo import seed_events
+from reports.demo import seed_reports
 from reports.review.demo import seed_reviews
 
 
@@ -25,21 +27,11 @@ class Command(BaseCommand):
         summary = seed_definitions(seed=seed)
         self.stdout.write(f"definitions: {summary}")
 
-        try:
-            from events.demo import seed_events
-        except ImportError:
-            self.stdout.write("events: skipped (events.demo not available)")
-        else:
-            result = seed_events(days=days, users=users, seed=seed, stdout=self.stdout)
-            self.stdout.write(f"events: {result}")
+        result = seed_events(days=days, users=users, seed=seed, stdout=self.stdout)
+        self.stdout.write(f"events: {result}")
 
-        try:
-            from reports.demo import seed_reports
-        except ImportError:
-            self.stdout.write("reports: skipped (reports.demo not available)")
-        else:
-            result = seed_reports(days=days, seed=seed, stdout=self.stdout)
-            self.stdout.write(f"reports: {result}")
+        result = seed_reports(days=days, seed=seed, stdout=self.stdout)
+        self.stdout.write(f"reports: {result}")
 
         self.stdout.write(f"friday review: {seed_reviews()} new entries")
 
