@@ -275,7 +275,10 @@ BULK_MAX_ROWS = 5000
 
 
 @dataclass
-class RowError:
+class LineError:
+    """What is wrong with one line of a bulk placement CSV (the header is line 1); event
+    rows refused at ingest are events.ingest.RowError."""
+
     line: int
     errors: dict[str, list[str]]
 
@@ -284,7 +287,7 @@ class RowError:
 class BulkPlacementError(Exception):
     """The upload was refused as a whole; `errors` says which lines and why."""
 
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
 
     def __str__(self) -> str:
         return "; ".join(
@@ -293,7 +296,7 @@ class BulkPlacementError(Exception):
 
 
 def _file_error(message: str) -> BulkPlacementError:
-    return BulkPlacementError([RowError(line=1, errors={"file": [message]})])
+    return BulkPlacementError([LineError(line=1, errors={"file": [message]})])
 
 
 def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -> list[Placement]:
@@ -307,7 +310,7 @@ def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -
     """
     if "\x00" in csv_text:
         line = csv_text.count("\n", 0, csv_text.index("\x00")) + 1
-        raise BulkPlacementError([RowError(line=line, errors={"row": ["The line contains a NUL byte (\\x00)."]})])
+        raise BulkPlacementError([LineError(line=line, errors={"row": ["The line contains a NUL byte (\\x00)."]})])
     # newline=None reads LF, CRLF and CR alone (Excel's "CSV (Macintosh)") as line ends.
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"), newline=None))
     try:
@@ -317,7 +320,7 @@ def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -
         if "field larger than field limit" in str(exc):
             limit = csv.field_size_limit()
             message = f"A cell is larger than {limit // 1024} KB; at most {limit:,} characters."
-        raise BulkPlacementError([RowError(line=reader.line_num, errors={"row": [message]})]) from None
+        raise BulkPlacementError([LineError(line=reader.line_num, errors={"row": [message]})]) from None
 
 
 def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None) -> list[Placement]:
@@ -335,12 +338,12 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
             errors["header"] = [f"Unknown column(s): {', '.join(unknown)}. Known: {', '.join(BULK_COLUMNS)}."]
         if missing:
             errors.setdefault("header", []).append(f"Missing column(s): {', '.join(missing)}.")
-        raise BulkPlacementError([RowError(line=1, errors=errors)])
+        raise BulkPlacementError([LineError(line=1, errors=errors)])
 
     rows: list[tuple[int, dict[str, str]]] = []
     for row in reader:
         if None in row:
-            raise BulkPlacementError([RowError(line=reader.line_num, errors={"row": ["More values than columns."]})])
+            raise BulkPlacementError([LineError(line=reader.line_num, errors={"row": ["More values than columns."]})])
         values = {k: (v or "").strip() for k, v in row.items()}
         if any(values.values()):
             rows.append((reader.line_num, values))
@@ -355,7 +358,7 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
     appids = {values.get("wechat_app", "") for _, values in rows} - {""}
     apps = {a.appid: a for a in WeChatApp.objects.filter(appid__in=appids)}
 
-    errors: list[RowError] = []
+    errors: list[LineError] = []
     valid: list[tuple[int, Placement]] = []
     seen: dict[tuple[int, str], int] = {}
     for line, values in rows:
@@ -405,7 +408,7 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
                 row_errors.setdefault("name", []).append(f"Same campaign and name as line {seen[key]}.")
             seen.setdefault(key, line)
         if row_errors:
-            errors.append(RowError(line=line, errors=row_errors))
+            errors.append(LineError(line=line, errors=row_errors))
         else:
             valid.append((line, placement))
 
@@ -415,7 +418,7 @@ def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None
     ).values_list("campaign_id", "name")
     for key in existing:
         if key in line_of:
-            errors.append(RowError(line=line_of[key], errors={"name": ["A placement with this name already exists."]}))
+            errors.append(LineError(line=line_of[key], errors={"name": ["A placement with this name already exists."]}))
     if errors:
         raise BulkPlacementError(sorted(errors, key=lambda e: e.line))
 
