@@ -21,6 +21,15 @@ from wxanalytics.celery import TRANSIENT
 
 logger = logging.getLogger(__name__)
 
+# An archive run rewrites whole files, so a redelivered message only repeats the same work.
+ARCHIVE_RUN = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 60,
+    "max_retries": 3,
+}
+
 
 @shared_task(
     name="reports.tasks.send_snapshot_mail_task",
@@ -44,14 +53,7 @@ def send_due_snapshot_mails() -> int:
     return len(ids)
 
 
-@shared_task(
-    name="reports.tasks.archive_month_task",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=60,
-    max_retries=3,
-)
+@shared_task(name="reports.tasks.archive_month_task", **ARCHIVE_RUN)
 def archive_month_task(month: str) -> None:
     """Archive one month (YYYY-MM): re-running overwrites the same files."""
     archive_month(month)
@@ -64,14 +66,7 @@ def archive_last_month() -> str:
     return label
 
 
-@shared_task(
-    name="reports.tasks.remove_erased_from_archives_task",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=60,
-    max_retries=3,
-)
+@shared_task(name="reports.tasks.remove_erased_from_archives_task", **ARCHIVE_RUN)
 def remove_erased_from_archives_task(erasure_id: int, months: list[str]) -> int:
     """Rewrite these archived months (YYYY-MM-01) without the rows of one erasure's ids;
     a rerun finds nothing more to remove."""
@@ -82,14 +77,7 @@ def remove_erased_from_archives_task(erasure_id: int, months: list[str]) -> int:
     return sum(remove_erased_from_archive(date.fromisoformat(m), id_hashes=record.id_hashes) for m in months)
 
 
-@shared_task(
-    name="reports.tasks.pseudonymise_old_archives",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=60,
-    max_retries=3,
-)
+@shared_task(name="reports.tasks.pseudonymise_old_archives", **ARCHIVE_RUN)
 def pseudonymise_old_archives() -> int:
     """Archived months older than PRIVACY_RETENTION_MONTHS get the same pseudonyms as the
     database's events (each archive once); returns the rows changed."""
