@@ -16,7 +16,7 @@ from django.utils import timezone
 
 DAY = timedelta(days=1)
 
-# Labels by period kind; a label that matches may still name no date (2026-W53).
+# Labels by period kind; a label that matches may still name no date (2025-W53).
 LABELS = {
     "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
     "week": re.compile(r"^(\d{4})-W(\d{2})$"),
@@ -45,7 +45,7 @@ def label_for(kind: str, first_day: date) -> str:
 def parse_first_day(kind: str, label: str) -> date:
     """The first day of the day, week or month a label names (`2025-11-03`, `2025-W46`,
     `2025-11`). PeriodError when the label does not have the kind's shape; ValueError when
-    it has the shape but names no date (`2025-02-30`, `2026-W53`)."""
+    it has the shape but names no date (`2025-02-30`, `2025-W53`)."""
     match = LABELS[kind].match(label)
     if not match:
         raise PeriodError(f"{label!r} is not a {kind} label.")
@@ -120,6 +120,11 @@ class Period:
         return cls(
             local_midnight(first), local_midnight(_first_of_next_month(first)), label_for("month", first), "month"
         )
+
+    @classmethod
+    def span(cls, first_day: date, last_day: date) -> Period:
+        """The local days `first_day` to `last_day` (inclusive), labelled `2025-11-01..2025-11-30`."""
+        return cls(local_midnight(first_day), local_midnight(last_day + DAY), f"{first_day}..{last_day}", "custom")
 
     @classmethod
     def containing(cls, kind: str, day: date) -> Period:

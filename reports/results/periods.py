@@ -28,8 +28,7 @@ def results_period(campaign: Campaign, first: str | None, last: str | None) -> P
         raise RangeError(_("`from` must not be after `to`."))
     if (last_day - first_day).days + 1 > MAX_DAYS:
         raise RangeError(_("At most %(days)s days per request.") % {"days": MAX_DAYS})
-    start, end = Period.day(first_day).start, Period.day(last_day).end
-    return Period(start, end, f"{first_day.isoformat()}..{last_day.isoformat()}")
+    return Period.span(first_day, last_day)
 
 
 def _parse(text: str) -> date:

@@ -88,7 +88,7 @@ class IsoWeek:
 
 
 def validate_iso_week(value: str) -> None:
-    """Field validator: the format and that the week exists (2026 has no W53)."""
+    """Field validator: the format and that the week exists (2025 has no W53)."""
     try:
         IsoWeek.parse(value)
     except ValueError as exc:
