@@ -31,9 +31,10 @@ from django.db.models import Q, Sum
 
 from campaigns.models import Campaign, Creative
 from events.models import AdSpend
+from reports.periods import Period
 
 from .attribution import attributed_conversions_sql
-from .common import LEAD_FORM_SUBMIT, PAY_SUCCESS, Filters, Period, money, ratio
+from .common import LEAD_FORM_SUBMIT, PAY_SUCCESS, Filters, money, ratio
 
 NONE_LABEL = "(none)"
 MAX_ID = 2**31 - 1  # a longer number cannot be our primary key (and would overflow the query)

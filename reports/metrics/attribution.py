@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from campaigns.models import Campaign, Placement
+from reports.periods import Period
 
 from .common import (
     PAY_SUCCESS,
     Filters,
-    Period,
     db_datetime,
     events_table,
     in_list,

@@ -40,13 +40,12 @@ from django.utils import timezone
 
 from campaigns.models import Creative, Placement
 from events.models import AdSpend
+from reports.periods import DAY, Period
 
 from .common import (
-    DAY,
     PAY_SUCCESS,
     REFUND_SUCCESS,
     Filters,
-    Period,
     bucket_case,
     db_datetime,
     events_table,

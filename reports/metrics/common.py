@@ -24,7 +24,7 @@ from django.db import DatabaseError, connection
 
 from events.identity import person_sql
 from events.models import AdSpend, Event, Identity
-from reports.periods import DAY, Period  # noqa: F401  (the metric modules import both from here)
+from reports.periods import Period
 from wxanalytics.replica import reports_connection
 
 from .sql import Sql, table

@@ -31,6 +31,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
 
 from campaigns.models import EventDefinition
 from events.models import ArticleStat, OAUserSummary
+from reports.periods import DAY, Period
 
 from .common import (
     ARTICLE_OPEN,
@@ -38,7 +39,6 @@ from .common import (
     ARTICLE_READ_COMPLETE,
     ARTICLE_SHARE,
     CTA_CLICK,
-    DAY,
     FOLLOW,
     MASS_SEND_FINISHED,
     MENU_CLICK,
@@ -46,7 +46,6 @@ from .common import (
     QR_SCAN,
     UNFOLLOW,
     Filters,
-    Period,
     bucket_case,
     db_datetime,
     events_table,

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from campaigns.models import Campaign
+from reports.periods import Period
 
 from .common import (
     PAGE_VIEW,
     Filters,
-    Period,
     events_table,
     in_period,
     json_number,

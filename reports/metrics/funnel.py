@@ -29,11 +29,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from campaigns.models import Campaign, EventDefinition, Placement
+from reports.periods import Period
 
 from .common import (
     QR_SCAN,
     Filters,
-    Period,
     db_datetime,
     events_table,
     in_list,

@@ -23,11 +23,12 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from reports.periods import Period
+
 from .common import (
     PAY_SUCCESS,
     REFUND_SUCCESS,
     Filters,
-    Period,
     bucket_case,
     change,
     db_datetime,

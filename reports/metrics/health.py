@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db.models import Sum
 
 from events.models import AdSpend
+from reports.periods import Period
 
 from .common import (
     FOLLOW,
@@ -38,7 +39,6 @@ from .common import (
     RATE_PLACES,
     UNFOLLOW,
     Filters,
-    Period,
     bucket_case,
     db_datetime,
     events_table,
@@ -96,7 +96,7 @@ def health_check(day: date, filters: Filters | None = None, *, threshold: Decima
     filters = filters or Filters()
     first = day - timedelta(days=TRAILING_DAYS)
     days = [first + timedelta(days=i) for i in range(TRAILING_DAYS + 1)]
-    window = Period(Period.day(first).start, Period.day(day).end, f"{first}..{day}")
+    window = Period.span(first, day)
 
     spend_rows = AdSpend.objects.filter(date__gte=first, date__lte=day)
     if filters.campaign_id:

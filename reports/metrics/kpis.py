@@ -8,11 +8,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from campaigns.models import KPI, MEASURE_UNITS
+from reports.periods import DAY, Period
 
 from .common import (
-    DAY,
     Filters,
-    Period,
     change,
     db_datetime,
     events_table,

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from reports.periods import Period
+
 from .common import (
     API_ERROR,
     KEY_ACTIONS,
@@ -24,7 +26,6 @@ from .common import (
     PAYMENT_RETRY,
     START_CHECKOUT,
     Filters,
-    Period,
     events_table,
     in_list,
     in_period,

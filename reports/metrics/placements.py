@@ -23,13 +23,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from campaigns.models import Placement
+from reports.periods import Period
 
 from .attribution import touches_cte
 from .common import (
     FOLLOW,
     PAY_SUCCESS,
     REFUND_SUCCESS,
-    Period,
     db_datetime,
     events_table,
     in_list,

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .common import QR_SCAN, Period, db_datetime, events_table, in_list, json_text, person_of, seconds_between
+from reports.periods import Period
+
+from .common import QR_SCAN, db_datetime, events_table, in_list, json_text, person_of, seconds_between
 from .sql import Sql
 
 APP_LAUNCH = "app_launch"
