@@ -2,6 +2,7 @@
 placements (each with one QR scene), creatives, and the WeChat apps we talk to."""
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -392,6 +393,30 @@ class IssuedScene(models.Model):
         return self.value
 
 
+# A WeChat code that expires within this many days needs someone (home page, placement filter).
+QR_EXPIRY_WARNING_DAYS = 7
+
+
+@dataclass(frozen=True)
+class QRState:
+    """What a placement's printed code is right now, and why: "short link" with "the app has no
+    AppSecret" tells a marketer why the WeChat code they chose is not the one being printed."""
+
+    label: str
+    reason: str = ""
+    needs_attention: bool = False
+
+
+class PlacementQuerySet(models.QuerySet):
+    def qr_expiring(self, *, now=None) -> "PlacementQuerySet":
+        """WeChat codes that stop working within QR_EXPIRY_WARNING_DAYS (not those already expired)."""
+        now = now or timezone.now()
+        return self.filter(qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=QR_EXPIRY_WARNING_DAYS))
+
+    def qr_refused(self) -> "PlacementQuerySet":
+        return self.exclude(qr_error="")
+
+
 class Placement(models.Model):
     """Where a code is shown. One placement, one scene value, one QR code, one short link."""
 
@@ -468,6 +493,8 @@ class Placement(models.Model):
     qr_renewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     qr_renewals = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PlacementQuerySet.as_manager()
 
     class Meta:
         ordering = ["campaign", "name"]
@@ -553,6 +580,48 @@ class Placement(models.Model):
     def is_printed(self) -> bool:
         """Kinds of placement that end up on paper or packaging, where a code cannot be swapped."""
         return self.kind in self.PRINTED_KINDS
+
+    def qr_state(self, *, now=None) -> QRState:
+        """The code's status with its reason, in the order a marketer needs to know it."""
+        now = now or timezone.now()
+        if self.qr_error:
+            return QRState(gettext("WeChat refused"), self.qr_error, needs_attention=True)
+        if self.qr_kind != self.QRKind.WEB_LINK and not (self.qr_url or self.qr_image):
+            # Rows saved before clean() refused such kinds, or an app whose secret was removed later.
+            if self.wechat_app_id is None:
+                why = gettext("no WeChat app is chosen")
+            elif not self.wechat_app.has_api_credentials:
+                why = gettext("the app has no AppSecret")
+            else:
+                why = gettext("WeChat has not issued the code yet")
+            return QRState(gettext("short link"), why, needs_attention=True)
+        if self.qr_image:
+            return QRState(gettext("Mini Program code"), gettext("drawn by WeChat; it never expires"))
+        if self.qr_expires_at is None:
+            if self.qr_url:
+                return QRState(gettext("issued by WeChat"), gettext("permanent Official Account code"))
+            return QRState(gettext("short link"), gettext("a web short link was chosen"))
+        expires = timezone.localtime(self.qr_expires_at).strftime("%Y-%m-%d")
+        if self.qr_expires_at <= now:
+            return QRState(
+                gettext("expired %(day)s") % {"day": expires}, gettext("renew it or use a permanent code"), True
+            )
+        soon = self.qr_expires_within(QR_EXPIRY_WARNING_DAYS, now=now)
+        if self.qr_renewed_at is not None:
+            label = gettext("renewed %(n)d× (last %(last)s), expires %(day)s") % {
+                "n": self.qr_renewals,
+                "last": timezone.localtime(self.qr_renewed_at).strftime("%Y-%m-%d"),
+                "day": expires,
+            }
+            why = gettext(
+                "A new image each time: printed copies of an earlier code stop working. Use a permanent code for print."
+            )
+            return QRState(label, why, soon)
+        return QRState(
+            gettext("expires %(day)s") % {"day": expires},
+            gettext("temporary Official Account code, renewed while the campaign runs"),
+            soon,
+        )
 
     def qr_expires_within(self, days: int, *, now=None) -> bool:
         if self.qr_expires_at is None:

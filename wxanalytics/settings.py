@@ -72,7 +72,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "wxanalytics.apps.SiteAdminConfig",  # django.contrib.admin whose index is the home page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,15 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from wxanalytics.health import healthz
 
-admin.site.site_header = "wxanalytics"
-admin.site.site_title = "wxanalytics"
-admin.site.index_title = "Campaigns, events and reports"
-
 urlpatterns = [
     path("healthz", healthz, name="healthz"),  # liveness probe: 204, no DB (wxanalytics/health.py)
+    path("", RedirectView.as_view(pattern_name="dashboard"), name="root"),
     # Events first: the event API and short links take almost every request, and Django
     # tries patterns in order (the API router's many patterns cost ~0.3 ms per miss).
     path("", include("events.urls")),

@@ -1,7 +1,5 @@
 """Admin for campaigns, placements (with their QR codes) and creatives."""
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -88,13 +86,21 @@ PRINT_NEEDS_PERMANENT = _(
 )
 
 
+def qr_state_html(placement: Placement) -> str:
+    """The code's status, with its reason on hover; bold when it needs someone."""
+    state = placement.qr_state()
+    template = '<strong title="{}">{}</strong>' if state.needs_attention else '<span title="{}">{}</span>'
+    return format_html(template, state.reason, state.label)
+
+
 class QRExpiryFilter(admin.SimpleListFilter):
     title = "QR expiry"
     parameter_name = "qr_expiry"
 
     def lookups(self, request, model_admin):
         return [
-            ("soon", "Expiring within 7 days"),
+            ("soon", _("Expiring within 7 days")),
+            ("refused", _("Refused by WeChat")),
             ("expired", "Expired"),
             ("renewed", _("Renewed (printed copies of the old code stop working)")),
             ("none", "Does not expire"),
@@ -103,7 +109,9 @@ class QRExpiryFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "soon":
-            return queryset.filter(qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7))
+            return queryset.qr_expiring(now=now)
+        if self.value() == "refused":
+            return queryset.qr_refused()
         if self.value() == "expired":
             return queryset.filter(qr_expires_at__lte=now)
         if self.value() == "renewed":
@@ -313,12 +321,9 @@ class PlacementAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if request.method == "GET":
             warn_if_loopback(request)
-        now = timezone.now()
         extra_context = {
             **(extra_context or {}),
-            "qr_expiring_count": Placement.objects.filter(
-                qr_expires_at__gt=now, qr_expires_at__lte=now + timedelta(days=7)
-            ).count(),
+            "qr_expiring_count": Placement.objects.qr_expiring().count(),
             # Printed kinds on renewable codes: each renewal breaks what is already printed.
             "printed_renewed_count": Placement.objects.filter(
                 qr_kind=Placement.QRKind.OA_TEMPORARY, qr_renewed_at__isnull=False, kind__in=Placement.PRINTED_KINDS
@@ -341,29 +346,9 @@ class PlacementAdmin(admin.ModelAdmin):
     def qr_download(self, placement: Placement) -> str:
         return _qr_links(placement) if placement.pk else "—"
 
-    @admin.display(description="QR status", ordering="qr_expires_at")
+    @admin.display(description=_("QR status"), ordering="qr_expires_at")
     def qr_status(self, placement: Placement) -> str:
-        if placement.qr_error:
-            return format_html('<span title="{}">WeChat refused</span>', placement.qr_error)
-        if placement.qr_image:
-            return "Mini Program code drawn by WeChat"
-        if placement.qr_expires_at is None:
-            return "issued by WeChat" if placement.qr_url else "short link"
-        if placement.qr_renewed_at is not None:
-            return format_html(
-                '<span title="{}">renewed {}× (last {}), expires {}</span>',
-                _(
-                    "A new image each time: printed copies of an earlier code stop working. Use a permanent code for print."
-                ),
-                placement.qr_renewals,
-                timezone.localtime(placement.qr_renewed_at).strftime("%Y-%m-%d"),
-                placement.qr_expires_at.strftime("%Y-%m-%d"),
-            )
-        if placement.qr_expires_at <= timezone.now():
-            return "expired"
-        if placement.qr_expires_within(7):
-            return format_html("<strong>expires {}</strong>", placement.qr_expires_at.strftime("%Y-%m-%d"))
-        return f"expires {placement.qr_expires_at:%Y-%m-%d}"
+        return qr_state_html(placement)
 
     @admin.action(description="Download QR codes (ZIP)", permissions=["view"])
     def download_qr_zip(self, request, queryset):
