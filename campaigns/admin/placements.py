@@ -25,7 +25,7 @@ BULK_MAX_BYTES = 2 * 1024 * 1024
 PRINT_PNG_SIZE = 1800  # ~15 cm at 300 dpi: an A5 poster's code
 
 
-def _qr_links(placement: Placement) -> str:
+def qr_download_links(placement: Placement) -> str:
     png = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"})
     svg = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "svg"})
     sheet = reverse("placement-print-sheet")
@@ -136,7 +136,7 @@ class PlacementInline(admin.TabularInline):
 
     @admin.display(description="QR code")
     def qr_download(self, placement: Placement) -> str:
-        return _qr_links(placement) if placement.pk else "—"
+        return qr_download_links(placement) if placement.pk else "—"
 
 
 class CreativeInline(admin.TabularInline):
@@ -183,7 +183,7 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>',
             reverse("campaign-placements", args=[campaign.pk]),
-            _("Scans, follows, paying people, orders, revenue and refunds per placement →"),
+            _("This week and month per placement, ad spend and ROAS, QR codes →"),
         )
 
     def get_queryset(self, request):
@@ -344,7 +344,7 @@ class PlacementAdmin(admin.ModelAdmin):
 
     @admin.display(description="Download")
     def qr_download(self, placement: Placement) -> str:
-        return _qr_links(placement) if placement.pk else "—"
+        return qr_download_links(placement) if placement.pk else "—"
 
     @admin.display(description=_("QR status"), ordering="qr_expires_at")
     def qr_status(self, placement: Placement) -> str:

@@ -1,4 +1,5 @@
-"""The campaign results page in admin (thin: authorize, read, render)."""
+"""The campaign page in admin (thin: authorize, read, render): this week and this month per
+placement with spend, ROAS and QR codes (reports.results.campaign_page), then any date range."""
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -6,8 +7,10 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from campaigns.admin.placements import qr_download_links
 from campaigns.models import Campaign
 from reports.metrics.placements import placement_report
+from reports.results.campaign_page import campaign_page
 from reports.results.periods import RangeError, results_period
 from reports.snapshots.placements_section import placement_columns, placement_rows
 from reports.snapshots.sections import Section
@@ -38,10 +41,15 @@ def campaign_placements(request, pk: int):
         for row in placement_rows(placement_report(period, campaign_id=campaign.pk)):
             table.add(*row)
         section = table.as_dict()
+    page = campaign_page(campaign)
     context = {
         **admin.site.each_context(request),
-        "title": _("Placement results: %(campaign)s") % {"campaign": campaign.code},
+        "title": _("Campaign %(campaign)s: placements, spend and QR codes") % {"campaign": campaign.code},
         "campaign": campaign,
+        "page": page,
+        "lines": [(line, qr_download_links(line.placement)) for line in page.lines],
+        "page_money": [(_("This week"), page.week_money), (_("This month"), page.month_money)],
+        "no_spend": page.week_money.spend is None or page.month_money.spend is None,
         "section": section,
         "error": error,
         "first": request.GET.get("from", ""),
