@@ -532,6 +532,50 @@ class MiniProgramPageStat(models.Model):
         return f"{self.date} {self.page_path}"
 
 
+class ImportRun(models.Model):
+    """One file imported in the background (a large admin upload): the file waits in storage
+    until the worker reads it; progress is bytes read, since a stream's row count is known
+    only at its end. `summary` is the ImportSummary when done."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Importing")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
+
+    kind = models.CharField(max_length=32, help_text="ad_spend, oa_user_summary, article_stats, mp_page_stats")
+    file = models.FileField(upload_to="imports/", blank=True, help_text="Deleted once imported.")
+    file_name = models.CharField(max_length=255, help_text="As uploaded.")
+    defaults = models.JSONField(default=dict, blank=True, help_text="Values for the whole file (app_id, date).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.file_name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, self.bytes_done * 100 // self.bytes_total) if self.bytes_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 class PayMerchant(models.Model):
     """A WeChat Pay merchant whose API v3 notifications we accept at /wechat/pay/<mchid>/notify/.
 

@@ -4,10 +4,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
+from events.imports.runs import import_run_execute
 from events.partitions import ensure_partitions
 from events.privacy import retention, unfollow
 from events.wechat.userinfo import link_followers
@@ -80,3 +82,15 @@ def erase_app_unfollowers(app_id: int) -> int:
         logger.info("WeChat app %s is gone; nobody to erase", app_id)
         return 0
     return len(unfollow.erase_unfollowed(app))
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+)
+def run_import_task(run_id: int) -> None:
+    """Import one stored upload (events.imports.runs); re-running it replaces, never doubles."""
+    import_run_execute(run_id)

@@ -299,6 +299,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "reports.tasks.build_snapshot_task": {"queue": "reports"},
     "reports.tasks.archive_month_task": {"queue": "reports"},
+    "events.tasks.run_import_task": {"queue": "ingest"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 if CELERY_BROKER_URL.startswith("filesystem://"):

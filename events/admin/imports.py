@@ -4,15 +4,16 @@ stats), each with an "Import CSV" page that shows what the import did, line by l
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from events.imports import ImportFormatError, get_spec, import_csv
+from events.imports import ImportFormatError, get_spec, import_csv, runs
 from events.imports.services import CHANNEL_PREFIX
-from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary
+from events.models import AdSpend, ArticleStat, ImportRun, MiniProgramPageStat, OAUserSummary
 
 # WeChat's getusersummary user_source codes (WECHAT.md §4.1), shown next to the code.
 USER_SOURCE_LABELS = {
@@ -57,7 +58,9 @@ class ImportCSVForm(forms.Form):
 
 
 class ImportCSVMixin:
-    """Adds `<changelist>/import/` and an "Import CSV" button to the changelist."""
+    """Adds `<changelist>/import/` and an "Import CSV" button to the changelist. A file larger
+    than runs.BACKGROUND_IMPORT_BYTES is imported by a worker: the page then shows a progress
+    bar (polling `import/<run>/status.json`) and the result when done."""
 
     import_kind: str
     change_list_template = "admin/events/import_change_list.html"
@@ -66,6 +69,16 @@ class ImportCSVMixin:
         info = self.opts.app_label, self.opts.model_name
         return [
             path("import/", self.admin_site.admin_view(self.import_csv_view), name="{}_{}_import".format(*info)),
+            path(
+                "import/<int:run_id>/",
+                self.admin_site.admin_view(self.import_run_view),
+                name="{}_{}_import_run".format(*info),
+            ),
+            path(
+                "import/<int:run_id>/status.json",
+                self.admin_site.admin_view(self.import_run_status_view),
+                name="{}_{}_import_run_status".format(*info),
+            ),
             path(
                 "import/template.csv",
                 self.admin_site.admin_view(self.import_template_view),
@@ -93,6 +106,12 @@ class ImportCSVMixin:
             form = ImportCSVForm(request.POST, request.FILES, file_defaults=file_defaults)
             if form.is_valid():
                 defaults = {name: form.cleaned_data.get(name) for name in file_defaults}
+                upload = form.cleaned_data["file"]
+                if upload.size > runs.BACKGROUND_IMPORT_BYTES:
+                    run = runs.import_run_create(
+                        kind=self.import_kind, upload=upload, defaults=defaults, user=request.user
+                    )
+                    return redirect(self._run_url(run, "import_run"))
                 try:
                     summary = import_csv(self.import_kind, form.cleaned_data["file"], defaults=defaults)
                 except ImportFormatError as exc:
@@ -115,6 +134,44 @@ class ImportCSVMixin:
             "has_view_permission": self.has_view_permission(request),
         }
         return TemplateResponse(request, "admin/events/import_csv.html", context)
+
+    def _run_url(self, run: ImportRun, name: str) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=[run.pk])
+
+    def _run(self, request, run_id: int) -> ImportRun:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(ImportRun, pk=run_id, kind=self.import_kind)
+
+    def import_run_view(self, request, run_id: int):
+        """The background import: a progress bar until it is done, then its result."""
+        run = self._run(request, run_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Importing %(file)s") % {"file": run.file_name},
+            "run": run,
+            "summary": run.summary if run.status == ImportRun.Status.DONE else None,
+            "status_url": self._run_url(run, "import_run_status"),
+            "import_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"),
+            "rejected_url": _rejected_rows_url(self.import_kind),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/events/import_run.html", context)
+
+    def import_run_status_view(self, request, run_id: int):
+        run = self._run(request, run_id)
+        return JsonResponse(
+            {
+                "status": run.status,
+                "status_display": str(run.get_status_display()),
+                "percent": run.percent,
+                "bytes_done": run.bytes_done,
+                "bytes_total": run.bytes_total,
+                "finished": run.is_finished,
+                "error": run.error,
+            }
+        )
 
 
 def _rejected_rows_url(kind: str) -> str:
