@@ -16,18 +16,10 @@ from campaigns.services import placement_create
 from events.models import AdSpend
 from tests.browser import Browser, chromium_available
 from tests.reports.metrics_data import event, save
-from tests.reports.snapshot_data import built, orders_kpi
+from tests.reports.snapshot_data import KPI_SECTION, built, orders_kpi
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts" / "first-hour"
-
-KPIS = {
-    "key": "kpis",
-    "title": "KPIs vs target",
-    "columns": ["KPI", "Value", "Target", "Previous", "Change %", "Status", "Unit", "Period"],
-    "rows": [["Weekly orders", 12, 20, 10, "20.0", "behind", "events", "2025-W46"]],
-    "flagged": [0],
-}
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def first_hour(transactional_db, make_user, campaign):
         data={
             "headline": {"entered": 100, "orders": 12},
             "friction": {"step": "add_to_cart → pay_success", "sentence": "Fix first: check the pay page."},
-            "sections": [KPIS],
+            "sections": [KPI_SECTION],
         },
     )
     poster = placement_create(Placement(campaign=campaign, name="春节海报"))

@@ -2,23 +2,18 @@
 endpoint, then the result. The task is called directly here, and once through a real
 Celery worker on Redis."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from events import tasks
 from events.imports import runs
 from events.models import AdSpend, ImportRun, RejectedRow
+from tests.worker import running_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = "date,campaign,ad_group,creative,spend,impressions,clicks,reach\n"
 GOOD = "2025-11-01,23Q4-Sale,Moments,Red poster,120.50,10000,150,8000\n"
 BAD = "2025-11-03,23Q4-Sale,g,c,1,1,5,1\n"  # 5 clicks on 1 impression: rejected
@@ -154,19 +149,6 @@ def test_a_run_is_seen_only_by_people_who_may_import_its_table(client, analyst, 
     assert client.get(f"/admin/events/oausersummary/import/{run.pk}/status.json").status_code == 404
 
 
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "DB_CONN_MAX_AGE": "0",
-        "MEDIA_ROOT": str(default_storage.location),
-    }
-
-
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
@@ -179,16 +161,7 @@ def test_a_real_worker_imports_a_large_upload_while_the_page_polls(
 
     app.control.purge()
     client.force_login(marketer)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker", "-Q", "ingest", "-P", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT,
-        env=_worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    try:
+    with running_worker("ingest") as (worker, log):
         response = client.post("/admin/events/adspend/import/", {"file": SimpleUploadedFile("big.csv", _spend_csv())})
         page_url = response["Location"]
         polled = []
@@ -198,12 +171,9 @@ def test_a_real_worker_imports_a_large_upload_while_the_page_polls(
             if polled[-1]["finished"] or worker.poll() is not None:
                 break
             time.sleep(0.3)
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
 
-    assert polled[-1]["status"] == "done", f"the worker did not finish the import; its log:\n{output[-3000:]}"
+    assert polled[-1]["status"] == "done", f"the worker did not finish the import; its log:\n{log.text[-3000:]}"
     assert polled[0]["status"] in ("queued", "running", "done") and polled[-1]["percent"] == 100
     assert AdSpend.objects.count() == 30
     assert "<th>Created</th><td>30</td>" in client.get(page_url).content.decode()
-    assert "run_import_task" in output
+    assert "run_import_task" in log.text

@@ -65,3 +65,13 @@ def built(kind: str, label: str, **fields) -> Snapshot:
     }
     defaults.update(fields)
     return Snapshot.objects.create(kind=kind, period_start=period.start, **defaults)
+
+
+# A built snapshot's KPI table as kpi_section writes it: one weekly KPI, behind its target.
+KPI_SECTION = {
+    "key": "kpis",
+    "title": "KPIs vs target",
+    "columns": ["KPI", "Value", "Target", "Previous", "Change %", "Status", "Unit", "Period"],
+    "rows": [["Weekly orders", 12, 20, 10, "20.0", "behind", "events", "2025-W46"]],
+    "flagged": [0],
+}

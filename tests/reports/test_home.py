@@ -12,17 +12,9 @@ from campaigns.services import placement_create
 from events.models import RejectedRow
 from reports import home
 from reports.models import Snapshot
-from tests.reports.snapshot_data import built, orders_kpi
+from tests.reports.snapshot_data import KPI_SECTION, built, orders_kpi
 
 pytestmark = pytest.mark.postgres
-
-KPIS = {
-    "key": "kpis",
-    "title": "KPIs vs target",
-    "columns": ["KPI", "Value", "Target", "Previous", "Change %", "Status", "Unit", "Period"],
-    "rows": [["Weekly orders", 12, 20, 10, "20.0", "behind", "events", "2025-W47"]],
-    "flagged": [0],
-}
 
 
 def _rejected(status=RejectedRow.Status.OPEN) -> RejectedRow:
@@ -49,13 +41,13 @@ def test_the_home_shows_this_weeks_kpis_the_friction_point_links_and_latest_snap
         data={"friction": {"step": "add_to_cart → pay_success", "sentence": "Fix first: the pay page."}},
     )
     # Yesterday's daily snapshot holds the weekly KPI to that day: it wins over last week's.
-    day = built("daily", "2025-11-19", data={"sections": [KPIS]})
+    day = built("daily", "2025-11-19", data={"sections": [KPI_SECTION]})
     client.force_login(analyst)
 
     with django_assert_max_num_queries(16):  # snapshots and bounded counts only: no metric query
         html = client.get("/admin/").content.decode()
 
-    assert "Weekly orders" in html and "target 20" in html and "behind" in html and "2025-W47" in html
+    assert "Weekly orders" in html and "target 20" in html and "behind" in html and "2025-W46" in html
     assert "as of 2025-11-19" in html
     assert "add_to_cart → pay_success" in html and "Fix first: the pay page." in html
     for url in (reverse("dashboard"), reverse("review"), reverse("admin:reports_snapshot_changelist")):

@@ -1,15 +1,10 @@
 """Task adapters called directly, and one end-to-end build through a real Celery worker on
 the Redis broker against the test database."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from reports.export import tasks as export_tasks
 from reports.models import Snapshot
@@ -17,9 +12,9 @@ from reports.schedule import SCHEDULE
 from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
+from tests.worker import running_worker
 
 pytestmark = pytest.mark.postgres
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_task_builds_and_returns_the_snapshot_id(db):
@@ -75,14 +70,6 @@ def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds
     assert export_tasks.send_snapshot_mail_task.name == "reports.tasks.send_snapshot_mail_task"
 
 
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    if db.get("PASSWORD"):
-        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
-
-
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):
@@ -93,31 +80,7 @@ def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db
     app.control.purge()  # leftovers from earlier runs on this broker db
     ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "wxanalytics",
-            "worker",
-            "-Q",
-            "reports,default",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=_worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with running_worker("reports,default") as (worker, log):
         tasks.build_snapshot_task.delay("weekly", WEEK)
         deadline = time.monotonic() + 60
         snapshot = None
@@ -126,10 +89,7 @@ def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db
             if snapshot or worker.poll() is not None:
                 break
             time.sleep(0.3)
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
 
-    assert snapshot is not None, f"the worker built nothing; its log:\n{output[-3000:]}"
+    assert snapshot is not None, f"the worker built nothing; its log:\n{log.text[-3000:]}"
     assert snapshot.data["headline"]["entered"] == 2 and snapshot.duration_ms is not None
-    assert "build_snapshot_task" in output
+    assert "build_snapshot_task" in log.text
