@@ -149,6 +149,16 @@ def test_with_kpis_but_no_snapshot_the_home_asks_for_a_build_not_a_kpi(client, a
     assert "No snapshot holds the KPIs yet" in html
 
 
+def test_the_review_link_is_shown_only_to_those_who_may_open_the_review(client, marketer, analyst):
+    client.force_login(marketer)
+    marketer_home = client.get("/admin/").content.decode()
+    client.force_login(analyst)
+    analyst_home = client.get("/admin/").content.decode()
+
+    assert f'href="{reverse("review")}"' not in marketer_home
+    assert f'href="{reverse("review")}"' in analyst_home
+
+
 def test_a_user_who_may_not_read_reports_gets_the_plain_index(client, make_user):
     client.force_login(make_user("nogroup"))
 
