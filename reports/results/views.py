@@ -14,11 +14,17 @@ from reports.results.campaign_page import campaign_page
 from reports.results.periods import RangeError, results_period
 from reports.snapshots.placements_section import placement_columns, placement_rows
 from reports.snapshots.sections import Section
+from wxanalytics.replica import reading_reports
 
 
 @staff_member_required
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_placements(request, pk: int):
+    with reading_reports():  # live metric queries: the reports replica when there is one
+        return _campaign_page(request, pk)
+
+
+def _campaign_page(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     error, section = None, None
     try:

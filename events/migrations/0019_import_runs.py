@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0017_measurements_have_no_currency'),
+        ('events', '0018_ingest_key_allowed_origins'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
