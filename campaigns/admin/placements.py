@@ -249,7 +249,7 @@ class PlacementAdmin(admin.ModelAdmin):
     list_display = ["name", "campaign", "kind", "scene", "qr_kind", "qr_status", "qr_download"]
     list_filter = ["kind", "qr_kind", QRExpiryFilter, ("campaign", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "scene", "campaign__code", "campaign__name"]
-    list_select_related = ["campaign"]
+    list_select_related = ["campaign", "wechat_app"]  # qr_status names the app's missing AppSecret
     autocomplete_fields = ["campaign", "wechat_app"]
     actions = ["download_qr_zip", "print_sheet", "request_wechat_qr_again"]
     readonly_fields = [
