@@ -15,8 +15,9 @@ from campaigns import units
 from campaigns.models import Campaign, Placement, QRState
 from events.models import AdSpend
 from reports.metrics.ads import ads_report
-from reports.metrics.common import Filters, Period
+from reports.metrics.common import Filters
 from reports.metrics.placements import PlacementRow, placement_report
+from reports.periods import Period
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Task adapters called directly, and one end-to-end build through a real Celery worker on
 the Redis broker against the test database."""
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -12,7 +14,7 @@ from reports.schedule import SCHEDULE
 from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
-from tests.worker import running_worker
+from tests.worker import ROOT, running_worker
 
 pytestmark = pytest.mark.postgres
 
