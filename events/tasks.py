@@ -4,12 +4,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
-from events.imports.runs import import_run_execute
+from events.imports.runs import import_run_create, import_run_execute
 from events.partitions import ensure_partitions
 from events.privacy import retention, unfollow
 from events.wechat.userinfo import link_followers
@@ -94,3 +94,12 @@ def erase_app_unfollowers(app_id: int) -> int:
 def run_import_task(run_id: int) -> None:
     """Import one stored upload (events.imports.runs); re-running it replaces, never doubles."""
     import_run_execute(run_id)
+
+
+def import_in_background(*, kind: str, upload, defaults: dict, user=None):
+    """Store an upload as an import run and queue its task once the run is committed (here,
+    not in events.imports, so the import code never imports the tasks that call it)."""
+    with transaction.atomic():
+        run = import_run_create(kind=kind, upload=upload, defaults=defaults, user=user)
+        run_import_task.delay_on_commit(run.pk)
+    return run

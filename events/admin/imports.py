@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from events.imports import ImportFormatError, get_spec, import_csv, runs
 from events.imports.services import CHANNEL_PREFIX
 from events.models import AdSpend, ArticleStat, ImportRun, MiniProgramPageStat, OAUserSummary
+from events.tasks import import_in_background
 
 # WeChat's getusersummary user_source codes (WECHAT.md §4.1), shown next to the code.
 USER_SOURCE_LABELS = {
@@ -108,7 +109,7 @@ class ImportCSVMixin:
                 defaults = {name: form.cleaned_data.get(name) for name in file_defaults}
                 upload = form.cleaned_data["file"]
                 if upload.size > runs.BACKGROUND_IMPORT_BYTES:
-                    run = runs.import_run_create(
+                    run = import_in_background(
                         kind=self.import_kind, upload=upload, defaults=defaults, user=request.user
                     )
                     return redirect(self._run_url(run, "import_run"))

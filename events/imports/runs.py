@@ -27,9 +27,7 @@ PROGRESS_EVERY_SECONDS = 0.5
 
 
 def import_run_create(*, kind: str, upload: UploadedFile, defaults: dict[str, Any], user=None) -> ImportRun:
-    """Store the upload and queue its import once the row is committed."""
-    from events.tasks import run_import_task
-
+    """Store the upload as a queued run; `events.tasks.import_in_background` also queues it."""
     get_spec(kind)  # an unknown kind fails here, not in the worker
     with transaction.atomic():
         run = ImportRun(
@@ -41,7 +39,6 @@ def import_run_create(*, kind: str, upload: UploadedFile, defaults: dict[str, An
         )
         run.file.save(upload.name or "upload", upload, save=False)
         run.save()
-        run_import_task.delay_on_commit(run.pk)
     return run
 
 

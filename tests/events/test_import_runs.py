@@ -31,7 +31,7 @@ def small_threshold(monkeypatch):
 
 @pytest.mark.django_db
 def test_the_task_imports_the_stored_file_records_the_summary_and_deletes_the_file(marketer, campaign):
-    run = runs.import_run_create(
+    run = tasks.import_in_background(
         kind="ad_spend", upload=SimpleUploadedFile("spend.csv", _spend_csv()), defaults={}, user=marketer
     )
     stored = run.file.name
@@ -49,7 +49,7 @@ def test_the_task_imports_the_stored_file_records_the_summary_and_deletes_the_fi
 
 @pytest.mark.django_db
 def test_a_finished_run_is_not_imported_again(marketer, campaign):
-    run = runs.import_run_create(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv(2)), defaults={})
+    run = tasks.import_in_background(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv(2)), defaults={})
     tasks.run_import_task(run.pk)
     AdSpend.objects.all().delete()
 
@@ -60,7 +60,9 @@ def test_a_finished_run_is_not_imported_again(marketer, campaign):
 
 @pytest.mark.django_db
 def test_a_file_that_cannot_be_read_fails_with_a_readable_error(marketer):
-    run = runs.import_run_create(kind="ad_spend", upload=SimpleUploadedFile("s.csv", b"when,what\n1,2\n"), defaults={})
+    run = tasks.import_in_background(
+        kind="ad_spend", upload=SimpleUploadedFile("s.csv", b"when,what\n1,2\n"), defaults={}
+    )
 
     tasks.run_import_task(run.pk)
 
@@ -87,7 +89,7 @@ def test_progress_is_written_as_bytes_read_and_shown_as_a_percentage(marketer, c
         return original(*args, progress=recording, **kwargs)
 
     monkeypatch.setattr(runs, "import_csv", spy)
-    run = runs.import_run_create(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv()), defaults={})
+    run = tasks.import_in_background(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv()), defaults={})
 
     tasks.run_import_task(run.pk)
 
@@ -140,7 +142,7 @@ def test_a_small_upload_is_still_imported_in_the_request(client, marketer, campa
 
 @pytest.mark.django_db
 def test_a_run_is_seen_only_by_people_who_may_import_its_table(client, analyst, make_user, campaign):
-    run = runs.import_run_create(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv(2)), defaults={})
+    run = tasks.import_in_background(kind="ad_spend", upload=SimpleUploadedFile("s.csv", _spend_csv(2)), defaults={})
     client.force_login(make_user("nogroup"))
 
     assert client.get(f"/admin/events/adspend/import/{run.pk}/status.json").status_code == 403
