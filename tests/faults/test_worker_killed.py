@@ -21,14 +21,9 @@ from reports.models import Snapshot
 from reports.snapshots import tasks
 from tests.faults.services import ROOT, children_of, lock_waiters, wait_until
 from tests.reports.snapshot_data import WEEK, at, ensure_funnel_plan, event, save
+from tests.worker import worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
-
-
-def worker_env() -> dict:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
 
 
 def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(transactional_db):

@@ -1,6 +1,5 @@
 """The Friday reminder: one mail per owner who has not logged the week, never two."""
 
-import os
 import smtplib
 import subprocess
 import sys
@@ -12,12 +11,12 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from reports.models import ReviewEntry, ReviewReminder
 from reports.review.tasks import send_review_reminders
+from tests.worker import worker_env
 
 WEEK = "2025-W46"
 WORKER = [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker", "-l", "info"]
@@ -138,19 +137,6 @@ def test_admin_lists_who_was_reminded(client, analyst, owners, django_capture_on
     assert {r.owner.username for r in response.context["cl"].result_list} == {"sue", "tom"}
 
 
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
-    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "DB_CONN_MAX_AGE": "0",
-        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-    }
-
-
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
@@ -165,7 +151,7 @@ def test_a_real_worker_mails_each_owner_once_when_the_reminder_is_queued_twice(t
     worker = subprocess.Popen(
         [*WORKER, "-Q", "default", "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=settings.BASE_DIR,
-        env=_worker_env(),
+        env=worker_env(EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

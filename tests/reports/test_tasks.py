@@ -1,7 +1,6 @@
 """Task adapters called directly, and one end-to-end build through a real Celery worker on
 the Redis broker against the test database."""
 
-import os
 import subprocess
 import sys
 import time
@@ -9,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from reports.export import tasks as export_tasks
 from reports.models import Snapshot
@@ -17,6 +15,7 @@ from reports.schedule import SCHEDULE
 from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
+from tests.worker import worker_env
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,14 +74,6 @@ def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds
     assert export_tasks.send_snapshot_mail_task.name == "reports.tasks.send_snapshot_mail_task"
 
 
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    if db.get("PASSWORD"):
-        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
-
-
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):
@@ -112,7 +103,7 @@ def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db
             "info",
         ],
         cwd=ROOT,
-        env=_worker_env(),
+        env=worker_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
