@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import services, tasks
 from campaigns.models import Placement, WeChatApp
 from campaigns.wechat_api import WeChatAPIError, WeChatClient
 
@@ -214,25 +214,36 @@ def test_an_expired_token_is_refreshed_for_mini_program_codes_too(fake_wechat, m
     assert placement.qr_image
 
 
-def test_the_admin_action_asks_wechat_again_and_clears_the_error(
-    client, analyst, marketer, fake_wechat, oa_app, campaign
+def test_the_admin_action_queues_a_request_per_code_that_asks_wechat_again_and_clears_the_error(
+    client, marketer, fake_wechat, oa_app, campaign, django_capture_on_commit_callbacks
 ):
     fake_wechat.qr_errors = [45009]
     placement = services.placement_create(
         Placement(campaign=campaign, name="Door", qr_kind=Placement.QRKind.OA_PERMANENT, wechat_app=oa_app)
     )
+    assert placement.qr_request_status == Placement.QRRequest.FAILED
     client.force_login(marketer)
+    calls_before = len(fake_wechat.calls)
 
-    response = client.post(
-        "/admin/campaigns/placement/",
-        {"action": "request_wechat_qr_again", "_selected_action": [placement.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            "/admin/campaigns/placement/",
+            {"action": "request_wechat_qr_again", "_selected_action": [placement.pk]},
+            follow=True,
+        )
+
+    assert len(fake_wechat.calls) == calls_before  # the page did not wait on WeChat
+    assert len(queued) == 1
+    assert "Asked WeChat for 1 code(s)" in response.content.decode()
+    placement.refresh_from_db()
+    assert placement.qr_request_status == Placement.QRRequest.PENDING
+
+    assert tasks.issue_wechat_qr(placement.pk) is True  # what the worker runs
 
     placement.refresh_from_db()
     assert placement.qr_error == ""
     assert placement.qr_url.endswith(placement.scene)
-    assert "WeChat issued 1 code(s)" in response.content.decode()
+    assert (placement.qr_request_status, placement.qr_request_attempts) == (Placement.QRRequest.ISSUED, 2)
 
 
 def test_switching_a_placement_to_an_official_account_code_in_admin_requests_it(
