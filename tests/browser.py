@@ -7,6 +7,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,22 +47,16 @@ def chromium(
     return result.stdout
 
 
-def logged_in_proxy(target: str, session_cookie: str) -> http.server.ThreadingHTTPServer:
-    """A reverse proxy on an ephemeral port that adds the session cookie to every request,
-    so headless Chromium (which has no flag to set a cookie) sees the pages logged in."""
+def http_server(answer: Callable[[str], tuple[int, dict[str, str], bytes]]) -> http.server.ThreadingHTTPServer:
+    """A GET-only server on 127.0.0.1 (an ephemeral port) in a daemon thread: `answer(path)`
+    gives the status, headers and body. Shut it down when done."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            request = urllib.request.Request(target + self.path, headers={"Cookie": f"sessionid={session_cookie}"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as upstream:
-                    status, headers, body = upstream.status, upstream.headers, upstream.read()
-            except urllib.error.HTTPError as error:
-                status, headers, body = error.code, error.headers, error.read()
+            status, headers, body = answer(self.path)
             self.send_response(status)
-            self.send_header("Content-Type", headers.get("Content-Type", "text/html"))
-            if headers.get("Content-Security-Policy"):  # so the browser enforces our CSP as in production
-                self.send_header("Content-Security-Policy", headers["Content-Security-Policy"])
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -72,3 +67,22 @@ def logged_in_proxy(target: str, session_cookie: str) -> http.server.ThreadingHT
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def logged_in_proxy(target: str, session_cookie: str) -> http.server.ThreadingHTTPServer:
+    """A reverse proxy that adds the session cookie to every request, so headless Chromium
+    (which has no flag to set a cookie) sees the pages logged in."""
+
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(target + path, headers={"Cookie": f"sessionid={session_cookie}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as upstream:
+                status, headers, body = upstream.status, upstream.headers, upstream.read()
+        except urllib.error.HTTPError as error:
+            status, headers, body = error.code, error.headers, error.read()
+        passed = {"Content-Type": headers.get("Content-Type", "text/html")}
+        if headers.get("Content-Security-Policy"):  # so the browser enforces our CSP as in production
+            passed["Content-Security-Policy"] = headers["Content-Security-Policy"]
+        return status, passed, body
+
+    return http_server(answer)

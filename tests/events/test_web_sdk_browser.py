@@ -5,10 +5,8 @@ preflight included). The stored events must carry the scan's placement and visit
 hand-over must be ignored; the key used from an origin it does not allow must be refused.
 """
 
-import http.server
 import json
 import re
-import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -17,7 +15,7 @@ from django.test import Client
 
 from campaigns.models import Campaign, Placement
 from events.models import Event, IngestKey, RejectedRow
-from tests.browser import chromium, skip_without_chromium
+from tests.browser import chromium, http_server, skip_without_chromium
 
 SNIPPET = Path(__file__).resolve().parents[2] / "sdk" / "web" / "wxanalytics.js"
 
@@ -47,26 +45,16 @@ def h5_site(live_server):
     """An H5 site on its own origin (127.0.0.1, another port than the app's localhost): every
     path answers the landing page with the snippet, configured with `site.key`."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if not self.path.startswith("/landing/"):
-                self.send_error(404)
-                return
-            config = {"serverUrl": live_server.url, "ingestKey": server.key, "trackClicks": True, "flushInterval": 200}
-            body = PAGE.format(config=json.dumps(config), snippet=SNIPPET.read_text()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        if not path.startswith("/landing/"):
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        config = {"serverUrl": live_server.url, "ingestKey": server.key, "trackClicks": True, "flushInterval": 200}
+        body = PAGE.format(config=json.dumps(config), snippet=SNIPPET.read_text()).encode()
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, body
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http_server(answer)
     server.key = ""
     server.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()

@@ -1,9 +1,6 @@
 """Task adapters called directly, and one end-to-end build through a real Celery worker on
 the Redis broker against the test database."""
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,7 @@ from reports.schedule import SCHEDULE
 from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
-from tests.worker import worker_env
+from tests.worker import purged_broker, solo_worker, wait_until
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,49 +74,17 @@ def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):
-    if not settings.CELERY_BROKER_URL:
-        pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
-    from wxanalytics.celery import app
-
-    app.control.purge()  # leftovers from earlier runs on this broker db
+    purged_broker()
     ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "wxanalytics",
-            "worker",
-            "-Q",
-            "reports,default",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with solo_worker("reports,default") as lines:
         tasks.build_snapshot_task.delay("weekly", WEEK)
-        deadline = time.monotonic() + 60
-        snapshot = None
-        while time.monotonic() < deadline:
-            snapshot = Snapshot.objects.filter(kind="weekly", period_label=WEEK, status=Snapshot.Status.BUILT).first()
-            if snapshot or worker.poll() is not None:
-                break
-            time.sleep(0.3)
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
+        snapshot = wait_until(
+            lambda: Snapshot.objects.filter(kind="weekly", period_label=WEEK, status=Snapshot.Status.BUILT).first(),
+            seconds=60,
+            lines=lines,
+        )
+    output = "".join(lines)
 
     assert snapshot is not None, f"the worker built nothing; its log:\n{output[-3000:]}"
     assert snapshot.data["headline"]["entered"] == 2 and snapshot.duration_ms is not None
