@@ -118,3 +118,11 @@ def oa_with_secret(db):
     from campaigns.models import WeChatApp
 
     return WeChatApp.objects.create(appid="wxoa", name="Brand OA", token="tok", secret="s3cret")
+
+
+@pytest.fixture(scope="module")
+def platform_key():
+    """WeChat Pay's platform key pair (the tests sign notifications with it)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
