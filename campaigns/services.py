@@ -239,10 +239,11 @@ def queue_wechat_qr(placements: Iterable[Placement]) -> int:
 
 def issue_queued_wechat_qr(placement_id: int, *, final: bool) -> bool:
     """Run one queued request: ask WeChat for the placement's code if it is still waiting
-    for one. False when there was nothing to do (the placement is gone, its code was issued
-    or refused meanwhile, or another worker claimed this attempt). Raises WeChatAPIError when
-    WeChat refused or could not be reached; `final=False` keeps an unreachable WeChat's
-    request pending for the next try."""
+    for one. True when WeChat issued it; False when there was nothing to do (the placement is
+    gone, its code was issued or refused meanwhile, another worker claimed this attempt) or
+    the request failed for good (the reason is on the placement). Raises WeChatAPIError only
+    when WeChat could not be reached and `final` is False: the request stays pending, worth
+    another try."""
     placement = (
         Placement.objects.select_related("campaign", "wechat_app")
         .filter(pk=placement_id, qr_request_status=Placement.QRRequest.PENDING)
@@ -260,7 +261,13 @@ def issue_queued_wechat_qr(placement_id: int, *, final: bool) -> bool:
     if not claimed:
         return False
     placement.qr_request_attempts += 1
-    _ask_wechat(placement, final=final)
+    try:
+        _ask_wechat(placement, final=final)
+    except WeChatAPIError as exc:
+        if placement.qr_request_status == Placement.QRRequest.PENDING:
+            raise
+        logger.warning("wechat: QR code for placement %s not issued: %s", placement_id, exc)
+        return False
     return True
 
 

@@ -50,8 +50,5 @@ def issue_wechat_qr(self, placement_id: int) -> bool:
     final = self.request.retries >= self.max_retries
     try:
         return services.issue_queued_wechat_qr(placement_id, final=final)
-    except WeChatAPIError as exc:
-        if exc.errcode is None and not final:  # unreachable: worth another try
-            raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
-        logger.warning("wechat: QR code for placement %s not issued: %s", placement_id, exc)
-        return False
+    except WeChatAPIError as exc:  # unreachable, and the request still pending
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
