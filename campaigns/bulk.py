@@ -7,7 +7,7 @@
    placements;
 3. `create_placements` saves them in one transaction with freshly issued scenes and queues
    one WeChat code request per placement that needs one, to run after the commit
-   (services.queue_wechat_qr): the upload never waits on WeChat.
+   (wechat_queue.queue_wechat_qr): the upload never waits on WeChat.
 """
 
 import csv
@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 
-from campaigns import services
+from campaigns import services, wechat_queue
 from campaigns.models import Campaign, Placement, WeChatApp
 
 COLUMNS = (
@@ -203,5 +203,5 @@ def create_placements(placements: list[Placement]) -> list[Placement]:
             placement.scene = scene
             services.check_scene(placement)
         Placement.objects.bulk_create(placements)
-        services.queue_wechat_qr(placements)
+        wechat_queue.queue_wechat_qr(placements)
     return placements

@@ -78,28 +78,24 @@ def check_scene(placement: Placement) -> None:
         raise ValidationError({"scene": str(exc)}) from exc
 
 
-def placement_create(placement: Placement, *, request_wechat: bool = True, queue_wechat: bool = False) -> Placement:
+def placement_create(placement: Placement, *, request_wechat: bool = True) -> Placement:
     """Save a new placement with a freshly issued scene; then, for a WeChat code kind with
     credentials, ask WeChat for the code (after the commit: never call WeChat inside our
-    transaction), or with `queue_wechat` queue the request (for a request that saves
-    several placements). A WeChat refusal is kept on the placement (`qr_error`), not
-    raised: the placement exists and its short link works meanwhile."""
+    transaction). A request that saves several placements passes `request_wechat=False`
+    and queues their codes (wechat_queue). A WeChat refusal is kept on the placement
+    (`qr_error`), not raised: the placement exists and its short link works meanwhile."""
     with transaction.atomic():
         (placement.scene,) = allocate_scenes(1)
         check_scene(placement)
         placement.save()
     if request_wechat:
-        _ask_for_code(placement, queue=queue_wechat)
+        _ask_for_code(placement)
     return placement
 
 
-def _ask_for_code(placement: Placement, *, queue: bool) -> None:
-    """Now or queued; a refusal is already kept on the placement (`qr_error`), the log is
-    for operators."""
+def _ask_for_code(placement: Placement) -> None:
+    """A refusal is already kept on the placement (`qr_error`); the log is for operators."""
     if not placement.wants_wechat_qr:
-        return
-    if queue:
-        queue_wechat_qr([placement])
         return
     try:
         request_wechat_qr(placement)
@@ -111,10 +107,15 @@ def _ask_for_code(placement: Placement, *, queue: bool) -> None:
 QR_INPUTS = frozenset({"qr_kind", "wechat_app", "mp_page", "mp_env_version", "mp_check_path"})
 
 
-def placement_update(placement: Placement, *, changed: set[str], queue_wechat: bool = False) -> Placement:
+def needs_new_code(changed: set[str]) -> bool:
+    """Whether an edit of these fields asks WeChat for a new code."""
+    return bool(changed & QR_INPUTS)
+
+
+def placement_update(placement: Placement, *, changed: set[str], request_wechat: bool = True) -> Placement:
     """Save an edited placement; a change of code kind or app asks WeChat for a new code
-    (now, or queued with `queue_wechat`)."""
-    qr_inputs_changed = bool(changed & QR_INPUTS)
+    (unless `request_wechat=False`: the caller queues it)."""
+    qr_inputs_changed = needs_new_code(changed)
     if qr_inputs_changed:
         placement.qr_url = placement.qr_ticket = placement.qr_error = placement.qr_request_status = ""
         placement.qr_expires_at = None
@@ -123,8 +124,8 @@ def placement_update(placement: Placement, *, changed: set[str], queue_wechat: b
     with transaction.atomic():
         check_scene(placement)
         placement.save()
-    if qr_inputs_changed:
-        _ask_for_code(placement, queue=queue_wechat)
+    if qr_inputs_changed and request_wechat:
+        _ask_for_code(placement)
     return placement
 
 
@@ -162,7 +163,7 @@ def request_wechat_qr(placement: Placement) -> Placement:
     """Ask WeChat for this placement's code now: a parametric QR (Official Account kinds: its
     URL, ticket and expiry are stored) or a Mini Program code (the image is stored). On
     refusal the error is stored on the placement and WeChatAPIError re-raised. For one
-    placement at a time; many go through `queue_wechat_qr`."""
+    placement at a time; many go through wechat_queue.queue_wechat_qr."""
     Placement.objects.filter(pk=placement.pk).update(qr_request_attempts=F("qr_request_attempts") + 1)
     placement.qr_request_attempts += 1
     return _ask_wechat(placement, final=True)
@@ -217,24 +218,16 @@ def _ask_wechat(placement: Placement, *, final: bool) -> Placement:
 # --- WeChat codes for many placements: one queued request each ----------------------------
 
 
-def queue_wechat_qr(placements: Iterable[Placement]) -> int:
+def mark_wechat_qr_pending(placements: Iterable[Placement]) -> list[int]:
     """Mark the saved `placements` that can have a WeChat code (load them with their
-    wechat_app) as waiting for one, and queue one request per placement to run after the
-    commit: a request never waits on WeChat for more than one object. Returns how many were
-    queued. A placement already waiting is queued again, harmlessly: the first request to
-    run issues the code, the others find it no longer pending."""
-    from campaigns import tasks  # tasks import this module
-
+    wechat_app) as waiting for one; return their ids, for the queue (wechat_queue)."""
     wanted = [placement for placement in placements if placement.wants_wechat_qr]
-    if not wanted:
-        return 0
     ids = [placement.pk for placement in wanted]
-    with transaction.atomic():
+    if ids:
         Placement.objects.filter(pk__in=ids).update(qr_request_status=Placement.QRRequest.PENDING)
-        tasks.issue_wechat_qrs.delay_on_commit(ids)
     for placement in wanted:
         placement.qr_request_status = Placement.QRRequest.PENDING
-    return len(ids)
+    return ids
 
 
 def issue_queued_wechat_qr(placement_id: int, *, final: bool) -> bool:

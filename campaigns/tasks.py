@@ -38,7 +38,7 @@ QR_REQUEST_RETRIES = 5
 
 @shared_task
 def issue_wechat_qrs(placement_ids: list[int]) -> int:
-    """Fan out one WeChat code request per placement (queued by services.queue_wechat_qr
+    """Fan out one WeChat code request per placement (queued by wechat_queue.queue_wechat_qr
     after the commit, so the request that created them publishes one message, not 5,000)."""
     for placement_id in placement_ids:
         issue_wechat_qr.delay(placement_id)

@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from wxanalytics.celery import app
+
 COMMAND = [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker"]
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
 
@@ -35,8 +37,6 @@ def purged_broker() -> None:
     """Skip without a broker; else drop leftovers of earlier runs on this broker db."""
     if not settings.CELERY_BROKER_URL:
         pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
-    from wxanalytics.celery import app
-
     app.control.purge()
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import bulk, qrcodes, services
+from campaigns import bulk, qrcodes, services, wechat_queue
 from campaigns.admin.define import StaffOwnerMixin
 from campaigns.api.views import file_response
 from campaigns.models import Campaign, Creative, Placement
@@ -73,10 +73,13 @@ def _save_placement(request, placement: Placement, changed: set[str], *, queue_w
     """Create or update through the service (scene issuance, WeChat QR) and say what WeChat said.
     `queue_wechat`: the page saves several placements, so their codes are asked for in the
     background (a request never waits on WeChat for more than one object)."""
+    new_code = placement.pk is None or services.needs_new_code(changed)
     if placement.pk is None:
-        services.placement_create(placement, queue_wechat=queue_wechat)
+        services.placement_create(placement, request_wechat=not queue_wechat)
     else:
-        services.placement_update(placement, changed=changed, queue_wechat=queue_wechat)
+        services.placement_update(placement, changed=changed, request_wechat=not queue_wechat)
+    if queue_wechat and new_code:
+        wechat_queue.queue_wechat_qr([placement])
     if placement.qr_error:
         messages.warning(request, f"{placement}: the WeChat QR code was not issued — {placement.qr_error}")
     if placement.is_printed and placement.qr_kind == Placement.QRKind.OA_TEMPORARY:
@@ -394,7 +397,7 @@ class PlacementAdmin(admin.ModelAdmin):
     @admin.action(description="Ask WeChat again for the QR codes", permissions=["change"])
     def request_wechat_qr_again(self, request, queryset):
         placements = list(queryset.select_related("wechat_app"))
-        queued = services.queue_wechat_qr(placements)
+        queued = wechat_queue.queue_wechat_qr(placements)
         self.message_user(
             request,
             f"Asked WeChat for {queued} code(s): the WeChat code column shows each one's progress; "

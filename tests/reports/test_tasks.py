@@ -1,6 +1,8 @@
 """Task adapters called directly, and one end-to-end build through a real Celery worker on
 the Redis broker against the test database."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
