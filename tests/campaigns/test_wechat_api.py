@@ -282,3 +282,27 @@ def test_a_refusal_while_saving_in_admin_is_shown_to_the_marketer(client, market
     assert "the WeChat QR code was not issued — WeChat /cgi-bin/qrcode/create answered errcode 40053" in (
         response.content.decode()
     )
+
+
+def test_official_account_placements_added_inline_queue_their_codes_and_the_page_calls_no_wechat(
+    client, marketer, fake_wechat, oa_app, campaign, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    data = {"code": campaign.code, "name": campaign.name, "status": campaign.status, "currency": "CNY"}
+    data |= {"placements-TOTAL_FORMS": 2, "placements-INITIAL_FORMS": 0, "creatives-TOTAL_FORMS": 0}
+    data |= {"creatives-INITIAL_FORMS": 0}
+    for n, name in enumerate(["Door", "Till"]):
+        data |= {
+            f"placements-{n}-name": name,
+            f"placements-{n}-kind": "poster",
+            f"placements-{n}-qr_kind": "oa_permanent",
+        }
+        data |= {f"placements-{n}-wechat_app": oa_app.pk, f"placements-{n}-mp_env_version": "release"}
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert fake_wechat.calls == []
+    assert len(queued) == 2  # one request per placement saved
+    assert set(campaign.placements.values_list("qr_request_status", flat=True)) == {Placement.QRRequest.PENDING}
