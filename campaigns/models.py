@@ -1,7 +1,6 @@
 """What marketers and analysts define: KPIs, the funnel and tracking plan, campaigns,
 placements (each with one QR scene), creatives, and the WeChat apps we talk to."""
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,8 +15,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import units
+from wxanalytics.text import SNAKE_CASE
 
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 snake_case_validator = RegexValidator(
     SNAKE_CASE, "Use lower snake case: letters, digits and single underscores, e.g. add_to_cart."
 )
@@ -488,6 +487,21 @@ class Placement(models.Model):
     qr_error = models.CharField(
         max_length=300, blank=True, editable=False, help_text="WeChat's answer when it refused to issue the code."
     )
+
+    class QRRequest(models.TextChoices):
+        NOT_REQUESTED = "", _("No WeChat code asked for")
+        PENDING = "pending", _("Waiting for WeChat")
+        ISSUED = "issued", _("Issued by WeChat")
+        FAILED = "failed", _("Refused or unreachable")
+
+    # Where the request to WeChat for this placement's code stands (a bulk upload queues one
+    # request per placement: campaigns.tasks.issue_wechat_qr); the reason is in qr_error.
+    qr_request_status = models.CharField(
+        _("WeChat code request"), max_length=10, choices=QRRequest.choices, blank=True, default="", editable=False
+    )
+    qr_request_attempts = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text=_("Requests made to WeChat for this code.")
+    )
     # A temporary code renewed gets a new ticket and image: copies of the old one stop
     # working when it expires, which matters for anything printed.
     qr_renewed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -584,6 +598,12 @@ class Placement(models.Model):
     def qr_state(self, *, now=None) -> QRState:
         """The code's status with its reason, in the order a marketer needs to know it."""
         now = now or timezone.now()
+        if self.qr_request_status == self.QRRequest.PENDING:
+            # Queued for a worker (campaigns.wechat_queue); qr_error holds why the last attempt failed.
+            return QRState(
+                gettext("waiting for WeChat (%(n)s attempt(s))") % {"n": self.qr_request_attempts},
+                self.qr_error or gettext("the code is requested in the background"),
+            )
         if self.qr_error:
             return QRState(gettext("WeChat refused"), self.qr_error, needs_attention=True)
         if self.qr_kind != self.QRKind.WEB_LINK and not (self.qr_url or self.qr_image):

@@ -1,37 +1,28 @@
 """Writes that span rows or reach outside: KPI activation, placements with their scenes,
 bulk placement upload, WeChat QR issuance."""
 
-import csv
-import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from campaigns import qrcodes
 from campaigns.models import KPI, Campaign, EventDefinition, IssuedScene, Placement, WeChatApp, validate_mp_page
 from campaigns.wechat_api import WeChatAPIError, WeChatClient
+from wxanalytics.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL advisory lock keys (any constant bigints unique to this project).
-LOCK_KPI_ACTIVATION = 7_100_001
-LOCK_SCENE_ALLOCATION = 7_100_002
-
-
-def _advisory_lock(key: int) -> None:
-    """Serialise a critical section until the surrounding transaction ends. SQLite (the
-    zero-set-up demo) has one writer at a time anyway, so it needs no lock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+# Advisory lock names (wxanalytics.locks).
+LOCK_KPI_ACTIVATION = "campaigns.kpi_activation"
+LOCK_SCENE_ALLOCATION = "campaigns.scene_allocation"
 
 
 # --- KPIs -----------------------------------------------------------------------------
@@ -49,7 +40,7 @@ def kpi_save(kpi: KPI) -> KPI:
     """
     with transaction.atomic():
         if kpi.is_active:
-            _advisory_lock(LOCK_KPI_ACTIVATION)
+            advisory_xact_lock(LOCK_KPI_ACTIVATION)
             if kpi.active_limit_reached():
                 raise KPILimitExceeded(KPI.LIMIT_MESSAGE)
         kpi.save()
@@ -67,7 +58,7 @@ def allocate_scenes(count: int) -> list[str]:
     """
     if count <= 0:
         return []
-    _advisory_lock(LOCK_SCENE_ALLOCATION)
+    advisory_xact_lock(LOCK_SCENE_ALLOCATION)
     number = IssuedScene.objects.count()
     scenes: list[str] = []
     while len(scenes) < count:
@@ -79,7 +70,8 @@ def allocate_scenes(count: int) -> list[str]:
     return scenes
 
 
-def _check_scene(placement: Placement) -> None:
+def check_scene(placement: Placement) -> None:
+    """ValidationError when the placement's scene does not suit its kind of code."""
     try:
         qrcodes.validate_scene(placement.scene, placement.qr_kind)
     except qrcodes.InvalidScene as exc:
@@ -87,21 +79,24 @@ def _check_scene(placement: Placement) -> None:
 
 
 def placement_create(placement: Placement, *, request_wechat: bool = True) -> Placement:
-    """Save a new placement with a freshly issued scene; then, for an Official Account
-    code with credentials, ask WeChat for the code (after the commit: never call WeChat
-    inside our transaction). A WeChat refusal is kept on the placement (`qr_error`), not
-    raised: the placement exists and its short link works meanwhile."""
+    """Save a new placement with a freshly issued scene; then, for a WeChat code kind with
+    credentials, ask WeChat for the code (after the commit: never call WeChat inside our
+    transaction). A request that saves several placements passes `request_wechat=False`
+    and queues their codes (wechat_queue). A WeChat refusal is kept on the placement
+    (`qr_error`), not raised: the placement exists and its short link works meanwhile."""
     with transaction.atomic():
         (placement.scene,) = allocate_scenes(1)
-        _check_scene(placement)
+        check_scene(placement)
         placement.save()
-    if request_wechat and placement.wants_wechat_qr:
-        _request_wechat_qr_or_log(placement)
+    if request_wechat:
+        _ask_for_code(placement)
     return placement
 
 
-def _request_wechat_qr_or_log(placement: Placement) -> None:
-    """The refusal is already kept on the placement (`qr_error`); the log is for operators."""
+def _ask_for_code(placement: Placement) -> None:
+    """A refusal is already kept on the placement (`qr_error`); the log is for operators."""
+    if not placement.wants_wechat_qr:
+        return
     try:
         request_wechat_qr(placement)
     except WeChatAPIError:
@@ -112,19 +107,25 @@ def _request_wechat_qr_or_log(placement: Placement) -> None:
 QR_INPUTS = frozenset({"qr_kind", "wechat_app", "mp_page", "mp_env_version", "mp_check_path"})
 
 
-def placement_update(placement: Placement, *, changed: set[str]) -> Placement:
-    """Save an edited placement; a change of code kind or app asks WeChat for a new code."""
-    qr_inputs_changed = bool(changed & QR_INPUTS)
+def needs_new_code(changed: set[str]) -> bool:
+    """Whether an edit of these fields asks WeChat for a new code."""
+    return bool(changed & QR_INPUTS)
+
+
+def placement_update(placement: Placement, *, changed: set[str], request_wechat: bool = True) -> Placement:
+    """Save an edited placement; a change of code kind or app asks WeChat for a new code
+    (unless `request_wechat=False`: the caller queues it)."""
+    qr_inputs_changed = needs_new_code(changed)
     if qr_inputs_changed:
-        placement.qr_url = placement.qr_ticket = placement.qr_error = ""
+        placement.qr_url = placement.qr_ticket = placement.qr_error = placement.qr_request_status = ""
         placement.qr_expires_at = None
         if placement.qr_image:
             placement.qr_image.delete(save=False)
     with transaction.atomic():
-        _check_scene(placement)
+        check_scene(placement)
         placement.save()
-    if qr_inputs_changed and placement.wants_wechat_qr:
-        _request_wechat_qr_or_log(placement)
+    if qr_inputs_changed and request_wechat:
+        _ask_for_code(placement)
     return placement
 
 
@@ -140,23 +141,42 @@ def temporary_qr_seconds(placement: Placement, *, now: datetime | None = None) -
     return max(86_400, min(seconds, qrcodes.OA_TEMPORARY_MAX_SECONDS))
 
 
+def _record_refusal(placement: Placement, reason: str, *, final: bool) -> None:
+    """Keep why WeChat did not issue the code; `final=False` leaves the request pending (a
+    queued request that will be tried again)."""
+    placement.qr_error = reason[:300]
+    placement.qr_request_status = Placement.QRRequest.FAILED if final else Placement.QRRequest.PENDING
+    placement.save(update_fields=["qr_error", "qr_request_status"])
+
+
 def _refuse_bad_mp_page(placement: Placement) -> None:
     """A page WeChat would refuse (or silently mangle) is stopped here, with the reason, before
     any call: rows saved before pages were validated can still hold one."""
     try:
         validate_mp_page(placement.mp_page)
     except ValidationError as exc:
-        placement.qr_error = " ".join(exc.messages)[:300]
-        placement.save(update_fields=["qr_error"])
+        _record_refusal(placement, " ".join(exc.messages), final=True)
         raise WeChatAPIError("/wxa/getwxacodeunlimit", None, f"not sent: {placement.qr_error}") from exc
 
 
 def request_wechat_qr(placement: Placement) -> Placement:
-    """Ask WeChat for this placement's code: a parametric QR (Official Account kinds: its URL,
-    ticket and expiry are stored) or a Mini Program code (the image is stored). On refusal
-    the error is stored on the placement and WeChatAPIError re-raised."""
+    """Ask WeChat for this placement's code now: a parametric QR (Official Account kinds: its
+    URL, ticket and expiry are stored) or a Mini Program code (the image is stored). On
+    refusal the error is stored on the placement and WeChatAPIError re-raised. For one
+    placement at a time; many go through wechat_queue.queue_wechat_qr."""
+    Placement.objects.filter(pk=placement.pk).update(qr_request_attempts=F("qr_request_attempts") + 1)
+    placement.qr_request_attempts += 1
+    return _ask_wechat(placement, final=True)
+
+
+def _ask_wechat(placement: Placement, *, final: bool) -> Placement:
+    """The call itself and what it leaves on the placement. `final=False`: a failure to
+    reach WeChat leaves the request pending (a WeChat refusal is final whatever)."""
     if not placement.wants_wechat_qr:
-        raise WeChatAPIError("qrcode", None, "this placement has no WeChat app with a secret for its kind of code")
+        reason = "this placement has no WeChat app with a secret for its kind of code"
+        if placement.qr_request_status == Placement.QRRequest.PENDING:
+            _record_refusal(placement, f"not sent: {reason}", final=True)
+        raise WeChatAPIError("qrcode", None, reason)
     if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
         _refuse_bad_mp_page(placement)
     client = WeChatClient(placement.wechat_app)
@@ -176,23 +196,72 @@ def request_wechat_qr(placement: Placement) -> Placement:
                 expire_seconds=None if permanent else temporary_qr_seconds(placement),
             )
     except WeChatAPIError as exc:
-        placement.qr_error = str(exc)[:300]
-        placement.save(update_fields=["qr_error"])
+        _record_refusal(placement, str(exc), final=final or exc.errcode is not None)
         raise
     placement.qr_error = ""
+    placement.qr_request_status = Placement.QRRequest.ISSUED
     if placement.qr_kind == Placement.QRKind.MINI_PROGRAM:
         if placement.qr_image:
             placement.qr_image.delete(save=False)
         placement.qr_image.save(f"{placement.scene}.png", ContentFile(image), save=False)
-        placement.save(update_fields=["qr_image", "qr_error"])
+        placement.save(update_fields=["qr_image", "qr_error", "qr_request_status"])
         return placement
     placement.qr_url = ticket.url
     placement.qr_ticket = ticket.ticket
     placement.qr_expires_at = (
         timezone.now() + timedelta(seconds=ticket.expire_seconds) if ticket.expire_seconds and not permanent else None
     )
-    placement.save(update_fields=["qr_url", "qr_ticket", "qr_expires_at", "qr_error"])
+    placement.save(update_fields=["qr_url", "qr_ticket", "qr_expires_at", "qr_error", "qr_request_status"])
     return placement
+
+
+# --- WeChat codes for many placements: one queued request each ----------------------------
+
+
+def mark_wechat_qr_pending(placements: Iterable[Placement]) -> list[int]:
+    """Mark the saved `placements` that can have a WeChat code (load them with their
+    wechat_app) as waiting for one; return their ids, for the queue (wechat_queue)."""
+    wanted = [placement for placement in placements if placement.wants_wechat_qr]
+    ids = [placement.pk for placement in wanted]
+    if ids:
+        Placement.objects.filter(pk__in=ids).update(qr_request_status=Placement.QRRequest.PENDING)
+    for placement in wanted:
+        placement.qr_request_status = Placement.QRRequest.PENDING
+    return ids
+
+
+def issue_queued_wechat_qr(placement_id: int, *, final: bool) -> bool:
+    """Run one queued request: ask WeChat for the placement's code if it is still waiting
+    for one. True when WeChat issued it; False when there was nothing to do (the placement is
+    gone, its code was issued or refused meanwhile, another worker claimed this attempt) or
+    the request failed for good (the reason is on the placement). Raises WeChatAPIError only
+    when WeChat could not be reached and `final` is False: the request stays pending, worth
+    another try."""
+    placement = (
+        Placement.objects.select_related("campaign", "wechat_app")
+        .filter(pk=placement_id, qr_request_status=Placement.QRRequest.PENDING)
+        .first()
+    )
+    if placement is None:
+        return False
+    # The claim: of two deliveries of the same request (a redelivered message, a double
+    # click), only the one that moves the attempt counter on calls WeChat.
+    claimed = Placement.objects.filter(
+        pk=placement_id,
+        qr_request_status=Placement.QRRequest.PENDING,
+        qr_request_attempts=placement.qr_request_attempts,
+    ).update(qr_request_attempts=F("qr_request_attempts") + 1)
+    if not claimed:
+        return False
+    placement.qr_request_attempts += 1
+    try:
+        _ask_wechat(placement, final=final)
+    except WeChatAPIError as exc:
+        if placement.qr_request_status == Placement.QRRequest.PENDING:
+            raise
+        logger.warning("wechat: QR code for placement %s not issued: %s", placement_id, exc)
+        return False
+    return True
 
 
 # --- renewing temporary Official Account codes ---------------------------------------------
@@ -253,188 +322,6 @@ def renew_temporary_code(placement_id: int, *, now: datetime | None = None) -> b
     Placement.objects.filter(pk=placement_id).update(qr_renewed_at=now, qr_renewals=F("qr_renewals") + 1)
     logger.info("wechat: renewed temporary QR code of placement %s until %s", placement_id, placement.qr_expires_at)
     return True
-
-
-# --- bulk placements from CSV -----------------------------------------------------------
-
-BULK_COLUMNS = (
-    "campaign",
-    "name",
-    "kind",
-    "qr_kind",
-    "wechat_app",
-    "target_url",
-    "utm_source",
-    "utm_medium",
-    "utm_content",
-    "mp_page",
-    "mp_env_version",
-)
-BULK_REQUIRED = ("name",)
-BULK_MAX_ROWS = 5000
-
-
-@dataclass
-class LineError:
-    """What is wrong with one line of a bulk placement CSV (the header is line 1); event
-    rows refused at ingest are events.ingest.RowError."""
-
-    line: int
-    errors: dict[str, list[str]]
-
-
-@dataclass
-class BulkPlacementError(Exception):
-    """The upload was refused as a whole; `errors` says which lines and why."""
-
-    errors: list[LineError] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return "; ".join(
-            f"line {e.line}: " + ", ".join(f"{k}: {' '.join(v)}" for k, v in e.errors.items()) for e in self.errors
-        )
-
-
-def _file_error(message: str) -> BulkPlacementError:
-    return BulkPlacementError([LineError(line=1, errors={"file": [message]})])
-
-
-def placements_bulk_create(csv_text: str, *, campaign: Campaign | None = None) -> list[Placement]:
-    """Create one placement per CSV row, all or nothing.
-
-    Columns (header row required, any order): name, and optionally campaign (its code;
-    required unless `campaign` is given), kind, qr_kind, wechat_app (appid), target_url,
-    utm_source, utm_medium, utm_content, mp_page, mp_env_version. Every row is validated before anything is
-    written; any error refuses the whole file with errors by line number (the header is
-    line 1).
-    """
-    if "\x00" in csv_text:
-        line = csv_text.count("\n", 0, csv_text.index("\x00")) + 1
-        raise BulkPlacementError([LineError(line=line, errors={"row": ["The line contains a NUL byte (\\x00)."]})])
-    # newline=None reads LF, CRLF and CR alone (Excel's "CSV (Macintosh)") as line ends.
-    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"), newline=None))
-    try:
-        return _placements_from_reader(reader, campaign=campaign)
-    except csv.Error as exc:
-        message = f"Not readable as CSV: {exc}."
-        if "field larger than field limit" in str(exc):
-            limit = csv.field_size_limit()
-            message = f"A cell is larger than {limit // 1024} KB; at most {limit:,} characters."
-        raise BulkPlacementError([LineError(line=reader.line_num, errors={"row": [message]})]) from None
-
-
-def _placements_from_reader(reader: csv.DictReader, *, campaign: Campaign | None) -> list[Placement]:
-    header = [(name or "").strip() for name in (reader.fieldnames or [])]
-    if not header:
-        raise _file_error("The file is empty: expected a header row, e.g. campaign,name,kind.")
-    reader.fieldnames = header
-    unknown = sorted(set(header) - set(BULK_COLUMNS))
-    missing = [c for c in BULK_REQUIRED if c not in header]
-    if campaign is None and "campaign" not in header:
-        missing.append("campaign")
-    if unknown or missing:
-        errors = {}
-        if unknown:
-            errors["header"] = [f"Unknown column(s): {', '.join(unknown)}. Known: {', '.join(BULK_COLUMNS)}."]
-        if missing:
-            errors.setdefault("header", []).append(f"Missing column(s): {', '.join(missing)}.")
-        raise BulkPlacementError([LineError(line=1, errors=errors)])
-
-    rows: list[tuple[int, dict[str, str]]] = []
-    for row in reader:
-        if None in row:
-            raise BulkPlacementError([LineError(line=reader.line_num, errors={"row": ["More values than columns."]})])
-        values = {k: (v or "").strip() for k, v in row.items()}
-        if any(values.values()):
-            rows.append((reader.line_num, values))
-        if len(rows) > BULK_MAX_ROWS:
-            raise _file_error(f"At most {BULK_MAX_ROWS} placements per upload.")
-    if not rows:
-        raise _file_error("No placements in the file: add one row per placement under the header.")
-
-    # Campaign codes match ignoring case, as everywhere (unique ignoring case).
-    codes = {values.get("campaign", "").lower() for _, values in rows} - {""}
-    campaigns = {c.code.lower(): c for c in Campaign.objects.annotate(key=Lower("code")).filter(key__in=codes)}
-    appids = {values.get("wechat_app", "") for _, values in rows} - {""}
-    apps = {a.appid: a for a in WeChatApp.objects.filter(appid__in=appids)}
-
-    errors: list[LineError] = []
-    valid: list[tuple[int, Placement]] = []
-    seen: dict[tuple[int, str], int] = {}
-    for line, values in rows:
-        row_errors: dict[str, list[str]] = {}
-        row_campaign = campaign
-        if values.get("campaign"):
-            row_campaign = campaigns.get(values["campaign"].lower())
-            if row_campaign is None:
-                row_errors["campaign"] = [f"No campaign with code {values['campaign']!r}."]
-            elif campaign is not None and row_campaign != campaign:
-                row_errors["campaign"] = [f"This upload is for campaign {campaign.code}."]
-        elif campaign is None:
-            row_errors["campaign"] = ["This field is required."]
-        app = None
-        if values.get("wechat_app"):
-            app = apps.get(values["wechat_app"])
-            if app is None:
-                row_errors["wechat_app"] = [f"No WeChat app with appid {values['wechat_app']!r}."]
-        placement = Placement(
-            wechat_app=app,
-            **{
-                name: values[name]
-                for name in (
-                    "name",
-                    "kind",
-                    "qr_kind",
-                    "target_url",
-                    "utm_source",
-                    "utm_medium",
-                    "utm_content",
-                    "mp_page",
-                    "mp_env_version",
-                )
-                if values.get(name)
-            },
-        )
-        if row_campaign is not None:
-            placement.campaign = row_campaign
-        try:
-            placement.full_clean(exclude=["campaign", "scene", "wechat_app"], validate_unique=False)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                row_errors.setdefault(name, []).extend(messages)
-        if row_campaign is not None and placement.name:
-            key = (row_campaign.pk, placement.name)
-            if key in seen:
-                row_errors.setdefault("name", []).append(f"Same campaign and name as line {seen[key]}.")
-            seen.setdefault(key, line)
-        if row_errors:
-            errors.append(LineError(line=line, errors=row_errors))
-        else:
-            valid.append((line, placement))
-
-    line_of = {(p.campaign_id, p.name): line for line, p in valid}
-    existing = Placement.objects.filter(
-        campaign_id__in={p.campaign_id for _, p in valid}, name__in={p.name for _, p in valid}
-    ).values_list("campaign_id", "name")
-    for key in existing:
-        if key in line_of:
-            errors.append(LineError(line=line_of[key], errors={"name": ["A placement with this name already exists."]}))
-    if errors:
-        raise BulkPlacementError(sorted(errors, key=lambda e: e.line))
-
-    placements = [p for _, p in valid]
-    with transaction.atomic():
-        for placement, scene in zip(placements, allocate_scenes(len(placements)), strict=True):
-            placement.scene = scene
-            _check_scene(placement)
-        Placement.objects.bulk_create(placements)
-    for placement in placements:
-        if placement.wants_wechat_qr:
-            try:
-                request_wechat_qr(placement)
-            except WeChatAPIError:
-                logger.warning("wechat: QR code for placement %s not issued", placement.pk, exc_info=True)
-    return placements
 
 
 @dataclass

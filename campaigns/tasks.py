@@ -29,3 +29,26 @@ def renew_temporary_qr_code(self, placement_id: int) -> bool:
             raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
         logger.warning("wechat: temporary QR code of placement %s not renewed: %s", placement_id, exc)
         return False
+
+
+# An unreachable WeChat is asked again after 1, 2, 4, 8 and 16 minutes; then the request
+# is marked failed (the reason stays on the placement, and admin can ask again).
+QR_REQUEST_RETRIES = 5
+
+
+@shared_task
+def issue_wechat_qrs(placement_ids: list[int]) -> int:
+    """Fan out one WeChat code request per placement (queued by wechat_queue.queue_wechat_qr
+    after the commit, so the request that created them publishes one message, not 5,000)."""
+    for placement_id in placement_ids:
+        issue_wechat_qr.delay(placement_id)
+    return len(placement_ids)
+
+
+@shared_task(bind=True, max_retries=QR_REQUEST_RETRIES)
+def issue_wechat_qr(self, placement_id: int) -> bool:
+    final = self.request.retries >= self.max_retries
+    try:
+        return services.issue_queued_wechat_qr(placement_id, final=final)
+    except WeChatAPIError as exc:  # unreachable, and the request still pending
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc

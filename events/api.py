@@ -23,6 +23,7 @@ from events.ingest.parse import CSV_TYPES, LIMITS, MAX_BYTES, BodyError, check_d
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from events.models import RejectedRow
 from wxanalytics.security import client_address
+from wxanalytics.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def _keep_body(body: bytes, *, errors: dict[str, str], reason: str, key, http: H
                 RejectedRow(
                     channel=channel,
                     source=key.source,
-                    raw=body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
+                    raw=storable_text(body),
                     errors=errors,
                     reason=reason,
                     ingest_key=key,

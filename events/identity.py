@@ -33,12 +33,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from events.models import Event, Identity
+from wxanalytics.locks import advisory_xact_lock
+from wxanalytics.text import is_storable
 
 logger = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 128
-# Arbitrary constant naming the identity-merge lock among PostgreSQL advisory locks.
-MERGE_LOCK_KEY = 0x57584944  # "WXID"
+# The advisory lock (wxanalytics.locks) every change of who-is-whom holds.
+MERGE_LOCK = "events.identity_merges"
 _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -58,32 +60,22 @@ class LinkResult:
     created: int  # ids seen for the first time
 
 
-def _storable(value: str) -> bool:
-    """PostgreSQL text takes neither NUL nor lone surrogates (which JSON can carry)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_id(name: str, value: Any) -> str:
+def check_id(name: str, value: Any) -> str:
+    """`value` stripped, or IdentityError naming `name` when it is not a usable id."""
     if not isinstance(value, str) or not value.strip():
         raise IdentityError(f"{name} is required and must be a non-empty string.")
     value = value.strip()
     if len(value) > MAX_ID_LENGTH:
         raise IdentityError(f"{name} is longer than {MAX_ID_LENGTH} characters.")
-    if not _storable(value):
+    if not is_storable(value):
         raise IdentityError(f"{name} contains a NUL character or invalid Unicode.")
     return value
 
 
-def _lock_merges() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MERGE_LOCK_KEY])
+def lock_merges() -> None:
+    """Hold the identity-merge lock until the transaction ends: whatever changes or removes
+    Identity rows (a link, a claim, an erasure) takes it, so no two interleave."""
+    advisory_xact_lock(MERGE_LOCK)
 
 
 def _keyed_by_unionid(person_id: str) -> bool:
@@ -92,11 +84,11 @@ def _keyed_by_unionid(person_id: str) -> bool:
 
 def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, app_id: str = "") -> LinkResult:
     """Record that `user_id` and `alias` (or `unionid`) belong to one person; merge groups if needed."""
-    user_id = _check_id("user_id", user_id)
+    user_id = check_id("user_id", user_id)
     if (alias is None) == (unionid is None):
         raise IdentityError("Send exactly one of alias or unionid.")
     by_unionid = unionid is not None
-    other = _check_id("unionid" if by_unionid else "alias", unionid if by_unionid else alias)
+    other = check_id("unionid" if by_unionid else "alias", unionid if by_unionid else alias)
     if other == user_id and not by_unionid:
         raise IdentityError("alias must differ from user_id.")
     app_id = (app_id or "")[:32]
@@ -107,7 +99,7 @@ def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, 
             return LinkResult(person_id=other, moved=0, created=0)
 
     with transaction.atomic():
-        _lock_merges()
+        lock_merges()
         current = dict(Identity.objects.filter(user_id__in={user_id, other}).values_list("user_id", "person_id"))
         person_of_user = current.get(user_id, user_id)
         person_of_other = current.get(other, other)
@@ -147,14 +139,14 @@ def claim(user_id: str, *, alias: str | None = None, unionid: str | None = None,
       two different people.
     Raises ClaimRefused (with the reason) or IdentityError for malformed ids.
     """
-    user_id = _check_id("user_id", user_id)
+    user_id = check_id("user_id", user_id)
     if (alias is None) == (unionid is None):
         raise IdentityError("Send exactly one of alias or unionid.")
-    other = _check_id("unionid" if unionid is not None else "alias", unionid if unionid is not None else alias)
+    other = check_id("unionid" if unionid is not None else "alias", unionid if unionid is not None else alias)
     if other == user_id and unionid is None:
         raise IdentityError("alias must differ from user_id.")
     with transaction.atomic():
-        _lock_merges()
+        lock_merges()
         current = dict(Identity.objects.filter(user_id__in={user_id, other}).values_list("user_id", "person_id"))
         if unionid is not None:
             if current.get(user_id) == other:
@@ -194,7 +186,7 @@ def unionid_pairs(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
         unionid, user_id = unionid.strip(), user_id.strip()
         if not (unionid and user_id and len(unionid) <= MAX_ID_LENGTH and len(user_id) <= MAX_ID_LENGTH):
             continue
-        if _storable(unionid) and _storable(user_id):
+        if is_storable(unionid) and is_storable(user_id):
             pairs[user_id] = unionid
     return pairs
 
@@ -216,7 +208,7 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]], *, authoritative: bo
     if not todo:
         return 0
     with transaction.atomic():
-        _lock_merges()
+        lock_merges()
         existing = dict(
             Identity.objects.filter(user_id__in={*todo, *todo.values()}).values_list("user_id", "person_id")
         )

@@ -198,6 +198,28 @@ class IngestKey(models.Model):
 class Event(models.Model):
     """One thing that happened. Append-only: never updated after insert."""
 
+    # An event as it leaves the database (a person's export, the monthly archive): what
+    # was sent and how it was resolved, without the internal keys (dedupe, content hash,
+    # sender key).
+    RECORD_FIELDS = (
+        "id",
+        "event_name",
+        "user_id",
+        "session_id",
+        "source",
+        "campaign_code",
+        "campaign_id",
+        "placement_id",
+        "app_id",
+        "page",
+        "value",
+        "currency",
+        "ts",
+        "received_at",
+        "event_id",
+        "properties",
+    )
+
     event_name = models.CharField(max_length=64)
     user_id = models.CharField(max_length=128, help_text="Whatever id the sender has: openid, unionid, CRM id.")
     session_id = models.CharField(max_length=128, blank=True)

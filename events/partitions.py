@@ -20,12 +20,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from wxanalytics.locks import advisory_xact_lock
+
 PARENT = "events_event"
 DEFAULT = "events_event_default"
 KEYS = "events_eventkey"
 # One lock for every partition change, so two processes never create or drop the same
 # month at once (CREATE TABLE IF NOT EXISTS alone races on the catalog's unique index).
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('events_event partitions'))"
+LOCK = "events.partitions"
 
 # Months whose partition this process has seen committed: after the first batch of a
 # month, ensuring it costs no query. Filled only on commit, so a rolled-back creation is
@@ -110,7 +112,7 @@ def create_partition(cursor, month: date) -> bool:
     partition in the same transaction, keeping their ids.
     """
     name = partition_name(month)
-    cursor.execute(_LOCK_SQL)
+    advisory_xact_lock(LOCK, cursor=cursor)
     cursor.execute("SELECT to_regclass(%s)", [name])
     if cursor.fetchone()[0] is not None:
         return False
@@ -147,7 +149,7 @@ def drop_month(month: date) -> DroppedMonth:
         return DroppedMonth(partition="", events=deleted, keys=0)
     name = partition_name(month)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL)
+        advisory_xact_lock(LOCK, cursor=cursor)
         events = 0
         cursor.execute("SELECT to_regclass(%s)", [name])
         if cursor.fetchone()[0] is not None:

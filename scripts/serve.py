@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wxanalytics.processes import Supervisor  # noqa: E402 (after the project is on the path)
 
 NGINX_CONF = """\
 worker_processes {nginx_workers};
@@ -159,14 +162,7 @@ def main(argv: list[str]) -> int:
 
     env = dict(os.environ)
     env["TRUSTED_PROXY_COUNT"] = str(int(env.get("TRUSTED_PROXY_COUNT") or 0) + 1)
-    stopping = False
-
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    supervisor = Supervisor()
 
     app = subprocess.Popen(gunicorn_command(args, socket_path), cwd=ROOT, env=env)
     front = None
@@ -175,25 +171,12 @@ def main(argv: list[str]) -> int:
         wait_for_socket(socket_path, app)
         front = subprocess.Popen([nginx, "-p", str(run), "-c", str(conf), "-e", "stderr"], cwd=run)
         print(f"serve: nginx on http://{args.bind} → gunicorn {args.workers}×{args.threads} threads", file=sys.stderr)
-        while not stopping:
-            if app.poll() is not None or front.poll() is not None:
-                print("serve: a server process exited; stopping the other", file=sys.stderr)
-                status = 1
-                break
-            time.sleep(0.2)
+        if supervisor.watch({"gunicorn": app, "nginx": front}, poll=0.2):
+            print("serve: a server process exited; stopping the other", file=sys.stderr)
+            status = 1
     finally:
-        if front is not None and front.poll() is None:
-            front.send_signal(signal.SIGQUIT)  # nginx: finish the requests in flight, then exit
-        if app.poll() is None:
-            app.send_signal(signal.SIGTERM)  # gunicorn: graceful stop
-        for process in (front, app):
-            if process is None:
-                continue
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # nginx: finish the requests in flight, then exit; gunicorn: graceful stop.
+        supervisor.stop([(front, signal.SIGQUIT), (app, signal.SIGTERM)], grace=30)
         if not args.run_dir:
             shutil.rmtree(run, ignore_errors=True)
     return status

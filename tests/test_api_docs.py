@@ -1,12 +1,9 @@
 """The API documentation is served from the app itself and works under our CSP."""
 
-import os
-import shutil
-
 import pytest
 from django.test import Client
 
-from tests.reports.test_dashboard import ARTIFACTS, _chromium, _logged_in_proxy
+from tests.browser import ARTIFACTS, chromium, logged_in_proxy, skip_without_chromium
 
 
 def _operation_ids(client: Client) -> set[str]:
@@ -37,19 +34,20 @@ def test_the_swagger_page_has_no_inline_script(admin_client):
 def test_swagger_ui_and_redoc_render_every_operation_in_headless_chromium(
     live_server, transactional_db, django_user_model, tmp_path
 ):
-    if not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    skip_without_chromium()
     admin = django_user_model.objects.create_superuser("docs", "docs@example.com", "pw-docs")
     login = Client()
     login.force_login(admin)
     operations = _operation_ids(login)
-    proxy = _logged_in_proxy(live_server.url, login.cookies["sessionid"].value)
+    proxy = logged_in_proxy(live_server.url, login.cookies["sessionid"].value)
     base = f"http://127.0.0.1:{proxy.server_address[1]}"
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        swagger = _chromium(f"{base}/api/docs/", tmp_path, budget_ms=20000)
-        redoc = _chromium(f"{base}/api/redoc/", tmp_path, budget_ms=20000)
-        _chromium(f"{base}/api/redoc/", tmp_path, screenshot=ARTIFACTS / "api-redoc.png", budget_ms=20000)
+        swagger = chromium(f"{base}/api/docs/", profile=tmp_path / "profile", budget_ms=20000)
+        redoc = chromium(f"{base}/api/redoc/", profile=tmp_path / "profile", budget_ms=20000)
+        chromium(
+            f"{base}/api/redoc/", profile=tmp_path / "profile", screenshot=ARTIFACTS / "api-redoc.png", budget_ms=20000
+        )
     finally:
         proxy.shutdown()
 

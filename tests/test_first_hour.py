@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.models import Placement
 from campaigns.services import placement_create
 from events.models import AdSpend
-from tests.browser import Browser, chromium_available
+from tests.browser import Browser, skip_without_chromium
 from tests.reports.metrics_data import event, save
 from tests.reports.snapshot_data import KPI_SECTION, built, orders_kpi
 
@@ -49,8 +49,7 @@ def first_hour(transactional_db, make_user, campaign):
 
 
 def test_a_marketers_first_hour_in_a_real_browser(live_server, first_hour, tmp_path):
-    if not chromium_available():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    skip_without_chromium()
     user, campaign, poster = first_hour
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser = Browser(tmp_path / "profile")

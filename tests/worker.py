@@ -1,55 +1,75 @@
-"""A real Celery worker for the few end-to-end tests: a subprocess on the test database and
-the test broker, started and stopped by `running_worker`."""
+"""A real Celery worker on the Redis broker for the few end-to-end tests (marker `worker`):
+one environment pointing it at the test database, one command line, one way to skip."""
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[1]
+from wxanalytics.celery import app
+
+COMMAND = [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker"]
+QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
 
 
-def worker_env() -> dict:
-    """This process's environment pointed at the test database, broker and media folder."""
+def worker_env(**extra: str) -> dict[str, str]:
+    """This process's environment, with the test database and broker; `extra` on top."""
     db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return {
         **os.environ,
         "DATABASE_URL": url,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DB_CONN_MAX_AGE": "0",
-        "MEDIA_ROOT": str(default_storage.location),
+        "MEDIA_ROOT": str(default_storage.location),  # uploads a task reads (background imports)
+        **extra,
     }
 
 
-class WorkerLog:
-    """What the worker printed, filled in when it has stopped."""
-
-    text: str = ""
+def purged_broker() -> None:
+    """Skip without a broker; else drop leftovers of earlier runs on this broker db."""
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
+    app.control.purge()
 
 
 @contextmanager
-def running_worker(queues: str) -> Iterator[tuple[subprocess.Popen, WorkerLog]]:
-    """A solo-pool worker on `queues` (comma separated) for the duration of the block."""
-    log = WorkerLog()
+def solo_worker(queues: str = "default", **env: str) -> Iterator[list[str]]:
+    """A worker (solo pool) consuming `queues` while the block runs; yields its log lines
+    as they come."""
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker", "-Q", queues, "-P", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT,
-        env=worker_env(),
+        [*COMMAND, "-Q", queues, "-P", "solo", *QUIET],
+        cwd=settings.BASE_DIR,
+        env=worker_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+    reader.start()
     try:
-        yield worker, log
+        yield lines
     finally:
         worker.terminate()
-        log.text = worker.communicate(timeout=30)[0]
+        worker.wait(timeout=30)
+        reader.join(timeout=5)
+
+
+def wait_until(condition: Callable[[], object], *, seconds: float, lines: list[str]) -> object:
+    """Poll `condition` until it is true or `seconds` pass; then fail with the worker's log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.3)
+    raise AssertionError("the worker did not finish in time; its log:\n" + "".join(lines)[-3000:])

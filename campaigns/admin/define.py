@@ -9,6 +9,7 @@ from django.http import HttpResponseRedirect
 from campaigns import services
 from campaigns.models import KPI, EventDefinition, FunnelStage, IssuedScene, SourceAlias, WeChatApp
 from wxanalytics.audit import record_bulk_change
+from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 
 
 class StaffOwnerMixin:
@@ -252,18 +253,9 @@ class SourceAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssuedScene)
-class IssuedSceneAdmin(admin.ModelAdmin):
+class IssuedSceneAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every scene ever handed out, so a printed code is never given to someone else."""
 
     list_display = ["value", "issued_at"]
     search_fields = ["value"]
     date_hierarchy = "issued_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

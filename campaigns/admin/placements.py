@@ -12,11 +12,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import qrcodes, services
+from campaigns import bulk, qrcodes, services, wechat_queue
 from campaigns.admin.define import StaffOwnerMixin
 from campaigns.api.views import file_response
 from campaigns.models import Campaign, Creative, Placement
-from campaigns.wechat_api import WeChatAPIError
 
 ZIP_MAX_PLACEMENTS = 1000  # ~9 ms per placement (PNG + SVG): a ZIP stays within a request timeout
 BULK_MAX_BYTES = 2 * 1024 * 1024
@@ -68,12 +67,17 @@ def warn_if_loopback(request) -> None:
         messages.warning(request, warning)
 
 
-def _save_placement(request, placement: Placement, changed: set[str]) -> None:
-    """Create or update through the service (scene issuance, WeChat QR) and say what WeChat said."""
+def _save_placement(request, placement: Placement, changed: set[str], *, queue_wechat: bool = False) -> None:
+    """Create or update through the service (scene issuance, WeChat QR) and say what WeChat said.
+    `queue_wechat`: the page saves several placements, so their codes are asked for in the
+    background (a request never waits on WeChat for more than one object)."""
+    new_code = placement.pk is None or services.needs_new_code(changed)
     if placement.pk is None:
-        services.placement_create(placement)
+        services.placement_create(placement, request_wechat=not queue_wechat)
     else:
-        services.placement_update(placement, changed=changed)
+        services.placement_update(placement, changed=changed, request_wechat=not queue_wechat)
+    if queue_wechat and new_code:
+        wechat_queue.queue_wechat_qr([placement])
     if placement.qr_error:
         messages.warning(request, f"{placement}: the WeChat QR code was not issued — {placement.qr_error}")
     if placement.is_printed and placement.qr_kind == Placement.QRKind.OA_TEMPORARY:
@@ -201,7 +205,7 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
             for inline_form in formset.forms:
                 if inline_form.instance is placement:
                     changed = set(inline_form.changed_data)
-            _save_placement(request, placement, changed)
+            _save_placement(request, placement, changed, queue_wechat=True)
         for placement in formset.deleted_objects:
             placement.delete()
         return None
@@ -261,6 +265,8 @@ class PlacementAdmin(admin.ModelAdmin):
         "qr_ticket",
         "qr_expires_at",
         "qr_status",
+        "qr_request_status",
+        "qr_request_attempts",
         "qr_error",
         "qr_renewed_at",
         "qr_renewals",
@@ -287,6 +293,7 @@ class PlacementAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "qr_status",
+                    ("qr_request_status", "qr_request_attempts"),
                     "qr_url",
                     "qr_ticket",
                     "qr_expires_at",
@@ -368,18 +375,12 @@ class PlacementAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ask WeChat again for the QR codes", permissions=["change"])
     def request_wechat_qr_again(self, request, queryset):
-        issued, skipped = 0, 0
-        for placement in queryset.select_related("campaign", "wechat_app"):
-            if not placement.wants_wechat_qr:
-                skipped += 1
-                continue
-            try:
-                services.request_wechat_qr(placement)
-                issued += 1
-            except WeChatAPIError as exc:
-                self.message_user(request, f"{placement}: {exc}", messages.ERROR)
+        placements = list(queryset.select_related("wechat_app"))
+        queued = wechat_queue.queue_wechat_qr(placements)
         self.message_user(
-            request, f"WeChat issued {issued} code(s); {skipped} use the short link (no WeChat app with a secret)."
+            request,
+            f"Asked WeChat for {queued} code(s): the WeChat code column shows each one's progress; "
+            f"{len(placements) - queued} use the short link (no WeChat app with a secret).",
         )
 
     def bulk_upload_view(self, request):
@@ -389,14 +390,16 @@ class PlacementAdmin(admin.ModelAdmin):
         form = BulkUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                created = services.placements_bulk_create(
-                    form.cleaned_data["file"], campaign=form.cleaned_data["campaign"]
-                )
-            except services.BulkPlacementError as exc:
+                created = bulk.placements_bulk_create(form.cleaned_data["file"], campaign=form.cleaned_data["campaign"])
+            except bulk.BulkPlacementError as exc:
                 row_errors = exc.errors
             else:
+                waiting = sum(p.qr_request_status == Placement.QRRequest.PENDING for p in created)
                 self.message_user(
-                    request, f"Created {len(created)} placement(s) with their QR codes.", messages.SUCCESS
+                    request,
+                    f"Created {len(created)} placement(s); {waiting} WeChat code(s) are being asked for "
+                    "(the WeChat code column shows each one's progress).",
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:campaigns_placement_changelist"))
         context = {
@@ -405,7 +408,7 @@ class PlacementAdmin(admin.ModelAdmin):
             "title": "Upload placements (CSV)",
             "form": form,
             "row_errors": row_errors,
-            "columns": services.BULK_COLUMNS,
+            "columns": bulk.COLUMNS,
         }
         return TemplateResponse(request, "admin/campaigns/placement/bulk_upload.html", context)
 

@@ -14,7 +14,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns import qrcodes, services
+from campaigns import bulk, qrcodes, services
 from campaigns.api.serializers import (
     BulkErrorSerializer,
     BulkResultSerializer,
@@ -274,8 +274,8 @@ class PlacementBulkView(APIView):
                 )
         text = request.data if isinstance(request.data, str) else ""
         try:
-            placements = services.placements_bulk_create(text, campaign=campaign)
-        except services.BulkPlacementError as exc:
+            placements = bulk.placements_bulk_create(text, campaign=campaign)
+        except bulk.BulkPlacementError as exc:
             return Response(
                 {"errors": [{"line": e.line, "errors": e.errors} for e in exc.errors]},
                 status=status.HTTP_400_BAD_REQUEST,

@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from events.admin.privacy import PersonActionsMixin
 from events.models import Identity, UnionidLookup
+from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 
 
 @admin.register(Identity)
@@ -23,7 +24,7 @@ class IdentityAdmin(PersonActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(UnionidLookup)
-class UnionidLookupAdmin(admin.ModelAdmin):
+class UnionidLookupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Why a follower is still their own person: WeChat returned no unionid for them, and
     when we will ask again."""
 
@@ -32,10 +33,5 @@ class UnionidLookupAdmin(admin.ModelAdmin):
     search_fields = ["=openid"]
     ordering = ["next_ask_at"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Deleting a row is the way to have an openid asked about at the next run.
-        return False
+    # Deleting a row is the way to have an openid asked about at the next run.
+    deletable = True

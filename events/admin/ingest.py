@@ -20,10 +20,11 @@ from events.admin.privacy import PersonActionsMixin
 from events.admin.unplanned import unplanned_view
 from events.ingest.keys import forget_keys
 from events.ingest.replay import ReplayRefused, replay_rejected
-from events.ingest.validate import snake_case
 from events.models import Event, IngestKey, RejectedRow
 from wxanalytics.audit import record_bulk_change
+from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 from wxanalytics.replica import reading_reports
+from wxanalytics.text import snake_case
 
 
 class BoundedCountPaginator(Paginator):
@@ -192,7 +193,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(PersonActionsMixin, BigTableAdmin):
+class EventAdmin(ReadOnlyAdminMixin, PersonActionsMixin, BigTableAdmin):
     list_display = [
         "event_name",
         "user_id",
@@ -213,15 +214,6 @@ class EventAdmin(PersonActionsMixin, BigTableAdmin):
     ordering = ["-received_at"]
     readonly_fields = [field.name for field in Event._meta.fields if field.name != "properties"] + ["properties_shown"]
     exclude = ["properties"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view(lambda request: unplanned_view(self, request))

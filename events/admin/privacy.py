@@ -17,6 +17,7 @@ from events.privacy import ERASE_PERMISSION, EXPORT_PERMISSION
 from events.privacy.erase import erase_person
 from events.privacy.export import export_response
 from events.privacy.lookup import Person, find_person
+from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 
 
 class PersonForm(forms.Form):
@@ -37,8 +38,9 @@ class PersonForm(forms.Form):
     )
 
 
+# Records are written only by an erasure and kept as evidence.
 @admin.register(ErasureRecord)
-class ErasureRecordAdmin(admin.ModelAdmin):
+class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "erased_at",
         "trigger",
@@ -56,16 +58,6 @@ class ErasureRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "erased_at"
     readonly_fields = [field.name for field in ErasureRecord._meta.fields]
     change_list_template = "admin/events/erasurerecord/change_list.html"
-
-    # Records are written only by an erasure and kept as evidence.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_module_permission(self, request):
         return super().has_module_permission(request) or _may_use_person_page(request.user)

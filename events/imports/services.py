@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.models import RejectedRow
+from wxanalytics.text import storable_text
 
 from .csvstream import ImportFormatError, Record
 from .documents import read_table
@@ -249,7 +250,7 @@ class _Writer:
         self.bad.append(
             RejectedRow(
                 channel=self.channel,
-                raw=(self.header_raw + record.raw).replace("\x00", "\\x00"),
+                raw=storable_text(self.header_raw + record.raw),
                 errors=errors,
                 row_index=record.line,
                 received_at=timezone.now(),

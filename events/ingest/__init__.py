@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
+from wxanalytics.text import storable_text
 
 from .dedupe import ERASED, content_hash, dedupe_key, digest
 from .handover import apply_handover
@@ -176,7 +177,7 @@ def raw_text(raw: Any) -> str:
         text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):  # nested too deep to encode, or an int too long to print
         text = f"(a {type(raw).__name__} that cannot be written as JSON: nested too deeply or a huge number)"
-    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    return storable_text(text)
 
 
 __all__ = ["IngestResult", "RowError", "ingest_rows"]

@@ -5,13 +5,14 @@ once per batch in `events.ingest`)."""
 import functools
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+
+from wxanalytics.text import SNAKE_CASE, is_valid_unicode, snake_case
 
 from .currencies import ISO_4217
 
@@ -60,10 +61,6 @@ MAX_VALUE = Decimal("999999999999.99")
 MAX_FUTURE = timedelta(days=1)
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-
 
 @dataclass(slots=True)
 class CleanRow:
@@ -91,12 +88,6 @@ class CleanRow:
     ingest_key_id: int | None = None
 
 
-def snake_case(name: str) -> str:
-    """`API_error` → `api_error`, `Add To Cart` → `add_to_cart`, `addToCart` → `add_to_cart`."""
-    spaced = _CAMEL_BOUNDARY.sub("_", name.strip())
-    return _NON_WORD.sub("_", spaced.lower()).strip("_")
-
-
 def is_empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() in {"", "-"})
 
@@ -118,17 +109,9 @@ def clean_text(name: str, raw: Any) -> str:
         raise ValueError(f"is {len(text):,} characters long; at most {limit} allowed.")
     if "\x00" in text:
         raise ValueError("contains a NUL character.")
-    if not text.isascii() and not _is_valid_unicode(text):
+    if not text.isascii() and not is_valid_unicode(text):
         raise ValueError("contains invalid Unicode (a lone surrogate).")
     return text
-
-
-def _is_valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def clean_event_name(raw: Any) -> str:
@@ -274,7 +257,7 @@ def properties_json(properties: dict) -> tuple[str, str | None]:
         return dumped, f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON."
     if "\\u0000" in dumped or "\x00" in dumped:
         return dumped, "contain a NUL character."
-    if not dumped.isascii() and not _is_valid_unicode(dumped):
+    if not dumped.isascii() and not is_valid_unicode(dumped):
         return dumped, "contain invalid Unicode (a lone surrogate)."
     return dumped, None
 

@@ -22,7 +22,7 @@ from django.db.models.functions import TruncDate
 from django.dispatch import Signal
 from django.utils import timezone
 
-from events.identity import _lock_merges
+from events.identity import lock_merges
 from events.ingest.dedupe import ERASED
 from events.models import ErasureRecord, Event, EventKey
 
@@ -52,7 +52,7 @@ def erase_person(
     now = now or timezone.now()
     find_person(any_id)  # a bad id fails before any lock is taken
     with transaction.atomic():
-        _lock_merges()
+        lock_merges()
         person = find_person(any_id)
         events, keys, days = _delete_events(person)
         identities, _ = identities_of(person).delete()

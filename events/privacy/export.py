@@ -18,28 +18,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from events.models import Event
+
 from .lookup import Person, events_of, identities_of, rejected_rows_of, unionid_lookups_of
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "wxanalytics.person-export.v1"
 CHUNK_SIZE = 2000
-EVENT_FIELDS = (
-    "id",
-    "event_name",
-    "user_id",
-    "session_id",
-    "source",
-    "campaign_code",
-    "app_id",
-    "page",
-    "value",
-    "currency",
-    "ts",
-    "received_at",
-    "event_id",
-    "properties",
-)
 IDENTITY_FIELDS = ("user_id", "person_id", "app_id", "linked_by", "updated_at")
 LOOKUP_FIELDS = ("app_id", "openid", "misses", "last_asked_at", "next_ask_at")
 REJECTED_FIELDS = ("id", "channel", "source", "raw", "errors", "reason", "status", "row_index", "received_at")
@@ -54,7 +40,7 @@ def export_document(person: Person, *, now: datetime | None = None) -> Iterator[
     yield _encode(head)[:-1]  # the object stays open for the lists that follow
     sections = (
         ("identities", identities_of(person).order_by("person_id", "user_id").values(*IDENTITY_FIELDS)),
-        ("events", events_of(person).order_by("ts", "id").values(*EVENT_FIELDS)),
+        ("events", events_of(person).order_by("ts", "id").values(*Event.RECORD_FIELDS)),
         ("rejected_rows", rejected_rows_of(person).order_by("received_at", "id").values(*REJECTED_FIELDS)),
         ("unionid_lookups", unionid_lookups_of(person).order_by("app_id", "openid").values(*LOOKUP_FIELDS)),
     )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from events.identity import _check_id
+from events.identity import check_id
 from events.models import Event, Identity, RejectedRow, UnionidLookup
 
 # Characters of WeChat ids (openid, unionid: letters, digits, '-' and '_'). A rejected
@@ -32,7 +32,7 @@ def find_person(any_id: str) -> Person:
     Raises events.identity.IdentityError for an empty or over-long id. An id never linked is a person
     of its own (reports count it so too).
     """
-    asked = _check_id("id", any_id)
+    asked = check_id("id", any_id)
     groups = set(Identity.objects.filter(Q(user_id=asked) | Q(person_id=asked)).values_list("person_id", flat=True))
     linked = set(Identity.objects.filter(person_id__in=groups).values_list("user_id", flat=True)) if groups else set()
     return Person(asked=asked, ids=tuple(sorted({asked, *groups, *linked})))

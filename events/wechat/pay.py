@@ -16,7 +16,6 @@ import base64
 import binascii
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +31,7 @@ from events.ingest import IngestResult, ingest_rows
 from events.ingest.dedupe import dedupe_key
 from events.ingest.validate import MAX_VALUE, CleanRow, clean_ts
 from events.models import Event, PayMerchant, RejectedRow
+from wxanalytics.text import snake_case, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification
     if not refund_id:
         raise PayNotificationError("The refund has no refund_id.", keep=True)
     raw_status = _str(resource, "refund_status") or notification.event_type.partition(".")[2]
-    status = re.sub(r"[^a-z0-9]+", "_", raw_status.lower()).strip("_")[:20] or "unknown"
+    status = snake_case(raw_status, split_camel=False)[:20] or "unknown"
     amount = _obj(resource, "amount")
     transaction_id = _str(resource, "transaction_id")
     # Refund notifications carry no openid: the refund belongs to whoever paid.
@@ -311,7 +311,7 @@ def keep_rejected_notification(*, body: bytes, error: PayNotificationError, mchi
     row = RejectedRow(
         channel=CHANNEL,
         source=SOURCE,
-        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
+        raw=storable_text(body[:MAX_BODY_BYTES]),
         errors={"notification": str(error), "mchid": mchid},
     )
     return RejectedRow.objects.keep([row])[0]

@@ -15,7 +15,6 @@ Steps for one POST to `/wechat/<appid>/`, each a plain function the view calls i
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from defusedxml.ElementTree import fromstring
 from campaigns.models import WeChatApp
 from events.ingest import IngestResult, ingest_rows
 from events.models import RejectedRow
+from wxanalytics.text import snake_case, storable_text
 
 from . import crypto
 from .signature import check_msg_signature
@@ -193,7 +193,7 @@ def open_envelope(envelope: dict[str, Any], *, app: WeChatApp, query: PushQuery)
 def _event_name_for(event: str, *, prefix: str) -> str:
     """`oa_` (`mp_` for a Mini Program) + the WeChat event in lower snake case
     (`TEMPLATESENDJOBFINISH` → `oa_templatesendjobfinish`)."""
-    slug = re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_") or "unknown"
+    slug = snake_case(event, split_camel=False) or "unknown"
     return f"{prefix}_{slug}"[:64]
 
 
@@ -323,7 +323,7 @@ def keep_rejected_push(*, body: bytes, error: PushRejected, app: WeChatApp) -> i
     row = RejectedRow(
         channel=CHANNEL,
         source=source_for(app),
-        raw=body[:MAX_BODY_BYTES].decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00"),
+        raw=storable_text(body[:MAX_BODY_BYTES]),
         errors={error.field: str(error), "appid": app.appid},
     )
     return RejectedRow.objects.keep([row])[0]

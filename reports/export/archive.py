@@ -30,24 +30,7 @@ from reports.periods import SnapshotPeriod, parse_label
 
 CHUNK_SIZE = 5000
 
-EVENT_COLUMNS = [
-    "id",
-    "event_name",
-    "user_id",
-    "session_id",
-    "source",
-    "campaign_code",
-    "campaign_id",
-    "placement_id",
-    "app_id",
-    "page",
-    "value",
-    "currency",
-    "ts",
-    "received_at",
-    "event_id",
-    "properties",
-]
+EVENT_COLUMNS = list(Event.RECORD_FIELDS)
 SPEND_COLUMNS = [
     "date",
     "campaign_code",

@@ -7,6 +7,8 @@ from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
 
+from wxanalytics.readonly_admin import ReadOnlyAdminMixin
+
 from . import policy
 from .models import ReviewEntry, ReviewReminder
 from .selectors import entry_movement
@@ -110,17 +112,13 @@ class ReviewEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewReminder)
-class ReviewReminderAdmin(admin.ModelAdmin):
+class ReviewReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who was reminded for which week (written only by the Friday task)."""
+
+    deletable = True
 
     list_display = ("week", "owner", "email", "claimed_at", "sent_at")
     list_filter = ("week",)
     search_fields = ("owner__username", "email", "week")
     list_select_related = ("owner",)
     readonly_fields = ("owner", "week", "email", "claimed_at", "sent_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

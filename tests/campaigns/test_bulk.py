@@ -4,8 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from campaigns import services
+from campaigns import bulk, services, tasks
 from campaigns.models import Campaign, IssuedScene, Placement, WeChatApp
+from campaigns.wechat_api import WeChatAPIError
+from tests.worker import purged_broker, solo_worker, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +19,7 @@ GOOD = """campaign,name,kind,qr_kind,target_url,utm_content
 
 
 def test_every_row_becomes_a_placement_with_its_own_scene(campaign):
-    created = services.placements_bulk_create(GOOD)
+    created = bulk.placements_bulk_create(GOOD)
 
     assert [p.name for p in created] == ["Store 001 counter", "Store 002 poster", "Store 003 poster"]
     assert len({p.scene for p in created}) == 3
@@ -36,8 +38,8 @@ def test_one_bad_row_refuses_the_whole_file_with_errors_by_line(campaign):
         "23Q4-Sale,,poster,\n"
     )
 
-    with pytest.raises(services.BulkPlacementError) as caught:
-        services.placements_bulk_create(text)
+    with pytest.raises(bulk.BulkPlacementError) as caught:
+        bulk.placements_bulk_create(text)
 
     errors = {e.line: e.errors for e in caught.value.errors}
     assert set(errors) == {3, 4, 5}
@@ -52,8 +54,8 @@ def test_duplicates_within_the_file_and_against_the_database_are_reported(campai
     make_placement("Existing")
     text = "campaign,name\n23Q4-Sale,Existing\n23Q4-Sale,Twice\n23Q4-Sale,Twice\n"
 
-    with pytest.raises(services.BulkPlacementError) as caught:
-        services.placements_bulk_create(text)
+    with pytest.raises(bulk.BulkPlacementError) as caught:
+        bulk.placements_bulk_create(text)
 
     errors = {e.line: e.errors for e in caught.value.errors}
     assert errors[2] == {"name": ["A placement with this name already exists."]}
@@ -70,14 +72,14 @@ def test_duplicates_within_the_file_and_against_the_database_are_reported(campai
     ],
 )
 def test_a_malformed_file_is_refused_with_a_reason(campaign, text, message):
-    with pytest.raises(services.BulkPlacementError) as caught:
-        services.placements_bulk_create(text)
+    with pytest.raises(bulk.BulkPlacementError) as caught:
+        bulk.placements_bulk_create(text)
 
     assert message in str(caught.value)
 
 
 def test_a_campaign_given_for_the_upload_fills_rows_without_one(campaign):
-    created = services.placements_bulk_create("name\nA\nB\n", campaign=campaign)
+    created = bulk.placements_bulk_create("name\nA\nB\n", campaign=campaign)
 
     assert {p.campaign for p in created} == {campaign}
 
@@ -85,9 +87,7 @@ def test_a_campaign_given_for_the_upload_fills_rows_without_one(campaign):
 def test_a_wechat_app_is_looked_up_by_appid(campaign):
     app = WeChatApp.objects.create(appid="wxoa1", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT, secret="s3cret")
 
-    (placement,) = services.placements_bulk_create(
-        "campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n"
-    )
+    (placement,) = bulk.placements_bulk_create("campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n")
 
     assert placement.wechat_app == app
 
@@ -95,8 +95,8 @@ def test_a_wechat_app_is_looked_up_by_appid(campaign):
 def test_a_row_asking_for_a_wechat_code_its_app_cannot_issue_is_refused_with_the_reason(campaign):
     WeChatApp.objects.create(appid="wxoa1", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT)
 
-    with pytest.raises(services.BulkPlacementError) as refused:
-        services.placements_bulk_create("campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n")
+    with pytest.raises(bulk.BulkPlacementError) as refused:
+        bulk.placements_bulk_create("campaign,name,qr_kind,wechat_app\n23Q4-Sale,Door,oa_permanent,wxoa1\n")
 
     assert "no AppSecret" in str(refused.value)
     assert not Placement.objects.filter(name="Door").exists()
@@ -185,7 +185,123 @@ def test_an_oversized_csv_is_a_413(api_client_for, marketer, campaign):
 
 
 def test_more_rows_than_the_limit_are_refused(campaign):
-    text = "name\n" + "".join(f"P{n}\n" for n in range(services.BULK_MAX_ROWS + 1))
+    text = "name\n" + "".join(f"P{n}\n" for n in range(bulk.MAX_ROWS + 1))
 
-    with pytest.raises(services.BulkPlacementError, match="At most 5000"):
-        services.placements_bulk_create(text, campaign=campaign)
+    with pytest.raises(bulk.BulkPlacementError, match="At most 5000"):
+        bulk.placements_bulk_create(text, campaign=campaign)
+
+
+# --- WeChat codes: queued, one request per placement, never waited on by the upload ---------
+
+OA_ROWS = "campaign,name,qr_kind,wechat_app\n" + "".join(
+    f"23Q4-Sale,Store {n:03} door,oa_permanent,wx0123456789abcdef\n" for n in range(1, 4)
+)
+
+
+def test_the_parser_reads_rows_with_their_line_numbers_without_touching_the_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        rows = bulk.parse_placements_csv("name,kind\r\nA,poster\r\n\r\n ,\r\nB, menu \r\n", campaign_given=True)
+
+    assert [(row.line, row.values) for row in rows] == [
+        (2, {"name": "A", "kind": "poster"}),
+        (5, {"name": "B", "kind": "menu"}),
+    ]
+
+
+def test_an_upload_with_wechat_codes_queues_one_request_and_calls_wechat_not_at_all(
+    campaign, fake_wechat, oa_app, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        created = bulk.placements_bulk_create(OA_ROWS)
+
+    assert fake_wechat.calls == []
+    assert len(queued) == 1  # one fan-out message, whatever the number of rows
+    assert {p.qr_request_status for p in Placement.objects.all()} == {Placement.QRRequest.PENDING}
+    assert {p.qr_request_status for p in created} == {Placement.QRRequest.PENDING}
+
+
+def test_web_link_placements_ask_wechat_for_nothing(campaign, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        bulk.placements_bulk_create(GOOD)
+
+    assert queued == []
+    assert {p.qr_request_status for p in Placement.objects.all()} == {Placement.QRRequest.NOT_REQUESTED}
+
+
+def test_a_queued_request_issues_the_code_once_however_often_it_runs(campaign, fake_wechat, oa_app):
+    (placement, *_) = bulk.placements_bulk_create(OA_ROWS)
+
+    assert tasks.issue_wechat_qr(placement.pk) is True
+    assert tasks.issue_wechat_qr(placement.pk) is False  # a redelivered message: nothing to do
+
+    placement.refresh_from_db()
+    assert placement.qr_url == f"http://weixin.qq.com/q/fake-{placement.scene}"
+    assert (placement.qr_request_status, placement.qr_request_attempts) == (Placement.QRRequest.ISSUED, 1)
+    assert fake_wechat.paths().count("/cgi-bin/qrcode/create") == 1
+
+
+def test_a_refusal_by_wechat_is_final_and_kept_with_the_reason(campaign, fake_wechat, oa_app):
+    (placement, *_) = bulk.placements_bulk_create(OA_ROWS)
+    fake_wechat.qr_errors = [40053]
+
+    assert tasks.issue_wechat_qr(placement.pk) is False
+
+    placement.refresh_from_db()
+    assert placement.qr_request_status == Placement.QRRequest.FAILED
+    assert "40053" in placement.qr_error
+
+
+def test_an_unreachable_wechat_leaves_the_request_pending_until_the_last_try(campaign, oa_app, settings):
+    (placement, *_) = bulk.placements_bulk_create(OA_ROWS)
+    settings.WECHAT_API_BASE = "http://127.0.0.1:9"  # discard port: nothing answers
+
+    with pytest.raises(WeChatAPIError):  # called directly, a retry re-raises the error
+        tasks.issue_wechat_qr(placement.pk)
+    placement.refresh_from_db()
+    assert placement.qr_request_status == Placement.QRRequest.PENDING
+    assert "could not be reached" in placement.qr_error
+
+    assert services.issue_queued_wechat_qr(placement.pk, final=True) is False  # the last try
+    placement.refresh_from_db()
+    assert (placement.qr_request_status, placement.qr_request_attempts) == (Placement.QRRequest.FAILED, 2)
+
+
+def test_the_api_answers_with_each_placements_wechat_code_status(api_client_for, marketer, campaign, oa_app):
+    response = api_client_for(marketer).generic(
+        "POST", "/api/v1/placements/bulk", OA_ROWS.encode(), content_type="text/csv"
+    )
+
+    assert response.status_code == 201, response.content
+    assert {p["qr_request_status"] for p in response.json()["placements"]} == {"pending"}
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.slow
+# Serialized rollback, as the other transactional tests of this folder: the next one restores
+# the migrated rows (role groups) without finding copies re-created by a flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_issues_every_queued_code_after_the_upload_commits(api_client_for, make_user, fake_wechat):
+    purged_broker()
+    marketer = make_user("mia.worker", "Marketer")
+    Campaign.objects.create(code="23Q4-Sale", name="Q4 sale")
+    WeChatApp.objects.create(
+        appid="wx0123456789abcdef", name="Brand OA", kind=WeChatApp.Kind.OFFICIAL_ACCOUNT, secret="s3cret-value"
+    )
+
+    with solo_worker("default", WECHAT_API_BASE=fake_wechat.base_url) as log:
+        response = api_client_for(marketer).generic(
+            "POST", "/api/v1/placements/bulk", OA_ROWS.encode(), content_type="text/csv"
+        )
+        assert response.status_code == 201, response.content
+        assert fake_wechat.calls == []  # the upload answered before any call to WeChat
+        wait_until(
+            lambda: not Placement.objects.exclude(qr_request_status=Placement.QRRequest.ISSUED).exists(),
+            seconds=60,
+            lines=log,
+        )
+
+    placements = list(Placement.objects.all())
+    assert len(placements) == 3
+    assert all(p.qr_url == f"http://weixin.qq.com/q/fake-{p.scene}" for p in placements)
+    assert fake_wechat.paths().count("/cgi-bin/qrcode/create") == 3

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import services, tasks
 from campaigns.models import Placement, WeChatApp
 from campaigns.wechat_api import WeChatAPIError, WeChatClient
 
@@ -214,25 +214,36 @@ def test_an_expired_token_is_refreshed_for_mini_program_codes_too(fake_wechat, m
     assert placement.qr_image
 
 
-def test_the_admin_action_asks_wechat_again_and_clears_the_error(
-    client, analyst, marketer, fake_wechat, oa_app, campaign
+def test_the_admin_action_queues_a_request_per_code_that_asks_wechat_again_and_clears_the_error(
+    client, marketer, fake_wechat, oa_app, campaign, django_capture_on_commit_callbacks
 ):
     fake_wechat.qr_errors = [45009]
     placement = services.placement_create(
         Placement(campaign=campaign, name="Door", qr_kind=Placement.QRKind.OA_PERMANENT, wechat_app=oa_app)
     )
+    assert placement.qr_request_status == Placement.QRRequest.FAILED
     client.force_login(marketer)
+    calls_before = len(fake_wechat.calls)
 
-    response = client.post(
-        "/admin/campaigns/placement/",
-        {"action": "request_wechat_qr_again", "_selected_action": [placement.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            "/admin/campaigns/placement/",
+            {"action": "request_wechat_qr_again", "_selected_action": [placement.pk]},
+            follow=True,
+        )
+
+    assert len(fake_wechat.calls) == calls_before  # the page did not wait on WeChat
+    assert len(queued) == 1
+    assert "Asked WeChat for 1 code(s)" in response.content.decode()
+    placement.refresh_from_db()
+    assert placement.qr_request_status == Placement.QRRequest.PENDING
+
+    assert tasks.issue_wechat_qr(placement.pk) is True  # what the worker runs
 
     placement.refresh_from_db()
     assert placement.qr_error == ""
     assert placement.qr_url.endswith(placement.scene)
-    assert "WeChat issued 1 code(s)" in response.content.decode()
+    assert (placement.qr_request_status, placement.qr_request_attempts) == (Placement.QRRequest.ISSUED, 2)
 
 
 def test_switching_a_placement_to_an_official_account_code_in_admin_requests_it(
@@ -271,3 +282,27 @@ def test_a_refusal_while_saving_in_admin_is_shown_to_the_marketer(client, market
     assert "the WeChat QR code was not issued — WeChat /cgi-bin/qrcode/create answered errcode 40053" in (
         response.content.decode()
     )
+
+
+def test_official_account_placements_added_inline_queue_their_codes_and_the_page_calls_no_wechat(
+    client, marketer, fake_wechat, oa_app, campaign, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    data = {"code": campaign.code, "name": campaign.name, "status": campaign.status, "currency": "CNY"}
+    data |= {"placements-TOTAL_FORMS": 2, "placements-INITIAL_FORMS": 0, "creatives-TOTAL_FORMS": 0}
+    data |= {"creatives-INITIAL_FORMS": 0}
+    for n, name in enumerate(["Door", "Till"]):
+        data |= {
+            f"placements-{n}-name": name,
+            f"placements-{n}-kind": "poster",
+            f"placements-{n}-qr_kind": "oa_permanent",
+        }
+        data |= {f"placements-{n}-wechat_app": oa_app.pk, f"placements-{n}-mp_env_version": "release"}
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert fake_wechat.calls == []
+    assert len(queued) == 2  # one request per placement saved
+    assert set(campaign.placements.values_list("qr_request_status", flat=True)) == {Placement.QRRequest.PENDING}

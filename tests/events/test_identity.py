@@ -1,19 +1,13 @@
 """Identity (E6): ids of one person are joined so reports count people, not ids."""
 
-import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
-from typing import ClassVar
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
-from campaigns.models import WeChatApp
 from events import identity
 from events.ingest import ingest_rows
 from events.models import Event, Identity, IngestKey
@@ -200,55 +194,8 @@ def test_an_id_never_linked_is_its_own_person(db):
 # Unionids fetched from WeChat's user-info API (against a fake WeChat on localhost)
 
 
-class FakeUserInfo(BaseHTTPRequestHandler):
-    unionids: ClassVar[dict[str, str]] = {}
-    batches: ClassVar[list[list[str]]] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        url = urlparse(self.path)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
-        if url.path == "/cgi-bin/stable_token":
-            answer = {"access_token": "token-1", "expires_in": 7200}
-        elif url.path == "/cgi-bin/user/info/batchget" and parse_qs(url.query).get("access_token") == ["token-1"]:
-            openids = [user["openid"] for user in body["user_list"]]
-            self.batches.append(openids)
-            answer = {
-                "user_info_list": [
-                    {"subscribe": 1, "openid": o, **({"unionid": self.unionids[o]} if o in self.unionids else {})}
-                    for o in openids
-                ]
-            }
-        else:
-            answer = {"errcode": 40001, "errmsg": "invalid credential"}
-        raw = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-
-@pytest.fixture
-def fake_wechat(settings):
-    FakeUserInfo.unionids, FakeUserInfo.batches = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeUserInfo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.WECHAT_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    yield FakeUserInfo
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def oa_with_secret(db):
-    return WeChatApp.objects.create(appid="wxoa", name="Brand OA", token="tok", secret="s3cret")
-
-
-def test_recent_followers_get_their_unionid_from_wechat(fake_wechat, oa_with_secret):
-    fake_wechat.unionids = {f"oOA_{i}": f"oUnion_{i}" for i in range(0, 150, 2)}
+def test_recent_followers_get_their_unionid_from_wechat(fake_userinfo, oa_with_secret):
+    fake_userinfo.unionids = {f"oOA_{i}": f"oUnion_{i}" for i in range(0, 150, 2)}
     ingest_rows(
         [event("follow", f"oOA_{i}", app_id="wxoa", source="official_account") for i in range(150)], channel="test"
     )
@@ -256,20 +203,20 @@ def test_recent_followers_get_their_unionid_from_wechat(fake_wechat, oa_with_sec
 
     call_command("link_wechat_unionids", "--appid", "wxoa", stdout=out)
 
-    assert [len(batch) for batch in fake_wechat.batches] == [100, 50]
+    assert [len(batch) for batch in fake_userinfo.batches] == [100, 50]
     assert identity.person_of("oOA_4") == "oUnion_4"
     assert identity.person_of("oOA_5") == "oOA_5"
     assert "150 openids checked, 75 unionids linked" in out.getvalue()
 
 
-def test_followers_already_linked_are_not_asked_about_again(fake_wechat, oa_with_secret):
-    fake_wechat.unionids = {"oOA_1": "oUnion_1"}
+def test_followers_already_linked_are_not_asked_about_again(fake_userinfo, oa_with_secret):
+    fake_userinfo.unionids = {"oOA_1": "oUnion_1"}
     ingest_rows([event("follow", "oOA_1", app_id="wxoa", source="official_account")], channel="test")
     call_command("link_wechat_unionids", stdout=StringIO())
 
     call_command("link_wechat_unionids", stdout=StringIO())
 
-    assert fake_wechat.batches == [["oOA_1"]]
+    assert fake_userinfo.batches == [["oOA_1"]]
 
 
 def test_a_batch_of_new_users_with_unionids_is_linked_in_a_few_queries(db, django_assert_max_num_queries):

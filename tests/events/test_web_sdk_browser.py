@@ -5,11 +5,8 @@ preflight included). The stored events must carry the scan's placement and visit
 hand-over must be ignored; the key used from an origin it does not allow must be refused.
 """
 
-import http.server
 import json
 import re
-import shutil
-import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -18,7 +15,7 @@ from django.test import Client
 
 from campaigns.models import Campaign, Placement
 from events.models import Event, IngestKey, RejectedRow
-from tests.reports.test_dashboard import _chromium
+from tests.browser import chromium, http_server, skip_without_chromium
 
 SNIPPET = Path(__file__).resolve().parents[2] / "sdk" / "web" / "wxanalytics.js"
 
@@ -40,8 +37,7 @@ PAGE = """<!doctype html>
 
 @pytest.fixture(autouse=True)
 def _needs_chromium():
-    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    skip_without_chromium()
 
 
 @pytest.fixture
@@ -49,26 +45,16 @@ def h5_site(live_server):
     """An H5 site on its own origin (127.0.0.1, another port than the app's localhost): every
     path answers the landing page with the snippet, configured with `site.key`."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if not self.path.startswith("/landing/"):
-                self.send_error(404)
-                return
-            config = {"serverUrl": live_server.url, "ingestKey": server.key, "trackClicks": True, "flushInterval": 200}
-            body = PAGE.format(config=json.dumps(config), snippet=SNIPPET.read_text()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        if not path.startswith("/landing/"):
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        config = {"serverUrl": live_server.url, "ingestKey": server.key, "trackClicks": True, "flushInterval": 200}
+        body = PAGE.format(config=json.dumps(config), snippet=SNIPPET.read_text()).encode()
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, body
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http_server(answer)
     server.key = ""
     server.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
@@ -99,7 +85,7 @@ def stats_of(dom: str) -> dict:
 def test_a_scan_followed_in_chromium_leads_to_h5_events_with_the_scans_placement_and_visitor(
     live_server, campaign, poster, h5_key, tmp_path
 ):
-    dom = _chromium(f"{live_server.url}/r/p7Kx2", tmp_path, budget_ms=8000)
+    dom = chromium(f"{live_server.url}/r/p7Kx2", profile=tmp_path / "profile", budget_ms=8000)
 
     stats = stats_of(dom)
     scan = Event.objects.get(event_name="qr_scan")
@@ -123,7 +109,7 @@ def test_a_forged_hand_over_opened_in_chromium_is_stored_without_its_placement(
     query.update(wxa_p="bus9", wxa_c="Spring")  # the signature was made for p7Kx2
     forged = landing._replace(query=urlencode(query)).geturl()
 
-    stats = stats_of(_chromium(forged, tmp_path, budget_ms=8000))
+    stats = stats_of(chromium(forged, profile=tmp_path / "profile", budget_ms=8000))
 
     h5 = list(Event.objects.filter(source="h5"))
     assert stats["accepted"] == 3
@@ -139,7 +125,7 @@ def test_the_key_used_from_another_origin_is_refused(live_server, campaign, post
     port = h5_site.server_address[1]
     IngestKey.generate(name="Other pages", source="h5_other", kind="client", origins=[f"http://localhost:{port}"])
 
-    stats = stats_of(_chromium(f"http://localhost:{port}/landing/cny", tmp_path, budget_ms=8000))
+    stats = stats_of(chromium(f"http://localhost:{port}/landing/cny", profile=tmp_path / "profile", budget_ms=8000))
 
     assert not Event.objects.filter(source="h5").exists()
     assert stats["accepted"] == 0 and stats["queued"] == 3  # kept in the page, not counted as sent
@@ -152,7 +138,7 @@ def test_the_key_used_from_another_origin_is_refused(live_server, campaign, post
 def test_an_origin_no_key_allows_does_not_get_past_the_preflight(live_server, poster, h5_key, h5_site, tmp_path):
     port = h5_site.server_address[1]
 
-    stats = stats_of(_chromium(f"http://localhost:{port}/landing/cny", tmp_path, budget_ms=8000))
+    stats = stats_of(chromium(f"http://localhost:{port}/landing/cny", profile=tmp_path / "profile", budget_ms=8000))
 
     assert (stats["accepted"], stats["queued"]) == (0, 3)
     assert not Event.objects.filter(source="h5").exists()

@@ -30,23 +30,23 @@ SERIAL = "PUB_KEY_ID_0114232134912410000"
 URL = f"/wechat/pay/{MCHID}/notify/"
 
 
-@pytest.fixture(scope="module")
-def platform_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @pytest.fixture
 def merchant(db, platform_key):
-    pem = platform_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     return PayMerchant.objects.create(
         mchid=MCHID,
         name="Brand shop",
         appid="wxd678efh567hg6787",
         api_v3_key=API_V3_KEY,
         platform_key_serial=SERIAL,
-        platform_public_key=pem.decode(),
+        platform_public_key=public_pem(platform_key),
     )
 
 
@@ -384,11 +384,7 @@ def test_the_admin_never_shows_the_api_v3_key_and_keeps_it_when_left_empty(clien
 def test_during_a_key_migration_either_configured_key_verifies(client, merchant, platform_key):
     new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     merchant.second_key_serial = "PUB_KEY_ID_0114232134912410001"
-    merchant.second_public_key = (
-        new_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    merchant.second_public_key = public_pem(new_key)
     merchant.full_clean()
     merchant.save()
     old_body = notification_body(transaction())

@@ -15,23 +15,23 @@ from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 
 from events.models import Event, PayMerchant
-from tests.events.test_wechat_pay import API_V3_KEY, MCHID, SERIAL, notification_body, notify, signed_headers
+from tests.events.test_wechat_pay import (
+    API_V3_KEY,
+    MCHID,
+    SERIAL,
+    notification_body,
+    notify,
+    public_pem,
+    signed_headers,
+)
 
 CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A72"
 
 
-@pytest.fixture(scope="module")
-def platform_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 @pytest.fixture
 def merchant(db, platform_key):
-    pem = platform_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     return PayMerchant.objects.create(
-        mchid=MCHID, api_v3_key=API_V3_KEY, platform_key_serial=SERIAL, platform_public_key=pem.decode()
+        mchid=MCHID, api_v3_key=API_V3_KEY, platform_key_serial=SERIAL, platform_public_key=public_pem(platform_key)
     )
 
 

@@ -10,7 +10,6 @@ snapshot visible.
 import os
 import signal
 import subprocess
-import sys
 
 import psycopg
 import pytest
@@ -21,14 +20,10 @@ from reports.models import Snapshot
 from reports.snapshots import tasks
 from tests.faults.services import ROOT, children_of, lock_waiters, wait_until
 from tests.reports.snapshot_data import WEEK, at, ensure_funnel_plan, event, save
+from tests.worker import COMMAND as WORKER
+from tests.worker import QUIET, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.slow]
-
-
-def worker_env() -> dict:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DB_CONN_MAX_AGE": "0"}
 
 
 def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(transactional_db):
@@ -45,14 +40,13 @@ def test_a_build_whose_worker_is_killed_is_redelivered_and_never_half_visible(tr
     )
     blocker.execute("LOCK TABLE events_event IN ACCESS EXCLUSIVE MODE")  # held until commit
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker", "-Q", "reports,default", "-P", "prefork",
-         "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        [*WORKER, "-Q", "reports,default", "-P", "prefork", "-c", "1", *QUIET],
         cwd=ROOT,
         env=worker_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     try:
         tasks.build_snapshot_task.delay("weekly", WEEK)
         claimed = wait_until(

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from reports.models import Snapshot
 from reports.snapshots.charts import bar_chart, funnel_chart, line_chart, section_chart
+from tests.browser import ARTIFACTS, chromium, logged_in_proxy, skip_without_chromium
 from tests.reports.snapshot_data import built
 
 pytestmark = pytest.mark.postgres
@@ -259,75 +260,15 @@ def test_a_marketer_cannot_use_the_build_form(client, marketer):
 
 # --- in a real browser ---------------------------------------------------------------
 
-ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parents[2] / "artifacts"
-
-
-def _logged_in_proxy(target: str, session_cookie: str):
-    """A reverse proxy on an ephemeral port that adds the session cookie to every request,
-    so headless Chromium (which has no flag to set a cookie) sees the pages logged in."""
-    import http.server
-    import threading
-    import urllib.error
-    import urllib.request
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            request = urllib.request.Request(target + self.path, headers={"Cookie": f"sessionid={session_cookie}"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as upstream:
-                    status, headers, body = upstream.status, upstream.headers, upstream.read()
-            except urllib.error.HTTPError as error:
-                status, headers, body = error.code, error.headers, error.read()
-            self.send_response(status)
-            self.send_header("Content-Type", headers.get("Content-Type", "text/html"))
-            if headers.get("Content-Security-Policy"):  # so the browser enforces our CSP as in production
-                self.send_header("Content-Security-Policy", headers["Content-Security-Policy"])
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _chromium(url: str, tmp_path, *, screenshot=None, budget_ms: int = 3000) -> str:
-    import subprocess
-
-    args = [
-        "/usr/bin/chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,2000",
-        f"--virtual-time-budget={budget_ms}",
-    ]
-    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
-    result = subprocess.run([*args, url], capture_output=True, text=True, timeout=90, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_dashboard_and_a_snapshot_page_render_their_charts_in_headless_chromium(
     live_server, transactional_db, django_user_model, tmp_path
 ):
-    import shutil
-
     from django.test import Client
 
-    if not shutil.which("chromium") and not __import__("os").path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    skip_without_chromium()
     week = built(
         "weekly",
         "2025-W46",
@@ -342,15 +283,17 @@ def test_the_dashboard_and_a_snapshot_page_render_their_charts_in_headless_chrom
     admin = django_user_model.objects.create_superuser("browser", "browser@example.com", "pw-browser")
     login = Client()
     login.force_login(admin)
-    proxy = _logged_in_proxy(live_server.url, login.cookies["sessionid"].value)
+    proxy = logged_in_proxy(live_server.url, login.cookies["sessionid"].value)
     base = f"http://127.0.0.1:{proxy.server_address[1]}"
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        dashboard_dom = _chromium(f"{base}/dashboard/", tmp_path)
+        dashboard_dom = chromium(f"{base}/dashboard/", profile=tmp_path / "profile", budget_ms=3000)
         detail_url = f"{base}{reverse('admin:reports_snapshot_change', args=[week.pk])}"
-        detail_dom = _chromium(detail_url, tmp_path)
-        _chromium(f"{base}/dashboard/", tmp_path, screenshot=ARTIFACTS / "dashboard.png")
-        _chromium(detail_url, tmp_path, screenshot=ARTIFACTS / "snapshot-weekly.png")
+        detail_dom = chromium(detail_url, profile=tmp_path / "profile", budget_ms=3000)
+        chromium(
+            f"{base}/dashboard/", profile=tmp_path / "profile", screenshot=ARTIFACTS / "dashboard.png", budget_ms=3000
+        )
+        chromium(detail_url, profile=tmp_path / "profile", screenshot=ARTIFACTS / "snapshot-weekly.png", budget_ms=3000)
     finally:
         proxy.shutdown()
 

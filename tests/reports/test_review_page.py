@@ -1,17 +1,12 @@
 """/review/: KPIs vs target, the friction point, each owner's entry or a visible gap, and
 last week's changes with the KPI before and after — plus a screenshot kept in artifacts/."""
 
-import shutil
 import struct
-import subprocess
-import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,10 +15,8 @@ from reports.models import ReviewEntry, Snapshot
 from reports.review.demo import seed_reviews
 from reports.review.selectors import format_kpi_value
 from reports.review.weeks import IsoWeek
+from tests.browser import ARTIFACTS, chromium, skip_without_chromium
 from tests.reports.metrics_data import at, event, save
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 
 
 @pytest.fixture
@@ -179,8 +172,7 @@ def test_a_screenshot_of_the_review_page_is_kept_in_artifacts(client, analyst, r
     template), saved to a file and photographed by headless Chromium. The page has inline
     styles and no scripts or external assets, so the file renders as the served page does.
     Logging Chromium itself in would need a test-only login URL in the app, which we refuse."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not installed at {CHROMIUM}: no screenshot")
+    skip_without_chromium()
     client.force_login(analyst)
     html = client.get(reverse("review-week", args=[review_week])).content
     page = tmp_path / "review.html"
@@ -189,27 +181,7 @@ def test_a_screenshot_of_the_review_page_is_kept_in_artifacts(client, analyst, r
     shot = ARTIFACTS / "review.png"
     shot.unlink(missing_ok=True)
 
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                f"--screenshot={shot}",
-                "--window-size=1280,1800",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=90,
-        )
+    chromium(page.as_uri(), profile=tmp_path / "profile", screenshot=shot, window="1280,1800")
 
     header = shot.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,26 +1,19 @@
 """The Friday reminder: one mail per owner who has not logged the week, never two."""
 
-import os
 import smtplib
-import subprocess
-import sys
-import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from reports.models import ReviewEntry, ReviewReminder
 from reports.review.tasks import send_review_reminders
+from tests.worker import purged_broker, solo_worker, wait_until
 
 WEEK = "2025-W46"
-WORKER = [sys.executable, "-m", "celery", "-A", "wxanalytics", "worker", "-l", "info"]
 
 
 class RefusingBackend(BaseEmailBackend):
@@ -138,54 +131,20 @@ def test_admin_lists_who_was_reminded(client, analyst, owners, django_capture_on
     assert {r.owner.username for r in response.context["cl"].result_list} == {"sue", "tom"}
 
 
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
-    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "DB_CONN_MAX_AGE": "0",
-        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-    }
-
-
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_mails_each_owner_once_when_the_reminder_is_queued_twice(transactional_db, make_user):
-    if not settings.CELERY_BROKER_URL:
-        pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
-    from wxanalytics.celery import app
-
-    app.control.purge()  # leftovers from earlier runs on this broker db
+    purged_broker()
     make_user("sue", "Review owner")
     make_user("tom", "Review owner")
-    worker = subprocess.Popen(
-        [*WORKER, "-Q", "default", "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=settings.BASE_DIR,
-        env=_worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
-    reader.start()
     done = "send_review_reminders["
-    try:
+    with solo_worker("default", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend") as lines:
         send_review_reminders.delay(WEEK)
         send_review_reminders.delay(WEEK)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and worker.poll() is None:
-            if sum(done in line and "succeeded" in line for line in list(lines)) >= 2:
-                break
-            time.sleep(0.3)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        reader.join(timeout=5)
+        wait_until(
+            lambda: sum(done in line and "succeeded" in line for line in list(lines)) >= 2, seconds=60, lines=lines
+        )
 
     log = "".join(lines)
     assert log.count("succeeded") >= 2, f"the worker did not run both tasks; its log:\n{log[-3000:]}"

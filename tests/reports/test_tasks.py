@@ -3,7 +3,7 @@ the Redis broker against the test database."""
 
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,9 +14,10 @@ from reports.schedule import SCHEDULE
 from reports.snapshots import tasks
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
-from tests.worker import ROOT, running_worker
+from tests.worker import purged_broker, solo_worker, wait_until
 
 pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_task_builds_and_returns_the_snapshot_id(db):
@@ -75,23 +76,18 @@ def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):
-    if not settings.CELERY_BROKER_URL:
-        pytest.skip("needs CELERY_BROKER_URL (Redis); make test sets it when Redis answers")
-    from wxanalytics.celery import app
-
-    app.control.purge()  # leftovers from earlier runs on this broker db
+    purged_broker()
     ensure_funnel_plan()
     save(event("qr_scan", "a", at("2025-11-10")), event("qr_scan", "b", at("2025-11-11")))
-    with running_worker("reports,default") as (worker, log):
+    with solo_worker("reports,default") as lines:
         tasks.build_snapshot_task.delay("weekly", WEEK)
-        deadline = time.monotonic() + 60
-        snapshot = None
-        while time.monotonic() < deadline:
-            snapshot = Snapshot.objects.filter(kind="weekly", period_label=WEEK, status=Snapshot.Status.BUILT).first()
-            if snapshot or worker.poll() is not None:
-                break
-            time.sleep(0.3)
+        snapshot = wait_until(
+            lambda: Snapshot.objects.filter(kind="weekly", period_label=WEEK, status=Snapshot.Status.BUILT).first(),
+            seconds=60,
+            lines=lines,
+        )
+    output = "".join(lines)
 
-    assert snapshot is not None, f"the worker built nothing; its log:\n{log.text[-3000:]}"
+    assert snapshot is not None, f"the worker built nothing; its log:\n{output[-3000:]}"
     assert snapshot.data["headline"]["entered"] == 2 and snapshot.duration_ms is not None
-    assert "build_snapshot_task" in log.text
+    assert "build_snapshot_task" in output

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from campaigns import qrcodes
+from wxanalytics.processes import Supervisor
 
 QUEUES = "ingest,reports,default"
 
@@ -84,34 +84,16 @@ class Command(BaseCommand):
         if not options["no_web"]:
             commands["web"] = [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
         self._banner(host, port, env["PUBLIC_BASE_URL"], broker_note)
+        supervisor = Supervisor()
         children = {
             name: subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 (our own commands)
             for name, command in commands.items()
         }
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         try:
-            while not stopping:
-                exited = {name: child.returncode for name, child in children.items() if child.poll() is not None}
-                if exited:
-                    raise CommandError(_("Stopped: %(names)s exited.") % {"names": ", ".join(sorted(exited))})
-                time.sleep(0.5)
+            if exited := supervisor.watch(children, poll=0.5):
+                raise CommandError(_("Stopped: %(names)s exited.") % {"names": ", ".join(exited)})
         finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            supervisor.stop([(child, signal.SIGTERM) for child in children.values()], grace=15)
             self.stdout.write(_("wxanalytics demo stopped (web server, worker and beat)."))
 
     def _banner(self, host: str, port: int, public: str, broker_note: str) -> None:

@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from events.ingest.validate import snake_case
 from events.models import IngestKey
+from wxanalytics.text import snake_case
 
 
 class Command(BaseCommand):
