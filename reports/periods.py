@@ -1,8 +1,8 @@
 """The one period type of the reports: a day, an ISO week (from Monday), a month or a custom
 span, cut in settings.REPORTING_TZ, and the one way to write and read period labels
-(`2025-11-03`, `2025-W46`, `2025-11`). Metric functions take a `Period`; snapshots add
-their kind (`SnapshotPeriod`, daily/weekly/monthly); the Friday review names its weeks with
-`review.weeks.IsoWeek`, whose label is a week `Period`'s. Parsing is strict so a typo is an
+(`2025-11-03`, `2025-W46`, `2025-11`). Metric functions, snapshots (whose kinds
+daily/weekly/monthly map to day/week/month) and the Friday review's weeks
+(`review.weeks.parse_review_week`) all use `Period`. Parsing is strict so a typo is an
 error, not an empty report."""
 
 from __future__ import annotations
@@ -52,17 +52,6 @@ def parse_first_day(kind: str, label: str) -> date:
     if kind == "week":
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     return date(int(match[1]), int(match[2]), int(match[3] or 1))
-
-
-def days_of(kind: str, day: date) -> tuple[date, date]:
-    """The first and last local day of the day, ISO week or month that holds `day`."""
-    if kind == "day":
-        return day, day
-    if kind == "week":
-        monday = day - timedelta(days=day.weekday())
-        return monday, monday + timedelta(days=6)
-    first = day.replace(day=1)
-    return first, _first_of_next_month(first) - DAY
 
 
 def local_midnight(day: date) -> datetime:
@@ -134,11 +123,26 @@ class Period:
             raise ValueError(f"Unknown period kind {kind!r}; use day, week or month.")
         return makers[kind](day)
 
-    def previous(self) -> Period:
+    def previous(self, steps: int = 1) -> Period:
+        period = self
+        for _ in range(steps):
+            period = period._before()
+        return period
+
+    def next(self) -> Period:
+        if self.kind in ("day", "week", "month"):
+            return Period.containing(self.kind, self.last_day + DAY)
+        length = self.end - self.start
+        return Period(self.end, self.end + length, f"after {self.label}", "custom")
+
+    def _before(self) -> Period:
         if self.kind in ("day", "week", "month"):
             return Period.containing(self.kind, self.first_day - DAY)
         length = self.end - self.start
         return Period(self.start - length, self.start, f"before {self.label}", "custom")
+
+    def is_closed(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.end
 
     @property
     def first_day(self) -> date:
@@ -167,52 +171,10 @@ class Period:
 
 # Snapshot kinds (reports.models.SnapshotKind) and the period each one covers.
 SNAPSHOT_PERIOD_KINDS = {"daily": "day", "weekly": "week", "monthly": "month"}
+# And back: the snapshot kind of a day, week or month Period.
+SNAPSHOT_KIND = {period_kind: kind for kind, period_kind in SNAPSHOT_PERIOD_KINDS.items()}
 KINDS = tuple(SNAPSHOT_PERIOD_KINDS)
 _EXAMPLES = {"daily": "2025-11-03", "weekly": "2025-W46", "monthly": "2025-11"}
-
-
-@dataclass(frozen=True)
-class SnapshotPeriod:
-    """The period of one snapshot: its kind plus the local days it covers."""
-
-    kind: str
-    first_day: date  # first local day of the period
-    last_day: date  # last local day (inclusive)
-
-    def metrics_period(self) -> Period:
-        """The same period as the metric functions take it."""
-        return Period.containing(SNAPSHOT_PERIOD_KINDS[self.kind], self.first_day)
-
-    @property
-    def label(self) -> str:
-        return label_for(SNAPSHOT_PERIOD_KINDS[self.kind], self.first_day)
-
-    @property
-    def start(self) -> datetime:
-        return local_midnight(self.first_day)
-
-    @property
-    def end(self) -> datetime:
-        return local_midnight(self.last_day + DAY)
-
-    @property
-    def days(self) -> int:
-        return (self.last_day - self.first_day).days + 1
-
-    def is_closed(self, now: datetime | None = None) -> bool:
-        return (now or timezone.now()) >= self.end
-
-    def previous(self, steps: int = 1) -> SnapshotPeriod:
-        period = self
-        for _ in range(steps):
-            period = period_containing(period.kind, period.first_day - DAY)
-        return period
-
-    def next(self) -> SnapshotPeriod:
-        return period_containing(self.kind, self.last_day + DAY)
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.label}"
 
 
 def check_kind(kind: str) -> str:
@@ -221,11 +183,12 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def period_containing(kind: str, day: date) -> SnapshotPeriod:
-    return SnapshotPeriod(kind, *days_of(SNAPSHOT_PERIOD_KINDS[check_kind(kind)], day))
+def period_containing(kind: str, day: date) -> Period:
+    """The day, week or month of snapshot kind `kind` (daily, weekly, monthly) that holds `day`."""
+    return Period.containing(SNAPSHOT_PERIOD_KINDS[check_kind(kind)], day)
 
 
-def parse_label(kind: str, label: str) -> SnapshotPeriod:
+def parse_label(kind: str, label: str) -> Period:
     """`2025-11-03` (daily), `2025-W46` (weekly, ISO), `2025-11` (monthly)."""
     check_kind(kind)
     label = (label or "").strip()
@@ -241,12 +204,12 @@ def local_today(now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), settings.REPORTING_TZ).date()
 
 
-def last_closed(kind: str, now: datetime | None = None) -> SnapshotPeriod:
+def last_closed(kind: str, now: datetime | None = None) -> Period:
     """The most recent period of this kind that has fully ended."""
     return period_containing(kind, local_today(now)).previous()
 
 
-def closed_periods(kind: str, count: int, now: datetime | None = None) -> list[SnapshotPeriod]:
+def closed_periods(kind: str, count: int, now: datetime | None = None) -> list[Period]:
     """The last `count` closed periods, oldest first."""
     periods = [last_closed(kind, now)]
     while len(periods) < count:
@@ -254,7 +217,7 @@ def closed_periods(kind: str, count: int, now: datetime | None = None) -> list[S
     return periods[::-1]
 
 
-def periods_between(kind: str, first: SnapshotPeriod, last: SnapshotPeriod) -> list[SnapshotPeriod]:
+def periods_between(kind: str, first: Period, last: Period) -> list[Period]:
     if first.first_day > last.first_day:
         raise PeriodError(f"{first.label} is after {last.label}.")
     periods = [first]

@@ -26,7 +26,7 @@ from events.privacy.hashing import PSEUDONYM_PREFIX, id_hash, pseudonym
 from events.privacy.retention import PERSONAL_PROPERTIES
 from reports.export import spreadsheet
 from reports.models import Archive, Snapshot
-from reports.periods import SnapshotPeriod, parse_label
+from reports.periods import Period, parse_label
 
 CHUNK_SIZE = 5000
 
@@ -49,22 +49,22 @@ class ArchiveError(Exception):
     pass
 
 
-def archive_path(period: SnapshotPeriod, name: str) -> str:
+def archive_path(period: Period, name: str) -> str:
     return f"archive/{period.first_day:%Y}/{period.label}/{name}.csv.gz"
 
 
-def _event_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+def _event_rows(period: Period) -> Iterator[tuple]:
     queryset = Event.objects.filter(ts__gte=period.start, ts__lt=period.end).order_by("id")
     for row in queryset.values_list(*EVENT_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
         yield (*row[:-1], json.dumps(row[-1], ensure_ascii=False, sort_keys=True))
 
 
-def _spend_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+def _spend_rows(period: Period) -> Iterator[tuple]:
     queryset = AdSpend.objects.filter(date__gte=period.first_day, date__lte=period.last_day).order_by("date", "id")
     yield from queryset.values_list(*SPEND_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
 
 
-def _snapshot_rows(period: SnapshotPeriod) -> Iterator[tuple]:
+def _snapshot_rows(period: Period) -> Iterator[tuple]:
     """Every table cell of every snapshot that starts in the month, in long form
     (kind, period, section, row, column, value) so years line up whatever the layout."""
     queryset = Snapshot.objects.filter(

@@ -117,7 +117,7 @@ class SnapshotAdmin(admin.ModelAdmin):
             periods = form.cleaned_data["periods"]
             with transaction.atomic():
                 for period in periods:
-                    queue_build(period.kind, period.label)
+                    queue_build(form.cleaned_data["kind"], period.label)
             self.message_user(
                 request,
                 f"Queued {len(periods)} {form.cleaned_data['kind']} build(s): {periods[0].label} … {periods[-1].label}.",

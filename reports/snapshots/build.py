@@ -25,7 +25,7 @@ from events.models import AdSpend, Event
 from reports.export.tasks import send_snapshot_mail_task
 from reports.metrics.common import refresh_planner_statistics, report_queries
 from reports.models import Snapshot, SnapshotKind, SnapshotSubscription
-from reports.periods import SnapshotPeriod, closed_periods, parse_label
+from reports.periods import Period, closed_periods, parse_label
 from reports.review.services import link_week_snapshots
 from reports.snapshots import daily, monthly, weekly
 from wxanalytics.replica import read_as_of, reading_reports
@@ -70,7 +70,7 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
     now = now or timezone.now()
     if not period.is_closed(now):
         raise SnapshotError(f"{period.label} has not ended yet; only closed periods are built.")
-    snapshot = _claim(period, now)
+    snapshot = _claim(kind, period, now)
     started = time.monotonic()
     # After a bulk load (or where autovacuum is off) the planner would guess near-empty tables.
     refresh_planner_statistics()
@@ -79,7 +79,7 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
         # is then as of the replica's last replayed commit, not of `now`.
         with reading_reports(), report_queries():
             read_as_of_time = read_as_of(now)
-            data = _jsonable(BUILDERS[period.kind](period))
+            data = _jsonable(BUILDERS[kind](period))
     except Exception as exc:
         # Recorded for admin, then re-raised for the task's retry policy.
         Snapshot.objects.filter(pk=snapshot.pk).update(
@@ -97,15 +97,15 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
             stale_since=None,
             builds=F("builds") + 1,
         )
-        if period.kind == SnapshotKind.WEEKLY:  # Friday review entries of this week point at it
+        if kind == SnapshotKind.WEEKLY:  # Friday review entries of this week point at it
             link_week_snapshots(week=period.label)
-        transaction.on_commit(lambda: _after_build(snapshot.pk, period.kind))
+        transaction.on_commit(lambda: _after_build(snapshot.pk, kind))
     snapshot.refresh_from_db()
     logger.info("built %s in %s ms", snapshot, snapshot.duration_ms)
     return snapshot
 
 
-def _claim(period: SnapshotPeriod, now: datetime) -> Snapshot:
+def _claim(kind: str, period: Period, now: datetime) -> Snapshot:
     defaults = {
         "period_end": period.end,
         "period_label": period.label,
@@ -113,11 +113,9 @@ def _claim(period: SnapshotPeriod, now: datetime) -> Snapshot:
         "build_started_at": now,
     }
     try:
-        snapshot, created = Snapshot.objects.get_or_create(
-            kind=period.kind, period_start=period.start, defaults=defaults
-        )
+        snapshot, created = Snapshot.objects.get_or_create(kind=kind, period_start=period.start, defaults=defaults)
     except IntegrityError:  # a concurrent build created it first
-        snapshot, created = Snapshot.objects.get(kind=period.kind, period_start=period.start), False
+        snapshot, created = Snapshot.objects.get(kind=kind, period_start=period.start), False
     if not created:
         # Keep status "built" while rebuilding: the old data stays readable until replaced.
         Snapshot.objects.filter(pk=snapshot.pk).update(build_started_at=now)

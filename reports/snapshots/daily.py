@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from reports.metrics.health import HealthCheck, HealthMetric, health_check
-from reports.periods import SnapshotPeriod
+from reports.periods import SNAPSHOT_KIND, Period
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
 from reports.snapshots.mp_section import miniprogram_section
@@ -20,14 +20,13 @@ RATE_KEYS = {"ctr"}  # shown as percentages
 TREND_KEYS = ("orders", "follows", "qr_scans")
 
 
-def build_data(period: SnapshotPeriod) -> dict:
+def build_data(period: Period) -> dict:
     """Each part's numbers first, then the page: its sections and summary lines in the order
     they are read."""
-    metrics_period = period.metrics_period()
-    numbers, number_lines, numbers_values = headline_section(metrics_period)
+    numbers, number_lines, numbers_values = headline_section(period)
     health = health_check(period.first_day, threshold=THRESHOLD)
-    mp, mp_flags, _ = miniprogram_section(metrics_period)
-    kpis, behind = kpi_section(metrics_period)
+    mp, mp_flags, _ = miniprogram_section(period)
+    kpis, behind = kpi_section(period)
 
     sections = [numbers, _health_section(health), _trend_section(health), mp, kpis]
     flags = [*(_flag_sentence(m) for m in health.alerts), *mp_flags]
@@ -35,7 +34,7 @@ def build_data(period: SnapshotPeriod) -> dict:
 
     values = {m.key: m.value for m in health.metrics}
     return {
-        "kind": period.kind,
+        "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
         "title": f"Daily health check {period.first_day:%a %d %b %Y}",
         "summary": number_lines

@@ -10,7 +10,7 @@ from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import RETURN_DAYS, CohortReport, cohort_reports
 from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
 from reports.metrics.funnel import funnel_by
-from reports.periods import SnapshotPeriod
+from reports.periods import SNAPSHOT_KIND, Period
 from reports.snapshots.ads_sections import ads_sections, signals_section
 from reports.snapshots.headline_section import headline_section
 from reports.snapshots.kpi_section import kpi_section
@@ -18,18 +18,17 @@ from reports.snapshots.placements_section import placements_section
 from reports.snapshots.sections import Section, pct, step_people
 
 
-def build_data(period: SnapshotPeriod) -> dict:
+def build_data(period: Period) -> dict:
     """Each part's numbers first, then the page: its sections and summary lines in the order
     they are read."""
-    metrics_period = period.metrics_period()
-    numbers, number_lines, numbers_values = headline_section(metrics_period)
-    kpis, behind = kpi_section(metrics_period)
-    touch = attribution(metrics_period)
-    placements, _report = placements_section(metrics_period)
-    ads = ads_report(metrics_period)
+    numbers, number_lines, numbers_values = headline_section(period)
+    kpis, behind = kpi_section(period)
+    touch = attribution(period)
+    placements, _report = placements_section(period)
+    ads = ads_report(period)
     signals, signal_lines = signals_section(ads)
     ad_tables, ad_lines = ads_sections(ads)
-    cohort = cohort_reports(metrics_period)  # one query for the three groupings
+    cohort = cohort_reports(period)  # one query for the three groupings
     total, cost_ratio = cohort["week"].totals, cohort["week"].cost_ratio
 
     sections = [
@@ -40,7 +39,7 @@ def build_data(period: SnapshotPeriod) -> dict:
         _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]),
         _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]),
         _attribution_section(touch),
-        _campaign_funnels(metrics_period),
+        _campaign_funnels(period),
         placements,
         *ad_tables,
     ]
@@ -56,7 +55,7 @@ def build_data(period: SnapshotPeriod) -> dict:
         *ad_lines[:1],
     ]
     return {
-        "kind": period.kind,
+        "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
         "title": f"Monthly review {period.first_day:%B %Y}",
         "summary": summary,
@@ -86,7 +85,7 @@ def _attribution_section(touch) -> Section:
     return section
 
 
-def _campaign_funnels(metrics_period) -> Section:
+def _campaign_funnels(period) -> Section:
     section = Section(
         "campaign_funnels",
         _("Conversion by campaign"),
@@ -96,7 +95,7 @@ def _campaign_funnels(metrics_period) -> Section:
             "(the Conversion stage) within the funnel window; repeat purchase is retention, not conversion."
         ),
     )
-    for group in funnel_by(metrics_period, "campaign"):
+    for group in funnel_by(period, "campaign"):
         paid = step_people(group.funnel, PAY_SUCCESS)
         section.add(
             group.label,

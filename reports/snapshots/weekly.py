@@ -7,7 +7,7 @@ from reports.metrics.ads import ads_report
 from reports.metrics.common import PAY_SUCCESS, REPEAT_PURCHASE, ratio
 from reports.metrics.content import ArticleReads, ContentMetrics, content_metrics, top_articles
 from reports.metrics.funnel import funnel
-from reports.periods import SnapshotPeriod
+from reports.periods import SNAPSHOT_KIND, Period
 from reports.snapshots.ads_sections import ads_sections
 from reports.snapshots.engagement_section import engagement_sections
 from reports.snapshots.friction import friction_point
@@ -20,15 +20,14 @@ from reports.snapshots.sections import Section, pct, step_people
 TOP_ARTICLES = 10
 
 
-def build_data(period: SnapshotPeriod) -> dict:
+def build_data(period: Period) -> dict:
     """Each part's numbers first, then the page: its sections and summary lines in the order
     they are read."""
-    metrics_period = period.metrics_period()
-    numbers, number_lines, numbers_values = headline_section(metrics_period)
-    kpis, behind = kpi_section(metrics_period)
+    numbers, number_lines, numbers_values = headline_section(period)
+    kpis, behind = kpi_section(period)
 
-    current = funnel(metrics_period)
-    previous = funnel(metrics_period.previous())
+    current = funnel(period)
+    previous = funnel(period.previous())
     friction = friction_point(current, previous)
     # Converted = paid (the Conversion stage); repeat_purchase is retention.
     paid, paid_before = step_people(current, PAY_SUCCESS), step_people(previous, PAY_SUCCESS)
@@ -47,12 +46,12 @@ def build_data(period: SnapshotPeriod) -> dict:
         funnel_lines.append(line)
     friction_lines = [f"Friction point: {friction.sentence}"] if friction else []
 
-    placements, _report = placements_section(metrics_period)
-    content = content_metrics(metrics_period)
-    articles = top_articles(metrics_period, limit=TOP_ARTICLES)
-    mp, mp_flags, _mp_metrics = miniprogram_section(metrics_period)
-    engagement, engagement_notes, engagement_metrics = engagement_sections(metrics_period)
-    ads = ads_report(metrics_period)
+    placements, _report = placements_section(period)
+    content = content_metrics(period)
+    articles = top_articles(period, limit=TOP_ARTICLES)
+    mp, mp_flags, _mp_metrics = miniprogram_section(period)
+    engagement, engagement_notes, engagement_metrics = engagement_sections(period)
+    ads = ads_report(period)
     ad_tables, ad_lines = ads_sections(ads)
 
     sections = [
@@ -83,7 +82,7 @@ def build_data(period: SnapshotPeriod) -> dict:
         **numbers_values,
     }
     return {
-        "kind": period.kind,
+        "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
         "title": f"Weekly review {period.label} ({period.first_day:%d %b} – {period.last_day:%d %b %Y})",
         "summary": summary,

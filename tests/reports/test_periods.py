@@ -1,7 +1,7 @@
-"""The one period type and its label grammar (reports/periods.py), and the two views on it:
-snapshot periods and the Friday review's ISO weeks."""
+"""The one period type and its label grammar (reports/periods.py), as snapshots and the
+Friday review name its periods."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,9 +9,9 @@ import pytest
 from reports.models import SnapshotKind
 from reports.periods import (
     KINDS,
+    SNAPSHOT_KIND,
     Period,
     PeriodError,
-    SnapshotPeriod,
     label_for,
     parse_first_day,
     parse_label,
@@ -76,7 +76,8 @@ def test_a_week_has_one_label_whichever_type_names_it(monday, label):
     assert period_containing("weekly", monday).label == label
     assert str(IsoWeek.containing(monday)) == label
     assert IsoWeek.parse(label).period == Period.iso_week(monday)
-    assert parse_label("weekly", label) == SnapshotPeriod("weekly", monday, date.fromordinal(monday.toordinal() + 6))
+    assert parse_label("weekly", label) == Period.iso_week(monday)
+    assert parse_label("weekly", label).last_day == date.fromordinal(monday.toordinal() + 6)
 
 
 @pytest.mark.parametrize(
@@ -102,11 +103,16 @@ def test_a_label_of_the_right_shape_that_names_no_date_is_refused():
         parse_label("weekly", "2025-W53")  # 2025 has 52 ISO weeks
 
 
-def test_snapshot_periods_know_every_snapshot_kind_and_match_the_metric_period():
+def test_snapshot_kinds_map_to_period_kinds_and_back():
     assert set(KINDS) == set(SnapshotKind.values)
     for kind, period_kind in (("daily", "day"), ("weekly", "week"), ("monthly", "month")):
-        snapshot_period = period_containing(kind, date(2025, 11, 12))
-        period = snapshot_period.metrics_period()
+        period = period_containing(kind, date(2025, 11, 12))
         assert period == Period.containing(period_kind, date(2025, 11, 12))
-        assert (snapshot_period.start, snapshot_period.end) == (period.start, period.end)
-        assert snapshot_period.days == len(period.days)
+        assert SNAPSHOT_KIND[period.kind] == kind
+
+
+def test_a_period_steps_back_and_forward_by_its_kind_and_is_closed_once_it_has_ended():
+    month = Period.month(2025, 1)
+
+    assert month.previous(2).label == "2024-11" and month.next().label == "2025-02"
+    assert month.is_closed(month.end) and not month.is_closed(month.end - timedelta(microseconds=1))
