@@ -13,7 +13,7 @@ from . import policy
 from .models import ReviewEntry, ReviewReminder
 from .selectors import entry_movement
 from .services import save_review_entry
-from .weeks import IsoWeek
+from .weeks import this_week
 
 
 @admin.register(ReviewEntry)
@@ -38,7 +38,7 @@ class ReviewEntryAdmin(admin.ModelAdmin):
         return fields
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        return {"week": str(IsoWeek.current()), **super().get_changeform_initial_data(request)}
+        return {"week": str(this_week()), **super().get_changeform_initial_data(request)}
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -93,7 +93,7 @@ class ReviewEntryAdmin(admin.ModelAdmin):
         if move is None:
             return "—"
         week = obj.iso_week
-        return f"{obj.kpi}: {move.before_shown} ({week.previous}) → {move.after_shown} ({week.next})"
+        return f"{obj.kpi}: {move.before_shown} ({week.previous()}) → {move.after_shown} ({week.next()})"
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         own = [e.pk for e in queryset.select_related(None) if policy.can_change_entry(request.user, e)]

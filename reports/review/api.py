@@ -11,7 +11,7 @@ from wxanalytics.permissions import ModelPermissions
 from . import policy
 from .models import ReviewEntry
 from .services import DuplicateReviewEntry, save_review_entry
-from .weeks import IsoWeek
+from .weeks import parse_review_week
 
 
 class ReviewEntrySerializer(serializers.ModelSerializer):
@@ -42,7 +42,7 @@ class ReviewEntrySerializer(serializers.ModelSerializer):
 
     def validate_week(self, value: str) -> str:
         try:
-            return str(IsoWeek.parse(value))
+            return str(parse_review_week(value))
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
 

@@ -12,7 +12,7 @@ from campaigns.models import KPI
 from .models import ReviewEntry
 from .policy import REVIEW_OWNER_GROUP
 from .services import link_week_snapshots, save_review_entry
-from .weeks import IsoWeek
+from .weeks import this_week
 
 OWNERS = [
     ("lin.wei", "Lin", "Wei"),
@@ -64,7 +64,7 @@ ENTRIES = {
 def seed_reviews(*, weeks: int = 4, now: datetime | None = None) -> int:
     """Entries for the last `weeks` closed weeks and this week (where the last owner has
     not logged yet, to show the gap). Returns how many entries were created."""
-    current = IsoWeek.current(now)
+    current = this_week(now)
     group = Group.objects.get(name=REVIEW_OWNER_GROUP)
     kpis = list(KPI.objects.filter(is_active=True).order_by("name", "pk"))
     created = 0
@@ -78,20 +78,20 @@ def seed_reviews(*, weeks: int = 4, now: datetime | None = None) -> int:
             owner.save(update_fields=["password"])
         owner.groups.add(group)
         for back in range(weeks, -1, -1):
-            week = current.shift(-back)
+            week = current.previous(back)
             if back == 0 and index == len(OWNERS) - 1:
                 continue
             if ReviewEntry.objects.filter(owner=owner, week=str(week)).exists():
                 continue
             texts = ENTRIES[username]
-            insight, change, outcome = texts[(week.week + index) % len(texts)]
+            insight, change, outcome = texts[(week.first_day.isocalendar().week + index) % len(texts)]
             save_review_entry(
                 ReviewEntry(
                     owner=owner,
                     week=str(week),
                     insight=insight,
                     change=change,
-                    kpi=kpis[(week.week + index) % len(kpis)] if kpis else None,
+                    kpi=kpis[(week.first_day.isocalendar().week + index) % len(kpis)] if kpis else None,
                     change_status=_status(back, outcome),
                     outcome_note=outcome if back >= 1 else "",
                 )

@@ -6,7 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from .weeks import ISO_WEEK_PATTERN, IsoWeek, validate_iso_week
+from reports.periods import Period
+
+from .weeks import ISO_WEEK_PATTERN, parse_review_week, validate_iso_week
 
 
 def duplicate_entry_message(week: str) -> str:
@@ -80,8 +82,8 @@ class ReviewEntry(models.Model):
         return reverse("review-week", args=[self.week])
 
     @property
-    def iso_week(self) -> IsoWeek:
-        return IsoWeek.parse(self.week)
+    def iso_week(self) -> Period:
+        return parse_review_week(self.week)
 
     def clean(self) -> None:
         """Refuse a second entry for the same owner and week with a message naming the week

@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 from campaigns.models import KPI
 from reports.metrics.kpis import kpi_values
 from reports.models import Snapshot
+from reports.periods import Period
 
 from .models import ReviewEntry
 from .policy import REVIEW_OWNER_GROUP
-from .weeks import IsoWeek
+from .weeks import this_week
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,15 @@ def review_owners() -> QuerySet:
     )
 
 
-def weekly_snapshot(week: str | IsoWeek) -> Snapshot | None:
+def weekly_snapshot(week: str | Period) -> Snapshot | None:
     return Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, period_label=str(week)).first()
 
 
-def latest_weekly_snapshot(*, up_to: IsoWeek) -> Snapshot | None:
+def latest_weekly_snapshot(*, up_to: Period) -> Snapshot | None:
     """The newest built weekly snapshot whose week is `up_to` or earlier (on a Friday the
     current week is not closed yet, so this is usually last week's)."""
     return (
-        Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, built_at__isnull=False, period_start__lt=up_to.ends_at)
+        Snapshot.objects.filter(kind=Snapshot.Kind.WEEKLY, built_at__isnull=False, period_start__lt=up_to.end)
         .order_by("-period_start")
         .first()
     )
@@ -72,11 +73,11 @@ def stored_friction(snapshot: Snapshot | None) -> StoredFriction | None:
     )
 
 
-def week_kpi_values(kpis: list[KPI], week: IsoWeek) -> dict[int, Decimal | None]:
+def week_kpi_values(kpis: list[KPI], week: Period) -> dict[int, Decimal | None]:
     """Each KPI's value over `week` by KPI id, computed in SQL by reports.metrics.kpis."""
     if not kpis:
         return {}
-    return {row.kpi_id: row.value for row in kpi_values(week.period, kpis=kpis)}
+    return {row.kpi_id: row.value for row in kpi_values(week, kpis=kpis)}
 
 
 def format_kpi_value(kpi: KPI, value: Decimal | None) -> str:
@@ -137,8 +138,8 @@ class OwnerRow:
 
 @dataclass
 class ReviewPage:
-    week: IsoWeek
-    current_week: IsoWeek
+    week: Period
+    current_week: Period
     kpis: list[KpiRow]
     friction: StoredFriction | None
     snapshot: Snapshot | None  # this week's snapshot, when built
@@ -147,17 +148,17 @@ class ReviewPage:
     last_week_changes: list[ChangeRow] = field(default_factory=list)
 
     @property
-    def previous_week(self) -> IsoWeek:
-        return self.week.previous
+    def previous_week(self) -> Period:
+        return self.week.previous()
 
     @property
-    def two_weeks_ago(self) -> IsoWeek:
+    def two_weeks_ago(self) -> Period:
         """The "before" week of last week's changes (their "after" week is this one)."""
-        return self.week.shift(-2)
+        return self.week.previous(2)
 
     @property
-    def next_week(self) -> IsoWeek | None:
-        return self.week.next if self.week < self.current_week else None
+    def next_week(self) -> Period | None:
+        return self.week.next() if self.week.start < self.current_week.start else None
 
     @property
     def missing(self) -> int:
@@ -176,9 +177,9 @@ class _ValueCache:
 
     def __init__(self, kpis: list[KPI]):
         self.kpis = kpis
-        self.weeks: dict[IsoWeek, dict[int, Decimal | None]] = {}
+        self.weeks: dict[Period, dict[int, Decimal | None]] = {}
 
-    def get(self, kpi: KPI, week: IsoWeek) -> Decimal | None:
+    def get(self, kpi: KPI, week: Period) -> Decimal | None:
         if week not in self.weeks:
             self.weeks[week] = week_kpi_values(self.kpis, week)
         return self.weeks[week].get(kpi.pk)
@@ -190,14 +191,14 @@ def entry_movement(entry: ReviewEntry) -> Movement | None:
         return None
     cache = _ValueCache([entry.kpi])
     week = entry.iso_week
-    return movement(entry.kpi, cache.get(entry.kpi, week.previous), cache.get(entry.kpi, week.next))
+    return movement(entry.kpi, cache.get(entry.kpi, week.previous()), cache.get(entry.kpi, week.next()))
 
 
-def review_page(week: IsoWeek, *, current_week: IsoWeek | None = None) -> ReviewPage:
+def review_page(week: Period, *, current_week: Period | None = None) -> ReviewPage:
     """Everything /review/<week>/ shows, in a fixed number of queries plus one KPI
     computation per distinct week needed (this week, the week before last)."""
-    current_week = current_week or IsoWeek.current()
-    last_week = week.previous
+    current_week = current_week or this_week()
+    last_week = week.previous()
     entries = list(
         ReviewEntry.objects.filter(week__in=[str(week), str(last_week)])
         .select_related("owner", "kpi", "snapshot")
@@ -226,7 +227,7 @@ def review_page(week: IsoWeek, *, current_week: IsoWeek | None = None) -> Review
         last_week_changes=[
             ChangeRow(
                 entry=e,
-                movement=movement(e.kpi, cache.get(e.kpi, last_week.previous), cache.get(e.kpi, week))
+                movement=movement(e.kpi, cache.get(e.kpi, last_week.previous()), cache.get(e.kpi, week))
                 if e.kpi
                 else None,
             )

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports.models import Snapshot
+from reports.periods import Period
 
 from .models import ReviewEntry, ReviewReminder, duplicate_entry_message
 from .selectors import review_owners, weekly_snapshot
-from .weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class ReminderRun:
     without_email: list[str] = field(default_factory=list)
 
 
-def send_review_reminders(*, week: IsoWeek) -> ReminderRun:
+def send_review_reminders(*, week: Period) -> ReminderRun:
     """Mail every review owner who has not logged an entry for `week`, at most once.
 
     Steps per owner without an entry: claim (owner, week) in ReviewReminder — the unique

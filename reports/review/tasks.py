@@ -7,7 +7,7 @@ from celery import shared_task
 from wxanalytics.celery import TRANSIENT
 
 from . import services
-from .weeks import IsoWeek
+from .weeks import parse_review_week, this_week
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def send_review_reminders(week: str | None = None) -> dict[str, int]:
     """Remind review owners who have not logged `week` (default: this week in the reporting
     time zone). Safe to run again: each owner is mailed at most once per week."""
-    iso_week = IsoWeek.parse(week) if week else IsoWeek.current()
+    iso_week = parse_review_week(week) if week else this_week()
     services.link_week_snapshots()
     run = services.send_review_reminders(week=iso_week)
     logger.info(

@@ -7,16 +7,16 @@ from django.shortcuts import render
 
 from . import policy
 from .selectors import review_page
-from .weeks import IsoWeek
+from .weeks import parse_review_week, this_week
 
 
 @staff_member_required
 def review_week(request: HttpRequest, week: str | None = None) -> HttpResponse:
     if not policy.can_view_entries(request.user):
         raise PermissionDenied("You need the Analyst or Review owner role to see the review.")
-    current = IsoWeek.current()
+    current = this_week()
     try:
-        iso_week = IsoWeek.parse(week) if week else current
+        iso_week = parse_review_week(week) if week else current
     except ValueError as exc:
         raise Http404(str(exc)) from None
     page = review_page(iso_week, current_week=current)

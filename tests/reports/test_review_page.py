@@ -14,7 +14,7 @@ from campaigns.models import KPI
 from reports.models import ReviewEntry, Snapshot
 from reports.review.demo import seed_reviews
 from reports.review.selectors import format_kpi_value
-from reports.review.weeks import IsoWeek
+from reports.review.weeks import parse_review_week
 from tests.browser import ARTIFACTS, chromium, skip_without_chromium
 from tests.reports.metrics_data import at, event, save
 
@@ -46,11 +46,11 @@ def review_week(orders_kpi, make_user, review_owner):
     )
     save(*(event("pay_success", f"v{i}", at("2025-11-05")) for i in range(2)))  # W45
     save(*(event("pay_success", f"w{i}", at("2025-11-19")) for i in range(5)))  # W47
-    w46 = IsoWeek.parse("2025-W46")
+    w46 = parse_review_week("2025-W46")
     Snapshot.objects.create(
         kind=Snapshot.Kind.WEEKLY,
-        period_start=w46.starts_at,
-        period_end=w46.ends_at,
+        period_start=w46.start,
+        period_end=w46.end,
         period_label="2025-W46",
         status=Snapshot.Status.BUILT,
         built_at=timezone.now(),
