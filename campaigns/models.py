@@ -58,20 +58,20 @@ class KPI(models.Model):
     )
 
     class MetricKind(models.TextChoices):
-        EVENT_COUNT = "event_count", "Event count"
-        UNIQUE_USERS = "unique_users", "Unique users"
-        CONVERSION_RATE = "conversion_rate", "Conversion rate A → B"
-        VALUE_SUM = "value_sum", "Sum of value"
-        MEDIAN_TIME = "median_time", "Median time between two events"
+        EVENT_COUNT = "event_count", _("Event count")
+        UNIQUE_USERS = "unique_users", _("Unique users")
+        CONVERSION_RATE = "conversion_rate", _("Conversion rate A → B")
+        VALUE_SUM = "value_sum", _("Sum of value")
+        MEDIAN_TIME = "median_time", _("Median time between two events")
 
     class Direction(models.TextChoices):
-        UP = "up", "Higher is better"
-        DOWN = "down", "Lower is better"
+        UP = "up", _("Higher is better")
+        DOWN = "down", _("Lower is better")
 
     class Period(models.TextChoices):
-        DAY = "day", "Day"
-        WEEK = "week", "Week"
-        MONTH = "month", "Month"
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
 
     # A target is entered and shown in its KPI's unit, and stored in the unit the metric is
     # measured in (a rate as a 0–1 fraction, a duration in seconds): unit, stored = entered ×
@@ -88,30 +88,42 @@ class KPI(models.Model):
         "a sum of value in yuan (¥), counts as whole numbers."
     )
 
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="kpis"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="kpis",
+        verbose_name=_("owner"),
     )
-    metric_kind = models.CharField(max_length=20, choices=MetricKind.choices)
+    metric_kind = models.CharField(max_length=20, choices=MetricKind.choices, verbose_name=_("metric kind"))
     event_name = models.CharField(
-        max_length=64, validators=[snake_case_validator], help_text="The event counted, or event A."
+        max_length=64,
+        validators=[snake_case_validator],
+        help_text=_("The event counted, or event A."),
+        verbose_name=_("event name"),
     )
     second_event_name = models.CharField(
         max_length=64,
         blank=True,
         validators=[snake_case_validator],
-        help_text="Event B, for conversion rate and median time (e.g. ticket_created → ticket_resolved).",
+        help_text=_("Event B, for conversion rate and median time (e.g. ticket_created → ticket_resolved)."),
+        verbose_name=_("second event name"),
     )
-    target = models.DecimalField(max_digits=16, decimal_places=4)
-    direction = models.CharField(max_length=4, choices=Direction.choices, default=Direction.UP)
-    period = models.CharField(max_length=5, choices=Period.choices, default=Period.WEEK)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    target = models.DecimalField(max_digits=16, decimal_places=4, verbose_name=_("target"))
+    direction = models.CharField(
+        max_length=4, choices=Direction.choices, default=Direction.UP, verbose_name=_("direction")
+    )
+    period = models.CharField(max_length=5, choices=Period.choices, default=Period.WEEK, verbose_name=_("period"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "KPI"
+        verbose_name_plural = _("KPIs")
+        verbose_name = _("KPI")
         ordering = ["-is_active", "name"]
 
     def __str__(self) -> str:
@@ -200,11 +212,13 @@ MEASURE_UNITS = {
 class FunnelStage(models.Model):
     """Discovery → Engagement → Conversion → Retention (seed §2)."""
 
-    name = models.CharField(max_length=40, unique=True)
-    position = models.PositiveSmallIntegerField(unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=40, unique=True, verbose_name=_("name"))
+    position = models.PositiveSmallIntegerField(unique=True, verbose_name=_("position"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
 
     class Meta:
+        verbose_name = _("funnel stage")
+        verbose_name_plural = _("funnel stages")
         ordering = ["position"]
 
     def __str__(self) -> str:
@@ -215,25 +229,36 @@ class EventDefinition(models.Model):
     """One entry of the tracking plan. Events outside the plan are still stored ("unplanned")."""
 
     class Category(models.TextChoices):
-        PAGE_VIEW = "page_view", "Page view by template"
-        KEY_ACTION = "key_action", "Key action"
-        OPERATIONAL = "operational", "Operational"
-        PERFORMANCE = "performance", "Performance signal"
-        OFFICIAL_ACCOUNT = "official_account", "Official Account"
-        AD = "ad", "Ad"
-        PAYMENT = "payment", "Payment"
+        PAGE_VIEW = "page_view", _("Page view by template")
+        KEY_ACTION = "key_action", _("Key action")
+        OPERATIONAL = "operational", _("Operational")
+        PERFORMANCE = "performance", _("Performance signal")
+        OFFICIAL_ACCOUNT = "official_account", _("Official Account")
+        AD = "ad", _("Ad")
+        PAYMENT = "payment", _("Payment")
 
-    name = models.CharField(max_length=64, unique=True, validators=[snake_case_validator])
-    category = models.CharField(max_length=20, choices=Category.choices)
+    name = models.CharField(max_length=64, unique=True, validators=[snake_case_validator], verbose_name=_("name"))
+    category = models.CharField(max_length=20, choices=Category.choices, verbose_name=_("category"))
     stage = models.ForeignKey(
-        FunnelStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="event_definitions"
+        FunnelStage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="event_definitions",
+        verbose_name=_("stage"),
     )
     funnel_position = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Order of this event in the default funnel; empty = not a funnel step."
+        null=True,
+        blank=True,
+        help_text=_("Order of this event in the default funnel; empty = not a funnel step."),
+        verbose_name=_("funnel position"),
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, verbose_name=_("description"))
     page_templates = models.CharField(
-        max_length=200, blank=True, help_text="For page views: the templates, comma separated (home, PDP, …)."
+        max_length=200,
+        blank=True,
+        help_text=_("For page views: the templates, comma separated (home, PDP, …)."),
+        verbose_name=_("page templates"),
     )
     server_only = models.BooleanField(
         default=False,
@@ -241,9 +266,12 @@ class EventDefinition(models.Model):
             "Only servers and WeChat may send it (money, follows…): rows sent with a client key, "
             "which ships inside the Mini Program, are refused and kept for review."
         ),
+        verbose_name=_("server only"),
     )
 
     class Meta:
+        verbose_name = _("event definition")
+        verbose_name_plural = _("event definitions")
         ordering = ["stage__position", "funnel_position", "name"]
 
     def __str__(self) -> str:
@@ -258,30 +286,45 @@ class WeChatApp(models.Model):
     """
 
     class Kind(models.TextChoices):
-        OFFICIAL_ACCOUNT = "official_account", "Official Account"
-        MINI_PROGRAM = "mini_program", "Mini Program"
+        OFFICIAL_ACCOUNT = "official_account", _("Official Account")
+        MINI_PROGRAM = "mini_program", _("Mini Program")
 
-    appid = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=120, blank=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OFFICIAL_ACCOUNT)
-    original_id = models.CharField(max_length=40, blank=True, help_text="gh_… id, the ToUserName of pushes.")
-    token = models.CharField(max_length=64, blank=True, help_text="Push signature token from the console.")
-    encoding_aes_key = models.CharField(
-        max_length=43, blank=True, help_text="43 characters; only for compatible/safe (encrypted) push mode."
+    appid = models.CharField(max_length=32, unique=True, verbose_name=_("appid"))
+    name = models.CharField(max_length=120, blank=True, verbose_name=_("name"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OFFICIAL_ACCOUNT, verbose_name=_("kind"))
+    original_id = models.CharField(
+        max_length=40, blank=True, help_text=_("gh_… id, the ToUserName of pushes."), verbose_name=_("original id")
     )
-    secret = models.CharField(max_length=64, blank=True, help_text="AppSecret; needed for WeChat's QR API.")
-    access_token = models.CharField(max_length=1024, blank=True, editable=False)
-    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token = models.CharField(
+        max_length=64, blank=True, help_text=_("Push signature token from the console."), verbose_name=_("token")
+    )
+    encoding_aes_key = models.CharField(
+        max_length=43,
+        blank=True,
+        help_text=_("43 characters; only for compatible/safe (encrypted) push mode."),
+        verbose_name=_("encoding aes key"),
+    )
+    secret = models.CharField(
+        max_length=64, blank=True, help_text=_("AppSecret; needed for WeChat's QR API."), verbose_name=_("secret")
+    )
+    access_token = models.CharField(max_length=1024, blank=True, editable=False, verbose_name=_("access token"))
+    access_token_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("access token expires at")
+    )
     erase_unfollowed_after_days = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Official Accounts: erase a person this many days after they unfollow, if they did "
-        "nothing since (docs/privacy.md). Empty: never (the default).",
+        help_text=_(
+            "Official Accounts: erase a person this many days after they unfollow, if they did "
+            "nothing since (docs/privacy.md). Empty: never (the default)."
+        ),
+        verbose_name=_("erase unfollowed after days"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
-        verbose_name = "WeChat app"
+        verbose_name_plural = _("WeChat apps")
+        verbose_name = _("WeChat app")
 
     def __str__(self) -> str:
         return self.name or self.appid
@@ -294,11 +337,12 @@ class WeChatApp(models.Model):
 class SourceAlias(models.Model):
     """UTM source/medium spellings that mean the same thing (`fb` → `facebook`)."""
 
-    alias = models.CharField(max_length=64, unique=True)
-    canonical = models.CharField(max_length=64)
+    alias = models.CharField(max_length=64, unique=True, verbose_name=_("alias"))
+    canonical = models.CharField(max_length=64, verbose_name=_("canonical"))
 
     class Meta:
-        verbose_name_plural = "source aliases"
+        verbose_name = _("source alias")
+        verbose_name_plural = _("source aliases")
         ordering = ["canonical", "alias"]
 
     def __str__(self) -> str:
@@ -316,32 +360,46 @@ class SourceAlias(models.Model):
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ENDED = "ended", "Ended"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ENDED = "ended", _("Ended")
 
     # Unique ignoring case (the constraint below): d11-encore and D11-Encore are one code, and
     # events match it ignoring case.
-    code = models.CharField(max_length=32, unique=True, validators=[campaign_code_validator])
-    name = models.CharField(max_length=200)
-    objective_kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
-    starts_on = models.DateField(null=True, blank=True)
-    ends_on = models.DateField(null=True, blank=True)
+    code = models.CharField(max_length=32, unique=True, validators=[campaign_code_validator], verbose_name=_("code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    objective_kpi = models.ForeignKey(
+        KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns", verbose_name=_("objective kpi")
+    )
+    starts_on = models.DateField(null=True, blank=True, verbose_name=_("starts on"))
+    ends_on = models.DateField(null=True, blank=True, verbose_name=_("ends on"))
     budget = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        verbose_name=_("budget"),
     )
-    currency = models.CharField(max_length=3, default="CNY")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(max_length=3, default="CNY", verbose_name=_("currency"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+        verbose_name=_("owner"),
     )
-    utm_source = models.CharField(max_length=64, blank=True)
-    utm_medium = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    utm_source = models.CharField(max_length=64, blank=True, verbose_name=_("utm source"))
+    utm_medium = models.CharField(max_length=64, blank=True, verbose_name=_("utm medium"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -385,8 +443,12 @@ class IssuedScene(models.Model):
     """Every scene value ever handed out. Rows are never deleted, so a value is never reused
     (a printed poster may outlive its placement)."""
 
-    value = models.CharField(max_length=32, primary_key=True)
-    issued_at = models.DateTimeField(auto_now_add=True)
+    value = models.CharField(max_length=32, primary_key=True, verbose_name=_("value"))
+    issued_at = models.DateTimeField(auto_now_add=True, verbose_name=_("issued at"))
+
+    class Meta:
+        verbose_name = _("issued scene")
+        verbose_name_plural = _("issued scenes")
 
     def __str__(self) -> str:
         return self.value
@@ -420,34 +482,49 @@ class Placement(models.Model):
     """Where a code is shown. One placement, one scene value, one QR code, one short link."""
 
     class Kind(models.TextChoices):
-        POSTER = "poster", "Poster"
-        STORE_COUNTER = "store_counter", "Store counter"
-        ARTICLE_FOOTER = "article_footer", "Article footer"
-        MENU = "menu", "Menu"
-        MOMENTS_AD = "moments_ad", "Moments ad"
-        KOL_POST = "kol_post", "KOL post"
-        EVENT_BOOTH = "event_booth", "Event booth"
-        PACKAGING = "packaging", "Packaging"
-        OTHER = "other", "Other"
+        POSTER = "poster", _("Poster")
+        STORE_COUNTER = "store_counter", _("Store counter")
+        ARTICLE_FOOTER = "article_footer", _("Article footer")
+        MENU = "menu", _("Menu")
+        MOMENTS_AD = "moments_ad", _("Moments ad")
+        KOL_POST = "kol_post", _("KOL post")
+        EVENT_BOOTH = "event_booth", _("Event booth")
+        PACKAGING = "packaging", _("Packaging")
+        OTHER = "other", _("Other")
 
     class QRKind(models.TextChoices):
-        WEB_LINK = "web_link", "Web short link"
-        OA_TEMPORARY = "oa_temporary", "Official Account, temporary"
-        OA_PERMANENT = "oa_permanent", "Official Account, permanent"
-        MINI_PROGRAM = "mini_program", "Mini Program code"
+        WEB_LINK = "web_link", _("Web short link")
+        OA_TEMPORARY = "oa_temporary", _("Official Account, temporary")
+        OA_PERMANENT = "oa_permanent", _("Official Account, permanent")
+        MINI_PROGRAM = "mini_program", _("Mini Program code")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="placements")
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POSTER)
-    scene = models.CharField(max_length=32, unique=True, editable=False)
-    qr_kind = models.CharField(max_length=20, choices=QRKind.choices, default=QRKind.WEB_LINK)
-    wechat_app = models.ForeignKey(
-        WeChatApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="placements"
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="placements", verbose_name=_("campaign")
     )
-    target_url = models.URLField(max_length=500, blank=True, help_text="Where the short link redirects.")
-    utm_source = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
-    utm_medium = models.CharField(max_length=64, blank=True, help_text="Empty: the campaign's default.")
-    utm_content = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POSTER, verbose_name=_("kind"))
+    scene = models.CharField(max_length=32, unique=True, editable=False, verbose_name=_("scene"))
+    qr_kind = models.CharField(
+        max_length=20, choices=QRKind.choices, default=QRKind.WEB_LINK, verbose_name=_("qr kind")
+    )
+    wechat_app = models.ForeignKey(
+        WeChatApp,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="placements",
+        verbose_name=_("wechat app"),
+    )
+    target_url = models.URLField(
+        max_length=500, blank=True, help_text=_("Where the short link redirects."), verbose_name=_("target url")
+    )
+    utm_source = models.CharField(
+        max_length=64, blank=True, help_text=_("Empty: the campaign's default."), verbose_name=_("utm source")
+    )
+    utm_medium = models.CharField(
+        max_length=64, blank=True, help_text=_("Empty: the campaign's default."), verbose_name=_("utm medium")
+    )
+    utm_content = models.CharField(max_length=64, blank=True, verbose_name=_("utm content"))
 
     class MiniProgramVersion(models.TextChoices):
         RELEASE = "release", _("Released version")
@@ -459,6 +536,7 @@ class Placement(models.Model):
         blank=True,
         validators=[validate_mp_page],
         help_text=_("Mini Program page, e.g. pages/index/index (no leading slash, no query string)."),
+        verbose_name=_("mp page"),
     )
     mp_env_version = models.CharField(
         _("Mini Program version"),
@@ -475,17 +553,28 @@ class Placement(models.Model):
             "printed before the page is published."
         ),
     )
-    qr_url = models.URLField(max_length=500, blank=True, editable=False, help_text="Content from WeChat's QR API.")
-    qr_ticket = models.CharField(max_length=200, blank=True, editable=False)
-    qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    qr_url = models.URLField(
+        max_length=500,
+        blank=True,
+        editable=False,
+        help_text=_("Content from WeChat's QR API."),
+        verbose_name=_("qr url"),
+    )
+    qr_ticket = models.CharField(max_length=200, blank=True, editable=False, verbose_name=_("qr ticket"))
+    qr_expires_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("qr expires at"))
     qr_image = models.FileField(
         upload_to="qrcodes/mini_program/",
         blank=True,
         editable=False,
-        help_text="The Mini Program code image WeChat drew (getwxacodeunlimit); codes never expire.",
+        help_text=_("The Mini Program code image WeChat drew (getwxacodeunlimit); codes never expire."),
+        verbose_name=_("qr image"),
     )
     qr_error = models.CharField(
-        max_length=300, blank=True, editable=False, help_text="WeChat's answer when it refused to issue the code."
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text=_("WeChat's answer when it refused to issue the code."),
+        verbose_name=_("qr error"),
     )
 
     class QRRequest(models.TextChoices):
@@ -504,13 +593,15 @@ class Placement(models.Model):
     )
     # A temporary code renewed gets a new ticket and image: copies of the old one stop
     # working when it expires, which matters for anything printed.
-    qr_renewed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    qr_renewals = models.PositiveIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    qr_renewed_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("qr renewed at"))
+    qr_renewals = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("qr renewals"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = PlacementQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
         ordering = ["campaign", "name"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="placement_name_unique_in_campaign"),
@@ -654,20 +745,26 @@ class Creative(models.Model):
     """An ad creative, for the creative and lander-type breakdown (seed §5)."""
 
     class LanderType(models.TextChoices):
-        ARTICLE = "article", "Article"
-        MINI_PROGRAM = "mini_program", "Mini Program"
-        H5 = "h5", "H5 page"
+        ARTICLE = "article", _("Article")
+        MINI_PROGRAM = "mini_program", _("Mini Program")
+        H5 = "h5", _("H5 page")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="creatives")
-    name = models.CharField(max_length=200)
-    ad_group = models.CharField(max_length=200, blank=True)
-    lander_type = models.CharField(max_length=20, choices=LanderType.choices)
-    landing_url = models.CharField(max_length=500, blank=True)
-    external_id = models.CharField(max_length=64, blank=True, help_text="The ad id in Tencent Ads.")
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="creatives", verbose_name=_("campaign")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    ad_group = models.CharField(max_length=200, blank=True, verbose_name=_("ad group"))
+    lander_type = models.CharField(max_length=20, choices=LanderType.choices, verbose_name=_("lander type"))
+    landing_url = models.CharField(max_length=500, blank=True, verbose_name=_("landing url"))
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text=_("The ad id in Tencent Ads."), verbose_name=_("external id")
+    )
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("creative")
+        verbose_name_plural = _("creatives")
         ordering = ["campaign", "name"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="creative_name_unique_in_campaign"),

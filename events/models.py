@@ -75,8 +75,8 @@ class IngestKey(models.Model):
         CLIENT = "client", gettext_lazy("Client (public: ships inside a Mini Program or web page)")
         SERVER = "server", gettext_lazy("Server (secret: only on your servers)")
 
-    name = models.CharField(max_length=120)
-    source = models.CharField(max_length=64, help_text="The one source this key may send as, e.g. mini_program.")
+    name = models.CharField(max_length=120, verbose_name=gettext_lazy("name"))
+    source = models.CharField(max_length=64, help_text=gettext_lazy("The one source this key may send as, e.g. mini_program."), verbose_name=gettext_lazy("source"))
     # Least privilege by default: a key that can write payments must be asked for.
     kind = models.CharField(
         max_length=6,
@@ -85,14 +85,14 @@ class IngestKey(models.Model):
         help_text=gettext_lazy(
             "Client keys cannot send payments, refunds or other server-only events, and cannot merge people. "
             "Use a server key only where the key stays secret."
-        ),
+        ), verbose_name=gettext_lazy("kind"),
     )
-    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False, verbose_name=gettext_lazy("prefix"))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=gettext_lazy("key hash"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=gettext_lazy("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("last used at"))
     # One origin a line; kept as text (not a PostgreSQL array) so admin edits it as text and
     # the SQLite demo has it too. Normalised by clean(); read through `origins`.
     allowed_origins = models.TextField(
@@ -102,10 +102,12 @@ class IngestKey(models.Model):
             "Client keys only: the web pages allowed to send with this key, one origin a line "
             "(https://shop.example.com). Browsers from other origins are refused and the event API answers "
             "CORS for these only. Empty: no browser restriction and no CORS (Mini Program, reverse proxy)."
-        ),
+        ), verbose_name=gettext_lazy("allowed origins"),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("ingest key")
+        verbose_name_plural = gettext_lazy("ingest keys")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -220,11 +222,11 @@ class Event(models.Model):
         "properties",
     )
 
-    event_name = models.CharField(max_length=64)
-    user_id = models.CharField(max_length=128, help_text="Whatever id the sender has: openid, unionid, CRM id.")
-    session_id = models.CharField(max_length=128, blank=True)
-    source = models.CharField(max_length=64, blank=True)
-    campaign_code = models.CharField(max_length=64, blank=True, help_text="As sent, even if it matches no campaign.")
+    event_name = models.CharField(max_length=64, verbose_name=gettext_lazy("event name"))
+    user_id = models.CharField(max_length=128, help_text=gettext_lazy("Whatever id the sender has: openid, unionid, CRM id."), verbose_name=gettext_lazy("user id"))
+    session_id = models.CharField(max_length=128, blank=True, verbose_name=gettext_lazy("session id"))
+    source = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("source"))
+    campaign_code = models.CharField(max_length=64, blank=True, help_text=gettext_lazy("As sent, even if it matches no campaign."), verbose_name=gettext_lazy("campaign code"))
     # No database constraints on the three foreign keys: the ingest write takes their ids
     # from joins and the authenticated key in the same statement, and a constraint would
     # cost a trigger per inserted row (docs/scaling.md). Django still applies on_delete.
@@ -235,23 +237,23 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
-        db_index=False,  # event_campaign_ts starts with campaign_id
+        db_index=False, verbose_name=gettext_lazy("campaign"),  # event_campaign_ts starts with campaign_id
     )
     placement = models.ForeignKey(
-        Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, verbose_name=gettext_lazy("placement")
     )
-    app_id = models.CharField(max_length=32, blank=True, help_text="The WeChat appid the event came through.")
-    page = models.CharField(max_length=200, blank=True)
-    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, blank=True)
-    ts = models.DateTimeField(help_text="When it happened (client time).")
-    received_at = models.DateTimeField(default=timezone.now)
-    event_id = models.CharField(max_length=128, blank=True, help_text="The sender's id, if any.")
+    app_id = models.CharField(max_length=32, blank=True, help_text=gettext_lazy("The WeChat appid the event came through."), verbose_name=gettext_lazy("app id"))
+    page = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("page"))
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("value"))
+    currency = models.CharField(max_length=3, blank=True, verbose_name=gettext_lazy("currency"))
+    ts = models.DateTimeField(help_text=gettext_lazy("When it happened (client time)."), verbose_name=gettext_lazy("ts"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("received at"))
+    event_id = models.CharField(max_length=128, blank=True, help_text=gettext_lazy("The sender's id, if any."), verbose_name=gettext_lazy("event id"))
     dedupe_key = models.CharField(
-        max_length=64, unique=True, help_text="sha256 of source + event_id, or of the row's content."
+        max_length=64, unique=True, help_text=gettext_lazy("sha256 of source + event_id, or of the row's content."), verbose_name=gettext_lazy("dedupe key")
     )
-    content_hash = models.CharField(max_length=64, help_text="sha256 of the normalised row, to spot conflicts.")
-    properties = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, help_text=gettext_lazy("sha256 of the normalised row, to spot conflicts."), verbose_name=gettext_lazy("content hash"))
+    properties = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("properties"))
     # Which key sent it, kept as history: deleting a key leaves its id here (no scan of
     # every event to clear it, so no index either).
     ingest_key = models.ForeignKey(
@@ -261,10 +263,12 @@ class Event(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
-        db_index=False,
+        db_index=False, verbose_name=gettext_lazy("ingest key"),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("event")
+        verbose_name_plural = gettext_lazy("events")
         indexes = [
             # Every report: one event name over a period.
             models.Index(fields=["event_name", "ts"], name="event_name_ts"),
@@ -295,13 +299,17 @@ class EventKey(models.Model):
     # The first 128 bits of the event's sha256 dedupe key and content hash
     # (events.ingest.dedupe.digest): 16 bytes each instead of 64 characters, which halves
     # the table and its primary key (docs/scaling.md) at a collision chance of 2^-128.
-    dedupe_key = models.UUIDField(primary_key=True)
-    content_hash = models.UUIDField()
-    ts = models.DateTimeField(help_text="The event's ts: which month (partition) holds it.")
+    dedupe_key = models.UUIDField(primary_key=True, verbose_name=gettext_lazy("dedupe key"))
+    content_hash = models.UUIDField(verbose_name=gettext_lazy("content hash"))
+    ts = models.DateTimeField(help_text=gettext_lazy("The event's ts: which month (partition) holds it."), verbose_name=gettext_lazy("ts"))
 
     # PostgreSQL also has a BRIN index on ts (migration 0009), for drop_archived_month's
     # delete of one month's keys: keys arrive roughly in ts order, and a BRIN index costs
     # next to nothing per insert where a B-tree costs a page write.
+
+    class Meta:
+        verbose_name = gettext_lazy("event key")
+        verbose_name_plural = gettext_lazy("event keys")
 
     def __str__(self) -> str:
         return self.dedupe_key
@@ -333,8 +341,8 @@ class RejectedRow(models.Model):
     the same row."""
 
     class Reason(models.TextChoices):
-        INVALID = "invalid", "Invalid"
-        CONFLICT = "conflict", "Conflict: different payload under a used event_id"
+        INVALID = "invalid", gettext_lazy("Invalid")
+        CONFLICT = "conflict", gettext_lazy("Conflict: different payload under a used event_id")
         FORBIDDEN = (
             "forbidden",
             gettext_lazy(
@@ -343,31 +351,33 @@ class RejectedRow(models.Model):
         )
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        REPLAYED = "replayed", "Replayed"
-        DISMISSED = "dismissed", "Dismissed"
+        OPEN = "open", gettext_lazy("Open")
+        REPLAYED = "replayed", gettext_lazy("Replayed")
+        DISMISSED = "dismissed", gettext_lazy("Dismissed")
 
-    channel = models.CharField(max_length=32, help_text="api, csv, wechat_push, wechat_pay, import_…")
+    channel = models.CharField(max_length=32, help_text=gettext_lazy("api, csv, wechat_push, wechat_pay, import_…"), verbose_name=gettext_lazy("channel"))
     source = models.CharField(
-        max_length=64, blank=True, help_text="The sender whose event ids this row's are (reused on replay)."
+        max_length=64, blank=True, help_text=gettext_lazy("The sender whose event ids this row's are (reused on replay)."), verbose_name=gettext_lazy("source")
     )
-    raw = models.TextField(help_text="The row exactly as received.")
-    errors = models.JSONField(default=dict, help_text="Field → why.")
-    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.INVALID)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    row_index = models.IntegerField(null=True, blank=True, help_text="Index in its batch, or CSV line.")
-    received_at = models.DateTimeField(default=timezone.now)
-    replayed_at = models.DateTimeField(null=True, blank=True)
+    raw = models.TextField(help_text=gettext_lazy("The row exactly as received."), verbose_name=gettext_lazy("raw"))
+    errors = models.JSONField(default=dict, help_text=gettext_lazy("Field → why."), verbose_name=gettext_lazy("errors"))
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.INVALID, verbose_name=gettext_lazy("reason"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=gettext_lazy("status"))
+    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("ingest key"))
+    row_index = models.IntegerField(null=True, blank=True, help_text=gettext_lazy("Index in its batch, or CSV line."), verbose_name=gettext_lazy("row index"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("received at"))
+    replayed_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("replayed at"))
     replayed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("replayed by")
     )
     # Null for rows kept without `keep` (none in our code): those are simply not deduplicated.
-    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False, verbose_name=gettext_lazy("fingerprint"))
 
     objects = RejectedRowQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("rejected row")
+        verbose_name_plural = gettext_lazy("rejected rows")
         indexes = [
             # Admin list: open rows, newest first.
             models.Index(fields=["status", "received_at"], name="rejected_status_received"),
@@ -390,22 +400,23 @@ class Identity(models.Model):
     first id seen; reports count COALESCE(person_id, user_id)."""
 
     class LinkedBy(models.TextChoices):
-        UNIONID = "unionid", "unionid (WeChat)"
-        ALIAS = "alias", "Alias call"
+        UNIONID = "unionid", gettext_lazy("unionid (WeChat)")
+        ALIAS = "alias", gettext_lazy("Alias call")
 
-    user_id = models.CharField(max_length=128, unique=True)
-    person_id = models.CharField(max_length=128, db_index=True)
-    app_id = models.CharField(max_length=32, blank=True)
+    user_id = models.CharField(max_length=128, unique=True, verbose_name=gettext_lazy("user id"))
+    person_id = models.CharField(max_length=128, db_index=True, verbose_name=gettext_lazy("person id"))
+    app_id = models.CharField(max_length=32, blank=True, verbose_name=gettext_lazy("app id"))
     linked_by = models.CharField(
         max_length=10,
         choices=LinkedBy.choices,
         default=LinkedBy.ALIAS,
-        help_text="How we learned it; a person whose ids were joined by a unionid keeps the unionid as person_id.",
+        help_text=gettext_lazy("How we learned it; a person whose ids were joined by a unionid keeps the unionid as person_id."), verbose_name=gettext_lazy("linked by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
-        verbose_name_plural = "identities"
+        verbose_name = gettext_lazy("identity")
+        verbose_name_plural = gettext_lazy("identities")
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.person_id}"
@@ -416,13 +427,15 @@ class UnionidLookup(models.Model):
     was not bound to an Open Platform account yet, or the follower left). It is asked about
     again after a wait that doubles with each miss, not on every hourly run."""
 
-    app_id = models.CharField(max_length=32)
-    openid = models.CharField(max_length=128)
-    misses = models.PositiveIntegerField(default=1)
-    last_asked_at = models.DateTimeField()
-    next_ask_at = models.DateTimeField()
+    app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
+    openid = models.CharField(max_length=128, verbose_name=gettext_lazy("openid"))
+    misses = models.PositiveIntegerField(default=1, verbose_name=gettext_lazy("misses"))
+    last_asked_at = models.DateTimeField(verbose_name=gettext_lazy("last asked at"))
+    next_ask_at = models.DateTimeField(verbose_name=gettext_lazy("next ask at"))
 
     class Meta:
+        verbose_name = gettext_lazy("unionid lookup")
+        verbose_name_plural = gettext_lazy("unionid lookups")
         constraints = [
             models.UniqueConstraint(fields=["app_id", "openid"], name="unionidlookup_app_openid"),
         ]
@@ -442,22 +455,23 @@ class AdSpend(models.Model):
     Money in yuan.
     """
 
-    date = models.DateField()
-    campaign_code = models.CharField(max_length=64)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    ad_group = models.CharField(max_length=200, blank=True)
-    creative_name = models.CharField(max_length=200, blank=True)
+    date = models.DateField(verbose_name=gettext_lazy("date"))
+    campaign_code = models.CharField(max_length=64, verbose_name=gettext_lazy("campaign code"))
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("campaign"))
+    ad_group = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("ad group"))
+    creative_name = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("creative name"))
     creative = models.ForeignKey(
-        "campaigns.Creative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "campaigns.Creative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("creative")
     )
-    spend = models.DecimalField(max_digits=14, decimal_places=2)
-    impressions = models.PositiveBigIntegerField(default=0)
-    clicks = models.PositiveBigIntegerField(default=0)
-    reach = models.PositiveBigIntegerField(default=0)
-    imported_at = models.DateTimeField(auto_now=True)
+    spend = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=gettext_lazy("spend"))
+    impressions = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("impressions"))
+    clicks = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("clicks"))
+    reach = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("reach"))
+    imported_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("imported at"))
 
     class Meta:
-        verbose_name_plural = "ad spend"
+        verbose_name = gettext_lazy("ad spend")
+        verbose_name_plural = gettext_lazy("ad spend")
         constraints = [
             models.UniqueConstraint(
                 fields=["date", "campaign_code", "ad_group", "creative_name"], name="adspend_natural_key"
@@ -485,17 +499,17 @@ class AdSpend(models.Model):
 class OAUserSummary(models.Model):
     """Official Account daily user summary (datacube getusersummary/getusercumulate)."""
 
-    app_id = models.CharField(max_length=32)
-    date = models.DateField()
-    user_source = models.CharField(max_length=40, default="all", help_text="WeChat's user_source, or 'all'.")
-    new_users = models.PositiveIntegerField(default=0)
-    cancelled_users = models.PositiveIntegerField(default=0)
-    cumulative_users = models.PositiveIntegerField(null=True, blank=True)
-    imported_at = models.DateTimeField(auto_now=True)
+    app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
+    date = models.DateField(verbose_name=gettext_lazy("date"))
+    user_source = models.CharField(max_length=40, default="all", help_text=gettext_lazy("WeChat's user_source, or 'all'."), verbose_name=gettext_lazy("user source"))
+    new_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("new users"))
+    cancelled_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("cancelled users"))
+    cumulative_users = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("cumulative users"))
+    imported_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("imported at"))
 
     class Meta:
-        verbose_name = "Official Account user summary"
-        verbose_name_plural = "Official Account user summaries"
+        verbose_name = gettext_lazy("Official Account user summary")
+        verbose_name_plural = gettext_lazy("Official Account user summaries")
         constraints = [
             models.UniqueConstraint(fields=["app_id", "date", "user_source"], name="oausersummary_natural_key"),
         ]
@@ -507,21 +521,23 @@ class OAUserSummary(models.Model):
 class ArticleStat(models.Model):
     """Official Account article statistics per day (datacube article APIs)."""
 
-    app_id = models.CharField(max_length=32)
-    date = models.DateField()
-    msgid = models.CharField(max_length=64, help_text="WeChat's msgid_index of the article.")
-    title = models.CharField(max_length=300, blank=True)
-    published_on = models.DateField(null=True, blank=True)
-    reads = models.PositiveIntegerField(default=0)
-    read_users = models.PositiveIntegerField(default=0)
+    app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
+    date = models.DateField(verbose_name=gettext_lazy("date"))
+    msgid = models.CharField(max_length=64, help_text=gettext_lazy("WeChat's msgid_index of the article."), verbose_name=gettext_lazy("msgid"))
+    title = models.CharField(max_length=300, blank=True, verbose_name=gettext_lazy("title"))
+    published_on = models.DateField(null=True, blank=True, verbose_name=gettext_lazy("published on"))
+    reads = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("reads"))
+    read_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("read users"))
     completion_rate = models.DecimalField(
-        max_digits=5, decimal_places=4, null=True, blank=True, help_text="Share of readers who read to the end, 0–1."
+        max_digits=5, decimal_places=4, null=True, blank=True, help_text=gettext_lazy("Share of readers who read to the end, 0–1."), verbose_name=gettext_lazy("completion rate")
     )
-    shares = models.PositiveIntegerField(default=0)
-    favourites = models.PositiveIntegerField(default=0)
-    imported_at = models.DateTimeField(auto_now=True)
+    shares = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("shares"))
+    favourites = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("favourites"))
+    imported_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("imported at"))
 
     class Meta:
+        verbose_name = gettext_lazy("article stat")
+        verbose_name_plural = gettext_lazy("article stats")
         constraints = [
             models.UniqueConstraint(fields=["app_id", "date", "msgid"], name="articlestat_natural_key"),
         ]
@@ -533,19 +549,20 @@ class ArticleStat(models.Model):
 class MiniProgramPageStat(models.Model):
     """Mini Program page statistics per day (datacube getvisitpage)."""
 
-    app_id = models.CharField(max_length=32)
-    date = models.DateField()
-    page_path = models.CharField(max_length=200)
-    visits = models.PositiveIntegerField(default=0, help_text="page_visit_pv")
-    visitors = models.PositiveIntegerField(default=0, help_text="page_visit_uv")
-    stay_time_seconds = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    entries = models.PositiveIntegerField(default=0)
-    exits = models.PositiveIntegerField(default=0)
-    shares = models.PositiveIntegerField(default=0)
-    imported_at = models.DateTimeField(auto_now=True)
+    app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
+    date = models.DateField(verbose_name=gettext_lazy("date"))
+    page_path = models.CharField(max_length=200, verbose_name=gettext_lazy("page path"))
+    visits = models.PositiveIntegerField(default=0, help_text=gettext_lazy("page_visit_pv"), verbose_name=gettext_lazy("visits"))
+    visitors = models.PositiveIntegerField(default=0, help_text=gettext_lazy("page_visit_uv"), verbose_name=gettext_lazy("visitors"))
+    stay_time_seconds = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("stay time seconds"))
+    entries = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("entries"))
+    exits = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("exits"))
+    shares = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("shares"))
+    imported_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("imported at"))
 
     class Meta:
-        verbose_name = "Mini Program page stat"
+        verbose_name_plural = gettext_lazy("Mini Program page stats")
+        verbose_name = gettext_lazy("Mini Program page stat")
         constraints = [
             models.UniqueConstraint(fields=["app_id", "date", "page_path"], name="mppagestat_natural_key"),
         ]
@@ -565,23 +582,25 @@ class ImportRun(models.Model):
         DONE = "done", gettext_lazy("Done")
         FAILED = "failed", gettext_lazy("Failed")
 
-    kind = models.CharField(max_length=32, help_text="ad_spend, oa_user_summary, article_stats, mp_page_stats")
-    file = models.FileField(upload_to="imports/", blank=True, help_text="Deleted once imported.")
-    file_name = models.CharField(max_length=255, help_text="As uploaded.")
-    defaults = models.JSONField(default=dict, blank=True, help_text="Values for the whole file (app_id, date).")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    bytes_total = models.PositiveBigIntegerField(default=0)
-    bytes_done = models.PositiveBigIntegerField(default=0)
-    summary = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    kind = models.CharField(max_length=32, help_text=gettext_lazy("ad_spend, oa_user_summary, article_stats, mp_page_stats"), verbose_name=gettext_lazy("kind"))
+    file = models.FileField(upload_to="imports/", blank=True, help_text=gettext_lazy("Deleted once imported."), verbose_name=gettext_lazy("file"))
+    file_name = models.CharField(max_length=255, help_text=gettext_lazy("As uploaded."), verbose_name=gettext_lazy("file name"))
+    defaults = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Values for the whole file (app_id, date)."), verbose_name=gettext_lazy("defaults"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, verbose_name=gettext_lazy("status"))
+    bytes_total = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("bytes total"))
+    bytes_done = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("bytes done"))
+    summary = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("summary"))
+    error = models.TextField(blank=True, verbose_name=gettext_lazy("error"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("finished at"))
 
     class Meta:
+        verbose_name = gettext_lazy("import run")
+        verbose_name_plural = gettext_lazy("import runs")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -607,35 +626,36 @@ class PayMerchant(models.Model):
 
     API_V3_KEY_LENGTH = 32
 
-    mchid = models.CharField(max_length=32, unique=True, help_text="商户号, the merchant id.")
-    name = models.CharField(max_length=120, blank=True)
+    mchid = models.CharField(max_length=32, unique=True, help_text=gettext_lazy("商户号, the merchant id."), verbose_name=gettext_lazy("mchid"))
+    name = models.CharField(max_length=120, blank=True, verbose_name=gettext_lazy("name"))
     appid = models.CharField(
-        max_length=32, blank=True, help_text="Default appid for events when a notification has none."
+        max_length=32, blank=True, help_text=gettext_lazy("Default appid for events when a notification has none."), verbose_name=gettext_lazy("appid")
     )
-    api_v3_key = models.CharField(max_length=API_V3_KEY_LENGTH, help_text="APIv3 key: 32 characters.")
+    api_v3_key = models.CharField(max_length=API_V3_KEY_LENGTH, help_text=gettext_lazy("APIv3 key: 32 characters."), verbose_name=gettext_lazy("api v3 key"))
     platform_key_serial = models.CharField(
         max_length=64,
         blank=True,
-        help_text="Wechatpay-Serial of the key below: PUB_KEY_ID_… for a public key; for a platform certificate "
-        "leave it empty and it is read from the certificate.",
+        help_text=gettext_lazy("Wechatpay-Serial of the key below: PUB_KEY_ID_… for a public key; for a platform certificate "
+        "leave it empty and it is read from the certificate."), verbose_name=gettext_lazy("platform key serial"),
     )
     platform_public_key = models.TextField(
-        help_text="WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."
+        help_text=gettext_lazy("WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."), verbose_name=gettext_lazy("platform public key")
     )
     # WeChat Pay may sign with either key while a merchant moves from platform
     # certificates to the WeChat Pay public key (WECHAT.md §6): keep the other one here.
     second_key_serial = models.CharField(
         max_length=64,
         blank=True,
-        help_text="Optional second key, used while WeChat Pay migrates keys (read from a certificate when empty).",
+        help_text=gettext_lazy("Optional second key, used while WeChat Pay migrates keys (read from a certificate when empty)."), verbose_name=gettext_lazy("second key serial"),
     )
-    second_public_key = models.TextField(blank=True, help_text="PEM of the second key.")
-    is_active = models.BooleanField(default=True, help_text="Inactive merchants' notifications are refused (404).")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    second_public_key = models.TextField(blank=True, help_text=gettext_lazy("PEM of the second key."), verbose_name=gettext_lazy("second public key"))
+    is_active = models.BooleanField(default=True, help_text=gettext_lazy("Inactive merchants' notifications are refused (404)."), verbose_name=gettext_lazy("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
-        verbose_name = "WeChat Pay merchant"
+        verbose_name_plural = gettext_lazy("WeChat Pay merchants")
+        verbose_name = gettext_lazy("WeChat Pay merchant")
         ordering = ["mchid"]
         constraints = [
             models.CheckConstraint(
@@ -726,30 +746,32 @@ class ErasureRecord(models.Model):
     """
 
     class Trigger(models.TextChoices):
-        REQUEST = "request", "Request"
-        UNFOLLOW = "unfollow", "Erase on unfollow"
+        REQUEST = "request", gettext_lazy("Request")
+        UNFOLLOW = "unfollow", gettext_lazy("Erase on unfollow")
 
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST, verbose_name=gettext_lazy("trigger"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("requested by")
     )
     # Kept as text too: the record outlives the account of whoever asked.
-    requested_by_name = models.CharField(max_length=150, blank=True)
+    requested_by_name = models.CharField(max_length=150, blank=True, verbose_name=gettext_lazy("requested by name"))
     note = models.CharField(
-        max_length=200, blank=True, help_text="Ticket or request reference; never the person's ids or name."
+        max_length=200, blank=True, help_text=gettext_lazy("Ticket or request reference; never the person's ids or name."), verbose_name=gettext_lazy("note")
     )
-    erased_at = models.DateTimeField(default=timezone.now)
-    id_hashes = models.JSONField(default=list, help_text="HMAC-SHA256 of each erased id (events.privacy.hashing).")
-    events = models.PositiveBigIntegerField(default=0)
+    erased_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("erased at"))
+    id_hashes = models.JSONField(default=list, help_text=gettext_lazy("HMAC-SHA256 of each erased id (events.privacy.hashing)."), verbose_name=gettext_lazy("id hashes"))
+    events = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("events"))
     event_keys = models.PositiveBigIntegerField(
-        default=0, help_text="Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."
+        default=0, help_text=gettext_lazy("Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."), verbose_name=gettext_lazy("event keys")
     )
-    identities = models.PositiveIntegerField(default=0)
-    rejected_rows = models.PositiveIntegerField(default=0)
-    unionid_lookups = models.PositiveIntegerField(default=0, help_text="Follower unionid look-ups removed.")
-    stale_snapshots = models.PositiveIntegerField(default=0, help_text="Snapshots marked stale for a rebuild.")
+    identities = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("identities"))
+    rejected_rows = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("rejected rows"))
+    unionid_lookups = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Follower unionid look-ups removed."), verbose_name=gettext_lazy("unionid lookups"))
+    stale_snapshots = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Snapshots marked stale for a rebuild."), verbose_name=gettext_lazy("stale snapshots"))
 
     class Meta:
+        verbose_name = gettext_lazy("erasure record")
+        verbose_name_plural = gettext_lazy("erasure records")
         ordering = ["-erased_at"]
         permissions = [
             ("export_person", "Can export a person's data"),

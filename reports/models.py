@@ -5,12 +5,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SnapshotKind(models.TextChoices):
-    DAILY = "daily", "Daily health check"
-    WEEKLY = "weekly", "Weekly review"
-    MONTHLY = "monthly", "Monthly review"
+    DAILY = "daily", _("Daily health check")
+    WEEKLY = "weekly", _("Weekly review")
+    MONTHLY = "monthly", _("Monthly review")
 
 
 class Snapshot(models.Model):
@@ -24,27 +25,41 @@ class Snapshot(models.Model):
     Kind = SnapshotKind
 
     class Status(models.TextChoices):
-        BUILDING = "building", "Building"
-        BUILT = "built", "Built"
-        FAILED = "failed", "Failed"
+        BUILDING = "building", _("Building")
+        BUILT = "built", _("Built")
+        FAILED = "failed", _("Failed")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    period_start = models.DateTimeField(help_text="Inclusive, in the reporting time zone.")
-    period_end = models.DateTimeField(help_text="Exclusive.")
-    period_label = models.CharField(max_length=10, help_text="2025-11-03, 2025-W46 or 2025-11.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING)
-    data = models.JSONField(default=dict, blank=True)
-    built_at = models.DateTimeField(null=True, blank=True, help_text="When the data now shown was computed.")
-    build_started_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    builds = models.PositiveIntegerField(default=0, help_text="Successful builds of this period.")
-    error = models.TextField(blank=True)
-    stale = models.BooleanField(default=False, help_text="Events arrived for this period after it was built.")
-    stale_since = models.DateTimeField(null=True, blank=True)
-    mailed_at = models.DateTimeField(null=True, blank=True, help_text="When subscribers were sent this snapshot.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    period_start = models.DateTimeField(
+        help_text=_("Inclusive, in the reporting time zone."), verbose_name=_("period start")
+    )
+    period_end = models.DateTimeField(help_text=_("Exclusive."), verbose_name=_("period end"))
+    period_label = models.CharField(
+        max_length=10, help_text=_("2025-11-03, 2025-W46 or 2025-11."), verbose_name=_("period label")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING, verbose_name=_("status"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    built_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the data now shown was computed."), verbose_name=_("built at")
+    )
+    build_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("build started at"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    builds = models.PositiveIntegerField(
+        default=0, help_text=_("Successful builds of this period."), verbose_name=_("builds")
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    stale = models.BooleanField(
+        default=False, help_text=_("Events arrived for this period after it was built."), verbose_name=_("stale")
+    )
+    stale_since = models.DateTimeField(null=True, blank=True, verbose_name=_("stale since"))
+    mailed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When subscribers were sent this snapshot."), verbose_name=_("mailed at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
         ordering = ["-period_start", "kind"]
         get_latest_by = "period_start"
         permissions = [("export_snapshot", "Can export snapshots as CSV")]
@@ -89,11 +104,18 @@ class Snapshot(models.Model):
 class SnapshotSubscription(models.Model):
     """A user who receives every new snapshot of one kind by email."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="snapshot_subscriptions")
-    kind = models.CharField(max_length=10, choices=SnapshotKind.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="snapshot_subscriptions",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(max_length=10, choices=SnapshotKind.choices, verbose_name=_("kind"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("snapshot subscription")
+        verbose_name_plural = _("snapshot subscriptions")
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="snapshotsubscription_user_kind"),
         ]
@@ -106,14 +128,18 @@ class Archive(models.Model):
     """One month written to gzip CSV files in the default storage (R4). Re-running the
     month overwrites the same files and this row."""
 
-    month = models.DateField(unique=True, help_text="First day of the archived month.")
-    files = models.JSONField(default=dict, blank=True, help_text="name → {path, rows, bytes}")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    month = models.DateField(unique=True, help_text=_("First day of the archived month."), verbose_name=_("month"))
+    files = models.JSONField(
+        default=dict, blank=True, help_text=_("name → {path, rows, bytes}"), verbose_name=_("files")
+    )
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("archive")
+        verbose_name_plural = _("archives")
         ordering = ["-month"]
 
     def __str__(self) -> str:

@@ -95,6 +95,10 @@ MIDDLEWARE = [
     "wxanalytics.security.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (it reads the language chosen in the header), before CommonMiddleware
+    # (which may redirect); our URLs carry no language prefix, so the choice is the
+    # django_language cookie, then the browser's Accept-Language, then LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -202,7 +206,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Chinese first (docs/i18n.md): Simplified Chinese unless the browser asks for English or the
+# person picked English in the header.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans").lower()
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of {[c for c, _n in LANGUAGES]}.")
+# One catalogue per app (campaigns/locale, events/locale, reports/locale, found by APP_DIRS
+# rules); this one holds templates/ and wxanalytics/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django's date formats with the time zone after every time (wxanalytics/formats).
+FORMAT_MODULE_PATH = ["wxanalytics.formats"]
 # Report periods (days, ISO weeks from Monday, months) are cut in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 try:

@@ -12,6 +12,8 @@ urlpatterns = [
     # tries patterns in order (the API router's many patterns cost ~0.3 ms per miss).
     path("", include("events.urls")),
     path("admin/", admin.site.urls),
+    # POST /i18n/setlang/ (Django's set_language): the header's language switch.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and Redoc are served from our own static files (drf-spectacular-sidecar): no CDN
     # (often unreachable from China) and no inline script (our CSP allows none).

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from reports.periods import Period
 
@@ -19,23 +20,31 @@ class ReviewEntry(models.Model):
     """One owner's insight and change for one ISO week (exactly one per owner per week)."""
 
     class ChangeStatus(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        DONE = "done", "Done"
-        DROPPED = "dropped", "Dropped"
+        PLANNED = "planned", _("Planned")
+        DONE = "done", _("Done")
+        DROPPED = "dropped", _("Dropped")
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_entries")
-    week = models.CharField(
-        max_length=8, validators=[validate_iso_week], help_text="ISO week the entry is for, e.g. 2025-W46."
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_entries", verbose_name=_("owner")
     )
-    insight = models.TextField(help_text="What the numbers told you this week — one insight.")
-    change = models.TextField(help_text="The one change you will make because of it.")
+    week = models.CharField(
+        max_length=8,
+        validators=[validate_iso_week],
+        help_text=_("ISO week the entry is for, e.g. 2025-W46."),
+        verbose_name=_("week"),
+    )
+    insight = models.TextField(
+        help_text=_("What the numbers told you this week — one insight."), verbose_name=_("insight")
+    )
+    change = models.TextField(help_text=_("The one change you will make because of it."), verbose_name=_("change"))
     kpi = models.ForeignKey(
         "campaigns.KPI",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="review_entries",
-        help_text="The KPI the change aims to move.",
+        help_text=_("The KPI the change aims to move."),
+        verbose_name=_("kpi"),
     )
     snapshot = models.ForeignKey(
         "reports.Snapshot",
@@ -43,18 +52,21 @@ class ReviewEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="review_entries",
-        help_text="The weekly snapshot of this week; linked automatically when it exists.",
+        help_text=_("The weekly snapshot of this week; linked automatically when it exists."),
+        verbose_name=_("snapshot"),
     )
     change_status = models.CharField(
-        max_length=8, choices=ChangeStatus.choices, default=ChangeStatus.PLANNED, verbose_name="status of the change"
+        max_length=8, choices=ChangeStatus.choices, default=ChangeStatus.PLANNED, verbose_name=_("status of the change")
     )
-    outcome_note = models.TextField(blank=True, help_text="Recorded the following week: what did the change do?")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    outcome_note = models.TextField(
+        blank=True, help_text=_("Recorded the following week: what did the change do?"), verbose_name=_("outcome note")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "review entry"
-        verbose_name_plural = "review entries"
+        verbose_name = _("review entry")
+        verbose_name_plural = _("review entries")
         ordering = ["-week", "owner__username"]
         constraints = [
             # Also the index for "this owner's entries" (owner is its leading column).
@@ -99,16 +111,22 @@ class ReviewReminder(models.Model):
     """A Friday reminder to one owner for one week. The row is claimed before the mail goes
     out, so a second run (or a second beat, or a retry) never mails the same person twice."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reminders")
-    week = models.CharField(max_length=8, validators=[validate_iso_week])
-    email = models.EmailField(help_text="Where the reminder went.")
-    claimed_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reminders", verbose_name=_("owner")
+    )
+    week = models.CharField(max_length=8, validators=[validate_iso_week], verbose_name=_("week"))
+    email = models.EmailField(help_text=_("Where the reminder went."), verbose_name=_("email"))
+    claimed_at = models.DateTimeField(auto_now_add=True, verbose_name=_("claimed at"))
     sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the mail backend accepted it; empty = claimed, outcome unknown."
+        null=True,
+        blank=True,
+        help_text=_("When the mail backend accepted it; empty = claimed, outcome unknown."),
+        verbose_name=_("sent at"),
     )
 
     class Meta:
-        verbose_name = "review reminder"
+        verbose_name_plural = _("review reminders")
+        verbose_name = _("review reminder")
         ordering = ["-week", "owner__username"]
         constraints = [
             # Also the index for "was this owner reminded this week?".
