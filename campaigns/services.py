@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import qrcodes
 from campaigns.models import KPI, Campaign, EventDefinition, IssuedScene, Placement, WeChatApp, validate_mp_page
@@ -343,7 +344,7 @@ def event_definitions_add(names: list[str], *, category: str) -> PlanAddition:
         if name in existing:
             result.refused.append(f"{name}: already in the tracking plan.")
             continue
-        definition = EventDefinition(name=name, category=category, description="Added from unplanned events.")
+        definition = EventDefinition(name=name, category=category, description=_("Added from unplanned events."))
         try:
             definition.full_clean()
         except ValidationError as exc:

@@ -156,7 +156,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "wxanalytics.context_processors.time_zone",
             ],
+            # {% load people %} (person_name) in any template; wxanalytics is no app.
+            "libraries": {"people": "wxanalytics.templatetags.people"},
         },
     },
 ]

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
 from campaigns.models import KPI, EventDefinition, FunnelStage, IssuedScene, SourceAlias, WeChatApp
@@ -79,8 +80,8 @@ class KPIAdmin(StaffOwnerMixin, admin.ModelAdmin):
     actions = ["deactivate"]
     fieldsets = [
         (None, {"fields": ["name", "description", "owner", "is_active"]}),
-        ("Metric", {"fields": ["metric_kind", "event_name", "second_event_name"]}),
-        ("Target", {"fields": ["target", "direction", "period"]}),
+        (_("Metric"), {"fields": ["metric_kind", "event_name", "second_event_name"]}),
+        (_("Target"), {"fields": ["target", "direction", "period"]}),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -95,11 +96,11 @@ class KPIAdmin(StaffOwnerMixin, admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.display(description="Target", ordering="target")
+    @admin.display(description=_("Target"), ordering="target")
     def target_shown(self, kpi: KPI) -> str:
         return f"{kpi.target_entered} {kpi.target_unit}"
 
-    @admin.action(description="Deactivate selected KPIs", permissions=["change"])
+    @admin.action(description=_("Deactivate selected KPIs"), permissions=["change"])
     def deactivate(self, request, queryset):
         kpis = list(queryset.filter(is_active=True))
         updated = KPI.objects.filter(pk__in=[kpi.pk for kpi in kpis]).update(is_active=False)
@@ -124,7 +125,7 @@ class FunnelStageAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("event_definitions")
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def event_list(self, stage: FunnelStage) -> str:
         return ", ".join(e.name for e in stage.event_definitions.all())
 
@@ -145,21 +146,21 @@ class WeChatAppForm(forms.ModelForm):
     SECRET_FIELDS = ("secret", "encoding_aes_key", "token")
 
     secret = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False), help_text="AppSecret; leave empty to keep."
+        required=False, widget=forms.PasswordInput(render_value=False), help_text=_("AppSecret; leave empty to keep.")
     )
     encoding_aes_key = forms.CharField(
         required=False,
         max_length=43,
         min_length=43,
         widget=forms.PasswordInput(render_value=False),
-        help_text="EncodingAESKey (43 characters) for encrypted push; leave empty to keep.",
+        help_text=_("EncodingAESKey (43 characters) for encrypted push; leave empty to keep."),
     )
     token = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Push signature token from the console; leave empty to keep.",
+        help_text=_("Push signature token from the console; leave empty to keep."),
     )
-    clear_secrets = forms.BooleanField(required=False, help_text="Remove the stored secret, AES key and token.")
+    clear_secrets = forms.BooleanField(required=False, help_text=_("Remove the stored secret, AES key and token."))
 
     class Meta:
         model = WeChatApp
@@ -212,7 +213,7 @@ class WeChatAppAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "appid", "kind", "original_id"]}),
         (
-            "Credentials (write-only)",
+            _("Credentials (write-only)"),
             {
                 "fields": [
                     ("secret", "secret_status"),
@@ -222,19 +223,19 @@ class WeChatAppAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Personal data (docs/privacy.md)", {"fields": ["erase_unfollowed_after_days"]}),
-        ("Access token cache", {"fields": ["access_token_expires_at", "created_at"]}),
+        (_("Personal data (docs/privacy.md)"), {"fields": ["erase_unfollowed_after_days"]}),
+        (_("Access token cache"), {"fields": ["access_token_expires_at", "created_at"]}),
     ]
 
-    @admin.display(description="AppSecret")
+    @admin.display(description=_("AppSecret"))
     def secret_status(self, app: WeChatApp) -> str:
         return _set(app.secret)
 
-    @admin.display(description="AES key")
+    @admin.display(description=_("AES key"))
     def aes_key_status(self, app: WeChatApp) -> str:
         return _set(app.encoding_aes_key)
 
-    @admin.display(description="Push token")
+    @admin.display(description=_("Push token"))
     def token_status(self, app: WeChatApp) -> str:
         return _set(app.token)
 

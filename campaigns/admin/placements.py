@@ -98,7 +98,7 @@ def qr_state_html(placement: Placement) -> str:
 
 
 class QRExpiryFilter(admin.SimpleListFilter):
-    title = "QR expiry"
+    title = _("QR expiry")
     parameter_name = "qr_expiry"
 
     def lookups(self, request, model_admin):
@@ -138,7 +138,7 @@ class PlacementInline(admin.TabularInline):
     extra = 0
     show_change_link = True
 
-    @admin.display(description="QR code")
+    @admin.display(description=_("QR code"))
     def qr_download(self, placement: Placement) -> str:
         return qr_download_links(placement) if placement.pk else "—"
 
@@ -173,8 +173,8 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
     actions = ["download_qr_zip", "print_sheet"]
     fieldsets = [
         (None, {"fields": ["code", "name", "status", "owner", "objective_kpi"]}),
-        ("Dates and budget", {"fields": [("starts_on", "ends_on"), ("budget", "currency")]}),
-        ("Default UTM", {"fields": [("utm_source", "utm_medium")]}),
+        (_("Dates and budget"), {"fields": [("starts_on", "ends_on"), ("budget", "currency")]}),
+        (_("Default UTM"), {"fields": [("utm_source", "utm_medium")]}),
         (_("Results"), {"fields": ["placement_results"]}),
     ]
     readonly_fields = ["placement_results"]
@@ -193,7 +193,7 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(placement_total=Count("placements"))
 
-    @admin.display(description="Placements", ordering="placement_total")
+    @admin.display(description=_("Placements"), ordering="placement_total")
     def placement_count(self, campaign: Campaign) -> int:
         return campaign.placement_total
 
@@ -210,7 +210,7 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
             placement.delete()
         return None
 
-    @admin.action(description="Download QR codes of their placements (ZIP)", permissions=["view"])
+    @admin.action(description=_("Download QR codes of their placements (ZIP)"), permissions=["view"])
     def download_qr_zip(self, request, queryset):
         placements = Placement.objects.filter(campaign__in=queryset).select_related("campaign")
         if placements.count() > ZIP_MAX_PLACEMENTS:
@@ -232,9 +232,9 @@ class BulkUploadForm(forms.Form):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.order_by("code"),
         required=False,
-        help_text="For files without a campaign column (all rows go to this campaign).",
+        help_text=_("For files without a campaign column (all rows go to this campaign)."),
     )
-    file = forms.FileField(help_text="CSV, UTF-8, one placement per row, header on the first line.")
+    file = forms.FileField(help_text=_("CSV, UTF-8, one placement per row, header on the first line."))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -243,7 +243,7 @@ class BulkUploadForm(forms.Form):
         try:
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file must be UTF-8 encoded (save as 'CSV UTF-8').") from None
+            raise forms.ValidationError(_("The file must be UTF-8 encoded (save as 'CSV UTF-8').")) from None
 
 
 @admin.register(Placement)
@@ -274,9 +274,9 @@ class PlacementAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["campaign", "name", "kind"]}),
-        ("Link and UTM", {"fields": ["target_url", ("utm_source", "utm_medium", "utm_content"), "short_link"]}),
+        (_("Link and UTM"), {"fields": ["target_url", ("utm_source", "utm_medium", "utm_content"), "short_link"]}),
         (
-            "QR code",
+            _("QR code"),
             {
                 "fields": [
                     "scene",
@@ -289,7 +289,7 @@ class PlacementAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Issued by WeChat",
+            _("Issued by WeChat"),
             {
                 "fields": [
                     "qr_status",
@@ -338,18 +338,18 @@ class PlacementAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="Short link")
+    @admin.display(description=_("Short link"))
     def short_link(self, placement: Placement) -> str:
         return placement.short_link_url() if placement.pk else "— (issued when saved)"
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def qr_preview(self, placement: Placement) -> str:
         if not placement.pk:
             return "—"
         src = reverse("placement-qr", kwargs={"pk": placement.pk, "fmt": "png"})
         return format_html('<img src="{}" alt="QR code for {}" width="240">', src, placement.scene)
 
-    @admin.display(description="Download")
+    @admin.display(description=_("Download"))
     def qr_download(self, placement: Placement) -> str:
         return qr_download_links(placement) if placement.pk else "—"
 
@@ -357,7 +357,7 @@ class PlacementAdmin(admin.ModelAdmin):
     def qr_status(self, placement: Placement) -> str:
         return qr_state_html(placement)
 
-    @admin.action(description="Download QR codes (ZIP)", permissions=["view"])
+    @admin.action(description=_("Download QR codes (ZIP)"), permissions=["view"])
     def download_qr_zip(self, request, queryset):
         if queryset.count() > ZIP_MAX_PLACEMENTS:
             self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
@@ -373,7 +373,7 @@ class PlacementAdmin(admin.ModelAdmin):
             warn_if_loopback(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Ask WeChat again for the QR codes", permissions=["change"])
+    @admin.action(description=_("Ask WeChat again for the QR codes"), permissions=["change"])
     def request_wechat_qr_again(self, request, queryset):
         placements = list(queryset.select_related("wechat_app"))
         queued = wechat_queue.queue_wechat_qr(placements)

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from campaigns.models import KPI, Campaign, Creative, EventDefinition, FunnelStage, Placement
@@ -18,7 +19,7 @@ class KPISerializer(serializers.ModelSerializer):
     target = serializers.DecimalField(
         max_digits=16, decimal_places=4, source="target_entered", help_text=KPI.TARGET_HELP
     )
-    target_unit = serializers.CharField(read_only=True, help_text="events, people, %, ¥ or min")
+    target_unit = serializers.CharField(read_only=True, help_text=_("events, people, %, ¥ or min"))
 
     class Meta:
         model = KPI

@@ -146,13 +146,13 @@ class PlacementQRView(APIView):
                 OpenApiParameter.QUERY,
                 description=f"PNG width in pixels ({qrcodes.PNG_MIN_SIZE}–{qrcodes.PNG_MAX_SIZE}); 1200+ for print.",
             ),
-            OpenApiParameter("download", bool, OpenApiParameter.QUERY, description="Send as an attachment."),
+            OpenApiParameter("download", bool, OpenApiParameter.QUERY, description=_("Send as an attachment.")),
         ],
         responses={
             (200, "image/png"): OpenApiTypes.BINARY,
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
-            400: OpenApiResponse(description="size out of range."),
-            404: OpenApiResponse(description="No such placement."),
+            400: OpenApiResponse(description=_("size out of range.")),
+            404: OpenApiResponse(description=_("No such placement.")),
         },
     )
     def get(self, request, pk: str, fmt: str):
@@ -191,12 +191,12 @@ class PlacementPrintSheetView(APIView):
     @extend_schema(
         operation_id="placements_print_sheet",
         parameters=[
-            OpenApiParameter("campaign", str, OpenApiParameter.QUERY, description="Campaign id or code."),
-            OpenApiParameter("placement", int, OpenApiParameter.QUERY, many=True, description="Placement ids."),
+            OpenApiParameter("campaign", str, OpenApiParameter.QUERY, description=_("Campaign id or code.")),
+            OpenApiParameter("placement", int, OpenApiParameter.QUERY, many=True, description=_("Placement ids.")),
         ],
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            400: OpenApiResponse(description="Nothing chosen, nothing found, or too many placements."),
+            400: OpenApiResponse(description=_("Nothing chosen, nothing found, or too many placements.")),
         },
     )
     def get(self, request):
@@ -243,7 +243,7 @@ class CSVTextParser(BaseParser):
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ParseError("The CSV must be UTF-8 encoded.") from exc
+            raise ParseError(_("The CSV must be UTF-8 encoded.")) from exc
 
 
 class PlacementBulkView(APIView):
@@ -255,12 +255,16 @@ class PlacementBulkView(APIView):
     @extend_schema(
         operation_id="placements_bulk_create",
         request={"text/csv": OpenApiTypes.STR},
-        parameters=[OpenApiParameter("campaign", str, description="Campaign code for rows without a campaign column.")],
+        parameters=[
+            OpenApiParameter("campaign", str, description=_("Campaign code for rows without a campaign column."))
+        ],
         responses={201: BulkResultSerializer, 400: BulkErrorSerializer},
         description=(
-            "One placement per CSV row. Header columns: name, and optionally campaign (code), kind, qr_kind, "
-            "wechat_app (appid), target_url, utm_source, utm_medium, utm_content, mp_page, mp_env_version. "
-            "Any error refuses the whole file; errors come back by line number (the header is line 1)."
+            _(
+                "One placement per CSV row. Header columns: name, and optionally campaign (code), kind, qr_kind, "
+                "wechat_app (appid), target_url, utm_source, utm_medium, utm_content, mp_page, mp_env_version. "
+                "Any error refuses the whole file; errors come back by line number (the header is line 1)."
+            )
         ),
     )
     def post(self, request):

@@ -206,11 +206,11 @@ class AdSpendAdmin(ImportCSVMixin, admin.ModelAdmin):
     readonly_fields = ("imported_at",)
     ordering = ("-date", "campaign_code", "ad_group", "creative_name")
 
-    @admin.display(description="CTR")
+    @admin.display(description=_("CTR"))
     def ctr_display(self, obj: AdSpend) -> str:
         return "—" if obj.ctr is None else f"{obj.ctr:.2%}"
 
-    @admin.display(description="CPC (¥)")
+    @admin.display(description=_("CPC (¥)"))
     def cpc_display(self, obj: AdSpend):
         return "—" if obj.cpc is None else obj.cpc
 
@@ -225,7 +225,7 @@ class OAUserSummaryAdmin(ImportCSVMixin, admin.ModelAdmin):
     readonly_fields = ("imported_at",)
     ordering = ("-date", "app_id", "user_source")
 
-    @admin.display(description="user source", ordering="user_source")
+    @admin.display(description=_("user source"), ordering="user_source")
     def source_display(self, obj: OAUserSummary) -> str:
         label = USER_SOURCE_LABELS.get(obj.user_source)
         return f"{obj.user_source} ({label})" if label and label != obj.user_source else obj.user_source
@@ -259,7 +259,7 @@ class ArticleStatAdmin(ImportCSVMixin, admin.ModelAdmin):
     def title_display(self, obj: ArticleStat) -> str:
         return format_html("{}<br><small>{}</small>", obj.title or "(no title)", obj.msgid)
 
-    @admin.display(description="read completion", ordering="completion_rate")
+    @admin.display(description=_("read completion"), ordering="completion_rate")
     def completion_display(self, obj: ArticleStat) -> str:
         return "—" if obj.completion_rate is None else f"{obj.completion_rate:.1%}"
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import EventDefinition, SourceAlias
 from events.admin.privacy import PersonActionsMixin
@@ -86,7 +87,7 @@ class IngestKeyForm(forms.ModelForm):
     def clean_source(self) -> str:
         source = snake_case(self.cleaned_data["source"])
         if not source:
-            raise forms.ValidationError("Use letters, digits and '_', e.g. mini_program.")
+            raise forms.ValidationError(_("Use letters, digits and '_', e.g. mini_program."))
         return source
 
 
@@ -148,7 +149,7 @@ class IngestKeyAdmin(admin.ModelAdmin):
             "(only its hash is stored, so it cannot be shown again).",
         )
 
-    @admin.action(description="Revoke selected keys", permissions=["change"])
+    @admin.action(description=_("Revoke selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         keys = list(queryset.filter(revoked_at__isnull=True))
         revoked = IngestKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=timezone.now())
@@ -167,7 +168,7 @@ class IngestKeyAdmin(admin.ModelAdmin):
 class EventNameFilter(admin.SimpleListFilter):
     """Choices from the tracking plan: a DISTINCT over the events table would scan it."""
 
-    title = "event name"
+    title = gettext_lazy("event name")
     parameter_name = "event_name"
 
     def lookups(self, request, model_admin):
@@ -299,7 +300,7 @@ class RejectedRowAdmin(BigTableAdmin):
     def errors_pretty(self, obj: RejectedRow) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.errors, indent=2, ensure_ascii=False))
 
-    @admin.action(description="Replay selected rows through ingest", permissions=["change"])
+    @admin.action(description=_("Replay selected rows through ingest"), permissions=["change"])
     def replay(self, request, queryset):
         stored = still_bad = refused = 0
         for rejected in queryset.filter(status=RejectedRow.Status.OPEN).select_related("ingest_key")[:1000]:
@@ -321,7 +322,7 @@ class RejectedRowAdmin(BigTableAdmin):
             message += " " + _("%(refused)d skipped: no longer open.") % {"refused": refused}
         self.message_user(request, message, level)
 
-    @admin.action(description="Dismiss selected rows", permissions=["change"])
+    @admin.action(description=_("Dismiss selected rows"), permissions=["change"])
     def dismiss(self, request, queryset):
         dismissed = queryset.filter(status=RejectedRow.Status.OPEN).update(status=RejectedRow.Status.DISMISSED)
         self.message_user(request, f"Dismissed {dismissed} row(s).")
@@ -335,7 +336,7 @@ class RejectedRowAdmin(BigTableAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.path)
         if replayed:
-            self.message_user(request, "Replayed: the row is stored now.", messages.SUCCESS)
+            self.message_user(request, _("Replayed: the row is stored now."), messages.SUCCESS)
         else:
-            self.message_user(request, "Still rejected; the errors below are updated.", messages.WARNING)
+            self.message_user(request, _("Still rejected; the errors below are updated."), messages.WARNING)
         return HttpResponseRedirect(request.path)

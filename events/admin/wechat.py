@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from events.models import PayMerchant
 
@@ -16,8 +17,8 @@ class PayMerchantForm(forms.ModelForm):
         max_length=PayMerchant.API_V3_KEY_LENGTH,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        label="API v3 key",
-        help_text="32 characters, from the merchant platform (API安全 → APIv3密钥); leave empty to keep.",
+        label=_("API v3 key"),
+        help_text=_("32 characters, from the merchant platform (API安全 → APIv3密钥); leave empty to keep."),
     )
 
     class Meta:
@@ -44,7 +45,7 @@ class PayMerchantForm(forms.ModelForm):
             return entered
         if self.instance.pk:
             return PayMerchant.objects.values_list("api_v3_key", flat=True).get(pk=self.instance.pk)
-        raise forms.ValidationError("Enter the 32-character API v3 key.")
+        raise forms.ValidationError(_("Enter the 32-character API v3 key."))
 
 
 @admin.register(PayMerchant)
@@ -56,20 +57,20 @@ class PayMerchantAdmin(admin.ModelAdmin):
     readonly_fields = ["notify_url", "api_v3_key_status", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["mchid", "name", "appid", "is_active", "notify_url"]}),
-        ("API v3 key (write-only)", {"fields": [("api_v3_key", "api_v3_key_status")]}),
-        ("WeChat Pay platform key", {"fields": ["platform_key_serial", "platform_public_key"]}),
+        (_("API v3 key (write-only)"), {"fields": [("api_v3_key", "api_v3_key_status")]}),
+        (_("WeChat Pay platform key"), {"fields": ["platform_key_serial", "platform_public_key"]}),
         (
-            "Second key (only while WeChat Pay migrates keys)",
+            _("Second key (only while WeChat Pay migrates keys)"),
             {"fields": ["second_key_serial", "second_public_key"], "classes": ["collapse"]},
         ),
-        ("History", {"fields": ["created_at", "updated_at"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="API v3 key")
+    @admin.display(description=_("API v3 key"))
     def api_v3_key_status(self, merchant: PayMerchant) -> str:
         return "set" if merchant.api_v3_key else "not set"
 
-    @admin.display(description="notify_url for orders")
+    @admin.display(description=_("notify_url for orders"))
     def notify_url(self, merchant: PayMerchant) -> str:
         if not merchant.mchid:
             return "Shown after saving."

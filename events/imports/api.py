@@ -3,6 +3,7 @@ the body, or as the `file` field of a multipart form; answers what the import di
 table's add permission."""
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -38,19 +39,19 @@ class WorkbookParser(CSVStreamParser):
 
 
 class RejectedLineSerializer(serializers.Serializer):
-    line = serializers.IntegerField(help_text="Line number in the file (the header is line 1).")
-    errors = serializers.DictField(child=serializers.CharField(), help_text="Column → why.")
+    line = serializers.IntegerField(help_text=_("Line number in the file (the header is line 1)."))
+    errors = serializers.DictField(child=serializers.CharField(), help_text=_("Column → why."))
 
 
 class ImportSummarySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=list(SPECS))
-    rows = serializers.IntegerField(help_text="Data rows read.")
+    rows = serializers.IntegerField(help_text=_("Data rows read."))
     created = serializers.IntegerField()
-    updated = serializers.IntegerField(help_text="Rows that replaced an existing row with the same natural key.")
+    updated = serializers.IntegerField(help_text=_("Rows that replaced an existing row with the same natural key."))
     rejected = serializers.IntegerField()
-    rejected_lines = RejectedLineSerializer(many=True, help_text="The first 200 bad lines; all are kept.")
+    rejected_lines = RejectedLineSerializer(many=True, help_text=_("The first 200 bad lines; all are kept."))
     ignored_columns = serializers.ListField(child=serializers.CharField())
-    unmatched = serializers.ListField(child=serializers.CharField(), help_text="See unmatched_label.")
+    unmatched = serializers.ListField(child=serializers.CharField(), help_text=_("See unmatched_label."))
     unmatched_label = serializers.CharField()
 
 
@@ -72,11 +73,13 @@ class ImportView(APIView):
         operation_id="imports_create",
         summary="Import a CSV file of ad spend or WeChat statistics",
         description=(
-            "Send the file as the request body (`Content-Type: text/csv`; a datacube answer as WeChat returned it "
-            "with `application/json`; an Excel download with the .xlsx media type) or as the `file` field of a "
-            "multipart form. Rows are upserted on the kind's natural key: importing the same file again "
-            "replaces rows and never doubles them. Bad rows are reported by line number and kept as "
-            "rejected rows. Column names and aliases: docs/imports.md."
+            _(
+                "Send the file as the request body (`Content-Type: text/csv`; a datacube answer as WeChat returned it "
+                "with `application/json`; an Excel download with the .xlsx media type) or as the `file` field of a "
+                "multipart form. Rows are upserted on the kind's natural key: importing the same file again "
+                "replaces rows and never doubles them. Bad rows are reported by line number and kept as "
+                "rejected rows. Column names and aliases: docs/imports.md."
+            )
         ),
         parameters=[
             OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(SPECS)),
@@ -85,15 +88,17 @@ class ImportView(APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
                 required=False,
-                description="App ID for every row, when the file has no app_id column (not for ad_spend).",
+                description=_("App ID for every row, when the file has no app_id column (not for ad_spend)."),
             ),
             OpenApiParameter(
                 "date",
                 OpenApiTypes.DATE,
                 OpenApiParameter.QUERY,
                 required=False,
-                description="Day for every row without one (mp_page_stats only: getVisitPage gives ref_date once "
-                "for the whole answer).",
+                description=_(
+                    "Day for every row without one (mp_page_stats only: getVisitPage gives ref_date once "
+                    "for the whole answer)."
+                ),
             ),
         ],
         request={
@@ -103,8 +108,8 @@ class ImportView(APIView):
         },
         responses={
             200: ImportSummarySerializer,
-            400: OpenApiResponse(ImportErrorSerializer, description="The file as a whole cannot be read."),
-            404: OpenApiResponse(ImportErrorSerializer, description="Unknown kind."),
+            400: OpenApiResponse(ImportErrorSerializer, description=_("The file as a whole cannot be read.")),
+            404: OpenApiResponse(ImportErrorSerializer, description=_("Unknown kind.")),
         },
         tags=["imports"],
     )
@@ -112,7 +117,9 @@ class ImportView(APIView):
         upload = request.data.get("file") if hasattr(request.data, "get") else None
         if upload is None or not hasattr(upload, "read"):  # a multipart text field is not a file
             raise ParseError(
-                "Send the file as a text/csv, application/json or .xlsx body, or as the 'file' field of a multipart form."
+                _(
+                    "Send the file as a text/csv, application/json or .xlsx body, or as the 'file' field of a multipart form."
+                )
             )
         defaults = {name: request.query_params.get(name, "") for name in FILE_WIDE_PARAMETERS}
         try:

@@ -5,6 +5,7 @@ logs, which would keep the very data an erasure removes. Thin: validate → look
 one service call → answer.
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -21,7 +22,7 @@ from wxanalytics.permissions import has_permission
 
 class PersonInput(serializers.Serializer):
     id = serializers.CharField(
-        max_length=MAX_ID_LENGTH, help_text="Any id of the person: openid, unionid, alias or user_id."
+        max_length=MAX_ID_LENGTH, help_text=_("Any id of the person: openid, unionid, alias or user_id.")
     )
 
 
@@ -31,7 +32,7 @@ class ErasureInput(PersonInput):
         required=False,
         default="",
         allow_blank=True,
-        help_text="Request reference; never the person's ids.",
+        help_text=_("Request reference; never the person's ids."),
     )
 
 
@@ -53,7 +54,7 @@ class PersonExportView(APIView):
         operation_id="people_export",
         summary="Export everything that mentions a person (one JSON document)",
         request=PersonInput,
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The export document, streamed.")},
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=_("The export document, streamed."))},
         tags=["privacy"],
     )
     def post(self, request):
@@ -73,7 +74,7 @@ class PersonErasureView(APIView):
         operation_id="people_erase",
         summary="Erase everything that mentions a person",
         request=ErasureInput,
-        responses={200: ErasureOutput, 400: OpenApiResponse(description="Invalid id.")},
+        responses={200: ErasureOutput, 400: OpenApiResponse(description=_("Invalid id."))},
         tags=["privacy"],
     )
     def post(self, request):

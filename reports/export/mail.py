@@ -11,11 +11,13 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from reports.export.spreadsheet import section_csv
 from reports.models import Snapshot, SnapshotSubscription
+from reports.localize import localize_section
 from reports.periods import closed_periods
+from wxanalytics.formats import zone_name
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +36,22 @@ def unsent_snapshot_ids(now: datetime | None = None) -> list[int]:
 
 
 def build_message(snapshot: Snapshot, recipient: str, *, base_url: str | None = None) -> EmailMultiAlternatives:
+    """The mail in the site's language (LANGUAGE_CODE): we keep no language per subscriber."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _build_message(snapshot, recipient, base_url=base_url)
+
+
+def _build_message(snapshot: Snapshot, recipient: str, *, base_url: str | None) -> EmailMultiAlternatives:
     base_url = base_url or settings.PUBLIC_BASE_URL
-    context = {"snapshot": snapshot, "data": snapshot.data, "sections": snapshot.sections, "base_url": base_url}
+    context = {
+        "snapshot": snapshot,
+        "data": snapshot.data,
+        "sections": [localize_section(section) for section in snapshot.sections],
+        "base_url": base_url,
+        "time_zone_name": zone_name(translation.get_language()),
+    }
     message = EmailMultiAlternatives(
-        subject=f"[wxanalytics] {snapshot.data.get('title') or snapshot}",
+        subject=f"[wxanalytics] {snapshot}",
         body=render_to_string("reports/email/snapshot.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],

@@ -21,7 +21,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from reports.localize import localize_section
+
 FORMULA_STARTS = frozenset("=+-@\t\r")
+# First character of a CSV for people: tells Excel the file is UTF-8 (docs/i18n.md).
+BOM = "\ufeff"
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -54,14 +58,18 @@ def writer(file, **options: Any) -> SafeWriter:
     return SafeWriter(file, **options)
 
 
-__all__ = ["safe_cell", "section_csv", "writer"]
+__all__ = ["BOM", "safe_cell", "section_csv", "writer"]
 
 
 def section_csv(section: dict) -> str:
-    """One section as CSV text (header row + rows): a stored snapshot section
-    (reports.snapshots.sections.Section.as_dict) for admin downloads and mail."""
+    """One stored snapshot section (reports.snapshots.sections.Section.as_dict) as CSV text
+    for a person to open, in admin downloads and mail: a UTF-8 byte order mark first (Excel
+    on a Chinese Windows reads a file without one as GBK and garbles every Chinese cell),
+    then the header row and rows in the active language (numbers untouched)."""
+    shown = localize_section(section)
     out = io.StringIO()
+    out.write(BOM)
     csv_out = writer(out)
-    csv_out.writerow(section.get("columns", []))
-    csv_out.writerows(section.get("rows", []))
+    csv_out.writerow(shown["columns"])
+    csv_out.writerows(shown["rows"])
     return out.getvalue()

@@ -1,5 +1,6 @@
 """`GET /api/v1/campaigns/<id>/placements?from=&to=`: the placement rows of one campaign."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
@@ -20,9 +21,9 @@ class CanViewCampaigns(permissions.BasePermission):
 
 
 class PlacementRowSerializer(serializers.Serializer):
-    placement_id = serializers.IntegerField(allow_null=True, help_text="None: the unattributed row.")
+    placement_id = serializers.IntegerField(allow_null=True, help_text=_("None: the unattributed row."))
     label = serializers.CharField()
-    scans = serializers.IntegerField(help_text="Short-link hits + WeChat code scans, one per person and 30 minutes.")
+    scans = serializers.IntegerField(help_text=_("Short-link hits + WeChat code scans, one per person and 30 minutes."))
     link_scans = serializers.IntegerField()
     code_scans = serializers.IntegerField()
     scanners = serializers.IntegerField()
@@ -34,10 +35,10 @@ class PlacementRowSerializer(serializers.Serializer):
 
 
 class PlacementResultsSerializer(serializers.Serializer):
-    period = serializers.CharField(help_text="first..last local day (China time), inclusive.")
+    period = serializers.CharField(help_text=_("first..last local day (China time), inclusive."))
     rows = PlacementRowSerializer(many=True)
-    unattributed = PlacementRowSerializer(help_text="Follows and payments with no placement touch (all campaigns).")
-    follows = serializers.IntegerField(help_text="The whole period, every campaign.")
+    unattributed = PlacementRowSerializer(help_text=_("Follows and payments with no placement touch (all campaigns)."))
+    follows = serializers.IntegerField(help_text=_("The whole period, every campaign."))
     paying_people = serializers.IntegerField()
     orders = serializers.IntegerField()
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -49,8 +50,10 @@ class CampaignPlacementsView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, description="First local day, YYYY-MM-DD (default: 30 days ago)."),
-            OpenApiParameter("to", str, description="Last local day, YYYY-MM-DD (default: today); at most 366 days."),
+            OpenApiParameter("from", str, description=_("First local day, YYYY-MM-DD (default: 30 days ago).")),
+            OpenApiParameter(
+                "to", str, description=_("Last local day, YYYY-MM-DD (default: today); at most 366 days.")
+            ),
         ],
         responses=PlacementResultsSerializer,
     )

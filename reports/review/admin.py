@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 
@@ -27,8 +28,8 @@ class ReviewEntryAdmin(admin.ModelAdmin):
     actions = ("mark_done", "mark_dropped")
     fieldsets = (
         (None, {"fields": ("owner", "week", "insight", "change", "kpi")}),
-        ("Next week: what the change did", {"fields": ("change_status", "outcome_note", "kpi_movement")}),
-        ("Links", {"fields": ("snapshot", "created_at", "updated_at")}),
+        (_("Next week: what the change did"), {"fields": ("change_status", "outcome_note", "kpi_movement")}),
+        (_("Links"), {"fields": ("snapshot", "created_at", "updated_at")}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
@@ -85,7 +86,7 @@ class ReviewEntryAdmin(admin.ModelAdmin):
         url = reverse("admin:reports_snapshot_change", args=[obj.snapshot_id])
         return format_html('<a href="{}">{}</a>', url, obj.snapshot.period_label)
 
-    @admin.display(description="KPI before → after")
+    @admin.display(description=_("KPI before → after"))
     def kpi_movement(self, obj: ReviewEntry) -> str:
         if obj.pk is None or obj.kpi_id is None:
             return "—"
@@ -102,11 +103,11 @@ class ReviewEntryAdmin(admin.ModelAdmin):
         if skipped := queryset.count() - len(own):
             self.message_user(request, f"{skipped} entry(ies) of other owners left unchanged.", messages.WARNING)
 
-    @admin.action(description="Mark the selected changes done", permissions=["change"])
+    @admin.action(description=_("Mark the selected changes done"), permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_status(request, queryset, ReviewEntry.ChangeStatus.DONE)
 
-    @admin.action(description="Mark the selected changes dropped", permissions=["change"])
+    @admin.action(description=_("Mark the selected changes dropped"), permissions=["change"])
     def mark_dropped(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_status(request, queryset, ReviewEntry.ChangeStatus.DROPPED)
 

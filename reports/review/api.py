@@ -2,6 +2,7 @@
 per owner per week, only your own entries change (asked of `policy`)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers, viewsets
 
 from campaigns.models import KPI
@@ -15,10 +16,10 @@ from .weeks import parse_review_week
 
 
 class ReviewEntrySerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, help_text="The user who logged it.")
-    week = serializers.CharField(max_length=8, help_text="ISO week, e.g. 2025-W46.")
+    owner = serializers.CharField(source="owner.username", read_only=True, help_text=_("The user who logged it."))
+    week = serializers.CharField(max_length=8, help_text=_("ISO week, e.g. 2025-W46."))
     kpi = serializers.PrimaryKeyRelatedField(
-        queryset=KPI.objects.all(), allow_null=True, required=False, help_text="The KPI the change aims at."
+        queryset=KPI.objects.all(), allow_null=True, required=False, help_text=_("The KPI the change aims at.")
     )
 
     class Meta:

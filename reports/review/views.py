@@ -4,6 +4,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from . import policy
 from .selectors import review_page
@@ -13,7 +14,7 @@ from .weeks import parse_review_week, this_week
 @staff_member_required
 def review_week(request: HttpRequest, week: str | None = None) -> HttpResponse:
     if not policy.can_view_entries(request.user):
-        raise PermissionDenied("You need the Analyst or Review owner role to see the review.")
+        raise PermissionDenied(_("You need the Analyst or Review owner role to see the review."))
     current = this_week()
     try:
         iso_week = parse_review_week(week) if week else current

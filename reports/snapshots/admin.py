@@ -31,10 +31,11 @@ def queue_build(kind: str, label: str) -> None:
 class BuildSnapshotForm(forms.Form):
     kind = forms.ChoiceField(choices=[(k, k.title()) for k in KINDS])
     first = forms.CharField(
-        label="Period", help_text="2025-11-03 (daily), 2025-W46 (weekly) or 2025-11 (monthly). Empty: last closed."
+        label=_("Period"),
+        help_text=_("2025-11-03 (daily), 2025-W46 (weekly) or 2025-11 (monthly). Empty: last closed."),
     )
     last = forms.CharField(
-        label="Up to (optional)", required=False, help_text="Same format; builds every period in between."
+        label=_("Up to (optional)"), required=False, help_text=_("Same format; builds every period in between.")
     )
 
     def __init__(self, *args, **kwargs):
@@ -53,7 +54,7 @@ class BuildSnapshotForm(forms.Form):
         except PeriodError as exc:
             raise forms.ValidationError(str(exc)) from None
         if any(not p.is_closed() for p in periods):
-            raise forms.ValidationError("Only closed periods can be built; the last one has not ended yet.")
+            raise forms.ValidationError(_("Only closed periods can be built; the last one has not ended yet."))
         if len(periods) > MAX_FORM_PERIODS:
             raise forms.ValidationError(
                 f"{len(periods)} periods is too many here; use manage.py build_snapshot --from/--to."
@@ -94,7 +95,7 @@ class SnapshotAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    @admin.action(description="Rebuild selected snapshots", permissions=["change"])
+    @admin.action(description=_("Rebuild selected snapshots"), permissions=["change"])
     def rebuild_selected(self, request, queryset):
         with transaction.atomic():
             for snapshot in queryset.only("kind", "period_label"):

@@ -11,6 +11,8 @@ The signal rule, in order (first match wins):
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.units import yuan
 from reports.metrics.ads import AdRow, AdsReport
@@ -22,19 +24,19 @@ TARGET_CPA = settings.REPORTS_TARGET_COST_PER_ORDER
 MIN_ORDERS = 5
 
 AD_COLUMNS = [
-    "Spend (¥)",
-    "Impressions",
-    "Clicks",
-    "CTR %",
-    "CPC",
-    "CPM",
-    "Frequency",
-    "Leads",
-    "Orders",
-    "Cost per lead",
-    "Cost per order",
-    "Revenue (¥)",
-    "ROAS",
+    gettext_lazy("Spend (¥)"),
+    gettext_lazy("Impressions"),
+    gettext_lazy("Clicks"),
+    gettext_lazy("CTR %"),
+    gettext_lazy("CPC"),
+    gettext_lazy("CPM"),
+    gettext_lazy("Frequency"),
+    gettext_lazy("Leads"),
+    gettext_lazy("Orders"),
+    gettext_lazy("Cost per lead"),
+    gettext_lazy("Cost per order"),
+    gettext_lazy("Revenue (¥)"),
+    gettext_lazy("ROAS"),
 ]
 
 
@@ -60,37 +62,39 @@ def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
     """By campaign, by creative (with lander type) and fatigue; plus summary lines."""
     campaigns = Section(
         "ads",
-        "Ads by campaign",
-        ["Campaign", *AD_COLUMNS],
-        note="Spend from the imported ad reports; leads, orders and revenue attributed to the last touch within 30 days.",
+        _("Ads by campaign"),
+        [_("Campaign"), *AD_COLUMNS],
+        note=_(
+            "Spend from the imported ad reports; leads, orders and revenue attributed to the last touch within 30 days."
+        ),
         chart={"type": "bar", "x": 0, "y": [1]},
     )
     for row in report.by_campaign:
         campaigns.add(row.label, *_ad_values(row))
-    campaigns.add("All campaigns", *_ad_values(report.totals))
+    campaigns.add(_("All campaigns"), *_ad_values(report.totals))
 
-    creatives = Section("creatives", "Ads by creative", ["Creative", *AD_COLUMNS])
+    creatives = Section("creatives", _("Ads by creative"), [_("Creative"), *AD_COLUMNS])
     for row in report.by_creative:
         creatives.add(row.label, *_ad_values(row))
-    landers = Section("landers", "Ads by lander type", ["Lander type", *AD_COLUMNS])
+    landers = Section("landers", _("Ads by lander type"), [_("Lander type"), *AD_COLUMNS])
     for row in report.by_lander_type:
         landers.add(row.label, *_ad_values(row))
 
     fatigue = Section(
         "fatigue",
-        "Creative fatigue (last 7 days vs the 7 before)",
+        _("Creative fatigue (last 7 days vs the 7 before)"),
         [
-            "Creative",
-            "Lander",
-            "CTR % last",
-            "CTR % before",
-            "CPC last",
-            "CPC before",
-            "Frequency",
-            "Fatigued",
-            "Over cap",
+            _("Creative"),
+            _("Lander"),
+            _("CTR % last"),
+            _("CTR % before"),
+            _("CPC last"),
+            _("CPC before"),
+            _("Frequency"),
+            _("Fatigued"),
+            _("Over cap"),
         ],
-        note="Fatigued: CPC rising while CTR falls. Over cap: more than 3 impressions per person reached.",
+        note=_("Fatigued: CPC rising while CTR falls. Over cap: more than 3 impressions per person reached."),
     )
     lines = []
     for item in report.fatigue:
@@ -109,16 +113,25 @@ def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
         )
         if item.fatigued:
             lines.append(
-                f"Creative {item.label} is fatigued: CPC {item.cpc_previous} → {item.cpc_last} while CTR fell."
+                _("Creative %(label)s is fatigued: CPC %(cpc_previous)s → %(cpc_last)s while CTR fell.")
+                % {"label": item.label, "cpc_previous": item.cpc_previous, "cpc_last": item.cpc_last}
             )
         elif item.over_frequency_cap:
-            lines.append(f"Creative {item.label} is shown too often (frequency {item.frequency}).")
+            lines.append(
+                _("Creative %(label)s is shown too often (frequency %(frequency)s).")
+                % {"label": item.label, "frequency": item.frequency}
+            )
     totals = report.totals
     if totals.spend:
         lines.insert(
             0,
-            f"Ad spend {yuan(totals.spend)}: {totals.orders} attributed orders, revenue {yuan(totals.revenue)}, "
-            f"ROAS {totals.roas if totals.roas is not None else '–'}.",
+            _("Ad spend %(spend)s: %(orders)s attributed orders, revenue %(revenue)s, ROAS %(value)s.")
+            % {
+                "spend": yuan(totals.spend),
+                "orders": totals.orders,
+                "revenue": yuan(totals.revenue),
+                "value": totals.roas if totals.roas is not None else "–",
+            },
         )
     return [campaigns, creatives, landers, fatigue], lines
 
@@ -126,30 +139,55 @@ def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
 def campaign_signal(row: AdRow) -> tuple[str, str]:
     """("scale" | "keep" | "fix" | "stop" | "watch", the reason in one sentence)."""
     if not row.spend:
-        return "watch", "No ad spend this month: nothing to scale or stop."
+        return "watch", _("No ad spend this month: nothing to scale or stop.")
     if not row.orders:
-        return "stop", f"Spent {yuan(row.spend)} without one attributed order."
+        return "stop", _("Spent %(spend)s without one attributed order.") % {"spend": yuan(row.spend)}
     # Thresholds compare exact revenue, spend and orders; ROAS and cost per order are
     # rounded for display only.
     if row.revenue < STOP_ROAS * row.spend:
-        return "stop", f"ROAS {row.roas} is below {STOP_ROAS}: {yuan(row.spend)} of spend returned {yuan(row.revenue)}."
+        return "stop", _("ROAS %(roas)s is below %(stop_roas)s: %(spend)s of spend returned %(revenue)s.") % {
+            "roas": row.roas,
+            "stop_roas": STOP_ROAS,
+            "spend": yuan(row.spend),
+            "revenue": yuan(row.revenue),
+        }
     if row.spend > TARGET_CPA * row.orders:
         return "fix", (
-            f"Cost per order {yuan(row.cost_per_order)} is above the {yuan(TARGET_CPA)} target: "
-            "improve the lander or targeting before adding budget."
+            _(
+                "Cost per order %(cost_per_order)s is above the %(target_cpa)s target: improve the lander or targeting before adding budget."
+            )
+            % {"cost_per_order": yuan(row.cost_per_order), "target_cpa": yuan(TARGET_CPA)}
         )
     if row.revenue >= SCALE_ROAS * row.spend and row.orders >= MIN_ORDERS:
-        return "scale", f"ROAS {row.roas} is at least {SCALE_ROAS} over {row.orders} orders: add budget."
-    return "keep", f"ROAS {row.roas}, cost per order {yuan(row.cost_per_order)}: within bounds, keep as is."
+        return "scale", _("ROAS %(roas)s is at least %(scale_roas)s over %(orders)s orders: add budget.") % {
+            "roas": row.roas,
+            "scale_roas": SCALE_ROAS,
+            "orders": row.orders,
+        }
+    return "keep", _("ROAS %(roas)s, cost per order %(cost_per_order)s: within bounds, keep as is.") % {
+        "roas": row.roas,
+        "cost_per_order": yuan(row.cost_per_order),
+    }
 
 
 def signals_section(report: AdsReport) -> tuple[Section, list[str]]:
     section = Section(
         "signals",
-        "Scale or stop, per campaign",
-        ["Campaign", "Signal", "Reason", "Spend (¥)", "Orders", "Cost per order", "Revenue (¥)", "ROAS"],
-        note=f"Scale at ROAS ≥ {SCALE_ROAS} with ≥ {MIN_ORDERS} orders; stop below ROAS {STOP_ROAS}; "
-        f"fix above {yuan(TARGET_CPA)} per order.",
+        _("Scale or stop, per campaign"),
+        [
+            _("Campaign"),
+            _("Signal"),
+            _("Reason"),
+            _("Spend (¥)"),
+            _("Orders"),
+            _("Cost per order"),
+            _("Revenue (¥)"),
+            _("ROAS"),
+        ],
+        note=_(
+            "Scale at ROAS ≥ %(scale_roas)s with ≥ %(min_orders)s orders; stop below ROAS %(stop_roas)s; fix above %(target_cpa)s per order."
+        )
+        % {"scale_roas": SCALE_ROAS, "min_orders": MIN_ORDERS, "stop_roas": STOP_ROAS, "target_cpa": yuan(TARGET_CPA)},
     )
     lines = []
     for row in report.by_campaign:

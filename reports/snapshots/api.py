@@ -3,6 +3,7 @@ with their data as JSON; `POST /api/v1/snapshots/<id>/rebuild` queues a rebuild 
 holding `reports.change_snapshot`."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +15,8 @@ from reports.snapshots.tasks import build_snapshot_task
 
 class SnapshotSerializer(serializers.ModelSerializer):
     data = serializers.JSONField(
-        read_only=True, help_text="title, summary and sections (each a table: key, title, columns, rows, note, chart)."
+        read_only=True,
+        help_text=_("title, summary and sections (each a table: key, title, columns, rows, note, chart)."),
     )
 
     class Meta:
@@ -39,10 +41,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 class SnapshotFilter(django_filters.FilterSet):
     start_from = django_filters.DateFilter(
-        field_name="period_start", lookup_expr="date__gte", label="Periods starting on or after this date"
+        field_name="period_start", lookup_expr="date__gte", label=_("Periods starting on or after this date")
     )
     start_to = django_filters.DateFilter(
-        field_name="period_start", lookup_expr="date__lte", label="Periods starting on or before this date"
+        field_name="period_start", lookup_expr="date__lte", label=_("Periods starting on or before this date")
     )
 
     class Meta:
@@ -80,7 +82,7 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
                     "period_label": serializers.CharField(),
                 },
             ),
-            403: OpenApiResponse(description="No permission to change snapshots."),
+            403: OpenApiResponse(description=_("No permission to change snapshots.")),
         },
     )
     @action(detail=True, methods=["post"])

@@ -19,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from events.models import AdSpend, Event
 from reports.export.tasks import send_snapshot_mail_task
@@ -76,8 +76,11 @@ def build_snapshot(kind: str, label: str, *, now: datetime | None = None) -> Sna
     refresh_planner_statistics()
     try:
         # Reads from the reports replica when there is one (wxanalytics.replica); the build
-        # is then as of the replica's last replayed commit, not of `now`.
-        with reading_reports(), report_queries():
+        # is then as of the replica's last replayed commit, not of `now`. Stored text is
+        # English whatever the active language: snapshot JSON is data (compared across
+        # builds, served by the API); pages translate it when they show it
+        # (reports.localize).
+        with reading_reports(), report_queries(), translation.override("en"):
             read_as_of_time = read_as_of(now)
             data = _jsonable(BUILDERS[kind](period))
     except Exception as exc:

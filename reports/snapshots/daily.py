@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from reports.metrics.health import HealthCheck, HealthMetric, health_check
 from reports.periods import SNAPSHOT_KIND, Period
@@ -15,7 +17,7 @@ from reports.snapshots.mp_section import miniprogram_section
 from reports.snapshots.sections import Section, cell, pct
 
 THRESHOLD = Decimal("0.30")
-NEWS = {"good": "good news", "bad": "bad news", "check": "check"}
+NEWS = {"good": gettext_lazy("good news"), "bad": gettext_lazy("bad news"), "check": gettext_lazy("check")}
 RATE_KEYS = {"ctr"}  # shown as percentages
 TREND_KEYS = ("orders", "follows", "qr_scans")
 
@@ -36,9 +38,9 @@ def build_data(period: Period) -> dict:
     return {
         "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
-        "title": f"Daily health check {period.first_day:%a %d %b %Y}",
+        "title": _("Daily health check %(first_day)s") % {"first_day": format(period.first_day, "%a %d %b %Y")},
         "summary": number_lines
-        + (flags + good_news + behind or ["Every health metric is within 30% of its 7-day average."]),
+        + (flags + good_news + behind or [_("Every health metric is within 30% of its 7-day average.")]),
         "flags": flags,  # moves that need attention
         "good_news": good_news,  # moves past the threshold in the good direction
         "headline": {**values, **numbers_values},
@@ -53,11 +55,12 @@ def _shown(metric: HealthMetric, value):
 def _health_section(health: HealthCheck) -> Section:
     section = Section(
         "health",
-        "Health check vs the trailing 7 days",
-        ["Metric", "Yesterday", "7-day average", "Change %", "Flag"],
-        note=f"Flagged when the day is more than {pct(health.threshold)}% above or below its 7-day average "
-        "(good news in green, bad news in orange). CTR in %; it is not flagged below "
-        f"{settings.REPORTS_MIN_RATE_SAMPLE} impressions.",
+        _("Health check vs the trailing 7 days"),
+        [_("Metric"), _("Yesterday"), _("7-day average"), _("Change %"), _("Flag")],
+        note=_(
+            "Flagged when the day is more than %(threshold)s%% above or below its 7-day average (good news in green, bad news in orange). CTR in %%; it is not flagged below %(reports_min_rate_sample)s impressions."
+        )
+        % {"threshold": pct(health.threshold), "reports_min_rate_sample": settings.REPORTS_MIN_RATE_SAMPLE},
     )
     for metric in health.metrics:
         section.add(
@@ -74,10 +77,10 @@ def _health_section(health: HealthCheck) -> Section:
 
 def _flag_text(metric: HealthMetric) -> str:
     if metric.sample_too_small and metric.change is not None and abs(metric.change) > THRESHOLD:
-        return "sample too small"
+        return _("sample too small")
     if not metric.flagged:
         return ""
-    arrow = "▲ high" if metric.change > 0 else "▼ low"
+    arrow = _("▲ high") if metric.change > 0 else _("▼ low")
     return f"{arrow} · {NEWS[metric.news]}"
 
 
@@ -86,8 +89,8 @@ def _trend_section(health: HealthCheck) -> Section:
     shown = [by_key[k] for k in TREND_KEYS if k in by_key]
     section = Section(
         "health_trend",
-        "The last 8 days",
-        ["Day", *[m.label for m in shown]],
+        _("The last 8 days"),
+        [_("Day"), *[m.label for m in shown]],
         chart={"type": "line", "x": 0, "y": list(range(1, len(shown) + 1))},
     )
     days = len(shown[0].series) if shown else 0
@@ -99,8 +102,12 @@ def _trend_section(health: HealthCheck) -> Section:
 
 def _flag_sentence(metric: HealthMetric) -> str:
     direction = "above" if (metric.change or 0) > 0 else "below"
-    lead = {"good": "Good news: ", "bad": "", "check": ""}[metric.news]
-    return (
-        f"{lead}{metric.label} is {abs(pct(metric.change))}% {direction} its 7-day average "
-        f"({cell(_shown(metric, metric.value))} vs {cell(_shown(metric, metric.trailing_average))})."
-    )
+    lead = {"good": _("Good news: "), "bad": "", "check": ""}[metric.news]
+    return _("%(lead)s%(label)s is %(abs)s%% %(direction)s its 7-day average (%(cell)s vs %(cell_2)s).") % {
+        "lead": lead,
+        "label": metric.label,
+        "abs": abs(pct(metric.change)),
+        "direction": direction,
+        "cell": cell(_shown(metric, metric.value)),
+        "cell_2": cell(_shown(metric, metric.trailing_average)),
+    }

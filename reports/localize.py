@@ -1,0 +1,110 @@
+"""Snapshot text in the reader's language, at display time.
+
+Snapshots are built in English (reports.snapshots.build) and their JSON is data: the API
+serves it, rebuilds are compared with it, and its structure and numbers never depend on who
+built it. Titles, column names, notes, summary lines and label cells were written through
+gettext, so each stored English text is either a catalogue msgid itself or a msgid with
+its %(name)s values filled in. To show it in Chinese we look the text up; failing that we
+match it against the catalogue's msgids that take values, and translate the values too
+(the friction sentence carries an advice text, itself a msgid). A note made of several
+gettext sentences is translated sentence by sentence. Text that matches nothing (a
+campaign name, an event name) is shown as stored.
+"""
+
+import re
+from functools import lru_cache
+
+from django.utils.translation import get_language, gettext
+from django.utils.translation.trans_real import translation
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+# Where a note built from several sentences may be cut: after . : ; ) followed by a space.
+_SENTENCE_END = re.compile(r"(?<=[.;)])\s+")
+_CJK_END = ("。", "；", "：", "）", "！", "？")
+
+
+def localize_text(text):
+    """`text` (stored English) in the active language; anything else is returned as is."""
+    if not isinstance(text, str) or not text or _is_english():
+        return text
+    whole = _translate(text)
+    if whole is not None:
+        return whole
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) == 1:
+        return text
+    pieces, start = [], 0
+    while start < len(sentences):
+        for end in range(len(sentences), start, -1):
+            chunk = " ".join(sentences[start:end])
+            translated = _translate(chunk) if end - start < len(sentences) else None
+            if translated is not None:
+                pieces.append(translated)
+                start = end
+                break
+        else:
+            pieces.append(sentences[start])
+            start += 1
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out += piece if out.endswith(_CJK_END) else " " + piece
+    return out
+
+
+def localize_section(section: dict) -> dict:
+    """A copy of a stored section with its title, columns, note and label cells translated
+    (numbers untouched)."""
+    return {
+        **section,
+        "title": localize_text(section.get("title", "")),
+        "columns": [localize_text(c) for c in section.get("columns", [])],
+        "note": localize_text(section.get("note", "")),
+        "rows": [[localize_text(v) for v in row] for row in section.get("rows", [])],
+    }
+
+
+def _is_english() -> bool:
+    return (get_language() or "en").startswith("en")
+
+
+def _translate(text: str) -> str | None:
+    translated = gettext(text)
+    if translated != text:
+        return translated
+    for pattern, msgid in _templates(get_language()):
+        match = pattern.fullmatch(text)
+        if match:
+            # Values are translated only when they are msgids themselves (no second match).
+            values = {name: gettext(value) if value else value for name, value in match.groupdict().items()}
+            return gettext(msgid) % values
+    return None
+
+
+@lru_cache(maxsize=8)
+def _templates(language: str) -> list[tuple[re.Pattern, str]]:
+    """Regexes for the catalogue's msgids that take %(name)s values, longest first (the
+    most specific wins). Built once per language and process."""
+    catalog = translation(language)._catalog
+    # Only msgids with words around their values: "%(name)s" alone would match anything.
+    msgids = [
+        key
+        for key in catalog.keys()  # noqa: SIM118 (TranslationCatalog has keys(), no __iter__)
+        if isinstance(key, str) and "%(" in key and re.search(r"[A-Za-z]{3}", _PLACEHOLDER.sub("", key))
+    ]
+    patterns = []
+    for msgid in sorted(msgids, key=len, reverse=True):
+        regex, seen, pos = "", set(), 0
+        for placeholder in _PLACEHOLDER.finditer(msgid):
+            regex += re.escape(msgid[pos : placeholder.start()])
+            name = placeholder.group(1)
+            if name is None:
+                regex += "%"
+            elif name in seen:
+                regex += f"(?P={name})"
+            else:
+                regex += rf"(?P<{name}>.*?)"
+                seen.add(name)
+            pos = placeholder.end()
+        regex += re.escape(msgid[pos:])
+        patterns.append((re.compile(regex, re.DOTALL), msgid))
+    return patterns
