@@ -214,7 +214,11 @@ class CampaignAdmin(StaffOwnerMixin, admin.ModelAdmin):
     def download_qr_zip(self, request, queryset):
         placements = Placement.objects.filter(campaign__in=queryset).select_related("campaign")
         if placements.count() > ZIP_MAX_PLACEMENTS:
-            self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
+            self.message_user(
+                request,
+                _("At most %(zip_max_placements)s codes per download.") % {"zip_max_placements": ZIP_MAX_PLACEMENTS},
+                messages.ERROR,
+            )
             return None
         return _zip_response(placements, "qr-codes.zip")
 
@@ -239,7 +243,9 @@ class BulkUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > BULK_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {BULK_MAX_BYTES // 1024 // 1024} MB.")
+            raise forms.ValidationError(
+                _("The file is larger than %(value)s MB.") % {"value": BULK_MAX_BYTES // 1024 // 1024}
+            )
         try:
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -360,7 +366,11 @@ class PlacementAdmin(admin.ModelAdmin):
     @admin.action(description=_("Download QR codes (ZIP)"), permissions=["view"])
     def download_qr_zip(self, request, queryset):
         if queryset.count() > ZIP_MAX_PLACEMENTS:
-            self.message_user(request, f"At most {ZIP_MAX_PLACEMENTS} codes per download.", messages.ERROR)
+            self.message_user(
+                request,
+                _("At most %(zip_max_placements)s codes per download.") % {"zip_max_placements": ZIP_MAX_PLACEMENTS},
+                messages.ERROR,
+            )
             return None
         return _zip_response(queryset.select_related("campaign"), "qr-codes.zip")
 

@@ -48,11 +48,17 @@ class KPISerializer(serializers.ModelSerializer):
         kpi = KPI(**{**self._current(), **attrs})
         if kpi.needs_second_event and not kpi.second_event_name:
             raise serializers.ValidationError(
-                {"second_event_name": f"{kpi.get_metric_kind_display()} needs a second event (event B)."}
+                {
+                    "second_event_name": _("%(get_metric_kind_display)s needs a second event (event B).")
+                    % {"get_metric_kind_display": kpi.get_metric_kind_display()}
+                }
             )
         if entered is None and self.instance is not None and kpi.metric_kind != self.instance.metric_kind:
             raise serializers.ValidationError(
-                {"target": f"Give the target again in the unit of {kpi.get_metric_kind_display()} ({kpi.target_unit})."}
+                {
+                    "target": _("Give the target again in the unit of %(get_metric_kind_display)s (%(target_unit)s).")
+                    % {"get_metric_kind_display": kpi.get_metric_kind_display(), "target_unit": kpi.target_unit}
+                }
             )
         if entered is not None:
             try:

@@ -4,7 +4,9 @@ from django.contrib.admin.models import ADDITION, CHANGE
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.functional import lazy
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -227,9 +229,14 @@ class PlacementPrintSheetView(APIView):
 BULK_MAX_BYTES = 2 * 1024 * 1024
 
 
+def _too_large_message() -> str:
+    return gettext("The CSV is larger than %(mb)s MB; split it.") % {"mb": BULK_MAX_BYTES // 1024 // 1024}
+
+
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The CSV is larger than {BULK_MAX_BYTES // 1024 // 1024} MB; split it."
+    # Lazy all the way: the message is formatted in the language of the request that gets it.
+    default_detail = lazy(_too_large_message, str)()
     default_code = "payload_too_large"
 
 
@@ -273,7 +280,14 @@ class PlacementBulkView(APIView):
             campaign = Campaign.objects.filter(code__iexact=code).first()
             if campaign is None:
                 return Response(
-                    {"errors": [{"line": 0, "errors": {"campaign": [f"No campaign with code {code!r}."]}}]},
+                    {
+                        "errors": [
+                            {
+                                "line": 0,
+                                "errors": {"campaign": [_("No campaign with code %(code)s.") % {"code": repr(code)}]},
+                            }
+                        ]
+                    },
                     status=status.HTTP_400_BAD_REQUEST,
                 )
         text = request.data if isinstance(request.data, str) else ""

@@ -94,7 +94,9 @@ class ImportCSVMixin:
             raise PermissionDenied
         spec = get_spec(self.import_kind)
         response = HttpResponse(f"{spec.header_line}\n{spec.example}\n", content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{self.import_kind}_template.csv"'
+        response["Content-Disposition"] = _('attachment; filename="%(import_kind)s_template.csv"') % {
+            "import_kind": self.import_kind
+        }
         return response
 
     def import_csv_view(self, request):
@@ -125,7 +127,8 @@ class ImportCSVMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Import {self.opts.verbose_name_plural} from CSV",
+            "title": _("Import %(verbose_name_plural)s from CSV")
+            % {"verbose_name_plural": self.opts.verbose_name_plural},
             "form": form,
             "summary": summary,
             "columns": spec.columns,

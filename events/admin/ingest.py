@@ -145,8 +145,11 @@ class IngestKeyAdmin(admin.ModelAdmin):
         obj._state.adding = False
         messages.warning(
             request,
-            f"The new key is shown only this once; copy it now: {raw_key}  "
-            "(only its hash is stored, so it cannot be shown again).",
+            _(
+                "The new key is shown only this once; copy it now: %(key)s  "
+                "(only its hash is stored, so it cannot be shown again)."
+            )
+            % {"key": raw_key},
         )
 
     @admin.action(description=_("Revoke selected keys"), permissions=["change"])
@@ -157,8 +160,10 @@ class IngestKeyAdmin(admin.ModelAdmin):
         record_bulk_change(request.user, keys, "Revoked.")
         self.message_user(
             request,
-            f"Revoked {revoked} key(s); requests with them get 401 within "
-            f"{settings.INGEST_KEY_CACHE_SECONDS} s on every web server.",
+            _(
+                "Revoked %(revoked)s key(s); requests with them get 401 within %(ingest_key_cache_seconds)s s on every web server."
+            )
+            % {"revoked": revoked, "ingest_key_cache_seconds": settings.INGEST_KEY_CACHE_SECONDS},
         )
 
 
@@ -325,7 +330,7 @@ class RejectedRowAdmin(BigTableAdmin):
     @admin.action(description=_("Dismiss selected rows"), permissions=["change"])
     def dismiss(self, request, queryset):
         dismissed = queryset.filter(status=RejectedRow.Status.OPEN).update(status=RejectedRow.Status.DISMISSED)
-        self.message_user(request, f"Dismissed {dismissed} row(s).")
+        self.message_user(request, _("Dismissed %(dismissed)s row(s).") % {"dismissed": dismissed})
 
     def response_change(self, request, obj):
         if "_replay" not in request.POST:

@@ -99,9 +99,17 @@ class ReviewEntryAdmin(admin.ModelAdmin):
     def _set_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         own = [e.pk for e in queryset.select_related(None) if policy.can_change_entry(request.user, e)]
         updated = ReviewEntry.objects.filter(pk__in=own).update(change_status=status)
-        self.message_user(request, f"{updated} change(s) marked {status}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(updated)s change(s) marked %(status)s.") % {"updated": updated, "status": status},
+            messages.SUCCESS,
+        )
         if skipped := queryset.count() - len(own):
-            self.message_user(request, f"{skipped} entry(ies) of other owners left unchanged.", messages.WARNING)
+            self.message_user(
+                request,
+                _("%(skipped)s entry(ies) of other owners left unchanged.") % {"skipped": skipped},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Mark the selected changes done"), permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -15,9 +15,10 @@ from .services import link_week_snapshots, save_review_entry
 from .weeks import this_week
 
 OWNERS = [
-    ("lin.wei", "Lin", "Wei"),
-    ("zhang.min", "Zhang", "Min"),
-    ("chen.jie", "Chen", "Jie"),
+    # (username, given name, family name): shown family name first, 林伟 (wxanalytics.people).
+    ("lin.wei", "伟", "林"),
+    ("zhang.min", "敏", "张"),
+    ("chen.jie", "杰", "陈"),
 ]
 
 # (insight, change, outcome note once the week is over), one list per owner, cycled by week.

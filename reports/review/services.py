@@ -10,10 +10,12 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from reports.models import Snapshot
 from reports.periods import Period
+from wxanalytics.people import person_name
 
 from .models import ReviewEntry, ReviewReminder, duplicate_entry_message
 from .selectors import review_owners, weekly_snapshot
@@ -113,18 +115,20 @@ def _mail_reminder(reminder_id: int) -> None:
     base = settings.PUBLIC_BASE_URL
     add_url = f"{base}{reverse('admin:reports_reviewentry_add')}?week={reminder.week}"
     page_url = f"{base}{reverse('review-week', args=[reminder.week])}"
-    name = reminder.owner.get_full_name() or reminder.owner.username
-    body = (
-        f"Hi {name},\n\n"
-        f"it is Friday and you have not logged your review for {reminder.week} yet: "
-        "one insight from this week's numbers and one change you will make because of it.\n\n"
-        f"Log it here: {add_url}\n"
-        f"This week's review page: {page_url}\n\n"
-        "Next week, record what the change did (status and outcome note) on the same entry.\n"
-    )
+    # In the site's language: we keep no language per person.
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _(
+            "Hi %(name)s,\n\n"
+            "it is Friday and you have not logged your review for %(week)s yet: "
+            "one insight from this week's numbers and one change you will make because of it.\n\n"
+            "Log it here: %(add_url)s\n"
+            "This week's review page: %(page_url)s\n\n"
+            "Next week, record what the change did (status and outcome note) on the same entry.\n"
+        ) % {"name": person_name(reminder.owner), "week": reminder.week, "add_url": add_url, "page_url": page_url}
+        subject = _("Friday review %(week)s: your insight and change are missing") % {"week": reminder.week}
     try:
         send_mail(
-            subject=f"Friday review {reminder.week}: your insight and change are missing",
+            subject=subject,
             message=body,
             from_email=None,
             recipient_list=[reminder.email],

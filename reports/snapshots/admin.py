@@ -57,7 +57,8 @@ class BuildSnapshotForm(forms.Form):
             raise forms.ValidationError(_("Only closed periods can be built; the last one has not ended yet."))
         if len(periods) > MAX_FORM_PERIODS:
             raise forms.ValidationError(
-                f"{len(periods)} periods is too many here; use manage.py build_snapshot --from/--to."
+                _("%(periods)s periods is too many here; use manage.py build_snapshot --from/--to.")
+                % {"periods": len(periods)}
             )
         data["periods"] = periods
         return data
@@ -100,14 +101,16 @@ class SnapshotAdmin(admin.ModelAdmin):
         with transaction.atomic():
             for snapshot in queryset.only("kind", "period_label"):
                 queue_build(snapshot.kind, snapshot.period_label)
-        self.message_user(request, f"Queued {queryset.count()} rebuild(s). Stale flags clear when they finish.")
+        self.message_user(
+            request, _("Queued %(count)s rebuild(s). Stale flags clear when they finish.") % {"count": queryset.count()}
+        )
 
     def rebuild_view(self, request, pk: int):
         snapshot = get_object_or_404(Snapshot, pk=pk)
         if request.method != "POST" or not self.has_change_permission(request, snapshot):
             raise PermissionDenied
         queue_build(snapshot.kind, snapshot.period_label)
-        self.message_user(request, f"Queued a rebuild of {snapshot}.")
+        self.message_user(request, _("Queued a rebuild of %(snapshot)s.") % {"snapshot": snapshot})
         return redirect(reverse("admin:reports_snapshot_change", args=[snapshot.pk]))
 
     def build_view(self, request):
@@ -121,7 +124,13 @@ class SnapshotAdmin(admin.ModelAdmin):
                     queue_build(form.cleaned_data["kind"], period.label)
             self.message_user(
                 request,
-                f"Queued {len(periods)} {form.cleaned_data['kind']} build(s): {periods[0].label} … {periods[-1].label}.",
+                _("Queued %(periods)s %(kind)s build(s): %(label)s … %(label_2)s.")
+                % {
+                    "periods": len(periods),
+                    "kind": form.cleaned_data["kind"],
+                    "label": periods[0].label,
+                    "label_2": periods[-1].label,
+                },
             )
             return redirect(reverse("admin:reports_snapshot_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": "Build snapshots"}

@@ -5,6 +5,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from reports.export.spreadsheet import section_csv
 from reports.models import Snapshot
@@ -26,8 +27,8 @@ def snapshot_section_csv(request, pk: int, section: str):
     snapshot = get_object_or_404(Snapshot, pk=pk)
     found = snapshot.section(section)
     if found is None:
-        raise Http404(f"{snapshot} has no section {section!r}.")
+        raise Http404(_("%(snapshot)s has no section %(section)s.") % {"snapshot": snapshot, "section": repr(section)})
     response = HttpResponse(section_csv(found), content_type="text/csv; charset=utf-8")
     filename = f"{snapshot.kind}-{snapshot.period_label}-{section}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = _('attachment; filename="%(filename)s"') % {"filename": filename}
     return response
