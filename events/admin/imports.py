@@ -94,9 +94,7 @@ class ImportCSVMixin:
             raise PermissionDenied
         spec = get_spec(self.import_kind)
         response = HttpResponse(f"{spec.header_line}\n{spec.example}\n", content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = _('attachment; filename="%(import_kind)s_template.csv"') % {
-            "import_kind": self.import_kind
-        }
+        response["Content-Disposition"] = f'attachment; filename="{self.import_kind}_template.csv"'
         return response
 
     def import_csv_view(self, request):

@@ -28,6 +28,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db.models import Sum
+from django.utils.translation import gettext_noop
 
 from events.models import AdSpend
 from reports.periods import Period
@@ -142,20 +143,20 @@ def health_check(day: date, filters: Filters | None = None, *, threshold: Decima
     )
 
     metrics = [
-        _metric("spend", "Ad spend", spend_series, threshold),
+        _metric("spend", gettext_noop("Ad spend"), spend_series, threshold),
         _metric(
             "ctr",
-            "CTR",
+            gettext_noop("CTR"),
             ctr_series,
             threshold,
             exact=ctr_exact,
             too_small=min(impressions[-1], sum(impressions[:-1])) < minimum,
         ),
-        _metric("orders", "Orders (pay_success)", events(PAY_SUCCESS), threshold),
-        _metric("revenue", "Payment value", events(PAY_SUCCESS, value=True), threshold),
-        _metric("follows", "Follows", events(FOLLOW), threshold),
-        _metric("unfollows", "Unfollows", events(UNFOLLOW), threshold),
-        _metric("qr_scans", "QR scans", events(QR_SCAN), threshold),
+        _metric("orders", gettext_noop("Orders (pay_success)"), events(PAY_SUCCESS), threshold),
+        _metric("revenue", gettext_noop("Payment value"), events(PAY_SUCCESS, value=True), threshold),
+        _metric("follows", gettext_noop("Follows"), events(FOLLOW), threshold),
+        _metric("unfollows", gettext_noop("Unfollows"), events(UNFOLLOW), threshold),
+        _metric("qr_scans", gettext_noop("QR scans"), events(QR_SCAN), threshold),
     ]
     return HealthCheck(day=day, threshold=threshold, metrics=metrics)
 

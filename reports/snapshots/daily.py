@@ -101,13 +101,20 @@ def _trend_section(health: HealthCheck) -> Section:
 
 
 def _flag_sentence(metric: HealthMetric) -> str:
-    direction = "above" if (metric.change or 0) > 0 else "below"
-    lead = {"good": _("Good news: "), "bad": "", "check": ""}[metric.news]
-    return _("%(lead)s%(label)s is %(abs)s%% %(direction)s its 7-day average (%(cell)s vs %(cell_2)s).") % {
-        "lead": lead,
+    values = {
         "label": metric.label,
-        "abs": abs(pct(metric.change)),
-        "direction": direction,
-        "cell": cell(_shown(metric, metric.value)),
-        "cell_2": cell(_shown(metric, metric.trailing_average)),
+        "change": abs(pct(metric.change)),
+        "value": cell(_shown(metric, metric.value)),
+        "average": cell(_shown(metric, metric.trailing_average)),
     }
+    # One whole sentence per case: a translation may need to reorder every part of it.
+    above = (metric.change or 0) > 0
+    if metric.news == "good":
+        if above:
+            return (
+                _("Good news: %(label)s is %(change)s%% above its 7-day average (%(value)s vs %(average)s).") % values
+            )
+        return _("Good news: %(label)s is %(change)s%% below its 7-day average (%(value)s vs %(average)s).") % values
+    if above:
+        return _("%(label)s is %(change)s%% above its 7-day average (%(value)s vs %(average)s).") % values
+    return _("%(label)s is %(change)s%% below its 7-day average (%(value)s vs %(average)s).") % values

@@ -30,5 +30,5 @@ def snapshot_section_csv(request, pk: int, section: str):
         raise Http404(_("%(snapshot)s has no section %(section)s.") % {"snapshot": snapshot, "section": repr(section)})
     response = HttpResponse(section_csv(found), content_type="text/csv; charset=utf-8")
     filename = f"{snapshot.kind}-{snapshot.period_label}-{section}.csv"
-    response["Content-Disposition"] = _('attachment; filename="%(filename)s"') % {"filename": filename}
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
