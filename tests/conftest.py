@@ -3,8 +3,20 @@
 App-specific fixtures live in tests/<app>/conftest.py.
 """
 
+import os
+
 import pytest
 from django.conf import settings
+
+# The site is Chinese first (LANGUAGE_CODE defaults to zh-hans); the suite's assertions are
+# written against the English source strings, so tests run in English unless they ask for
+# Chinese (tests/test_i18n.py does). Worker processes started by tests inherit this.
+os.environ["LANGUAGE_CODE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(settings):
+    settings.LANGUAGE_CODE = "en"
 
 
 def pytest_collection_modifyitems(config, items):
