@@ -24,27 +24,40 @@ _CJK_END = ("。", "；", "：", "）", "！", "？")
 
 
 def localize_text(text):
-    """`text` (stored English) in the active language; anything else is returned as is."""
+    """`text` (stored English) in the active language; anything else is returned as is.
+
+    Steps: the whole text as one msgid, or one msgid with values that hold no sentence
+    end; else sentence by sentence, if every sentence translates; else one msgid whose
+    values may hold whole sentences (a summary line that quotes the friction sentence).
+    Values are translated the same way."""
     if not isinstance(text, str) or not text or _is_english():
         return text
-    whole = _translate(text)
+    whole = _translate(text, strict=True)
     if whole is not None:
         return whole
+    pieces = _by_sentence(text)
+    if pieces is not None:
+        return pieces
+    loose = _translate(text, strict=False)
+    return text if loose is None else loose
+
+
+def _by_sentence(text: str) -> str | None:
+    """The text translated in runs of whole sentences (longest runs first), or None when
+    some sentence has no translation."""
     sentences = _SENTENCE_END.split(text)
     if len(sentences) == 1:
-        return text
+        return None
     pieces, start = [], 0
     while start < len(sentences):
-        for end in range(len(sentences), start, -1):
-            chunk = " ".join(sentences[start:end])
-            translated = _translate(chunk) if end - start < len(sentences) else None
+        for end in range(len(sentences) - (start == 0), start, -1):
+            translated = _translate(" ".join(sentences[start:end]), strict=True)
             if translated is not None:
                 pieces.append(translated)
                 start = end
                 break
         else:
-            pieces.append(sentences[start])
-            start += 1
+            return None
     out = pieces[0]
     for piece in pieces[1:]:
         out += piece if out.endswith(_CJK_END) else " " + piece
@@ -67,23 +80,24 @@ def _is_english() -> bool:
     return (get_language() or "en").startswith("en")
 
 
-def _translate(text: str) -> str | None:
+def _translate(text: str, *, strict: bool) -> str | None:
     translated = gettext(text)
     if translated != text:
         return translated
-    for pattern, msgid in _templates(get_language()):
+    for pattern, msgid in _templates(get_language(), strict):
         match = pattern.fullmatch(text)
         if match:
-            # Values are translated only when they are msgids themselves (no second match).
-            values = {name: gettext(value) if value else value for name, value in match.groupdict().items()}
+            # Each value is shorter than the text (a msgid has words around its values).
+            values = {name: localize_text(value) for name, value in match.groupdict().items()}
             return gettext(msgid) % values
     return None
 
 
-@lru_cache(maxsize=8)
-def _templates(language: str) -> list[tuple[re.Pattern, str]]:
+@lru_cache(maxsize=16)
+def _templates(language: str, strict: bool) -> list[tuple[re.Pattern, str]]:
     """Regexes for the catalogue's msgids that take %(name)s values, longest first (the
-    most specific wins). Built once per language and process."""
+    most specific wins); strict values hold no sentence end. Built once per language."""
+    value = r"(?:(?!\.\s).)*?" if strict else ".*?"
     catalog = translation(language)._catalog
     # Only msgids with words around their values: "%(name)s" alone would match anything.
     msgids = [
@@ -102,7 +116,7 @@ def _templates(language: str) -> list[tuple[re.Pattern, str]]:
             elif name in seen:
                 regex += f"(?P={name})"
             else:
-                regex += rf"(?P<{name}>.*?)"
+                regex += rf"(?P<{name}>{value})"
                 seen.add(name)
             pos = placeholder.end()
         regex += re.escape(msgid[pos:])
