@@ -55,7 +55,8 @@ def test_a_section_becomes_csv_with_its_header_and_empty_cells_for_none():
 
     text = section_csv(section.as_dict())
 
-    assert list(csv.reader(io.StringIO(text))) == [["KPI", "Value"], ["Orders", "12"], ["Revenue, CNY", ""]]
+    assert text.startswith("\ufeff")  # Excel's cue that the file is UTF-8
+    assert list(csv.reader(io.StringIO(text[1:]))) == [["KPI", "Value"], ["Orders", "12"], ["Revenue, CNY", ""]]
 
 
 # --- subscriber mail -----------------------------------------------------------------
