@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench demo-admin clean
+.PHONY: run test lint format bench messages demo-admin clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ lint: $(BIN)/.installed-test
 format: $(BIN)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# After changing a user-visible string: extract into the per-app catalogues (needs GNU
+# gettext), compile the .mo files (pure Python) and list what still needs a translation.
+messages: $(BIN)/.installed-test
+	$(BIN)/python scripts/catalogues.py extract
+	$(BIN)/python scripts/catalogues.py compile
+	-$(BIN)/python scripts/catalogues.py check
 
 bench: $(BIN)/.installed-test
 	bash scripts/bench.sh

@@ -218,7 +218,9 @@ def test_a_section_downloads_as_csv_for_analysts_only(client, analyst, marketer,
 
     assert refused.status_code == 403
     assert response["Content-Type"].startswith("text/csv")
-    assert response.content.decode("utf-8-sig").splitlines()[0] == "KPI,Value,Target,Previous,Change %,Status,Unit,Period"
+    assert (
+        response.content.decode("utf-8-sig").splitlines()[0] == "KPI,Value,Target,Previous,Change %,Status,Unit,Period"
+    )
     assert client.get(reverse("snapshot-section-csv", args=[week.pk, "nope"])).status_code == 404
 
 
