@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
@@ -17,7 +18,7 @@ def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
-    verbose_name = "Campaigns and KPIs"
+    verbose_name = _("Campaigns and KPIs")
 
     def ready(self) -> None:
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="campaigns.sync_roles_after_migrate")
