@@ -161,7 +161,7 @@ def test_the_admin_upload_page_lists_errors_by_line_and_creates_nothing(client, 
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "1 line(s) have errors" in page
+    assert "1 line has errors" in page
     assert "<td>3</td><td>kind</td>" in page
     assert other.placements.count() == 0
 
