@@ -227,16 +227,24 @@ def test_every_catalogue_entry_is_translated_and_compiled(po_path):
     assert catalogues.stale_compiled(po_path) == []
 
 
-def test_the_checker_reports_untranslated_fuzzy_and_broken_entries(tmp_path):
+def _catalogue(path: Path, *entries: polib.POEntry) -> polib.POFile:
     po = polib.POFile()
     po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Plural-Forms": "nplurals=1; plural=0;"}
-    po.append(polib.POEntry(msgid="Orders", msgstr="订单数"))
-    po.append(polib.POEntry(msgid="Refunds", msgstr=""))
-    po.append(polib.POEntry(msgid="Scans", msgstr="扫码", flags=["fuzzy"]))
-    po.append(polib.POEntry(msgid="%(n)s people", msgstr="%(count)s 人"))
-    po.append(polib.POEntry(msgid="%(rate)s%% paid", msgstr="%(rate)s% 付费"))
-    path = tmp_path / "django.po"
+    po.extend(entries)
     po.save(str(path))
+    return po
+
+
+def test_the_checker_reports_untranslated_fuzzy_and_broken_entries(tmp_path):
+    path = tmp_path / "django.po"
+    _catalogue(
+        path,
+        polib.POEntry(msgid="Orders", msgstr="订单数"),
+        polib.POEntry(msgid="Refunds", msgstr=""),
+        polib.POEntry(msgid="Scans", msgstr="扫码", flags=["fuzzy"]),
+        polib.POEntry(msgid="%(n)s people", msgstr="%(count)s 人"),
+        polib.POEntry(msgid="%(rate)s%% paid", msgstr="%(rate)s% 付费"),
+    )
 
     found = catalogues.problems(path)
 
@@ -248,11 +256,8 @@ def test_the_checker_reports_untranslated_fuzzy_and_broken_entries(tmp_path):
 
 
 def test_the_checker_reports_a_compiled_catalogue_older_than_its_po(tmp_path):
-    po = polib.POFile()
-    po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Plural-Forms": "nplurals=1; plural=0;"}
-    po.append(polib.POEntry(msgid="Orders", msgstr="订单数"))
     path = tmp_path / "django.po"
-    po.save(str(path))
+    po = _catalogue(path, polib.POEntry(msgid="Orders", msgstr="订单数"))
     po.save_as_mofile(str(path.with_suffix(".mo")))
     po[0].msgstr = "订单"
     po.save(str(path))
