@@ -10,6 +10,7 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -32,16 +33,18 @@ RETRY_AFTER_SECONDS = 30
 _event_doc = inline_serializer(
     "IngestEvent",
     {
-        "event_name": serializers.CharField(help_text="Lower snake case after normalisation (API_error → api_error)."),
-        "user_id": serializers.CharField(help_text="openid, unionid or your own id."),
-        "ts": serializers.DateTimeField(help_text="ISO 8601 with a zone, e.g. 2025-11-01T10:15:23Z."),
+        "event_name": serializers.CharField(
+            help_text=_("Lower snake case after normalisation (API_error → api_error).")
+        ),
+        "user_id": serializers.CharField(help_text=_("openid, unionid or your own id.")),
+        "ts": serializers.DateTimeField(help_text=_("ISO 8601 with a zone, e.g. 2025-11-01T10:15:23Z.")),
         "session_id": serializers.CharField(required=False),
-        "source": serializers.CharField(required=False, help_text="Traffic source; empty → the key's source."),
-        "campaign": serializers.CharField(required=False, help_text="Campaign code, case-sensitive."),
+        "source": serializers.CharField(required=False, help_text=_("Traffic source; empty → the key's source.")),
+        "campaign": serializers.CharField(required=False, help_text=_("Campaign code, case-sensitive.")),
         "page": serializers.CharField(required=False),
         "value": serializers.DecimalField(max_digits=14, decimal_places=2, required=False),
-        "currency": serializers.CharField(required=False, help_text="ISO 4217; CNY when a value is given."),
-        "event_id": serializers.CharField(required=False, help_text="Your id; dedupes retries."),
+        "currency": serializers.CharField(required=False, help_text=_("ISO 4217; CNY when a value is given.")),
+        "event_id": serializers.CharField(required=False, help_text=_("Your id; dedupes retries.")),
         "properties": serializers.DictField(required=False),
         "placement_scene": serializers.CharField(required=False),
         "app_id": serializers.CharField(required=False),
@@ -56,9 +59,9 @@ _answer_doc = inline_serializer(
         "rejected": inline_serializer(
             "IngestRejectedRow",
             {
-                "index": serializers.IntegerField(help_text="0-based position in the batch (CSV: line − 2)."),
+                "index": serializers.IntegerField(help_text=_("0-based position in the batch (CSV: line − 2).")),
                 "reason": serializers.ChoiceField(choices=["invalid", "conflict", "forbidden"]),
-                "errors": serializers.DictField(child=serializers.CharField(), help_text="field → why"),
+                "errors": serializers.DictField(child=serializers.CharField(), help_text=_("field → why")),
             },
             many=True,
         ),
@@ -89,21 +92,23 @@ class EventIngestView(APIView):
             "text/csv": OpenApiTypes.STR,
         },
         responses={
-            200: OpenApiResponse(_answer_doc, description="The batch was processed; see rejected."),
-            400: OpenApiResponse(_error_doc, description="Invalid JSON, UTF-8 or CSV."),
-            401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked key."),
+            200: OpenApiResponse(_answer_doc, description=_("The batch was processed; see rejected.")),
+            400: OpenApiResponse(_error_doc, description=_("Invalid JSON, UTF-8 or CSV.")),
+            401: OpenApiResponse(_error_doc, description=_("Missing, unknown or revoked key.")),
             403: OpenApiResponse(
                 _error_doc,
-                description="A client key used from a web origin it does not allow; the body is kept for replay.",
+                description=_("A client key used from a web origin it does not allow; the body is kept for replay."),
             ),
-            413: OpenApiResponse(_error_doc, description="Too many events or bytes."),
-            415: OpenApiResponse(_error_doc, description="Not JSON or CSV."),
+            413: OpenApiResponse(_error_doc, description=_("Too many events or bytes.")),
+            415: OpenApiResponse(_error_doc, description=_("Not JSON or CSV.")),
             429: OpenApiResponse(
                 _error_doc,
-                description="Too many requests (server key: per key; client key: per device and address); "
-                "retry after Retry-After.",
+                description=_(
+                    "Too many requests (server key: per key; client key: per device and address); "
+                    "retry after Retry-After."
+                ),
             ),
-            503: OpenApiResponse(_error_doc, description="Database unavailable; retry after Retry-After seconds."),
+            503: OpenApiResponse(_error_doc, description=_("Database unavailable; retry after Retry-After seconds.")),
         },
         examples=[
             OpenApiExample(

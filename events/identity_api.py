@@ -6,6 +6,7 @@ count the request → validate → `identity.link` (server key) or `identity.cla
 key: it ships inside the Mini Program, so what it says is a claim) → answer.
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -20,18 +21,18 @@ from wxanalytics.security import client_address
 
 
 class IdentifyInput(serializers.Serializer):
-    user_id = serializers.CharField(max_length=identity.MAX_ID_LENGTH, help_text="An id events are sent with.")
+    user_id = serializers.CharField(max_length=identity.MAX_ID_LENGTH, help_text=_("An id events are sent with."))
     alias = serializers.CharField(
-        max_length=identity.MAX_ID_LENGTH, required=False, help_text="Another id of the same person."
+        max_length=identity.MAX_ID_LENGTH, required=False, help_text=_("Another id of the same person.")
     )
     unionid = serializers.CharField(
-        max_length=identity.MAX_ID_LENGTH, required=False, help_text="The person's WeChat unionid."
+        max_length=identity.MAX_ID_LENGTH, required=False, help_text=_("The person's WeChat unionid.")
     )
     app_id = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if ("alias" in attrs) == ("unionid" in attrs):
-            raise serializers.ValidationError("Send exactly one of alias or unionid.")
+            raise serializers.ValidationError(_("Send exactly one of alias or unionid."))
         if attrs.get("alias") == attrs["user_id"]:
             raise serializers.ValidationError({"alias": "must differ from user_id."})
         return attrs
@@ -39,9 +40,9 @@ class IdentifyInput(serializers.Serializer):
 
 class IdentifyOutput(serializers.Serializer):
     user_id = serializers.CharField()
-    person_id = serializers.CharField(help_text="What reports now count this id as.")
-    moved = serializers.IntegerField(help_text="Ids that changed person because two people were merged.")
-    created = serializers.IntegerField(help_text="Ids seen for the first time.")
+    person_id = serializers.CharField(help_text=_("What reports now count this id as."))
+    moved = serializers.IntegerField(help_text=_("Ids that changed person because two people were merged."))
+    created = serializers.IntegerField(help_text=_("Ids seen for the first time."))
 
 
 _error_doc = inline_serializer("IdentifyError", {"error": serializers.CharField()})
@@ -58,15 +59,19 @@ class IdentifyView(APIView):
         request=IdentifyInput,
         responses={
             200: IdentifyOutput,
-            400: OpenApiResponse(description="Invalid body: field → errors."),
-            401: OpenApiResponse(_error_doc, description="Missing, unknown or revoked ingest key."),
-            403: OpenApiResponse(_error_doc, description="A client key used from a web origin it does not allow."),
+            400: OpenApiResponse(description=_("Invalid body: field → errors.")),
+            401: OpenApiResponse(_error_doc, description=_("Missing, unknown or revoked ingest key.")),
+            403: OpenApiResponse(_error_doc, description=_("A client key used from a web origin it does not allow.")),
             422: OpenApiResponse(
                 _error_doc,
-                description="A client key's claim that would merge two known people or move an id that has a "
-                "unionid; only a server key may.",
+                description=_(
+                    "A client key's claim that would merge two known people or move an id that has a "
+                    "unionid; only a server key may."
+                ),
             ),
-            429: OpenApiResponse(_error_doc, description="Too many requests, as for the event API; see Retry-After."),
+            429: OpenApiResponse(
+                _error_doc, description=_("Too many requests, as for the event API; see Retry-After.")
+            ),
         },
         tags=["events"],
     )

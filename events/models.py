@@ -76,7 +76,11 @@ class IngestKey(models.Model):
         SERVER = "server", gettext_lazy("Server (secret: only on your servers)")
 
     name = models.CharField(max_length=120, verbose_name=gettext_lazy("name"))
-    source = models.CharField(max_length=64, help_text=gettext_lazy("The one source this key may send as, e.g. mini_program."), verbose_name=gettext_lazy("source"))
+    source = models.CharField(
+        max_length=64,
+        help_text=gettext_lazy("The one source this key may send as, e.g. mini_program."),
+        verbose_name=gettext_lazy("source"),
+    )
     # Least privilege by default: a key that can write payments must be asked for.
     kind = models.CharField(
         max_length=6,
@@ -85,14 +89,23 @@ class IngestKey(models.Model):
         help_text=gettext_lazy(
             "Client keys cannot send payments, refunds or other server-only events, and cannot merge people. "
             "Use a server key only where the key stays secret."
-        ), verbose_name=gettext_lazy("kind"),
+        ),
+        verbose_name=gettext_lazy("kind"),
     )
     prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False, verbose_name=gettext_lazy("prefix"))
     key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=gettext_lazy("key hash"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=gettext_lazy("created by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=gettext_lazy("created by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
     revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("revoked at"))
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("last used at"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=gettext_lazy("last used at")
+    )
     # One origin a line; kept as text (not a PostgreSQL array) so admin edits it as text and
     # the SQLite demo has it too. Normalised by clean(); read through `origins`.
     allowed_origins = models.TextField(
@@ -102,7 +115,8 @@ class IngestKey(models.Model):
             "Client keys only: the web pages allowed to send with this key, one origin a line "
             "(https://shop.example.com). Browsers from other origins are refused and the event API answers "
             "CORS for these only. Empty: no browser restriction and no CORS (Mini Program, reverse proxy)."
-        ), verbose_name=gettext_lazy("allowed origins"),
+        ),
+        verbose_name=gettext_lazy("allowed origins"),
     )
 
     class Meta:
@@ -223,10 +237,19 @@ class Event(models.Model):
     )
 
     event_name = models.CharField(max_length=64, verbose_name=gettext_lazy("event name"))
-    user_id = models.CharField(max_length=128, help_text=gettext_lazy("Whatever id the sender has: openid, unionid, CRM id."), verbose_name=gettext_lazy("user id"))
+    user_id = models.CharField(
+        max_length=128,
+        help_text=gettext_lazy("Whatever id the sender has: openid, unionid, CRM id."),
+        verbose_name=gettext_lazy("user id"),
+    )
     session_id = models.CharField(max_length=128, blank=True, verbose_name=gettext_lazy("session id"))
     source = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("source"))
-    campaign_code = models.CharField(max_length=64, blank=True, help_text=gettext_lazy("As sent, even if it matches no campaign."), verbose_name=gettext_lazy("campaign code"))
+    campaign_code = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("As sent, even if it matches no campaign."),
+        verbose_name=gettext_lazy("campaign code"),
+    )
     # No database constraints on the three foreign keys: the ingest write takes their ids
     # from joins and the authenticated key in the same statement, and a constraint would
     # cost a trigger per inserted row (docs/scaling.md). Django still applies on_delete.
@@ -237,22 +260,50 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
-        db_index=False, verbose_name=gettext_lazy("campaign"),  # event_campaign_ts starts with campaign_id
+        db_index=False,
+        verbose_name=gettext_lazy("campaign"),  # event_campaign_ts starts with campaign_id
     )
     placement = models.ForeignKey(
-        Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, verbose_name=gettext_lazy("placement")
+        Placement,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=gettext_lazy("placement"),
     )
-    app_id = models.CharField(max_length=32, blank=True, help_text=gettext_lazy("The WeChat appid the event came through."), verbose_name=gettext_lazy("app id"))
+    app_id = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text=gettext_lazy("The WeChat appid the event came through."),
+        verbose_name=gettext_lazy("app id"),
+    )
     page = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("page"))
-    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("value"))
-    currency = models.CharField(max_length=3, blank=True, verbose_name=gettext_lazy("currency"))
-    ts = models.DateTimeField(help_text=gettext_lazy("When it happened (client time)."), verbose_name=gettext_lazy("ts"))
-    received_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("received at"))
-    event_id = models.CharField(max_length=128, blank=True, help_text=gettext_lazy("The sender's id, if any."), verbose_name=gettext_lazy("event id"))
-    dedupe_key = models.CharField(
-        max_length=64, unique=True, help_text=gettext_lazy("sha256 of source + event_id, or of the row's content."), verbose_name=gettext_lazy("dedupe key")
+    value = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("value")
     )
-    content_hash = models.CharField(max_length=64, help_text=gettext_lazy("sha256 of the normalised row, to spot conflicts."), verbose_name=gettext_lazy("content hash"))
+    currency = models.CharField(max_length=3, blank=True, verbose_name=gettext_lazy("currency"))
+    ts = models.DateTimeField(
+        help_text=gettext_lazy("When it happened (client time)."), verbose_name=gettext_lazy("ts")
+    )
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("received at"))
+    event_id = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text=gettext_lazy("The sender's id, if any."),
+        verbose_name=gettext_lazy("event id"),
+    )
+    dedupe_key = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text=gettext_lazy("sha256 of source + event_id, or of the row's content."),
+        verbose_name=gettext_lazy("dedupe key"),
+    )
+    content_hash = models.CharField(
+        max_length=64,
+        help_text=gettext_lazy("sha256 of the normalised row, to spot conflicts."),
+        verbose_name=gettext_lazy("content hash"),
+    )
     properties = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("properties"))
     # Which key sent it, kept as history: deleting a key leaves its id here (no scan of
     # every event to clear it, so no index either).
@@ -263,7 +314,8 @@ class Event(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
-        db_index=False, verbose_name=gettext_lazy("ingest key"),
+        db_index=False,
+        verbose_name=gettext_lazy("ingest key"),
     )
 
     class Meta:
@@ -301,7 +353,9 @@ class EventKey(models.Model):
     # the table and its primary key (docs/scaling.md) at a collision chance of 2^-128.
     dedupe_key = models.UUIDField(primary_key=True, verbose_name=gettext_lazy("dedupe key"))
     content_hash = models.UUIDField(verbose_name=gettext_lazy("content hash"))
-    ts = models.DateTimeField(help_text=gettext_lazy("The event's ts: which month (partition) holds it."), verbose_name=gettext_lazy("ts"))
+    ts = models.DateTimeField(
+        help_text=gettext_lazy("The event's ts: which month (partition) holds it."), verbose_name=gettext_lazy("ts")
+    )
 
     # PostgreSQL also has a BRIN index on ts (migration 0009), for drop_archived_month's
     # delete of one month's keys: keys arrive roughly in ts order, and a BRIN index costs
@@ -355,23 +409,53 @@ class RejectedRow(models.Model):
         REPLAYED = "replayed", gettext_lazy("Replayed")
         DISMISSED = "dismissed", gettext_lazy("Dismissed")
 
-    channel = models.CharField(max_length=32, help_text=gettext_lazy("api, csv, wechat_push, wechat_pay, import_…"), verbose_name=gettext_lazy("channel"))
+    channel = models.CharField(
+        max_length=32,
+        help_text=gettext_lazy("api, csv, wechat_push, wechat_pay, import_…"),
+        verbose_name=gettext_lazy("channel"),
+    )
     source = models.CharField(
-        max_length=64, blank=True, help_text=gettext_lazy("The sender whose event ids this row's are (reused on replay)."), verbose_name=gettext_lazy("source")
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("The sender whose event ids this row's are (reused on replay)."),
+        verbose_name=gettext_lazy("source"),
     )
     raw = models.TextField(help_text=gettext_lazy("The row exactly as received."), verbose_name=gettext_lazy("raw"))
     errors = models.JSONField(default=dict, help_text=gettext_lazy("Field → why."), verbose_name=gettext_lazy("errors"))
-    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.INVALID, verbose_name=gettext_lazy("reason"))
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=gettext_lazy("status"))
-    ingest_key = models.ForeignKey(IngestKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("ingest key"))
-    row_index = models.IntegerField(null=True, blank=True, help_text=gettext_lazy("Index in its batch, or CSV line."), verbose_name=gettext_lazy("row index"))
+    reason = models.CharField(
+        max_length=10, choices=Reason.choices, default=Reason.INVALID, verbose_name=gettext_lazy("reason")
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=gettext_lazy("status")
+    )
+    ingest_key = models.ForeignKey(
+        IngestKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("ingest key"),
+    )
+    row_index = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Index in its batch, or CSV line."),
+        verbose_name=gettext_lazy("row index"),
+    )
     received_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("received at"))
     replayed_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("replayed at"))
     replayed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("replayed by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("replayed by"),
     )
     # Null for rows kept without `keep` (none in our code): those are simply not deduplicated.
-    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False, verbose_name=gettext_lazy("fingerprint"))
+    fingerprint = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False, verbose_name=gettext_lazy("fingerprint")
+    )
 
     objects = RejectedRowQuerySet.as_manager()
 
@@ -410,7 +494,10 @@ class Identity(models.Model):
         max_length=10,
         choices=LinkedBy.choices,
         default=LinkedBy.ALIAS,
-        help_text=gettext_lazy("How we learned it; a person whose ids were joined by a unionid keeps the unionid as person_id."), verbose_name=gettext_lazy("linked by"),
+        help_text=gettext_lazy(
+            "How we learned it; a person whose ids were joined by a unionid keeps the unionid as person_id."
+        ),
+        verbose_name=gettext_lazy("linked by"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
@@ -457,11 +544,23 @@ class AdSpend(models.Model):
 
     date = models.DateField(verbose_name=gettext_lazy("date"))
     campaign_code = models.CharField(max_length=64, verbose_name=gettext_lazy("campaign code"))
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("campaign"))
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("campaign"),
+    )
     ad_group = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("ad group"))
     creative_name = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("creative name"))
     creative = models.ForeignKey(
-        "campaigns.Creative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("creative")
+        "campaigns.Creative",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("creative"),
     )
     spend = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=gettext_lazy("spend"))
     impressions = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("impressions"))
@@ -501,7 +600,12 @@ class OAUserSummary(models.Model):
 
     app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
     date = models.DateField(verbose_name=gettext_lazy("date"))
-    user_source = models.CharField(max_length=40, default="all", help_text=gettext_lazy("WeChat's user_source, or 'all'."), verbose_name=gettext_lazy("user source"))
+    user_source = models.CharField(
+        max_length=40,
+        default="all",
+        help_text=gettext_lazy("WeChat's user_source, or 'all'."),
+        verbose_name=gettext_lazy("user source"),
+    )
     new_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("new users"))
     cancelled_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("cancelled users"))
     cumulative_users = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("cumulative users"))
@@ -523,13 +627,22 @@ class ArticleStat(models.Model):
 
     app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
     date = models.DateField(verbose_name=gettext_lazy("date"))
-    msgid = models.CharField(max_length=64, help_text=gettext_lazy("WeChat's msgid_index of the article."), verbose_name=gettext_lazy("msgid"))
+    msgid = models.CharField(
+        max_length=64,
+        help_text=gettext_lazy("WeChat's msgid_index of the article."),
+        verbose_name=gettext_lazy("msgid"),
+    )
     title = models.CharField(max_length=300, blank=True, verbose_name=gettext_lazy("title"))
     published_on = models.DateField(null=True, blank=True, verbose_name=gettext_lazy("published on"))
     reads = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("reads"))
     read_users = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("read users"))
     completion_rate = models.DecimalField(
-        max_digits=5, decimal_places=4, null=True, blank=True, help_text=gettext_lazy("Share of readers who read to the end, 0–1."), verbose_name=gettext_lazy("completion rate")
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Share of readers who read to the end, 0–1."),
+        verbose_name=gettext_lazy("completion rate"),
     )
     shares = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("shares"))
     favourites = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("favourites"))
@@ -552,9 +665,15 @@ class MiniProgramPageStat(models.Model):
     app_id = models.CharField(max_length=32, verbose_name=gettext_lazy("app id"))
     date = models.DateField(verbose_name=gettext_lazy("date"))
     page_path = models.CharField(max_length=200, verbose_name=gettext_lazy("page path"))
-    visits = models.PositiveIntegerField(default=0, help_text=gettext_lazy("page_visit_pv"), verbose_name=gettext_lazy("visits"))
-    visitors = models.PositiveIntegerField(default=0, help_text=gettext_lazy("page_visit_uv"), verbose_name=gettext_lazy("visitors"))
-    stay_time_seconds = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("stay time seconds"))
+    visits = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("page_visit_pv"), verbose_name=gettext_lazy("visits")
+    )
+    visitors = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("page_visit_uv"), verbose_name=gettext_lazy("visitors")
+    )
+    stay_time_seconds = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name=gettext_lazy("stay time seconds")
+    )
     entries = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("entries"))
     exits = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("exits"))
     shares = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("shares"))
@@ -626,30 +745,57 @@ class PayMerchant(models.Model):
 
     API_V3_KEY_LENGTH = 32
 
-    mchid = models.CharField(max_length=32, unique=True, help_text=gettext_lazy("商户号, the merchant id."), verbose_name=gettext_lazy("mchid"))
+    mchid = models.CharField(
+        max_length=32,
+        unique=True,
+        help_text=gettext_lazy("商户号, the merchant id."),
+        verbose_name=gettext_lazy("mchid"),
+    )
     name = models.CharField(max_length=120, blank=True, verbose_name=gettext_lazy("name"))
     appid = models.CharField(
-        max_length=32, blank=True, help_text=gettext_lazy("Default appid for events when a notification has none."), verbose_name=gettext_lazy("appid")
+        max_length=32,
+        blank=True,
+        help_text=gettext_lazy("Default appid for events when a notification has none."),
+        verbose_name=gettext_lazy("appid"),
     )
-    api_v3_key = models.CharField(max_length=API_V3_KEY_LENGTH, help_text=gettext_lazy("APIv3 key: 32 characters."), verbose_name=gettext_lazy("api v3 key"))
+    api_v3_key = models.CharField(
+        max_length=API_V3_KEY_LENGTH,
+        help_text=gettext_lazy("APIv3 key: 32 characters."),
+        verbose_name=gettext_lazy("api v3 key"),
+    )
     platform_key_serial = models.CharField(
         max_length=64,
         blank=True,
-        help_text=gettext_lazy("Wechatpay-Serial of the key below: PUB_KEY_ID_… for a public key; for a platform certificate "
-        "leave it empty and it is read from the certificate."), verbose_name=gettext_lazy("platform key serial"),
+        help_text=gettext_lazy(
+            "Wechatpay-Serial of the key below: PUB_KEY_ID_… for a public key; for a platform certificate "
+            "leave it empty and it is read from the certificate."
+        ),
+        verbose_name=gettext_lazy("platform key serial"),
     )
     platform_public_key = models.TextField(
-        help_text=gettext_lazy("WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."), verbose_name=gettext_lazy("platform public key")
+        help_text=gettext_lazy(
+            "WeChat Pay public key or platform certificate, PEM (-----BEGIN PUBLIC KEY----- or CERTIFICATE)."
+        ),
+        verbose_name=gettext_lazy("platform public key"),
     )
     # WeChat Pay may sign with either key while a merchant moves from platform
     # certificates to the WeChat Pay public key (WECHAT.md §6): keep the other one here.
     second_key_serial = models.CharField(
         max_length=64,
         blank=True,
-        help_text=gettext_lazy("Optional second key, used while WeChat Pay migrates keys (read from a certificate when empty)."), verbose_name=gettext_lazy("second key serial"),
+        help_text=gettext_lazy(
+            "Optional second key, used while WeChat Pay migrates keys (read from a certificate when empty)."
+        ),
+        verbose_name=gettext_lazy("second key serial"),
     )
-    second_public_key = models.TextField(blank=True, help_text=gettext_lazy("PEM of the second key."), verbose_name=gettext_lazy("second public key"))
-    is_active = models.BooleanField(default=True, help_text=gettext_lazy("Inactive merchants' notifications are refused (404)."), verbose_name=gettext_lazy("is active"))
+    second_public_key = models.TextField(
+        blank=True, help_text=gettext_lazy("PEM of the second key."), verbose_name=gettext_lazy("second public key")
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text=gettext_lazy("Inactive merchants' notifications are refused (404)."),
+        verbose_name=gettext_lazy("is active"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
@@ -749,25 +895,49 @@ class ErasureRecord(models.Model):
         REQUEST = "request", gettext_lazy("Request")
         UNFOLLOW = "unfollow", gettext_lazy("Erase on unfollow")
 
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.REQUEST, verbose_name=gettext_lazy("trigger"))
+    trigger = models.CharField(
+        max_length=10, choices=Trigger.choices, default=Trigger.REQUEST, verbose_name=gettext_lazy("trigger")
+    )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("requested by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("requested by"),
     )
     # Kept as text too: the record outlives the account of whoever asked.
     requested_by_name = models.CharField(max_length=150, blank=True, verbose_name=gettext_lazy("requested by name"))
     note = models.CharField(
-        max_length=200, blank=True, help_text=gettext_lazy("Ticket or request reference; never the person's ids or name."), verbose_name=gettext_lazy("note")
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Ticket or request reference; never the person's ids or name."),
+        verbose_name=gettext_lazy("note"),
     )
     erased_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("erased at"))
-    id_hashes = models.JSONField(default=list, help_text=gettext_lazy("HMAC-SHA256 of each erased id (events.privacy.hashing)."), verbose_name=gettext_lazy("id hashes"))
+    id_hashes = models.JSONField(
+        default=list,
+        help_text=gettext_lazy("HMAC-SHA256 of each erased id (events.privacy.hashing)."),
+        verbose_name=gettext_lazy("id hashes"),
+    )
     events = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("events"))
     event_keys = models.PositiveBigIntegerField(
-        default=0, help_text=gettext_lazy("Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."), verbose_name=gettext_lazy("event keys")
+        default=0,
+        help_text=gettext_lazy("Dedupe keys (events_eventkey) marked erased: a retry of the event stays a duplicate."),
+        verbose_name=gettext_lazy("event keys"),
     )
     identities = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("identities"))
     rejected_rows = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("rejected rows"))
-    unionid_lookups = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Follower unionid look-ups removed."), verbose_name=gettext_lazy("unionid lookups"))
-    stale_snapshots = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Snapshots marked stale for a rebuild."), verbose_name=gettext_lazy("stale snapshots"))
+    unionid_lookups = models.PositiveIntegerField(
+        default=0,
+        help_text=gettext_lazy("Follower unionid look-ups removed."),
+        verbose_name=gettext_lazy("unionid lookups"),
+    )
+    stale_snapshots = models.PositiveIntegerField(
+        default=0,
+        help_text=gettext_lazy("Snapshots marked stale for a rebuild."),
+        verbose_name=gettext_lazy("stale snapshots"),
+    )
 
     class Meta:
         verbose_name = gettext_lazy("erasure record")
