@@ -213,3 +213,16 @@ def test_the_admin_detail_page_shows_the_kpi_before_and_after_the_change_week(cl
     html = client.get(reverse("admin:reports_reviewentry_change", args=[entry.pk])).content.decode()
 
     assert "Weekly orders: 2 (2025-W45) → 5 (2025-W47)" in html
+
+
+def test_the_review_page_in_chinese_shows_chinese_names_family_name_first(client, analyst, make_user, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    make_user("wang.fang", "Review owner", first_name="芳", last_name="王")
+    client.force_login(analyst)
+
+    page = client.get(reverse("review-week", args=["2025-W47"])).content.decode()
+
+    assert "周五复盘 · 2025-W47" in page
+    assert "11月17日 – 2025年11月23日" in page  # Monday – Sunday, Chinese dates
+    assert "王芳" in page and "芳 王" not in page
+    assert 'name="language" value="en"' in page  # the language switch
