@@ -195,19 +195,26 @@ def test_a_stored_note_is_translated_sentence_by_sentence_and_numbers_are_untouc
     assert ENGAGEMENT["note"].startswith("Sessions with")  # the stored section is not changed
 
 
-def test_a_value_inside_a_sentence_is_translated_when_it_is_a_msgid_itself():
-    sentence = (
-        "The biggest leak is qr_scan → follow: only 20.0% go on (8 people lost). Fix first: make the follow "
-        "prompt after the QR scan clearer and say what followers get."
-    )
+FRICTION_SENTENCE = (
+    "The biggest leak is qr_scan → follow: only 20.0% go on (8 people lost). Fix first: make the follow "
+    "prompt after the QR scan clearer and say what followers get."
+)
+FRICTION_SENTENCE_ZH = (
+    "流失最多的是 qr_scan → follow：只有 20.0% 的人继续（流失 8 人）。"
+    "优先改进：让扫码后的关注引导更清楚，并说明关注后能得到什么。"
+)
 
+
+@pytest.mark.parametrize(
+    ("prefix", "prefix_zh"),
+    [("", ""), ("Friction point: ", "流失卡点：")],
+    ids=["the sentence, whose advice is a msgid", "a summary line quoting the whole sentence"],
+)
+def test_values_inside_a_sentence_are_translated_when_they_are_msgids_or_sentences_themselves(prefix, prefix_zh):
     with translation.override("zh-hans"):
-        shown = localize_text(sentence)
+        shown = localize_text(prefix + FRICTION_SENTENCE)
 
-    assert shown == (
-        "流失最多的是 qr_scan → follow：只有 20.0% 的人继续（流失 8 人）。"
-        "优先改进：让扫码后的关注引导更清楚，并说明关注后能得到什么。"
-    )
+    assert shown == prefix_zh + FRICTION_SENTENCE_ZH
 
 
 def test_text_that_is_no_msgid_is_shown_as_stored():
@@ -294,18 +301,3 @@ def test_makemessages_finds_no_string_missing_from_the_catalogues(tmp_path):
         extracted = {(e.msgid, e.msgid_plural) for e in polib.pofile(str(copy / po_path.relative_to(ROOT)))}
         new = sorted(m for m, _plural in extracted - ours)
         assert not new, f"strings not in {po_path.relative_to(ROOT)} yet (run `make messages` and translate): {new}"
-
-
-def test_a_summary_line_quoting_the_friction_sentence_is_translated_whole():
-    line = (
-        "Friction point: The biggest leak is qr_scan → follow: only 20.0% go on (8 people lost). Fix first: make "
-        "the follow prompt after the QR scan clearer and say what followers get."
-    )
-
-    with translation.override("zh-hans"):
-        shown = localize_text(line)
-
-    assert shown == (
-        "流失卡点：流失最多的是 qr_scan → follow：只有 20.0% 的人继续（流失 8 人）。"
-        "优先改进：让扫码后的关注引导更清楚，并说明关注后能得到什么。"
-    )

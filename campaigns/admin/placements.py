@@ -415,7 +415,7 @@ class PlacementAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Upload placements (CSV)",
+            "title": _("Upload placements (CSV)"),
             "form": form,
             "row_errors": row_errors,
             "columns": bulk.COLUMNS,

@@ -133,7 +133,12 @@ class SnapshotAdmin(admin.ModelAdmin):
                 },
             )
             return redirect(reverse("admin:reports_snapshot_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": "Build snapshots"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("Build snapshots"),
+        }
         return TemplateResponse(request, "admin/reports/snapshot/build.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

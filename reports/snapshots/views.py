@@ -17,7 +17,7 @@ from wxanalytics.replica import reading_reports
 @permission_required("reports.view_snapshot", raise_exception=True)
 def dashboard(request):
     with reading_reports():  # the reports replica when there is one (wxanalytics.replica)
-        context = {**admin.site.each_context(request), "board": dashboard_data(), "title": "Dashboard"}
+        context = {**admin.site.each_context(request), "board": dashboard_data(), "title": _("Dashboard")}
         return render(request, "reports/dashboard.html", context)
 
 
