@@ -27,7 +27,7 @@ def build_data(period: Period) -> dict:
     they are read."""
     numbers, number_lines, numbers_values = headline_section(period)
     health = health_check(period.first_day, threshold=THRESHOLD)
-    mp, mp_flags, _ = miniprogram_section(period)
+    mp, mp_flags, _mp_values = miniprogram_section(period)
     kpis, behind = kpi_section(period)
 
     sections = [numbers, _health_section(health), _trend_section(health), mp, kpis]

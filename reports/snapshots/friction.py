@@ -10,6 +10,9 @@ says where people leave and what to look at first.
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from reports.metrics.common import (
     ARTICLE_OPEN,
     FOLLOW,
@@ -30,10 +33,10 @@ ADVICE = {
     FOLLOW: "make the follow prompt after the QR scan clearer and say what followers get",
     ARTICLE_OPEN: "test the article title and cover image, and the time it is pushed",
     PAGE_VIEW: "check that the QR code or link lands on a page that loads fast and matches the promise",
-    "view_product": "put the products the campaign promised on the landing page",
-    "add_to_cart": "check the product page: price, photos and an add-to-cart button above the fold",
+    "view_product": gettext_noop("put the products the campaign promised on the landing page"),
+    "add_to_cart": gettext_noop("check the product page: price, photos and an add-to-cart button above the fold"),
     START_CHECKOUT: "shorten the way from cart to checkout and check coupon selection",
-    "select_coupon": "make coupons easy to find and apply at checkout",
+    "select_coupon": gettext_noop("make coupons easy to find and apply at checkout"),
     PAY_SUCCESS: "check the pay page: api_error and payment_retry rates, load time, and the amount shown",
     LEAD_FORM_SUBMIT: "shorten the form and explain why each field is asked",
     REPEAT_PURCHASE: "follow up buyers with a reason to come back (service message, coupon, new content)",
@@ -91,21 +94,33 @@ def friction_point(current: Funnel, previous: Funnel | None) -> FrictionPoint | 
         step, rate, prev_rate, change = min(candidates, key=lambda c: (c[1], -c[0].drop_off))
         reason = "worst drop"
     from_event = steps[step.position - 2].event_name
-    advice = ADVICE.get(
-        step.event_name,
-        f"look at where people leave between {from_event} and {step.event_name}: "
-        "load time, errors and the call to action",
-    )
+    advice = ADVICE.get(step.event_name) or _(
+        "look at where people leave between %(from_event)s and %(to_event)s: load time, errors and the call to action"
+    ) % {"from_event": from_event, "to_event": step.event_name}
     if reason == "decline":
-        sentence = (
-            f"{from_event} → {step.event_name} fell from {prev_rate}% to {rate}% ({change} points) since last week; "
-            f"{step.drop_off} people stopped there. Fix first: {advice}."
-        )
+        sentence = _(
+            "%(from_event)s → %(to_event)s fell from %(previous)s%% to %(rate)s%% (%(change)s points) since last week; "
+            "%(lost)s people stopped there. Fix first: %(advice)s."
+        ) % {
+            "from_event": from_event,
+            "to_event": step.event_name,
+            "previous": prev_rate,
+            "rate": rate,
+            "change": change,
+            "lost": step.drop_off,
+            "advice": advice,
+        }
     else:
-        sentence = (
-            f"The biggest leak is {from_event} → {step.event_name}: only {rate}% go on ({step.drop_off} people lost). "
-            f"Fix first: {advice}."
-        )
+        sentence = _(
+            "The biggest leak is %(from_event)s → %(to_event)s: only %(rate)s%% go on (%(lost)s people lost). "
+            "Fix first: %(advice)s."
+        ) % {
+            "from_event": from_event,
+            "to_event": step.event_name,
+            "rate": rate,
+            "lost": step.drop_off,
+            "advice": advice,
+        }
     return FrictionPoint(
         step=f"{from_event} → {step.event_name}",
         from_event=from_event,

@@ -35,9 +35,9 @@ def build_data(period: Period) -> dict:
         numbers,
         kpis,
         signals,
-        _cohort_section("cohorts_week", "Cohorts by first-touch week", cohort["week"]),
-        _cohort_section("cohorts_ad_group", "Cohorts by ad set", cohort["ad_group"]),
-        _cohort_section("cohorts_entry_point", "Cohorts by QR entry point", cohort["entry_point"]),
+        _cohort_section("cohorts_week", _("Cohorts by first-touch week"), cohort["week"]),
+        _cohort_section("cohorts_ad_group", _("Cohorts by ad set"), cohort["ad_group"]),
+        _cohort_section("cohorts_entry_point", _("Cohorts by QR entry point"), cohort["entry_point"]),
         _attribution_section(touch),
         _campaign_funnels(period),
         placements,
@@ -45,11 +45,24 @@ def build_data(period: Period) -> dict:
     ]
     summary = [
         *number_lines,
-        f"{touch.converters} paying people placed {touch.orders} orders worth {yuan(touch.revenue)}; "
-        f"{touch.unattributed} had no campaign touch before paying.",
-        f"{total.people} new people this month: LTV {yuan(total.ltv) if total.ltv is not None else '–'}, "
-        f"contribution margin {yuan(total.contribution_margin)} after refunds, cost of goods "
-        f"({cost_ratio:.0%} of net revenue) and ad spend.",
+        _(
+            "%(converters)s paying people placed %(orders)s orders worth %(revenue)s; %(unattributed)s had no campaign touch before paying."
+        )
+        % {
+            "converters": touch.converters,
+            "orders": touch.orders,
+            "revenue": yuan(touch.revenue),
+            "unattributed": touch.unattributed,
+        },
+        _(
+            "%(people)s new people this month: LTV %(value)s, contribution margin %(contribution_margin)s after refunds, cost of goods (%(cost_ratio)s of net revenue) and ad spend."
+        )
+        % {
+            "people": total.people,
+            "value": yuan(total.ltv) if total.ltv is not None else "–",
+            "contribution_margin": yuan(total.contribution_margin),
+            "cost_ratio": format(cost_ratio, ".0%"),
+        },
         *behind,
         *signal_lines,
         *ad_lines[:1],
@@ -57,7 +70,7 @@ def build_data(period: Period) -> dict:
     return {
         "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
-        "title": f"Monthly review {period.first_day:%B %Y}",
+        "title": _("Monthly review %(first_day)s") % {"first_day": format(period.first_day, "%B %Y")},
         "summary": summary,
         "headline": {
             **numbers_values,
@@ -74,14 +87,21 @@ def build_data(period: Period) -> dict:
 def _attribution_section(touch) -> Section:
     section = Section(
         "attribution",
-        "Revenue by campaign (first and last touch)",
-        ["Campaign", "Model", "Paying people", "Orders", "Revenue (¥)", "Share %"],
-        note="Each paying person's orders go to their first touch ever, and to their last touch before paying.",
+        _("Revenue by campaign (first and last touch)"),
+        [_("Campaign"), _("Model"), _("Paying people"), _("Orders"), _("Revenue (¥)"), _("Share %")],
+        note=_("Each paying person's orders go to their first touch ever, and to their last touch before paying."),
         chart={"type": "bar", "x": 0, "y": [4]},
     )
     for model in ("last", "first"):
         for row in touch.touches.get(model, {}).get("campaign", []):
-            section.add(row.label, f"{model} touch", row.converters, row.orders, row.revenue, pct(row.share))
+            section.add(
+                row.label,
+                _("%(model)s touch") % {"model": model},
+                row.converters,
+                row.orders,
+                row.revenue,
+                pct(row.share),
+            )
     return section
 
 
@@ -108,26 +128,27 @@ def _campaign_funnels(period) -> Section:
 
 
 def _cohort_section(key: str, title: str, report: CohortReport) -> Section:
-    returns = [f"Returned ≤{days}d %" for days in RETURN_DAYS]
+    returns = [_("Returned ≤%(days)sd %%") % {"days": days} for days in RETURN_DAYS]
     section = Section(
         key,
         title,
         [
-            "Cohort",
-            "People",
+            _("Cohort"),
+            _("People"),
             *returns,
-            "Orders",
-            "Revenue",
-            "Refunds",
-            "Cost of goods",
-            "Ad spend",
-            "Margin",
-            "LTV",
-            "Margin per person",
+            _("Orders"),
+            _("Revenue"),
+            _("Refunds"),
+            _("Cost of goods"),
+            _("Ad spend"),
+            _("Margin"),
+            _("LTV"),
+            _("Margin per person"),
         ],
-        note=f"People whose first touch was this month; money up to {report.as_of:%Y-%m-%d %H:%M}. A return rate whose "
-        "window has not closed for everyone is marked with *. Money in ¥. Margin = revenue − refunds − cost of goods − ad "
-        "spend.",
+        note=_(
+            "People whose first touch was this month; money up to %(as_of)s. A return rate whose window has not closed for everyone is marked with *. Money in ¥. Margin = revenue − refunds − cost of goods − ad spend."
+        )
+        % {"as_of": format(report.as_of, "%Y-%m-%d %H:%M")},
     )
     for row in [*report.rows, report.totals]:
         rates = [
@@ -137,7 +158,7 @@ def _cohort_section(key: str, title: str, report: CohortReport) -> Section:
             for days in RETURN_DAYS
         ]
         section.add(
-            "All" if row is report.totals else row.label,
+            _("All") if row is report.totals else row.label,
             row.people,
             *rates,
             row.orders,

@@ -44,7 +44,7 @@ def build_data(period: Period) -> dict:
         if repeat is not None:
             line += " " + _("%(repeat)s made a repeat purchase (retention).") % {"repeat": repeat}
         funnel_lines.append(line)
-    friction_lines = [f"Friction point: {friction.sentence}"] if friction else []
+    friction_lines = [_("Friction point: %(sentence)s") % {"sentence": friction.sentence}] if friction else []
 
     placements, _report = placements_section(period)
     content = content_metrics(period)
@@ -84,7 +84,12 @@ def build_data(period: Period) -> dict:
     return {
         "kind": SNAPSHOT_KIND[period.kind],
         "label": period.label,
-        "title": f"Weekly review {period.label} ({period.first_day:%d %b} – {period.last_day:%d %b %Y})",
+        "title": _("Weekly review %(label)s (%(first_day)s – %(last_day)s)")
+        % {
+            "label": period.label,
+            "first_day": format(period.first_day, "%d %b"),
+            "last_day": format(period.last_day, "%d %b %Y"),
+        },
         "summary": summary,
         "headline": headline,
         "friction": friction.as_dict() if friction else None,
@@ -95,18 +100,19 @@ def build_data(period: Period) -> dict:
 def _funnel_section(current, previous, friction) -> Section:
     section = Section(
         "funnel",
-        "Funnel",
+        _("Funnel"),
         [
-            "Step",
-            "People",
-            "Events",
-            "% of previous",
-            "% of entrants",
-            "Lost",
-            "Last week people",
-            "Last week % of previous",
+            _("Step"),
+            _("People"),
+            _("Events"),
+            _("% of previous"),
+            _("% of entrants"),
+            _("Lost"),
+            _("Last week people"),
+            _("Last week % of previous"),
         ],
-        note=f"People who entered this week, followed for {((current.window_seconds or 0) // 86400) or 'per-step'} days.",
+        note=_("People who entered this week, followed for %(value)s days.")
+        % {"value": ((current.window_seconds or 0) // 86400) or "per-step"},
         chart={"type": "funnel", "x": 0, "y": [1]},
     )
     last = {s.position: s for s in previous.steps}
@@ -130,30 +136,45 @@ def _content_sections(content: ContentMetrics, top: list[ArticleReads]) -> list[
     a, f, m = content.articles, content.followers, content.menu
     overview = Section(
         "content",
-        "Official Account content",
-        ["Metric", "Value", "Note"],
-        note="Article and menu engagement from events; follower growth on publishing days vs other days.",
+        _("Official Account content"),
+        [_("Metric"), _("Value"), _("Note")],
+        note=_("Article and menu engagement from events; follower growth on publishing days vs other days."),
     )
-    overview.add("Article opens", a.opens, f"{a.readers} people")
-    overview.add("Read completion %", pct(a.read_completion_rate), f"{a.read_completions} read to the end")
-    overview.add("Shares", a.shares, "")
+    overview.add(_("Article opens"), a.opens, _("%(people)s people") % {"people": a.readers})
     overview.add(
-        "CTA clicks from articles", a.cta_clicks, ", ".join(f"{k}: {v}" for k, v in a.cta_clicks_by_target.items())
+        _("Read completion %"),
+        pct(a.read_completion_rate),
+        _("%(read_completions)s read to the end") % {"read_completions": a.read_completions},
     )
-    overview.add("CTA click %", pct(a.cta_click_rate), "of article opens")
-    overview.add("Menu CTR %", pct(m.ctr), f"{m.visits_with_menu_click} of {m.oa_visits} Official Account visits")
-    for name, group in (("publishing days", f.publishing), ("other days", f.other)):
+    overview.add(_("Shares"), a.shares, "")
+    overview.add(
+        _("CTA clicks from articles"), a.cta_clicks, ", ".join(f"{k}: {v}" for k, v in a.cta_clicks_by_target.items())
+    )
+    overview.add(_("CTA click %"), pct(a.cta_click_rate), _("of article opens"))
+    overview.add(
+        _("Menu CTR %"),
+        pct(m.ctr),
+        _("%(visits_with_menu_click)s of %(oa_visits)s Official Account visits")
+        % {"visits_with_menu_click": m.visits_with_menu_click, "oa_visits": m.oa_visits},
+    )
+    for name, group in ((_("publishing days"), f.publishing), (_("other days"), f.other)):
         overview.add(
-            f"Net follower growth per day, {name}",
+            _("Net follower growth per day, %(name)s") % {"name": name},
             group.net_growth_per_day,
-            f"{group.days} days: +{group.follows} / −{group.unfollows}; unfollow rate {pct(group.unfollow_rate)}%",
+            _("%(days)s days: +%(follows)s / −%(unfollows)s; unfollow rate %(unfollow_rate)s%%")
+            % {
+                "days": group.days,
+                "follows": group.follows,
+                "unfollows": group.unfollows,
+                "unfollow_rate": pct(group.unfollow_rate),
+            },
         )
 
     articles = Section(
         "top_articles",
-        "Top articles",
-        ["Article", "Reads", "Read users", "Shares", "Favourites"],
-        note="From the imported article statistics, most read first.",
+        _("Top articles"),
+        [_("Article"), _("Reads"), _("Read users"), _("Shares"), _("Favourites")],
+        note=_("From the imported article statistics, most read first."),
         chart={"type": "bar", "x": 0, "y": [1]},
     )
     for article in top:
@@ -161,9 +182,9 @@ def _content_sections(content: ContentMetrics, top: list[ArticleReads]) -> list[
 
     paths = Section(
         "top_paths",
-        "Top paths to payment",
-        ["Pages before paying", "People"],
-        note="The last pages people were on before their first payment this week.",
+        _("Top paths to payment"),
+        [_("Pages before paying"), _("People")],
+        note=_("The last pages people were on before their first payment this week."),
     )
     for path in content.top_paths:
         paths.add(" → ".join(path.pages), path.people)
