@@ -30,16 +30,16 @@ MIN_PEOPLE_FOR_DECLINE = 10
 
 # What to look at first when people stop before this step (seed §2–§5 vocabulary).
 ADVICE = {
-    FOLLOW: "make the follow prompt after the QR scan clearer and say what followers get",
-    ARTICLE_OPEN: "test the article title and cover image, and the time it is pushed",
-    PAGE_VIEW: "check that the QR code or link lands on a page that loads fast and matches the promise",
+    FOLLOW: gettext_noop("make the follow prompt after the QR scan clearer and say what followers get"),
+    ARTICLE_OPEN: gettext_noop("test the article title and cover image, and the time it is pushed"),
+    PAGE_VIEW: gettext_noop("check that the QR code or link lands on a page that loads fast and matches the promise"),
     "view_product": gettext_noop("put the products the campaign promised on the landing page"),
     "add_to_cart": gettext_noop("check the product page: price, photos and an add-to-cart button above the fold"),
-    START_CHECKOUT: "shorten the way from cart to checkout and check coupon selection",
+    START_CHECKOUT: gettext_noop("shorten the way from cart to checkout and check coupon selection"),
     "select_coupon": gettext_noop("make coupons easy to find and apply at checkout"),
-    PAY_SUCCESS: "check the pay page: api_error and payment_retry rates, load time, and the amount shown",
-    LEAD_FORM_SUBMIT: "shorten the form and explain why each field is asked",
-    REPEAT_PURCHASE: "follow up buyers with a reason to come back (service message, coupon, new content)",
+    PAY_SUCCESS: gettext_noop("check the pay page: api_error and payment_retry rates, load time, and the amount shown"),
+    LEAD_FORM_SUBMIT: gettext_noop("shorten the form and explain why each field is asked"),
+    REPEAT_PURCHASE: gettext_noop("follow up buyers with a reason to come back (service message, coupon, new content)"),
 }
 
 
