@@ -14,8 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from reports.export.spreadsheet import section_csv
-from reports.models import Snapshot, SnapshotSubscription
 from reports.localize import localize_section
+from reports.models import Snapshot, SnapshotSubscription
 from reports.periods import closed_periods
 from wxanalytics.formats import zone_name
 
