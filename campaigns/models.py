@@ -586,10 +586,18 @@ class Placement(models.Model):
     # Where the request to WeChat for this placement's code stands (a bulk upload queues one
     # request per placement: campaigns.tasks.issue_wechat_qr); the reason is in qr_error.
     qr_request_status = models.CharField(
-        _("WeChat code request"), max_length=10, choices=QRRequest.choices, blank=True, default="", editable=False
+        _("WeChat code request"),
+        max_length=10,
+        choices=QRRequest.choices,
+        blank=True,
+        default="",
+        editable=False,
     )
     qr_request_attempts = models.PositiveSmallIntegerField(
-        default=0, editable=False, help_text=_("Requests made to WeChat for this code.")
+        default=0,
+        editable=False,
+        help_text=_("Requests made to WeChat for this code."),
+        verbose_name=_("qr request attempts"),
     )
     # A temporary code renewed gets a new ticket and image: copies of the old one stop
     # working when it expires, which matters for anything printed.

@@ -701,17 +701,40 @@ class ImportRun(models.Model):
         DONE = "done", gettext_lazy("Done")
         FAILED = "failed", gettext_lazy("Failed")
 
-    kind = models.CharField(max_length=32, help_text=gettext_lazy("ad_spend, oa_user_summary, article_stats, mp_page_stats"), verbose_name=gettext_lazy("kind"))
-    file = models.FileField(upload_to="imports/", blank=True, help_text=gettext_lazy("Deleted once imported."), verbose_name=gettext_lazy("file"))
-    file_name = models.CharField(max_length=255, help_text=gettext_lazy("As uploaded."), verbose_name=gettext_lazy("file name"))
-    defaults = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Values for the whole file (app_id, date)."), verbose_name=gettext_lazy("defaults"))
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, verbose_name=gettext_lazy("status"))
+    kind = models.CharField(
+        max_length=32,
+        help_text=gettext_lazy("ad_spend, oa_user_summary, article_stats, mp_page_stats"),
+        verbose_name=gettext_lazy("kind"),
+    )
+    file = models.FileField(
+        upload_to="imports/",
+        blank=True,
+        help_text=gettext_lazy("Deleted once imported."),
+        verbose_name=gettext_lazy("file"),
+    )
+    file_name = models.CharField(
+        max_length=255, help_text=gettext_lazy("As uploaded."), verbose_name=gettext_lazy("file name")
+    )
+    defaults = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Values for the whole file (app_id, date)."),
+        verbose_name=gettext_lazy("defaults"),
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, verbose_name=gettext_lazy("status")
+    )
     bytes_total = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("bytes total"))
     bytes_done = models.PositiveBigIntegerField(default=0, verbose_name=gettext_lazy("bytes done"))
     summary = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("summary"))
     error = models.TextField(blank=True, verbose_name=gettext_lazy("error"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("created by"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("started at"))

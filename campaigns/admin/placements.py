@@ -389,8 +389,10 @@ class PlacementAdmin(admin.ModelAdmin):
         queued = wechat_queue.queue_wechat_qr(placements)
         self.message_user(
             request,
-            f"Asked WeChat for {queued} code(s): the WeChat code column shows each one's progress; "
-            f"{len(placements) - queued} use the short link (no WeChat app with a secret).",
+            _(
+                "Asked WeChat for %(queued)s code(s): the WeChat code column shows each one's progress; %(value)s use the short link (no WeChat app with a secret)."
+            )
+            % {"queued": queued, "value": len(placements) - queued},
         )
 
     def bulk_upload_view(self, request):
@@ -407,8 +409,10 @@ class PlacementAdmin(admin.ModelAdmin):
                 waiting = sum(p.qr_request_status == Placement.QRRequest.PENDING for p in created)
                 self.message_user(
                     request,
-                    f"Created {len(created)} placement(s); {waiting} WeChat code(s) are being asked for "
-                    "(the WeChat code column shows each one's progress).",
+                    _(
+                        "Created %(created)s placement(s); %(waiting)s WeChat code(s) are being asked for (the WeChat code column shows each one's progress)."
+                    )
+                    % {"created": len(created), "waiting": waiting},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:campaigns_placement_changelist"))
