@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns import services
 from campaigns.models import KPI, Campaign, Creative, Placement, WeChatApp
@@ -70,6 +70,15 @@ CAMPAIGNS = [
     ("KOL-Launch", "KOL launch week", 1, 45, 14, Campaign.Status.ENDED, "kol", "social"),
 ]
 
+
+def english_label(choice) -> str:
+    """A choice's label in English whatever the active language: demo names made from labels
+    are keys (get_or_create, and the seed of the demo's ad spend), so they must not change
+    with LANGUAGE_CODE or a re-run in another language would add a second set."""
+    with translation.override("en"):
+        return str(choice.label)
+
+
 LANDERS = [Creative.LanderType.ARTICLE, Creative.LanderType.MINI_PROGRAM, Creative.LanderType.H5]
 CITIES = ["Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Hangzhou", "Chengdu", "Wuhan", "Nanjing"]
 
@@ -105,7 +114,7 @@ def _placements_for(code: str, rng: random.Random) -> list[dict]:
         stores = rng.sample(CITIES, 6)
         return [
             {
-                "name": f"{city} store {n:03d} — {kind.label.lower()}",
+                "name": f"{city} store {n:03d} — {english_label(kind).lower()}",
                 "kind": kind,
                 "qr_kind": Placement.QRKind.OA_PERMANENT,
                 "utm_content": f"store-{n:03d}",
@@ -194,7 +203,7 @@ def seed_definitions(*, seed: int = 42) -> SeedSummary:
             for n, lander in enumerate(LANDERS, start=1):
                 _, created = Creative.objects.get_or_create(
                     campaign=campaign,
-                    name=f"{code} creative {n} ({lander.label})",
+                    name=f"{code} creative {n} ({english_label(lander)})",
                     defaults={
                         "ad_group": f"{code} ad group {1 + (n - 1) // 2}",
                         "lander_type": lander,

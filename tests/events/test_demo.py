@@ -143,3 +143,29 @@ def test_the_demo_shows_creative_lander_lead_and_code_scan_figures(demo_campaign
     assert parcel.code_scans > 0 and parcel.link_scans == 0
     assert sum(r.revenue for r in placements.rows) <= placements.revenue
     assert sum(r.revenue for r in ads.by_creative) <= placements.revenue
+
+
+def test_the_demo_makes_the_same_definitions_and_spend_in_every_interface_language(db):
+    from django.utils import translation
+
+    from campaigns.models import Creative, Placement
+    from events.demo.statistics import ad_spend_rows
+
+    window = Window(days=7, end_day=end_day())
+    with translation.override("zh-hans"):
+        seed_definitions(seed=42)
+        chinese = ad_spend_rows(window=window, users=100, seed=7)
+    names = (
+        set(Creative.objects.values_list("name", flat=True)),
+        set(Placement.objects.values_list("name", flat=True)),
+    )
+    with translation.override("en"):
+        seed_definitions(seed=42)  # a re-run in another language finds the same rows
+        english = ad_spend_rows(window=window, users=100, seed=7)
+
+    assert (
+        set(Creative.objects.values_list("name", flat=True)),
+        set(Placement.objects.values_list("name", flat=True)),
+    ) == names
+    assert "KOL-Launch creative 1 (Article)" in names[0]
+    assert chinese == english
