@@ -245,6 +245,8 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]], *, authoritative: bo
             except ClaimRefused as exc:
                 refused += 1
                 logger.info("unionid claim from a client key refused: %s", exc)
+                # The ingest write took the carried unionid as the person: put it back.
+                people.note_changed([user_id])
     return len(todo) - refused
 
 

@@ -40,6 +40,7 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.functions import Lower
 
 from campaigns.models import Campaign, Placement, SourceAlias
+from events.identity import unionid_pairs
 from events.models import Event, EventKey, FirstTouch, Identity
 from events.partitions import ensure_partitions
 from events.people import FIRST_TOUCH_COLUMNS, refresh_first_touches
@@ -83,8 +84,10 @@ def _insert_sql(batch: str) -> str:
     # keys in the same order (no deadlock). Events are inserted only for the keys this
     # statement claimed: the same key sent with another ts cannot slip into another month.
     # Look-ups as sent (campaign codes ignoring case): a placement's campaign fills in for a
-    # missing or unknown code. The person comes from the identity table (NULL when it is
-    # the user_id itself; events.people rewrites it when identities change).
+    # missing or unknown code. The person comes from the identity table, else from the
+    # unionid the row carries (the link made right after the insert will say the same for
+    # a new id, so the row is not written twice); NULL when it is the user_id itself.
+    # events.people rewrites it whenever a link disagrees.
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
@@ -93,7 +96,8 @@ def _insert_sql(batch: str) -> str:
         f"stored AS (INSERT INTO {events} (event_name, user_id, person_id, session_id, source, campaign_code, "
         "campaign_id, placement_id, app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, "
         "properties, ingest_key_id, received_at) "
-        "SELECT u.event_name, u.user_id, NULLIF(ident.person_id, u.user_id), u.session_id, "
+        f"SELECT u.event_name, u.user_id, NULLIF(COALESCE(ident.person_id, {_CARRIED_UNIONID}), u.user_id), "
+        "u.session_id, "
         "COALESCE(alias.canonical, u.source), "
         "COALESCE(NULLIF(u.campaign_code, ''), placement_campaign.code, ''), "
         "COALESCE(campaign.id, placement.campaign_id), placement.id, "
@@ -128,6 +132,13 @@ def _insert_sql(batch: str) -> str:
         f"ON CONFLICT (person) DO UPDATE SET {_EARLIER_TOUCH}) "
         "SELECT dedupe_key FROM stored"
     )
+
+
+# The unionid a row carries, as events.identity.unionid_pairs reads it.
+_CARRIED_UNIONID = (
+    "CASE WHEN jsonb_typeof(u.properties -> 'unionid') = 'string' "
+    "AND length(btrim(u.properties ->> 'unionid')) BETWEEN 1 AND 128 THEN btrim(u.properties ->> 'unionid') END"
+)
 
 
 def _earlier_touch() -> str:
@@ -282,7 +293,7 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
             campaign_code=campaign_code,
             campaign_id=campaign_id,
             placement_id=placement_id,
-            person_id=None if persons.get(row.user_id, row.user_id) == row.user_id else persons[row.user_id],
+            person_id=_person(row, persons),
             received_at=received_at,
         )
         events.append(Event(**fields))
@@ -291,6 +302,14 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
         # Recomputed from the people's events: simple, and the demo's people are few.
         refresh_first_touches({event.person_id or event.user_id for event in events})
     return {row.dedupe_key for row in fresh}
+
+
+def _person(row: CleanRow, persons: dict[str, str]) -> str | None:
+    """As the PostgreSQL write: the identity's person, else the carried unionid."""
+    person = persons.get(row.user_id) or unionid_pairs([{"user_id": row.user_id, "properties": row.properties}]).get(
+        row.user_id
+    )
+    return None if person in (None, row.user_id) else person
 
 
 def _lookups(rows: Sequence[CleanRow]):
