@@ -47,8 +47,11 @@ def same_person(person_id: str, *user_ids: str) -> None:
 def _rewrite_people(user_ids) -> None:
     # Rows written around the ingest and identity code: put the person on them (and the
     # first touches) as the person rewrite after a link does.
+    user_ids = set(user_ids)
     people.note_changed(user_ids)
     people.rewrite_pending_people()
+    persons = dict(Identity.objects.filter(user_id__in=user_ids).values_list("user_id", "person_id"))
+    people.refresh_first_touches({persons.get(user_id, user_id) for user_id in user_ids})
 
 
 def fetch_scans(scans: Sql) -> list[tuple]:
