@@ -29,7 +29,7 @@ def fill_people(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0017_measurements_have_no_currency'),
+        ('events', '0018_ingest_key_allowed_origins'),
     ]
 
     operations = [
