@@ -84,19 +84,20 @@ def _insert_sql(batch: str) -> str:
     # keys in the same order (no deadlock). Events are inserted only for the keys this
     # statement claimed: the same key sent with another ts cannot slip into another month.
     # Look-ups as sent (campaign codes ignoring case): a placement's campaign fills in for a
-    # missing or unknown code. The person comes from the identity table, else from the
-    # unionid the row carries (the link made right after the insert will say the same for
-    # a new id, so the row is not written twice); NULL when it is the user_id itself.
-    # events.people rewrites it whenever a link disagrees.
+    # missing or unknown code. The person comes from the identity table, else from a
+    # unionid the batch carries for that id (the link made right after the insert will say
+    # the same for a new id, so its rows are not written twice); NULL when it is the
+    # user_id itself. events.people rewrites it whenever a link disagrees.
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
+        f"carried AS (SELECT u.user_id, MIN({_CARRIED_UNIONID}) AS unionid FROM batch AS u GROUP BY u.user_id), "
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
         "SELECT left(dedupe_key, 32)::uuid, left(content_hash, 32)::uuid, ts FROM batch "
         "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key), "
         f"stored AS (INSERT INTO {events} (event_name, user_id, person_id, session_id, source, campaign_code, "
         "campaign_id, placement_id, app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, "
         "properties, ingest_key_id, received_at) "
-        f"SELECT u.event_name, u.user_id, NULLIF(COALESCE(ident.person_id, {_CARRIED_UNIONID}), u.user_id), "
+        "SELECT u.event_name, u.user_id, NULLIF(COALESCE(ident.person_id, carried.unionid), u.user_id), "
         "u.session_id, "
         "COALESCE(alias.canonical, u.source), "
         "COALESCE(NULLIF(u.campaign_code, ''), placement_campaign.code, ''), "
@@ -105,6 +106,7 @@ def _insert_sql(batch: str) -> str:
         "u.ingest_key_id, %s "
         "FROM batch AS u JOIN claimed ON claimed.dedupe_key = left(u.dedupe_key, 32)::uuid "
         f"LEFT JOIN {Identity._meta.db_table} AS ident ON ident.user_id = u.user_id "
+        "LEFT JOIN carried ON carried.user_id = u.user_id "
         # Codes match ignoring case (unique index on lower(code), campaigns.Campaign.Meta).
         f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON lower(campaign.code) = lower(u.campaign_code) "
         "AND u.campaign_code <> '' "
@@ -277,6 +279,10 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
     persons = dict(
         Identity.objects.filter(user_id__in={row.user_id for row in fresh}).values_list("user_id", "person_id")
     )
+    carried: dict[str, str] = {}
+    for row in rows:
+        for user_id, unionid in unionid_pairs([{"user_id": row.user_id, "properties": row.properties}]).items():
+            carried[user_id] = min(unionid, carried.get(user_id, unionid))
     events = []
     for row in fresh:
         campaign_id = campaigns.get(row.campaign_code.lower())
@@ -293,7 +299,7 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
             campaign_code=campaign_code,
             campaign_id=campaign_id,
             placement_id=placement_id,
-            person_id=_person(row, persons),
+            person_id=_person(row, persons, carried),
             received_at=received_at,
         )
         events.append(Event(**fields))
@@ -304,11 +310,9 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
     return {row.dedupe_key for row in fresh}
 
 
-def _person(row: CleanRow, persons: dict[str, str]) -> str | None:
-    """As the PostgreSQL write: the identity's person, else the carried unionid."""
-    person = persons.get(row.user_id) or unionid_pairs([{"user_id": row.user_id, "properties": row.properties}]).get(
-        row.user_id
-    )
+def _person(row: CleanRow, persons: dict[str, str], carried: dict[str, str]) -> str | None:
+    """As the PostgreSQL write: the identity's person, else a unionid the batch carries for the id."""
+    person = persons.get(row.user_id) or carried.get(row.user_id)
     return None if person in (None, row.user_id) else person
 
 

@@ -38,6 +38,17 @@ def test_ingest_writes_the_known_person_on_the_event_and_nothing_for_an_unknown_
 
 
 @pytest.mark.django_db
+def test_a_unionid_anywhere_in_the_batch_is_the_new_ids_person_at_insert_so_nothing_is_rewritten():
+    rows = [event("app_launch", "oMP_1"), event("page_view", "oMP_1", TS + timedelta(minutes=1), unionid="union-1")]
+
+    ingest_rows(rows, channel="test")
+    rewritten = rewrite_pending_people()
+
+    assert stored_people() == {"oMP_1": "union-1"}
+    assert rewritten.events == 0
+
+
+@pytest.mark.django_db
 def test_the_staged_batch_path_writes_the_person_too():
     Identity.objects.create(user_id="oMP_1", person_id="union-1")
     rows = [event("page_view", "oMP_1", TS + timedelta(seconds=i)) for i in range(150)]  # ≥ STAGING_THRESHOLD
