@@ -29,7 +29,7 @@ def fill_people(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0018_ingest_key_allowed_origins'),
+        ('events', '0019_import_runs'),
     ]
 
     operations = [
