@@ -23,7 +23,7 @@ def create_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0020_person_on_event_and_first_touch"),
+        ("events", "0021_person_on_event_and_first_touch"),
     ]
 
     operations = [

@@ -29,7 +29,7 @@ def fill_people(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0019_import_runs'),
+        ('events', '0020_translatable_names_and_help_texts'),
     ]
 
     operations = [
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='event',
             name='person_id',
-            field=models.CharField(blank=True, editable=False, max_length=128, null=True),
+            field=models.CharField(blank=True, editable=False, max_length=128, null=True, verbose_name='person id'),
         ),
         migrations.CreateModel(
             name='FirstTouch',
