@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import CharField, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from events import people
 from events.models import Event, Identity
 from wxanalytics.locks import advisory_xact_lock
 from wxanalytics.text import is_storable
@@ -112,8 +113,11 @@ def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, 
 
         losers = {person_of_user, person_of_other} - {winner}
         moved = 0
+        changed = set()
         if losers:
-            moved = Identity.objects.filter(person_id__in=losers).update(person_id=winner, updated_at=timezone.now())
+            losing = Identity.objects.filter(person_id__in=losers)
+            changed = set(losing.values_list("user_id", flat=True)) | losers
+            moved = losing.update(person_id=winner, updated_at=timezone.now())
 
         linked_by = Identity.LinkedBy.UNIONID if by_unionid else Identity.LinkedBy.ALIAS
         new_rows = [
@@ -124,6 +128,7 @@ def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, 
         if by_unionid and user_id in current:
             Identity.objects.filter(user_id=user_id).update(linked_by=linked_by)
         Identity.objects.bulk_create(new_rows)
+        people.note_changed(changed | {row.user_id for row in new_rows if row.user_id != winner})
     return LinkResult(person_id=winner, moved=moved, created=len(new_rows))
 
 
@@ -171,6 +176,7 @@ def claim(user_id: str, *, alias: str | None = None, unionid: str | None = None,
             user_id=new, person_id=person, app_id=(app_id or "")[:32] if new == user_id else "",
             linked_by=Identity.LinkedBy.ALIAS,
         )  # fmt: skip
+        people.note_changed([new])
         return LinkResult(person_id=person, moved=0, created=1)
 
 
@@ -226,6 +232,7 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]], *, authoritative: bo
             [Identity(user_id=u, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for u, union in simple.items()]
             + [Identity(user_id=union, person_id=union, linked_by=Identity.LinkedBy.UNIONID) for union in unionid_rows]
         )
+        people.note_changed(u for u, union in simple.items() if u != union)
         refused = 0
         for user_id, unionid in todo.items():
             if user_id in simple:
@@ -238,6 +245,8 @@ def link_unionids_from_rows(rows: Iterable[dict[str, Any]], *, authoritative: bo
             except ClaimRefused as exc:
                 refused += 1
                 logger.info("unionid claim from a client key refused: %s", exc)
+                # The ingest write took the carried unionid as the person: put it back.
+                people.note_changed([user_id])
     return len(todo) - refused
 
 
@@ -279,13 +288,10 @@ class PersonSQL:
 
 
 def person_sql(alias: str = "e", *, identity_alias: str | None = None) -> PersonSQL:
-    """`COALESCE(identity.person_id, e.user_id)` and the LEFT JOIN it needs, for report SQL."""
-    identity_alias = identity_alias or f"{alias}_identity"
-    for name in (alias, identity_alias):
+    """The person behind an event in report SQL: the person stored on the row
+    (events.people keeps it equal to COALESCE(identity.person_id, user_id)), so no join is
+    needed any more; `join` stays empty for the callers that still place it."""
+    for name in (alias, identity_alias or alias):
         if not _SQL_IDENTIFIER.match(name):
             raise ValueError(f"{name!r} is not a plain SQL identifier.")
-    table = connection.ops.quote_name(Identity._meta.db_table)
-    return PersonSQL(
-        join=f"LEFT JOIN {table} AS {identity_alias} ON {identity_alias}.user_id = {alias}.user_id",
-        expression=f"COALESCE({identity_alias}.person_id, {alias}.user_id)",
-    )
+    return PersonSQL(join="", expression=f"COALESCE({alias}.person_id, {alias}.user_id)")

@@ -212,7 +212,8 @@ class IngestKey(models.Model):
 
 
 class Event(models.Model):
-    """One thing that happened. Append-only: never updated after insert."""
+    """One thing that happened. Append-only: what was sent is never updated after insert;
+    only the derived `person_id` follows identity changes (events.people)."""
 
     # An event as it leaves the database (a person's export, the monthly archive): what
     # was sent and how it was resolved, without the internal keys (dedupe, content hash,
@@ -277,6 +278,13 @@ class Event(models.Model):
         blank=True,
         help_text=gettext_lazy("The WeChat appid the event came through."),
         verbose_name=gettext_lazy("app id"),
+    )
+    # The person behind user_id (events.people): written at ingest from the identity table
+    # and rewritten when identities change, so report queries read it from the row instead
+    # of joining the identity table. NULL when the person is user_id itself (most ids):
+    # nothing stored, and reports read COALESCE(person_id, user_id).
+    person_id = models.CharField(
+        max_length=128, null=True, blank=True, editable=False, verbose_name=gettext_lazy("person id")
     )
     page = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("page"))
     value = models.DecimalField(
@@ -507,6 +515,54 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.person_id}"
+
+
+class PersonChange(models.Model):
+    """An id whose person changed (a link or merge in events.identity) and whose events
+    still carry the old one. Written in the link's transaction, so no change is lost if the
+    queue is down; events.people.rewrite_pending_people works the list off in bounded
+    rounds and deletes each row once its events and first touches are rewritten."""
+
+    user_id = models.CharField(max_length=128, primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.user_id
+
+
+class FirstTouch(models.Model):
+    """Each person's first event ever, and their first event with a placement (cohorts and
+    attribution), kept up to date as events arrive (events.ingest.write) and through
+    identity changes (events.people): a report reads one row per person instead of
+    scanning all history for MIN(ts).
+
+    The columns are the first event's own facts as stored (ids, source, appid and the
+    creative and ad group it named); what they resolve to (a placement's campaign, a
+    creative's ad group) is looked up by the report, so editing a campaign or creative
+    needs no rewrite here. Ties at the same instant go to the lower event id, as in the
+    reports."""
+
+    person = models.CharField(max_length=128, primary_key=True)
+    ts = models.DateTimeField()
+    event_ref = models.BigIntegerField(help_text="The first event's id (ties at one instant go to the lower id).")
+    campaign_id = models.IntegerField(null=True, blank=True)
+    placement_id = models.IntegerField(null=True, blank=True)
+    source = models.CharField(max_length=64)
+    app_id = models.CharField(max_length=32)
+    creative_ref = models.TextField(null=True, blank=True, help_text="properties.creative_id, as sent.")
+    ad_group = models.TextField(null=True, blank=True, help_text="properties.ad_group, as sent.")
+    entry_ts = models.DateTimeField(null=True, blank=True, help_text="The first event with a placement.")
+    entry_ref = models.BigIntegerField(null=True, blank=True)
+    entry_placement_id = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Cohorts: the people first seen in a period.
+            models.Index(fields=["ts"], name="firsttouch_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} first seen {self.ts:%Y-%m-%d %H:%M}"
 
 
 class UnionidLookup(models.Model):

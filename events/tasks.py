@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
+from events import people
 from events.imports.runs import import_run_create, import_run_execute
 from events.partitions import ensure_partitions
 from events.privacy import retention, unfollow
@@ -103,3 +104,19 @@ def import_in_background(*, kind: str, upload, defaults: dict, user=None):
         run = import_run_create(kind=kind, upload=upload, defaults=defaults, user=user)
         run_import_task.delay_on_commit(run.pk)
     return run
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rewrite_people_task() -> int:
+    """Rewrite the person on the events (and the first touches) of ids whose person changed;
+    idempotent (a rerun finds the rows left), returns the events changed."""
+    result = people.rewrite_pending_people()
+    if result.ids:
+        logger.info(
+            "person rewrite: %d ids, %d events, %d first touches, %d snapshots stale",
+            result.ids,
+            result.events,
+            result.people,
+            result.stale_snapshots,
+        )
+    return result.events

@@ -65,6 +65,14 @@ SCHEDULE = [
         "ingest request waits on partition creation at a month boundary.",
     ),
     Entry(
+        "events: rewrite the person on events",
+        "events.tasks.rewrite_people_task",
+        minute="*/10",
+        expire_seconds=9 * 60,
+        description="Works off identity changes whose events still carry the old person (each link queues this "
+        "at once; the periodic run catches a change whose message was lost).",
+    ),
+    Entry(
         "events: link WeChat followers' unionids",
         "events.tasks.link_wechat_followers",
         minute="50",

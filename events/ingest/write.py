@@ -40,8 +40,10 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.functions import Lower
 
 from campaigns.models import Campaign, Placement, SourceAlias
-from events.models import Event, EventKey
+from events.identity import unionid_pairs
+from events.models import Event, EventKey, FirstTouch, Identity
 from events.partitions import ensure_partitions
+from events.people import FIRST_TOUCH_COLUMNS, refresh_first_touches
 
 from .dedupe import digest
 from .group_commit import GroupCommitter
@@ -77,32 +79,84 @@ GROUP_COMMIT_TIMEOUT_SECONDS = 30
 def _insert_sql(batch: str) -> str:
     keys = EventKey._meta.db_table
     events = Event._meta.db_table
+    touches = FirstTouch._meta.db_table
     # The batch arrives sorted by key and keeps that order, so overlapping writers lock
     # keys in the same order (no deadlock). Events are inserted only for the keys this
     # statement claimed: the same key sent with another ts cannot slip into another month.
     # Look-ups as sent (campaign codes ignoring case): a placement's campaign fills in for a
-    # missing or unknown code.
+    # missing or unknown code. The person comes from the identity table, else from a
+    # unionid the batch carries for that id (the link made right after the insert will say
+    # the same for a new id, so its rows are not written twice); NULL when it is the
+    # user_id itself. events.people rewrites it whenever a link disagrees.
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
+        f"carried AS (SELECT u.user_id, MIN({_CARRIED_UNIONID}) AS unionid FROM batch AS u GROUP BY u.user_id), "
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
         "SELECT left(dedupe_key, 32)::uuid, left(content_hash, 32)::uuid, ts FROM batch "
-        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key) "
-        f"INSERT INTO {events} (event_name, user_id, session_id, source, campaign_code, campaign_id, placement_id, "
-        "app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, properties, ingest_key_id, received_at) "
-        "SELECT u.event_name, u.user_id, u.session_id, COALESCE(alias.canonical, u.source), "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key), "
+        f"stored AS (INSERT INTO {events} (event_name, user_id, person_id, session_id, source, campaign_code, "
+        "campaign_id, placement_id, app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, "
+        "properties, ingest_key_id, received_at) "
+        "SELECT u.event_name, u.user_id, NULLIF(COALESCE(ident.person_id, carried.unionid), u.user_id), "
+        "u.session_id, "
+        "COALESCE(alias.canonical, u.source), "
         "COALESCE(NULLIF(u.campaign_code, ''), placement_campaign.code, ''), "
         "COALESCE(campaign.id, placement.campaign_id), placement.id, "
         "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
         "u.ingest_key_id, %s "
         "FROM batch AS u JOIN claimed ON claimed.dedupe_key = left(u.dedupe_key, 32)::uuid "
+        f"LEFT JOIN {Identity._meta.db_table} AS ident ON ident.user_id = u.user_id "
+        "LEFT JOIN carried ON carried.user_id = u.user_id "
         # Codes match ignoring case (unique index on lower(code), campaigns.Campaign.Meta).
         f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON lower(campaign.code) = lower(u.campaign_code) "
         "AND u.campaign_code <> '' "
         f"LEFT JOIN {Placement._meta.db_table} AS placement ON placement.scene = u.scene AND u.scene <> '' "
         f"LEFT JOIN {Campaign._meta.db_table} AS placement_campaign ON placement_campaign.id = placement.campaign_id "
         f"LEFT JOIN {SourceAlias._meta.db_table} AS alias ON alias.alias = u.source "
-        "RETURNING dedupe_key"
+        "RETURNING id, ts, COALESCE(person_id, user_id) AS p, campaign_id, placement_id, source, app_id, "
+        "properties, dedupe_key), "
+        # Each person's first touch (events.models.FirstTouch): the batch's earliest event and
+        # earliest event with a placement per person, written only where they come before
+        # what is stored (most events are later ones: a primary-key probe, no write, no
+        # lock). Persons in sorted order, so overlapping writers lock rows in one order.
+        "firsts AS (SELECT DISTINCT ON (p) p, ts, id, campaign_id, placement_id, source, app_id, "
+        "properties ->> 'creative_id' AS creative_ref, properties ->> 'ad_group' AS ad_group "
+        "FROM stored ORDER BY p, ts, id), "
+        "entries AS (SELECT DISTINCT ON (p) p, ts, id, placement_id FROM stored WHERE placement_id IS NOT NULL "
+        "ORDER BY p, ts, id), "
+        f"touched AS (INSERT INTO {touches} AS t ({FIRST_TOUCH_COLUMNS}) "
+        "SELECT f.p, f.ts, f.id, f.campaign_id, f.placement_id, f.source, f.app_id, f.creative_ref, f.ad_group, "
+        "en.ts, en.id, en.placement_id "
+        f"FROM firsts f LEFT JOIN entries en ON en.p = f.p LEFT JOIN {touches} ft ON ft.person = f.p "
+        "WHERE ft.person IS NULL OR (f.ts, f.id) < (ft.ts, ft.event_ref) "
+        "OR (en.p IS NOT NULL AND (ft.entry_ts IS NULL OR (en.ts, en.id) < (ft.entry_ts, ft.entry_ref))) "
+        "ORDER BY f.p "
+        f"ON CONFLICT (person) DO UPDATE SET {_EARLIER_TOUCH}) "
+        "SELECT dedupe_key FROM stored"
     )
+
+
+# The unionid a row carries, as events.identity.unionid_pairs reads it.
+_CARRIED_UNIONID = (
+    "CASE WHEN jsonb_typeof(u.properties -> 'unionid') = 'string' "
+    "AND length(btrim(u.properties ->> 'unionid')) BETWEEN 1 AND 128 THEN btrim(u.properties ->> 'unionid') END"
+)
+
+
+def _earlier_touch() -> str:
+    """The SET of the first-touch upsert: each half (first event, first event with a
+    placement) taken from the new row only where it is earlier than the stored one."""
+    first = "(EXCLUDED.ts, EXCLUDED.event_ref) < (t.ts, t.event_ref)"
+    entry = "EXCLUDED.entry_ts IS NOT NULL AND (t.entry_ts IS NULL OR (EXCLUDED.entry_ts, EXCLUDED.entry_ref) < (t.entry_ts, t.entry_ref))"
+    first_columns = ("ts", "event_ref", "campaign_id", "placement_id", "source", "app_id", "creative_ref", "ad_group")
+    entry_columns = ("entry_ts", "entry_ref", "entry_placement_id")
+    return ", ".join(
+        [f"{c} = CASE WHEN {first} THEN EXCLUDED.{c} ELSE t.{c} END" for c in first_columns]
+        + [f"{c} = CASE WHEN {entry} THEN EXCLUDED.{c} ELSE t.{c} END" for c in entry_columns]
+    )
+
+
+_EARLIER_TOUCH = _earlier_touch()
 
 
 _RECORD = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
@@ -222,6 +276,13 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
     taken = set(existing_hashes(row.dedupe_key for row in rows))
     fresh = [row for row in rows if row.dedupe_key not in taken]
     campaigns, placements, aliases = _lookups(fresh)
+    persons = dict(
+        Identity.objects.filter(user_id__in={row.user_id for row in fresh}).values_list("user_id", "person_id")
+    )
+    carried: dict[str, str] = {}
+    for row in rows:
+        for user_id, unionid in unionid_pairs([{"user_id": row.user_id, "properties": row.properties}]).items():
+            carried[user_id] = min(unionid, carried.get(user_id, unionid))
     events = []
     for row in fresh:
         campaign_id = campaigns.get(row.campaign_code.lower())
@@ -238,11 +299,21 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
             campaign_code=campaign_code,
             campaign_id=campaign_id,
             placement_id=placement_id,
+            person_id=_person(row, persons, carried),
             received_at=received_at,
         )
         events.append(Event(**fields))
-    Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+    with transaction.atomic():
+        Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+        # Recomputed from the people's events: simple, and the demo's people are few.
+        refresh_first_touches({event.person_id or event.user_id for event in events})
     return {row.dedupe_key for row in fresh}
+
+
+def _person(row: CleanRow, persons: dict[str, str], carried: dict[str, str]) -> str | None:
+    """As the PostgreSQL write: the identity's person, else a unionid the batch carries for the id."""
+    person = persons.get(row.user_id) or carried.get(row.user_id)
+    return None if person in (None, row.user_id) else person
 
 
 def _lookups(rows: Sequence[CleanRow]):

@@ -7,8 +7,8 @@ person half-way):
    dedupe keys of exactly those events erased (events_eventkey keeps the key's digest, no
    id, with dedupe.ERASED as content hash, so a client's retry stays a duplicate),
    collecting the local days the events fell on;
-3. delete their identity links, the rejected rows that mention any of their ids and the
-   follower unionid look-ups of their openids;
+3. delete their identity links, the rejected rows that mention any of their ids, the
+   follower unionid look-ups of their openids, their first touch and pending person changes;
 4. write the ErasureRecord (counts and keyed hashes of the ids);
 5. announce `person_erased` with those days: reports marks the snapshots that covered
    them stale (reports never gets edited numbers; it rebuilds).
@@ -22,6 +22,7 @@ from django.db.models.functions import TruncDate
 from django.dispatch import Signal
 from django.utils import timezone
 
+from events import people
 from events.identity import lock_merges
 from events.ingest.dedupe import ERASED
 from events.models import ErasureRecord, Event, EventKey
@@ -58,6 +59,7 @@ def erase_person(
         identities, _ = identities_of(person).delete()
         rejected, _ = rejected_rows_of(person).delete()
         lookups, _ = unionid_lookups_of(person).delete()
+        people.forget(person.ids)
         hashes = sorted({id_hash(value) for value in person.ids})
         if requested_by is not None and not requested_by_name:
             requested_by_name = requested_by.get_username()

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event, Identity, RejectedRow
 from events.partitions import month_bounds, month_of
+from events.people import refresh_first_touches
 
 from .hashing import PSEUDONYM_PREFIX, pseudonym
 
@@ -80,7 +81,12 @@ def apply_retention(*, now: datetime | None = None, months: int | None = None) -
     )
     for user_ids in _chunks(pending, CHUNK_SIZE):
         people += len(user_ids)
-        events += _pseudonymise(user_ids, cutoff=cutoff)
+        with transaction.atomic():
+            events += _pseudonymise(user_ids, cutoff=cutoff)
+            # Their old events now belong to the pseudonyms: both sides' first touches move.
+            persons = dict(Identity.objects.filter(user_id__in=user_ids).values_list("user_id", "person_id"))
+            touched = {persons.get(user_id, user_id) for user_id in user_ids}
+            refresh_first_touches(touched | {pseudonym(person) for person in touched})
     rejected, _ = RejectedRow.objects.filter(received_at__lt=cutoff).delete()
     return RetentionResult(cutoff=cutoff, people=people, events=events, rejected_rows=rejected)
 
@@ -114,7 +120,7 @@ def _pseudonymise(user_ids: list[str], *, cutoff: datetime) -> int:
             # One statement per chunk: users joined from two arrays (event_user_ts finds
             # their rows), sessions looked up in one jsonb object (a binary search each).
             cursor.execute(
-                f"UPDATE {table} AS e SET user_id = u.alias, "  # noqa: S608 (identifiers are ours)
+                f"UPDATE {table} AS e SET user_id = u.alias, person_id = NULL, "  # noqa: S608 (identifiers are ours)
                 "session_id = COALESCE(%(sessions)s::jsonb ->> e.session_id, e.session_id), "
                 "properties = e.properties - %(properties)s::text[] "
                 "FROM unnest(%(user_ids)s::text[], %(aliases)s::text[]) AS u(user_id, alias) "
@@ -137,7 +143,7 @@ def _pseudonymise(user_ids: list[str], *, cutoff: datetime) -> int:
                 "WHERE user_id = %s AND ts < %s",
                 [user_id, cutoff],
             )
-            changed += Event.objects.filter(user_id=user_id, ts__lt=cutoff).update(user_id=alias)
+            changed += Event.objects.filter(user_id=user_id, ts__lt=cutoff).update(user_id=alias, person_id=None)
         for session, alias in session_aliases.items():
             Event.objects.filter(session_id=session, ts__lt=cutoff).update(session_id=alias)
         return changed

@@ -25,12 +25,14 @@ from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlg
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import connection
+from django.db.models import Subquery
 from django.utils import timezone
 
 from events.ingest import IngestResult, ingest_rows
-from events.ingest.dedupe import dedupe_key
+from events.ingest.dedupe import dedupe_key, digest
 from events.ingest.validate import MAX_VALUE, CleanRow, clean_ts
-from events.models import Event, PayMerchant, RejectedRow
+from events.models import Event, EventKey, PayMerchant, RejectedRow
 from wxanalytics.text import snake_case, storable_text
 
 logger = logging.getLogger(__name__)
@@ -248,11 +250,13 @@ def _event_time(resource: dict[str, Any], notification: Notification) -> str:
 def _payment_of(transaction_id: str) -> dict[str, Any] | None:
     """The stored pay_success of a transaction, found through the unique dedupe key."""
     probe = CleanRow(event_name="pay_success", user_id="", ts=timezone.now(), event_id=transaction_id)
-    return (
-        Event.objects.filter(dedupe_key=dedupe_key(probe, scope=SOURCE, content=""), event_name="pay_success")
-        .values("user_id", "session_id", "campaign_code", "app_id")
-        .first()
-    )
+    key = dedupe_key(probe, scope=SOURCE, content="")
+    payments = Event.objects.filter(dedupe_key=key, event_name="pay_success")
+    if connection.vendor == "postgresql":
+        # The key table's primary key gives the payment's instant, and event_name_ts then
+        # finds the row: no index on events_event.dedupe_key (docs/scaling.md, "Storage").
+        payments = payments.filter(ts=Subquery(EventKey.objects.filter(dedupe_key=digest(key)).values("ts")[:1]))
+    return payments.values("user_id", "session_id", "campaign_code", "app_id").first()
 
 
 def _refund_row(resource: dict[str, Any], *, merchant: PayMerchant, notification: Notification) -> dict:

@@ -55,7 +55,7 @@ SCAN_EVENTS = (QR_SCAN, APP_LAUNCH, APP_SHOW)
 
 def scans_sql(period: Period, *, until: timedelta = timedelta()) -> Sql:
     """A derived table of the scans in [period.start, period.end + until), shaped like the
-    events table (id, event_name = 'qr_scan', user_id, ts, source, campaign_id,
+    events table (id, event_name = 'qr_scan', user_id, person_id, ts, source, campaign_id,
     placement_id, app_id, properties, value) plus `p`, the person, and `via`
     ('short_link', 'oa_code' or 'mp_code'). Use it where the events table would go:
     `FROM {scans} e`. Candidates up to SCAN_DEDUPE_SECONDS before the start are read so a
@@ -63,10 +63,10 @@ def scans_sql(period: Period, *, until: timedelta = timedelta()) -> Sql:
     who = person_of("e")
     return Sql(
         """(
-        SELECT c.id, {scan_literal} AS event_name, c.user_id, c.ts, c.source, c.campaign_id, c.placement_id,
+        SELECT c.id, {scan_literal} AS event_name, c.user_id, c.person_id, c.ts, c.source, c.campaign_id, c.placement_id,
                c.app_id, c.properties, c.value, c.p, c.via
         FROM (
-            SELECT e.id, e.user_id, e.ts, e.source, e.campaign_id, e.placement_id, e.app_id, e.properties,
+            SELECT e.id, e.user_id, e.person_id, e.ts, e.source, e.campaign_id, e.placement_id, e.app_id, e.properties,
                    e.value, {person} AS p,
                    CASE WHEN e.event_name <> %(scan_name)s THEN 'mp_code'
                         WHEN {via} = 'short_link' THEN 'short_link'

@@ -215,5 +215,11 @@ def mark_stale_for_days(days: Iterable[date], *, now: datetime | None = None) ->
     return Snapshot.objects.filter(covered, built_at__isnull=False, stale=False).update(stale=True, stale_since=now)
 
 
+def on_people_moved(sender, *, days: list[date], **kwargs) -> int:
+    """Events of these days changed person (an identity link; events.people announces it):
+    the snapshots that counted them are rebuilt. Returns how many became stale."""
+    return mark_stale_for_days(days)
+
+
 def latest_built(kind: str) -> Snapshot | None:
     return Snapshot.objects.filter(kind=kind, built_at__isnull=False).order_by("-period_start").first()

@@ -18,6 +18,7 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from campaigns.models import Campaign, Creative, Placement
+from events import people
 from events.ingest import ingest_rows
 from events.models import AdSpend, Event
 from tests.reports import reference as ref
@@ -347,6 +348,8 @@ def load(spec: dict, fixed: Fixed) -> ref.World:
 
     result = ingest_rows(rows, channel="api", source="prop")
     assert (result.accepted, result.rejected) == (len(rows), []), result.as_dict()
+    # What the worker does once the links commit: the events take their linked person.
+    people.rewrite_pending_people()
     ids = dict(Event.objects.filter(event_id__startswith=f"prop-{batch}-").values_list("event_id", "id"))
 
     events = [

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from events import people
 from events.models import Event, Identity
 from reports.metrics.sql import Sql
 
@@ -35,10 +36,22 @@ def event(name: str, user: str, ts: datetime, **fields) -> Event:
 
 def save(*events: Event) -> None:
     Event.objects.bulk_create(events)
+    _rewrite_people(event.user_id for event in events)
 
 
 def same_person(person_id: str, *user_ids: str) -> None:
     Identity.objects.bulk_create([Identity(user_id=u, person_id=person_id) for u in user_ids])
+    _rewrite_people(user_ids)
+
+
+def _rewrite_people(user_ids) -> None:
+    # Rows written around the ingest and identity code: put the person on them (and the
+    # first touches) as the person rewrite after a link does.
+    user_ids = set(user_ids)
+    people.note_changed(user_ids)
+    people.rewrite_pending_people()
+    persons = dict(Identity.objects.filter(user_id__in=user_ids).values_list("user_id", "person_id"))
+    people.refresh_first_touches({persons.get(user_id, user_id) for user_id in user_ids})
 
 
 def fetch_scans(scans: Sql) -> list[tuple]:

@@ -23,6 +23,7 @@ from campaigns.models import KPI, Campaign, Creative, Placement
 from events.demo import end_day, seed_events
 from events.identity import person_expression
 from events.models import AdSpend, Event, Identity
+from events.people import rewrite_pending_people
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
@@ -165,6 +166,8 @@ def world_from_database() -> ref.World:
 def demo(db):
     seed_definitions(seed=7)
     seed_events(days=21, users=120, seed=7, progress=False)
+    # What the worker does once the demo's links commit (the test's transaction never does).
+    rewrite_pending_people()
     last = end_day()
     week_day = last - timedelta(days=7)
     return Scope(

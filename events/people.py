@@ -1,0 +1,237 @@
+"""The person on the event and each person's first touch (docs/scaling.md, "The person on
+the event"; docs/metrics.md, "People").
+
+Reports count people, and a person is `COALESCE(identity.person_id, user_id)`. Joining the
+identity table in every report query made the builds grow faster than the data, and
+finding each person's first touch meant scanning all history, so both are stored:
+
+- `Event.person_id` is written by the ingest write from the identity table (NULL when the
+  person is the user_id itself), and rewritten here when identities change;
+- `FirstTouch` holds each person's first event and first event with a placement; the
+  ingest write keeps it up to date as events arrive, and it is recomputed here for the
+  people an identity change touches.
+
+An identity change (events.identity: a link, merge or accepted claim) records the ids
+whose person changed as `PersonChange` rows in its own transaction and asks for
+`rewrite_pending_people` once it commits. That works the list off in rounds of at most
+`IDS_PER_ROUND` ids, each round in one transaction with UPDATEs of at most
+`ROWS_PER_STATEMENT` events, and announces `people_moved` with the local days whose
+events changed person: reports marks the snapshots covering them stale (reports never
+gets edited numbers; it rebuilds). Until a change is worked off, reports count the ids'
+events under their old person, as a snapshot built before the link would.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.dispatch import Signal
+from kombu.exceptions import OperationalError as BrokerError
+
+from events.models import Event, FirstTouch, Identity, PersonChange
+
+logger = logging.getLogger(__name__)
+
+IDS_PER_ROUND = 500
+ROWS_PER_STATEMENT = 5000
+
+# Sent inside a rewrite round's transaction with `days` (sorted local dates whose events
+# changed person). Receivers return how many snapshots they marked stale. A signal,
+# because reports reads events and events must not import reports.
+people_moved = Signal()
+
+EVENTS = Event._meta.db_table
+IDENTITIES = Identity._meta.db_table
+FIRST_TOUCHES = FirstTouch._meta.db_table
+FIRST_TOUCH_COLUMNS = (
+    "person, ts, event_ref, campaign_id, placement_id, source, app_id, creative_ref, ad_group, "
+    "entry_ts, entry_ref, entry_placement_id"
+)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    ids: int = 0  # ids worked off
+    events: int = 0  # events whose person changed
+    people: int = 0  # first touches recomputed
+    stale_snapshots: int = 0
+
+
+def note_changed(user_ids: Iterable[str]) -> None:
+    """Record, in the caller's transaction, that these ids' person changed; their events
+    and first touches are rewritten after it commits. Ids whose person did not really
+    change cost one look-up each later, nothing else."""
+    rows = [PersonChange(user_id=user_id) for user_id in set(user_ids)]
+    if not rows:
+        return
+    PersonChange.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(partial(_ask_for_rewrite))
+
+
+def _ask_for_rewrite() -> None:
+    from events.tasks import rewrite_people_task
+
+    try:
+        rewrite_people_task.delay()
+    except BrokerError:
+        # The rows stay in PersonChange; the beat entry works them off when the queue is back.
+        logger.warning("person rewrite not queued (broker unavailable); the periodic run will do it")
+
+
+def rewrite_pending_people(
+    *, ids_per_round: int = IDS_PER_ROUND, rows_per_statement: int = ROWS_PER_STATEMENT
+) -> Rewrite:
+    """Work off every recorded person change, a bounded round at a time; returns totals.
+
+    Each round, in one transaction: claim up to `ids_per_round` ids (skipping ids another
+    worker holds), rewrite their events' person, recompute the first touches of every
+    person those events left or joined, mark the snapshots of the days touched stale, and
+    delete the claimed rows. A link that records one of the claimed ids meanwhile waits
+    for the round to commit and records it again, so it is redone with the new identity.
+    """
+    ids = events = people = stale = 0
+    while True:
+        with transaction.atomic():
+            claimed = _claim(ids_per_round)
+            if not claimed:
+                break
+            moved, days, persons = rewrite_events(claimed, rows_per_statement=rows_per_statement)
+            people += refresh_first_touches(persons)
+            if days:
+                responses = people_moved.send(sender=PersonChange, days=days)
+                stale += sum(count for _, count in responses if isinstance(count, int))
+            PersonChange.objects.filter(user_id__in=claimed).delete()
+        ids += len(claimed)
+        events += moved
+    return Rewrite(ids=ids, events=events, people=people, stale_snapshots=stale)
+
+
+def _claim(limit: int) -> list[str]:
+    pending = PersonChange.objects.order_by("user_id")
+    if connection.features.has_select_for_update_skip_locked:
+        pending = pending.select_for_update(skip_locked=True)
+    return list(pending.values_list("user_id", flat=True)[:limit])
+
+
+def rewrite_events(user_ids: Sequence[str], *, rows_per_statement: int = ROWS_PER_STATEMENT):
+    """Set the person of these ids' events from the identity table; returns (events
+    changed, sorted local days of those events, the persons they left or joined)."""
+    if connection.vendor != "postgresql":
+        return _rewrite_events_portable(user_ids)
+    moved, days, persons = 0, set(), set()
+    # Row by row through the parent table (each partition's event_user_ts finds the ids'
+    # rows), at most rows_per_statement per UPDATE, until no row carries an old person.
+    sql = (
+        f"WITH target AS (SELECT e.id, e.ts, e.user_id, e.person_id AS old, "  # noqa: S608 (identifiers are ours)
+        "NULLIF(i.person_id, e.user_id) AS new "
+        f"FROM {EVENTS} e LEFT JOIN {IDENTITIES} i ON i.user_id = e.user_id "
+        "WHERE e.user_id = ANY(%(ids)s) AND e.person_id IS DISTINCT FROM NULLIF(i.person_id, e.user_id) "
+        "LIMIT %(limit)s), "
+        f"moved AS (UPDATE {EVENTS} e SET person_id = t.new FROM target t WHERE e.id = t.id AND e.ts = t.ts "
+        "RETURNING t.ts, COALESCE(t.old, t.user_id) AS old, COALESCE(t.new, t.user_id) AS new) "
+        "SELECT (SELECT count(*) FROM moved), "
+        "ARRAY(SELECT DISTINCT (ts AT TIME ZONE %(zone)s)::date FROM moved), "
+        "ARRAY(SELECT old FROM moved UNION SELECT new FROM moved)"
+    )
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, {"ids": list(user_ids), "limit": rows_per_statement, "zone": settings.REPORTING_TZ.key})
+            count, round_days, round_persons = cursor.fetchone()
+            if not count:
+                break
+            moved += count
+            days.update(round_days)
+            persons.update(round_persons)
+    return moved, sorted(days), persons
+
+
+def _rewrite_events_portable(user_ids: Sequence[str]):
+    """The SQLite demo: one UPDATE per id (small data)."""
+    current = dict(Identity.objects.filter(user_id__in=user_ids).values_list("user_id", "person_id"))
+    moved, days, persons = 0, set(), set()
+    for user_id in user_ids:
+        new = current.get(user_id)
+        new = None if new == user_id else new
+        stale = Event.objects.filter(user_id=user_id).filter(
+            Q(person_id__isnull=False) if new is None else Q(person_id__isnull=True) | ~Q(person_id=new)
+        )
+        for day, old in (
+            stale.annotate(day=TruncDate("ts", tzinfo=settings.REPORTING_TZ), old=Coalesce("person_id", "user_id"))
+            .values_list("day", "old")
+            .distinct()
+        ):
+            days.add(day)
+            persons.add(old)
+        changed = stale.update(person_id=new)
+        if changed:
+            moved += changed
+            persons.add(new or user_id)
+    return moved, sorted(days), persons
+
+
+def _first_touch_select(users: str) -> str:
+    """SELECT of FIRST_TOUCH_COLUMNS computed from the events (of the ids `users` names,
+    an SQL condition on `e`), the person taken from the identity table."""
+    people = (
+        f"SELECT COALESCE(i.person_id, e.user_id) AS p, e.* FROM {EVENTS} e "  # noqa: S608 (ours)
+        f"LEFT JOIN {IDENTITIES} i ON i.user_id = e.user_id WHERE {users}"
+    )
+    ranked = "SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.p ORDER BY x.ts, x.id) AS rn FROM ({people}) x{where}"
+    creative, ad_group = _json_text("f.properties", "creative_id"), _json_text("f.properties", "ad_group")
+    return (
+        f"SELECT f.p, f.ts, f.id, f.campaign_id, f.placement_id, f.source, f.app_id, {creative}, {ad_group}, "  # noqa: S608 (ours)
+        "en.ts, en.id, en.placement_id "
+        f"FROM ({ranked.format(people=people, where='')}) f "
+        f"LEFT JOIN ({ranked.format(people=people, where=' WHERE x.placement_id IS NOT NULL')}) en "
+        "ON en.p = f.p AND en.rn = 1 WHERE f.rn = 1"
+    )
+
+
+def _json_text(column: str, key: str) -> str:
+    # By the database's own SQL, not connection.vendor: the write-path tests run the
+    # portable write on PostgreSQL by changing the vendor.
+    if connection.display_name == "SQLite":
+        return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
+    return f"({column} ->> '{key}')"
+
+
+def refresh_first_touches(persons: Iterable[str]) -> int:
+    """Recompute the first touches of these persons from their events (a person left with
+    no events loses the row); returns how many rows were written."""
+    persons = sorted(set(persons))
+    written = 0
+    for start in range(0, len(persons), IDS_PER_ROUND):
+        chunk = persons[start : start + IDS_PER_ROUND]
+        user_ids = sorted(
+            set(chunk) | set(Identity.objects.filter(person_id__in=chunk).values_list("user_id", flat=True))
+        )
+        FirstTouch.objects.filter(person__in=chunk).delete()
+        users = f"e.user_id IN ({', '.join(['%s'] * len(user_ids))})"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {FIRST_TOUCHES} ({FIRST_TOUCH_COLUMNS}) "  # noqa: S608 (ours)
+                f"SELECT * FROM ({_first_touch_select(users)}) t WHERE t.p IN ({', '.join(['%s'] * len(chunk))})",
+                [*user_ids, *user_ids, *chunk],
+            )
+            written += cursor.rowcount
+    return written
+
+
+def rebuild_first_touches() -> int:
+    """Recompute every first touch from all events (the migration's backfill; a repair)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {FIRST_TOUCHES}")  # noqa: S608 (ours)
+        cursor.execute(f"INSERT INTO {FIRST_TOUCHES} ({FIRST_TOUCH_COLUMNS}) {_first_touch_select('TRUE')}")
+        return cursor.rowcount
+
+
+def forget(user_ids: Iterable[str]) -> None:
+    """Drop the first touches and pending changes of erased ids (events.privacy.erase)."""
+    user_ids = list(user_ids)
+    FirstTouch.objects.filter(person__in=user_ids).delete()
+    PersonChange.objects.filter(user_id__in=user_ids).delete()
