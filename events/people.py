@@ -31,7 +31,6 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce, TruncDate
 from django.dispatch import Signal
-from kombu.exceptions import OperationalError as BrokerError
 
 from events.models import Event, FirstTouch, Identity, PersonChange
 
@@ -44,6 +43,9 @@ ROWS_PER_STATEMENT = 5000
 # changed person). Receivers return how many snapshots they marked stale. A signal,
 # because reports reads events and events must not import reports.
 people_moved = Signal()
+# Sent after the transaction that recorded person changes commits; events.tasks answers it by
+# queueing the rewrite (a signal, so this module never imports the tasks that call it).
+person_changes_recorded = Signal()
 
 EVENTS = Event._meta.db_table
 IDENTITIES = Identity._meta.db_table
@@ -70,17 +72,7 @@ def note_changed(user_ids: Iterable[str]) -> None:
     if not rows:
         return
     PersonChange.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(partial(_ask_for_rewrite))
-
-
-def _ask_for_rewrite() -> None:
-    from events.tasks import rewrite_people_task
-
-    try:
-        rewrite_people_task.delay()
-    except BrokerError:
-        # The rows stay in PersonChange; the beat entry works them off when the queue is back.
-        logger.warning("person rewrite not queued (broker unavailable); the periodic run will do it")
+    transaction.on_commit(partial(person_changes_recorded.send, sender=PersonChange))
 
 
 def rewrite_pending_people(

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
+from django.dispatch import receiver
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from campaigns.models import WeChatApp
 from campaigns.wechat_api import WeChatAPIError
@@ -120,3 +122,12 @@ def rewrite_people_task() -> int:
             result.stale_snapshots,
         )
     return result.events
+
+
+@receiver(people.person_changes_recorded, dispatch_uid="events.queue_person_rewrite")
+def queue_person_rewrite(sender, **kwargs) -> None:
+    try:
+        rewrite_people_task.delay()
+    except BrokerError:
+        # The rows stay in PersonChange; the beat entry works them off when the queue is back.
+        logger.warning("person rewrite not queued (broker unavailable); the periodic run will do it")

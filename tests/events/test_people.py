@@ -241,3 +241,22 @@ def test_a_late_event_earlier_than_the_stored_first_touch_replaces_it():
     ingest_rows([event("follow", "a", TS)], channel="test")
 
     assert FirstTouch.objects.get(person="a").ts == TS
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_link_queues_the_rewrite_and_a_real_worker_moves_the_events():
+    """No one calls the rewrite here: the link's commit sends person_changes_recorded, the
+    receiver in events.tasks queues the task, and a worker on the Redis broker runs it."""
+    from tests.worker import purged_broker, solo_worker, wait_until
+
+    purged_broker()
+    ingest_rows([event("page_view", "oMP_9"), event("page_view", "guest-9", TS + timedelta(minutes=1))], channel="t")
+    assert len({person or user_id for user_id, person in stored_people().items()}) == 2
+    with solo_worker("default") as lines:
+        identity.link("guest-9", alias="oMP_9")
+        wait_until(lambda: not PersonChange.objects.exists(), seconds=60, lines=lines)
+
+    people = {person or user_id for user_id, person in stored_people().items()}
+    assert people == {identity.person_of("oMP_9")} == {identity.person_of("guest-9")}
