@@ -49,7 +49,8 @@ if [ $# -eq 0 ] && [ -n "${DATABASE_URL:-}" ]; then
   sqlite_dir=$(mktemp -d)
   trap 'rm -rf "$sqlite_dir"; [ -z "$sqlite_pid" ] || kill "$sqlite_pid" 2>/dev/null || true' EXIT
   echo "make test: the whole suite on SQLite too, alongside (its output follows at the end)"
-  env -u CELERY_BROKER_URL DATABASE_URL="sqlite:///$sqlite_dir/test.sqlite3" TEST_ARTIFACTS_DIR=artifacts/sqlite \
+  mkdir -p artifacts/sqlite
+  env -u CELERY_BROKER_URL DATABASE_URL="sqlite:///$sqlite_dir/test.sqlite3" TEST_ARTIFACTS_DIR="$PWD/artifacts/sqlite" \
     $BIN/python -m pytest -rfE >"$sqlite_dir/pytest.log" 2>&1 &
   sqlite_pid=$!
 fi
