@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# `make test` gives its SQLite run, which runs alongside the PostgreSQL one, a folder of its
+# own (TEST_ARTIFACTS_DIR), so neither overwrites the other's screenshots.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or Path(__file__).resolve().parents[1] / "artifacts")
 
 # No sandbox (containers), no GPU, and nothing that reaches the network by itself.
 _ARGS = [

@@ -48,7 +48,8 @@ def test_the_demo_worker_and_beat_run_a_periodic_task_without_redis_and_stop_on_
         text=True,
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_pump, args=(demo.stdout, lines), daemon=True).start()
+    pump = threading.Thread(target=_pump, args=(demo.stdout, lines), daemon=True)
+    pump.start()
     output, started = [], time.monotonic()
     ran_after = None
     try:
@@ -70,7 +71,8 @@ def test_the_demo_worker_and_beat_run_a_periodic_task_without_redis_and_stop_on_
         except subprocess.TimeoutExpired:
             demo.kill()
             raise
-    time.sleep(0.5)
+    # The pump ends at end of output, once the demo and the worker and beat it started are gone.
+    pump.join(timeout=30)
     while not lines.empty():
         output.append(lines.get())
     text = "".join(output)
@@ -79,6 +81,7 @@ def test_the_demo_worker_and_beat_run_a_periodic_task_without_redis_and_stop_on_
     assert "filesystem broker" in text and "Ctrl-C stops all of it" in text  # the banner says so
     assert "Connected to filesystem://" in text  # the worker's broker: no Redis
     assert demo.returncode == 0, text[-2000:]
+    assert not pump.is_alive(), "a process the demo started outlived Ctrl-C and holds its output open"
     assert "demo stopped" in text
     assert PeriodicTask.objects.get(name=MARK_STALE).total_run_count >= 1  # beat recorded the run
 

@@ -1,7 +1,6 @@
 """K1: one to three active KPIs; a fourth is refused in admin and API with the reason."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -10,6 +9,7 @@ from django.urls import reverse
 
 from campaigns import services
 from campaigns.models import KPI
+from tests.faults.services import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +235,8 @@ def test_two_concurrent_activations_cannot_both_become_the_third():
 
     def other_session():
         try:
+            connection.ensure_connection()
+            outcome["pid"] = connection.connection.info.backend_pid
             services.kpi_save(_kpi("Concurrent"))
             outcome["result"] = "saved"
         except services.KPILimitExceeded:
@@ -246,9 +248,20 @@ def test_two_concurrent_activations_cannot_both_become_the_third():
         services.kpi_save(_kpi("Three"))  # holds the lock until this block commits
         thread = threading.Thread(target=other_session)
         thread.start()
-        time.sleep(0.5)
-        assert thread.is_alive()  # waiting on the lock, not counting stale rows
+        # Waiting on the lock, not counting stale rows.
+        wait_until(lambda: _waits_for_a_lock(outcome.get("pid")), 10, "the other session to wait for the lock")
+        assert thread.is_alive()
     thread.join(timeout=10)
 
     assert outcome["result"] == "refused"
     assert KPI.objects.filter(is_active=True).count() == 3
+
+
+def _waits_for_a_lock(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    # pg_locks, not pg_stat_activity: the latter is read once per transaction, and this polls
+    # from inside the transaction that holds the lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND NOT granted", [pid])
+        return cursor.fetchone() is not None

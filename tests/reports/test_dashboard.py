@@ -8,8 +8,6 @@ from reports.snapshots.charts import bar_chart, funnel_chart, line_chart, sectio
 from tests.browser import ARTIFACTS, chromium, logged_in_proxy, skip_without_chromium
 from tests.reports.snapshot_data import built
 
-pytestmark = pytest.mark.postgres
-
 FUNNEL = {
     "key": "funnel",
     "title": "Funnel",

@@ -17,8 +17,6 @@ from reports.snapshots.sections import Section
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import SHANGHAI, built
 
-pytestmark = pytest.mark.postgres
-
 NOW = datetime(2025, 11, 18, 9, 0, tzinfo=SHANGHAI)  # Tuesday after week 46
 SECTIONS = [
     {

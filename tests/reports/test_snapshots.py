@@ -23,9 +23,6 @@ from tests.reports.snapshot_data import (
     orders_kpi,
 )
 
-pytestmark = pytest.mark.postgres
-
-
 # --- periods -------------------------------------------------------------------------
 
 

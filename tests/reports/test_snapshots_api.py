@@ -4,8 +4,6 @@ from rest_framework.test import APIClient
 from reports.models import Snapshot
 from tests.reports.snapshot_data import built
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture
 def snapshots(db):

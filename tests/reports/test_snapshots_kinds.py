@@ -13,8 +13,6 @@ from reports.snapshots.ads_sections import campaign_signal
 from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import SHANGHAI
 
-pytestmark = pytest.mark.postgres
-
 
 def test_the_daily_health_check_flags_a_metric_far_from_its_7_day_average(db):
     day = date(2025, 11, 12)

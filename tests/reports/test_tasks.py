@@ -16,7 +16,6 @@ from tests.reports.metrics_data import at, event, save
 from tests.reports.snapshot_data import WEEK, built, ensure_funnel_plan
 from tests.worker import purged_broker, solo_worker, wait_until
 
-pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -73,6 +72,7 @@ def test_every_scheduled_and_routed_task_name_is_registered_where_a_worker_finds
     assert export_tasks.send_snapshot_mail_task.name == "reports.tasks.send_snapshot_mail_task"
 
 
+@pytest.mark.postgres  # the worker, another process, reads the test database through DATABASE_URL
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_real_worker_builds_a_snapshot_from_the_reports_queue(transactional_db):

@@ -1,0 +1,13 @@
+"""What one small batch's write costs in statements, per database, for the query-count guards."""
+
+from django.db import connection
+
+
+def write_statements(*, campaign: bool = False, placement: bool = False) -> int:
+    """One on PostgreSQL, where the look-ups are joins in the INSERT (events.ingest.write).
+    The portable write (SQLite) reads the keys already stored, then one read per look-up the
+    batch needs (campaign codes, placement scenes) and the source aliases, then inserts: a
+    fixed number per batch, never one per row."""
+    if connection.vendor == "postgresql":
+        return 1
+    return 3 + campaign + placement
