@@ -151,9 +151,7 @@ def test_a_run_is_seen_only_by_people_who_may_import_its_table(client, analyst, 
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.slow
-# Serialized rollback: a transactional test flushes the tables, and the role groups the
-# marketer needs come from a migration.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_imports_a_large_upload_while_the_page_polls(client, marketer, campaign, small_threshold):
     purged_broker()
     client.force_login(marketer)

@@ -245,7 +245,7 @@ def test_a_late_event_earlier_than_the_stored_first_touch_replaces_it():
 
 @pytest.mark.worker
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_link_queues_the_rewrite_and_a_real_worker_moves_the_events():
     """No one calls the rewrite here: the link's commit sends person_changes_recorded, the
     receiver in events.tasks queues the task, and a worker on the Redis broker runs it."""
