@@ -1,11 +1,11 @@
 from django import template
 
-from reports.localize import localize_text
+from wxanalytics.localize import localize_text
 
 register = template.Library()
 
 
 @register.filter
 def localized(text):
-    """{{ stored_snapshot_text|localized }}: see reports.localize."""
+    """{{ stored_english_text|localized }}: see wxanalytics.localize."""
     return localize_text(text)
