@@ -12,6 +12,8 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wxanalytics.localize import localize_errors
+
 from .csvstream import ImportFormatError
 from .services import UnknownImportKind, get_spec, import_csv
 from .specs import SPECS
@@ -126,4 +128,7 @@ class ImportView(APIView):
             summary = import_csv(kind, upload, defaults=defaults)
         except ImportFormatError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ImportSummarySerializer(summary.as_dict()).data)
+        answer = summary.as_dict()
+        for line in answer["rejected_lines"]:
+            line["errors"] = localize_errors(line["errors"])
+        return Response(ImportSummarySerializer(answer).data)

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events.models import RejectedRow
 from wxanalytics.text import storable_text
@@ -378,7 +379,11 @@ def replay_rejected_import(rejected: RejectedRow, *, user=None) -> bool:
                 rejected.replayed_by = user
                 rejected.save(update_fields=["status", "replayed_at", "replayed_by"])
                 return True
-            errors = summary.rejected_lines[0].errors if summary.rejected_lines else {"file": "has no data line."}
+            errors = (
+                summary.rejected_lines[0].errors
+                if summary.rejected_lines
+                else {"file": gettext_noop("has no data line.")}
+            )
         rejected.errors = errors
         rejected.save(update_fields=["errors"])
         return False
