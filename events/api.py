@@ -24,7 +24,7 @@ from events.ingest.origins import allow_origin, origin_refusal, preflight
 from events.ingest.parse import CSV_TYPES, LIMITS, MAX_BYTES, BodyError, check_declared_length, media_type, parse_body
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from events.models import RejectedRow
-from wxanalytics.localize import localize_errors, localize_text
+from wxanalytics.localize import localize_error, localize_errors
 from wxanalytics.security import client_address
 from wxanalytics.text import storable_text
 
@@ -75,7 +75,7 @@ _error_doc = inline_serializer("IngestError", {"error": serializers.CharField()}
 def _error(status: int, message: str, **headers) -> JsonResponse:
     # Body and origin errors are kept in English with the body; the answer is in the
     # request's language (docs/i18n.md, "Ingest errors").
-    return JsonResponse({"error": localize_text(message)}, status=status, headers=headers or None)
+    return JsonResponse({"error": localize_error(message)}, status=status, headers=headers or None)
 
 
 class EventIngestView(APIView):

@@ -17,7 +17,7 @@ from events import identity
 from events.ingest.keys import KeyRejected, authenticate, mark_used
 from events.ingest.origins import allow_origin, origin_refusal, preflight
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
-from wxanalytics.localize import localize_text
+from wxanalytics.localize import localize_error
 from wxanalytics.security import client_address
 
 
@@ -89,7 +89,7 @@ class IdentifyView(APIView):
         except RateLimited as exc:
             return Response({"error": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)})
         if refusal := origin_refusal(key, request):
-            return Response({"error": localize_text(refusal)}, status=403)
+            return Response({"error": localize_error(refusal)}, status=403)
         data = IdentifyInput(data=request.data)
         if not data.is_valid():  # answered here, not raised, so the answer gets the CORS headers
             return Response(data.errors, status=400)
@@ -100,9 +100,9 @@ class IdentifyView(APIView):
                 fields["user_id"], alias=fields.get("alias"), unionid=fields.get("unionid"), app_id=fields["app_id"]
             )
         except identity.ClaimRefused as exc:
-            return Response({"error": localize_text(str(exc))}, status=422)
+            return Response({"error": localize_error(str(exc))}, status=422)
         except identity.IdentityError as exc:
-            return Response({"error": localize_text(str(exc))}, status=400)
+            return Response({"error": localize_error(str(exc))}, status=400)
         mark_used(key)
         output = {"user_id": fields["user_id"], "person_id": result.person_id, "moved": result.moved}
         return Response(IdentifyOutput({**output, "created": result.created}).data)

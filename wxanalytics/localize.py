@@ -24,26 +24,27 @@ _SENTENCE_END = re.compile(r"(?<=[.;)])\s+")
 _CJK_END = ("。", "；", "：", "）", "！", "？")
 
 
-def localize_text(text):
+def localize_text(text, *, keep_names: bool = False):
     """`text` (stored English) in the active language; anything else is returned as is.
 
     Steps: the whole text as one msgid, or one msgid with values that hold no sentence
     end; else sentence by sentence, if every sentence translates; else one msgid whose
     values may hold whole sentences (a summary line that quotes the friction sentence).
-    Values are translated the same way."""
+    Values are translated the same way; with `keep_names`, a one-word value (a column,
+    field, event or type name the sender must write as it is) is shown as stored."""
     if not isinstance(text, str) or not text or _is_english():
         return text
-    whole = _translate(text, strict=True)
+    whole = _translate(text, strict=True, keep_names=keep_names)
     if whole is not None:
         return whole
-    pieces = _by_sentence(text)
+    pieces = _by_sentence(text, keep_names=keep_names)
     if pieces is not None:
         return pieces
-    loose = _translate(text, strict=False)
+    loose = _translate(text, strict=False, keep_names=keep_names)
     return text if loose is None else loose
 
 
-def _by_sentence(text: str) -> str | None:
+def _by_sentence(text: str, *, keep_names: bool) -> str | None:
     """The text translated in runs of whole sentences (longest runs first), or None when
     some sentence has no translation."""
     sentences = _SENTENCE_END.split(text)
@@ -52,7 +53,7 @@ def _by_sentence(text: str) -> str | None:
     pieces, start = [], 0
     while start < len(sentences):
         for end in range(len(sentences) - (start == 0), start, -1):
-            translated = _translate(" ".join(sentences[start:end]), strict=True)
+            translated = _translate(" ".join(sentences[start:end]), strict=True, keep_names=keep_names)
             if translated is not None:
                 pieces.append(translated)
                 start = end
@@ -70,14 +71,22 @@ def localize_errors(errors):
     the active language; the field names are the sender's and stay as they are."""
     if not isinstance(errors, dict):
         return errors
-    return {name: localize_text(why) for name, why in errors.items()}
+    return {name: localize_error(why) for name, why in errors.items()}
+
+
+def localize_error(text):
+    """A stored ingest or import error in the active language. Names inside it (the
+    `campaign` column, `list` as a type) stay as sent: "campaign" is also a msgid (活动),
+    but the sender must write the column as campaign. Our phrases used as values ("a
+    number", the request limits) have several words and are translated."""
+    return localize_text(text, keep_names=True)
 
 
 def _is_english() -> bool:
     return (get_language() or "en").startswith("en")
 
 
-def _translate(text: str, *, strict: bool) -> str | None:
+def _translate(text: str, *, strict: bool, keep_names: bool = False) -> str | None:
     translated = gettext(text)
     if translated != text:
         return translated
@@ -85,7 +94,10 @@ def _translate(text: str, *, strict: bool) -> str | None:
         match = pattern.fullmatch(text)
         if match:
             # Each value is shorter than the text (a msgid has words around its values).
-            values = {name: localize_text(value) for name, value in match.groupdict().items()}
+            values = {
+                name: value if keep_names and " " not in value else localize_text(value, keep_names=keep_names)
+                for name, value in match.groupdict().items()
+            }
             return gettext(msgid) % values
     return None
 

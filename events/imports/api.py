@@ -12,7 +12,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wxanalytics.localize import localize_errors
+from wxanalytics.localize import localize_error, localize_errors
 
 from .csvstream import ImportFormatError
 from .services import UnknownImportKind, get_spec, import_csv
@@ -127,7 +127,7 @@ class ImportView(APIView):
         try:
             summary = import_csv(kind, upload, defaults=defaults)
         except ImportFormatError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": localize_error(str(exc))}, status=status.HTTP_400_BAD_REQUEST)
         answer = summary.as_dict()
         for line in answer["rejected_lines"]:
             line["errors"] = localize_errors(line["errors"])

@@ -132,16 +132,23 @@ def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tu
         column, _ = match
         if column.name in found:
             raise ImportFormatError(
-                f"Columns {header[found[column.name][0]].strip()!r} and {written.strip()!r} both mean "
-                f"{column.name!r}; keep one."
+                gettext_noop("Columns %(first)s and %(second)s both mean %(column)s; keep one.")
+                % {
+                    "first": repr(header[found[column.name][0]].strip()),
+                    "second": repr(written.strip()),
+                    "column": repr(column.name),
+                }
             )
         found[column.name] = (index, written.strip())
 
     missing = [c.name for c in spec.columns if c.required and c.name not in found and c.name not in defaults]
     if missing:
         raise ImportFormatError(
-            f"Missing required column(s): {', '.join(missing)}. The header line has: "
-            f"{', '.join(h.strip() for h in header)}. See docs/imports.md for the accepted names."
+            gettext_noop(
+                "Missing required column(s): %(missing)s. The header line has: %(header)s. "
+                "See docs/imports.md for the accepted names."
+            )
+            % {"missing": ", ".join(missing), "header": ", ".join(h.strip() for h in header)}
         )
     positions = []
     transforms = {}
@@ -320,7 +327,10 @@ def import_csv(
     defaults = {name: value for name, value in (defaults or {}).items() if value not in (None, "")}
     unknown = set(defaults) - set(spec.file_defaults)
     if unknown:
-        raise ImportFormatError(f"{', '.join(sorted(unknown))} cannot be given for the whole file for {kind}.")
+        raise ImportFormatError(
+            gettext_noop("%(columns)s cannot be given for the whole file for %(kind)s.")
+            % {"columns": ", ".join(sorted(unknown)), "kind": kind}
+        )
     for name, value in list(defaults.items()):
         column = next(c for c in spec.columns if c.name == name)
         try:

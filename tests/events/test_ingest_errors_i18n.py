@@ -103,3 +103,21 @@ def test_an_import_summary_lists_bad_lines_in_the_readers_language(marketer, cam
 
     assert response.json()["rejected_lines"] == [{"line": 2, "errors": {"spend": "'-5' 是负数。"}}]
     assert RejectedRow.objects.get().errors == {"spend": "'-5' is negative."}
+
+
+def test_an_unreadable_import_file_is_answered_in_the_readers_language(marketer):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=marketer).key)
+
+    response = client.post(
+        "/api/v1/imports/ad_spend",
+        "date,spend\n2025-11-03,5\n",
+        content_type="text/csv",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert response.status_code == 400
+    # "campaign" is also a msgid (活动), but it names the column to add: it stays as sent.
+    assert response.json()["detail"] == (
+        "缺少必需的列：campaign。表头行中有：date, spend。可用的列名见 docs/imports.md。"
+    )

@@ -1,6 +1,6 @@
 from django import template
 
-from wxanalytics.localize import localize_text
+from wxanalytics.localize import localize_error, localize_text
 
 register = template.Library()
 
@@ -9,3 +9,9 @@ register = template.Library()
 def localized(text):
     """{{ stored_english_text|localized }}: see wxanalytics.localize."""
     return localize_text(text)
+
+
+@register.filter
+def localized_error(text):
+    """{{ stored_ingest_or_import_error|localized_error }}: names in it stay as sent."""
+    return localize_error(text)
