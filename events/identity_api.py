@@ -80,7 +80,9 @@ class IdentifyView(APIView):
         try:
             key = authenticate(request.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
-            return Response({"error": str(exc)}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'})
+            return Response(
+                {"error": localize_error(str(exc))}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'}
+            )
         return allow_origin(self.identify(request, key), key, request)
 
     def identify(self, request, key) -> Response:

@@ -121,3 +121,10 @@ def test_an_unreadable_import_file_is_answered_in_the_readers_language(marketer)
     assert response.json()["detail"] == (
         "缺少必需的列：campaign。表头行中有：date, spend。可用的列名见 docs/imports.md。"
     )
+
+
+def test_an_unknown_key_is_answered_in_the_senders_language(post_events):
+    response = post_events("[]", HTTP_AUTHORIZATION="Bearer wxa_not_a_key", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "未知的上报密钥。"}
