@@ -77,8 +77,8 @@ def localize_errors(errors):
 def localize_error(text):
     """A stored ingest or import error in the active language. Names inside it (the
     `campaign` column, `list` as a type) stay as sent: "campaign" is also a msgid (活动),
-    but the sender must write the column as campaign. Our phrases used as values ("a
-    number", the request limits) have several words and are translated."""
+    but the sender must write the column as campaign. Our phrases used as values (the
+    request limits) have several words and are translated."""
     return localize_text(text, keep_names=True)
 
 

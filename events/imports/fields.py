@@ -82,24 +82,21 @@ def _number_text(text: str) -> str:
     return text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "").strip()
 
 
-def _decimal(text: str, expected: str) -> Decimal:
-    """A finite decimal from spreadsheet text, or ValueError saying what was expected."""
+def _decimal(text: str, not_expected: str) -> Decimal:
+    """A finite decimal from spreadsheet text, or ValueError with `not_expected` (a msgid
+    with %(text)s): one whole sentence per parser, so a translation can word it freely."""
     try:
         number = Decimal(_number_text(text))
     except InvalidOperation:
-        raise ValueError(_not_expected(text, expected)) from None
+        raise ValueError(not_expected % {"text": repr(text)}) from None
     if not number.is_finite():
-        raise ValueError(_not_expected(text, expected))
+        raise ValueError(not_expected % {"text": repr(text)})
     return number
-
-
-def _not_expected(text: str, expected: str) -> str:
-    return gettext_noop("%(text)s is not %(expected)s.") % {"text": repr(text), "expected": expected}
 
 
 def parse_count(text: str) -> int:
     """A whole, non-negative number. `1,234` and `12.0` are fine; `12.5` and `-3` are not."""
-    number = _decimal(text, gettext_noop("a number"))
+    number = _decimal(text, gettext_noop("%(text)s is not a number."))
     if number != number.to_integral_value():
         raise ValueError(gettext_noop("%(text)s is not a whole number.") % {"text": repr(text)})
     if number < 0:
@@ -121,7 +118,7 @@ def parse_count_32(text: str) -> int:
 
 def parse_money(text: str) -> Decimal:
     """Yuan as a decimal, rounded to the fen: `1,234.5` → 1234.50. Never negative."""
-    number = _decimal(text, gettext_noop("an amount; write yuan like 1234.56"))
+    number = _decimal(text, gettext_noop("%(text)s is not an amount; write yuan like 1234.56."))
     if number < 0:
         raise ValueError(gettext_noop("%(text)s is negative.") % {"text": repr(text)})
     if number >= Decimal("1e12"):
