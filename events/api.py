@@ -10,6 +10,7 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -23,6 +24,7 @@ from events.ingest.origins import allow_origin, origin_refusal, preflight
 from events.ingest.parse import CSV_TYPES, LIMITS, MAX_BYTES, BodyError, check_declared_length, media_type, parse_body
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
 from events.models import RejectedRow
+from wxanalytics.localize import localize_error, localize_errors
 from wxanalytics.security import client_address
 from wxanalytics.text import storable_text
 
@@ -71,7 +73,9 @@ _error_doc = inline_serializer("IngestError", {"error": serializers.CharField()}
 
 
 def _error(status: int, message: str, **headers) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status, headers=headers or None)
+    # Body and origin errors are kept in English with the body; the answer is in the
+    # request's language (docs/i18n.md, "Ingest errors").
+    return JsonResponse({"error": localize_error(message)}, status=status, headers=headers or None)
 
 
 class EventIngestView(APIView):
@@ -150,7 +154,8 @@ class EventIngestView(APIView):
             logger.warning("event ingest: database unavailable", exc_info=True)
             return _error(
                 503,
-                f"The database is unavailable; nothing was stored. Retry in {RETRY_AFTER_SECONDS} s.",
+                gettext("The database is unavailable; nothing was stored. Retry in %(seconds)s s.")
+                % {"seconds": RETRY_AFTER_SECONDS},
                 **{"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
 
@@ -178,7 +183,11 @@ class EventIngestView(APIView):
             return _error(403, refusal)
         encoding = http.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding not in {"", "identity"}:
-            return _error(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed.")
+            return _error(
+                415,
+                gettext("Content-Encoding %(encoding)s is not supported; send the body uncompressed.")
+                % {"encoding": repr(encoding)},
+            )
         # Read the stream ourselves: request.body would stop at DATA_UPLOAD_MAX_MEMORY_SIZE
         # (2.5 MB), and our limit is 5 MB, checked on the bytes actually received.
         body = http.read(MAX_BYTES + 1)
@@ -189,8 +198,10 @@ class EventIngestView(APIView):
                 _keep_body(body, errors={"body": exc.message}, reason=RejectedRow.Reason.INVALID, key=key, http=http)
             return _error(exc.status, exc.message)
         mark_used(key)
-        result = ingest_rows(rows, channel=channel, ingest_key=key)
-        return JsonResponse(result.as_dict(), status=200)
+        answer = ingest_rows(rows, channel=channel, ingest_key=key).as_dict()
+        for rejected in answer["rejected"]:
+            rejected["errors"] = localize_errors(rejected["errors"])
+        return JsonResponse(answer, status=200)
 
 
 def _keep_body(body: bytes, *, errors: dict[str, str], reason: str, key, http: HttpRequest) -> None:

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import CharField, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events import people
 from events.models import Event, Identity
@@ -64,12 +65,14 @@ class LinkResult:
 def check_id(name: str, value: Any) -> str:
     """`value` stripped, or IdentityError naming `name` when it is not a usable id."""
     if not isinstance(value, str) or not value.strip():
-        raise IdentityError(f"{name} is required and must be a non-empty string.")
+        raise IdentityError(gettext_noop("%(name)s is required and must be a non-empty string.") % {"name": name})
     value = value.strip()
     if len(value) > MAX_ID_LENGTH:
-        raise IdentityError(f"{name} is longer than {MAX_ID_LENGTH} characters.")
+        raise IdentityError(
+            gettext_noop("%(name)s is longer than %(limit)s characters.") % {"name": name, "limit": MAX_ID_LENGTH}
+        )
     if not is_storable(value):
-        raise IdentityError(f"{name} contains a NUL character or invalid Unicode.")
+        raise IdentityError(gettext_noop("%(name)s contains a NUL character or invalid Unicode.") % {"name": name})
     return value
 
 
@@ -87,11 +90,11 @@ def link(user_id: str, *, alias: str | None = None, unionid: str | None = None, 
     """Record that `user_id` and `alias` (or `unionid`) belong to one person; merge groups if needed."""
     user_id = check_id("user_id", user_id)
     if (alias is None) == (unionid is None):
-        raise IdentityError("Send exactly one of alias or unionid.")
+        raise IdentityError(gettext_noop("Send exactly one of alias or unionid."))
     by_unionid = unionid is not None
     other = check_id("unionid" if by_unionid else "alias", unionid if by_unionid else alias)
     if other == user_id and not by_unionid:
-        raise IdentityError("alias must differ from user_id.")
+        raise IdentityError(gettext_noop("alias must differ from user_id."))
     app_id = (app_id or "")[:32]
 
     if by_unionid:
@@ -146,10 +149,10 @@ def claim(user_id: str, *, alias: str | None = None, unionid: str | None = None,
     """
     user_id = check_id("user_id", user_id)
     if (alias is None) == (unionid is None):
-        raise IdentityError("Send exactly one of alias or unionid.")
+        raise IdentityError(gettext_noop("Send exactly one of alias or unionid."))
     other = check_id("unionid" if unionid is not None else "alias", unionid if unionid is not None else alias)
     if other == user_id and unionid is None:
-        raise IdentityError("alias must differ from user_id.")
+        raise IdentityError(gettext_noop("alias must differ from user_id."))
     with transaction.atomic():
         lock_merges()
         current = dict(Identity.objects.filter(user_id__in={user_id, other}).values_list("user_id", "person_id"))
@@ -158,15 +161,24 @@ def claim(user_id: str, *, alias: str | None = None, unionid: str | None = None,
                 return LinkResult(person_id=other, moved=0, created=0)
             if user_id in current and _keyed_by_unionid(current[user_id]):
                 raise ClaimRefused(
-                    f"{user_id} already belongs to a person with a unionid; only a server key can change it."
+                    gettext_noop(
+                        "%(user_id)s already belongs to a person with a unionid; only a server key can change it."
+                    )
+                    % {"user_id": user_id}
                 )
             if current.get(other, other) != other:
-                raise ClaimRefused(f"{other} already belongs to another person; only a server key can merge them.")
+                raise ClaimRefused(
+                    gettext_noop("%(other)s already belongs to another person; only a server key can merge them.")
+                    % {"other": other}
+                )
             return link(user_id, unionid=other, app_id=app_id)
         if user_id in current and other in current:
             if current[user_id] == current[other]:
                 return LinkResult(person_id=current[user_id], moved=0, created=0)
-            raise ClaimRefused(f"{user_id} and {other} are two known people; only a server key can merge them.")
+            raise ClaimRefused(
+                gettext_noop("%(user_id)s and %(other)s are two known people; only a server key can merge them.")
+                % {"user_id": user_id, "other": other}
+            )
         if not current:
             return link(user_id, alias=other, app_id=app_id)
         # One id is known: the other joins its person, and no known id changes person.

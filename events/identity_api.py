@@ -17,6 +17,7 @@ from events import identity
 from events.ingest.keys import KeyRejected, authenticate, mark_used
 from events.ingest.origins import allow_origin, origin_refusal, preflight
 from events.ingest.ratelimit import RateLimited, check_ingest_rate, device_of
+from wxanalytics.localize import localize_error
 from wxanalytics.security import client_address
 
 
@@ -34,7 +35,7 @@ class IdentifyInput(serializers.Serializer):
         if ("alias" in attrs) == ("unionid" in attrs):
             raise serializers.ValidationError(_("Send exactly one of alias or unionid."))
         if attrs.get("alias") == attrs["user_id"]:
-            raise serializers.ValidationError({"alias": "must differ from user_id."})
+            raise serializers.ValidationError({"alias": _("must differ from user_id.")})
         return attrs
 
 
@@ -79,7 +80,9 @@ class IdentifyView(APIView):
         try:
             key = authenticate(request.META.get("HTTP_AUTHORIZATION"))
         except KeyRejected as exc:
-            return Response({"error": str(exc)}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'})
+            return Response(
+                {"error": localize_error(str(exc))}, status=401, headers={"WWW-Authenticate": 'Bearer realm="events"'}
+            )
         return allow_origin(self.identify(request, key), key, request)
 
     def identify(self, request, key) -> Response:
@@ -88,7 +91,7 @@ class IdentifyView(APIView):
         except RateLimited as exc:
             return Response({"error": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)})
         if refusal := origin_refusal(key, request):
-            return Response({"error": refusal}, status=403)
+            return Response({"error": localize_error(refusal)}, status=403)
         data = IdentifyInput(data=request.data)
         if not data.is_valid():  # answered here, not raised, so the answer gets the CORS headers
             return Response(data.errors, status=400)
@@ -99,9 +102,9 @@ class IdentifyView(APIView):
                 fields["user_id"], alias=fields.get("alias"), unionid=fields.get("unionid"), app_id=fields["app_id"]
             )
         except identity.ClaimRefused as exc:
-            return Response({"error": str(exc)}, status=422)
+            return Response({"error": localize_error(str(exc))}, status=422)
         except identity.IdentityError as exc:
-            return Response({"error": str(exc)}, status=400)
+            return Response({"error": localize_error(str(exc))}, status=400)
         mark_used(key)
         output = {"user_id": fields["user_id"], "person_id": result.person_id, "moved": result.moved}
         return Response(IdentifyOutput({**output, "created": result.created}).data)

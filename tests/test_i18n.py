@@ -15,7 +15,8 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 
-from reports.localize import localize_section, localize_text
+from reports.localize import localize_section
+from wxanalytics.localize import localize_text
 from wxanalytics.people import person_name
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -158,8 +158,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "wxanalytics.context_processors.time_zone",
             ],
-            # {% load people %} (person_name) in any template; wxanalytics is no app.
-            "libraries": {"people": "wxanalytics.templatetags.people"},
+            # {% load people %} (person_name) and {% load stored_text %} (|localized) in any
+            # template; wxanalytics is no app.
+            "libraries": {
+                "people": "wxanalytics.templatetags.people",
+                "stored_text": "wxanalytics.templatetags.stored_text",
+            },
         },
     },
 ]

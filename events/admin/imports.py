@@ -15,6 +15,7 @@ from events.imports import ImportFormatError, get_spec, import_csv, runs
 from events.imports.services import CHANNEL_PREFIX
 from events.models import AdSpend, ArticleStat, ImportRun, MiniProgramPageStat, OAUserSummary
 from events.tasks import import_in_background
+from wxanalytics.localize import localize_error
 
 # WeChat's getusersummary user_source codes (WECHAT.md §4.1), shown next to the code.
 USER_SOURCE_LABELS = {
@@ -116,7 +117,7 @@ class ImportCSVMixin:
                 try:
                     summary = import_csv(self.import_kind, form.cleaned_data["file"], defaults=defaults)
                 except ImportFormatError as exc:
-                    form.add_error("file", str(exc))
+                    form.add_error("file", localize_error(str(exc)))
                 else:
                     level = messages.WARNING if summary.rejected else messages.SUCCESS
                     self.message_user(request, str(summary), level)
@@ -171,7 +172,7 @@ class ImportCSVMixin:
                 "bytes_done": run.bytes_done,
                 "bytes_total": run.bytes_total,
                 "finished": run.is_finished,
-                "error": run.error,
+                "error": localize_error(run.error),
             }
         )
 

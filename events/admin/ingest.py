@@ -23,6 +23,7 @@ from events.ingest.keys import forget_keys
 from events.ingest.replay import ReplayRefused, replay_rejected
 from events.models import Event, IngestKey, RejectedRow
 from wxanalytics.audit import record_bulk_change
+from wxanalytics.localize import localize_errors
 from wxanalytics.readonly_admin import ReadOnlyAdminMixin
 from wxanalytics.replica import reading_reports
 from wxanalytics.text import snake_case
@@ -296,14 +297,16 @@ class RejectedRowAdmin(BigTableAdmin):
         elif not change:
             super().save_model(request, obj, form, change)
 
-    @admin.display(description="errors")
+    # Errors are stored in English (they are data, replayed and compared) and shown in the
+    # reader's language (docs/i18n.md, "Ingest errors").
+    @admin.display(description=_("errors"))
     def errors_shown(self, obj: RejectedRow) -> str:
-        text = "; ".join(f"{field}: {why}" for field, why in (obj.errors or {}).items())
+        text = "; ".join(f"{field}: {why}" for field, why in localize_errors(obj.errors or {}).items())
         return text if len(text) <= 120 else text[:119] + "…"
 
-    @admin.display(description="errors")
+    @admin.display(description=_("errors"))
     def errors_pretty(self, obj: RejectedRow) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.errors, indent=2, ensure_ascii=False))
+        return format_html("<pre>{}</pre>", json.dumps(localize_errors(obj.errors), indent=2, ensure_ascii=False))
 
     @admin.action(description=_("Replay selected rows through ingest"), permissions=["change"])
     def replay(self, request, queryset):

@@ -12,6 +12,8 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wxanalytics.localize import localize_error, localize_errors
+
 from .csvstream import ImportFormatError
 from .services import UnknownImportKind, get_spec, import_csv
 from .specs import SPECS
@@ -125,5 +127,8 @@ class ImportView(APIView):
         try:
             summary = import_csv(kind, upload, defaults=defaults)
         except ImportFormatError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ImportSummarySerializer(summary.as_dict()).data)
+            return Response({"detail": localize_error(str(exc))}, status=status.HTTP_400_BAD_REQUEST)
+        answer = summary.as_dict()
+        for line in answer["rejected_lines"]:
+            line["errors"] = localize_errors(line["errors"])
+        return Response(ImportSummarySerializer(answer).data)

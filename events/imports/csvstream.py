@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.utils.translation import gettext_noop
+
 READ_SIZE = 64 * 1024
 # Line ends: LF, CRLF, and CR alone (Excel's "CSV (Macintosh)" still writes those).
 _LINE_END = re.compile(r"(\r\n|\r|\n)")
@@ -83,8 +85,11 @@ class _Lines:
                 return decoder.decode(data, final)
             except UnicodeDecodeError:
                 raise ImportFormatError(
-                    f"The file is not valid {self.encoding} text after line {self.count}. "
-                    "Save it as UTF-8 CSV and upload it again."
+                    gettext_noop(
+                        "The file is not valid %(encoding)s text after line %(line)s. "
+                        "Save it as UTF-8 CSV and upload it again."
+                    )
+                    % {"encoding": self.encoding, "line": self.count}
                 ) from None
 
         for data in self._all_blocks():
@@ -141,7 +146,7 @@ def read_csv(
 def read_csv_blocks(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iterator[Record]]:
     """`read_csv` for a file whose first block was already read (to tell its shape)."""
     if not first.strip():
-        raise ImportFormatError("The file is empty: expected a header line and rows.")
+        raise ImportFormatError(gettext_noop("The file is empty: expected a header line and rows."))
     encoding = detect_encoding(first)
     lines = _Lines(rest, first, encoding)
 
@@ -150,7 +155,7 @@ def read_csv_blocks(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str
     lines.take()
     header = next(csv.reader([header_line], delimiter=delimiter), [])
     if not any(cell.strip() for cell in header):
-        raise ImportFormatError("The first line is empty: expected a header line naming the columns.")
+        raise ImportFormatError(gettext_noop("The first line is empty: expected a header line naming the columns."))
 
     def records() -> Iterator[Record]:
         reader = csv.reader(lines, delimiter=delimiter)

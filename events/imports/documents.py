@@ -17,6 +17,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from django.utils.translation import gettext_noop
+
 from . import csvstream
 from .csvstream import ImportFormatError, Record
 
@@ -46,8 +48,11 @@ def _read_all(first: bytes, rest: Iterator[bytes]) -> bytes:
         size += len(block)
         if size > MAX_DOCUMENT_BYTES:
             raise ImportFormatError(
-                f"JSON and Excel files are read whole and may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; "
-                "split the file or save it as CSV."
+                gettext_noop(
+                    "JSON and Excel files are read whole and may be at most %(megabytes)s MB; "
+                    "split the file or save it as CSV."
+                )
+                % {"megabytes": MAX_DOCUMENT_BYTES // (1024 * 1024)}
             )
         chunks.append(block)
     return b"".join(chunks)
@@ -87,13 +92,15 @@ def _flat_rows(document: dict[str, Any]) -> list[Any]:
     (getarticletotal). The innermost value wins when a name repeats."""
     if "errcode" in document and document["errcode"] not in (0, "0"):
         raise ImportFormatError(
-            f"This is an error answer from WeChat (errcode {document['errcode']}: {document.get('errmsg', '')}); "
-            "it has no statistics to import."
+            gettext_noop(
+                "This is an error answer from WeChat (errcode %(errcode)s: %(errmsg)s); it has no statistics to import."
+            )
+            % {"errcode": document["errcode"], "errmsg": document.get("errmsg", "")}
         )
     items = document.get("list")
     if not isinstance(items, list):
         raise ImportFormatError(
-            'A JSON file must be a datacube answer as WeChat returns it: an object with a "list" array.'
+            gettext_noop('A JSON file must be a datacube answer as WeChat returns it: an object with a "list" array.')
         )
     file_fields = {k: v for k, v in document.items() if k not in ENVELOPE_FIELDS and not isinstance(v, dict | list)}
     rows = []
@@ -116,11 +123,13 @@ def read_json(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
     try:
         document = json.loads(_read_all(first, rest).decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ImportFormatError(f"The file starts like JSON but is not valid JSON: {exc}.") from None
+        raise ImportFormatError(
+            gettext_noop("The file starts like JSON but is not valid JSON: %(problem)s.") % {"problem": exc}
+        ) from None
     except RecursionError:
-        raise ImportFormatError("The file starts like JSON but is nested too deeply to read.") from None
+        raise ImportFormatError(gettext_noop("The file starts like JSON but is nested too deeply to read.")) from None
     if not isinstance(document, dict):
-        raise ImportFormatError('A JSON file must be an object with a "list" array.')
+        raise ImportFormatError(gettext_noop('A JSON file must be an object with a "list" array.'))
     flat = _flat_rows(document)
     header: list[str] = []
     for row in flat:
@@ -128,7 +137,9 @@ def read_json(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
             header.extend(name for name in row if name not in header)
     if not header:
         raise ImportFormatError(
-            'The answer\'s "list" is empty: WeChat has no statistics for these dates, so nothing was imported.'
+            gettext_noop(
+                'The answer\'s "list" is empty: WeChat has no statistics for these dates, so nothing was imported.'
+            )
         )
     records = []
     for position, row in enumerate(flat, start=1):
@@ -153,7 +164,9 @@ def read_xlsx(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFormatError(f"Not a readable .xlsx workbook ({exc}). Save it as .xlsx or CSV.") from None
+        raise ImportFormatError(
+            gettext_noop("Not a readable .xlsx workbook (%(problem)s). Save it as .xlsx or CSV.") % {"problem": exc}
+        ) from None
     header: list[str] = []
     records: list[Record] = []
     try:
@@ -161,7 +174,10 @@ def read_xlsx(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
         for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS), start=1):
             if number > MAX_SHEET_ROWS:
                 raise ImportFormatError(
-                    f"The sheet has more than {MAX_SHEET_ROWS:,} rows; split it or save it as CSV (streamed, no limit)."
+                    gettext_noop(
+                        "The sheet has more than %(limit)s rows; split it or save it as CSV (streamed, no limit)."
+                    )
+                    % {"limit": f"{MAX_SHEET_ROWS:,}"}
                 )
             cells = [_cell_text(value) for value in values]
             while cells and not cells[-1]:
@@ -174,7 +190,7 @@ def read_xlsx(first: bytes, rest: Iterator[bytes]) -> tuple[list[str], str, Iter
     finally:
         workbook.close()
     if not header:
-        raise ImportFormatError("The first sheet has no header row naming the columns.")
+        raise ImportFormatError(gettext_noop("The first sheet has no header row naming the columns."))
     return header, _csv_line(header), iter(records)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 # Cells that mean "no value": the seed's schema writes `-`; exports write N/A or --.
 EMPTY_MARKERS = frozenset({"", "-", "--", "n/a", "na", "null", "none"})
@@ -64,11 +65,14 @@ def parse_date(text: str) -> dt.date:
         year, month, day = (int(part) for part in match.groups() if part is not None)
         value = dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD (or YYYYMMDD).") from None
+        raise ValueError(
+            gettext_noop("%(text)s is not a date; use YYYY-MM-DD (or YYYYMMDD).") % {"text": repr(text)}
+        ) from None
     today = timezone.now().astimezone(settings.REPORTING_TZ).date()
     if value > today:
         raise ValueError(
-            f"{value.isoformat()} is in the future (today is {today.isoformat()} in {settings.TIME_ZONE})."
+            gettext_noop("%(date)s is in the future (today is %(today)s in %(zone)s).")
+            % {"date": value.isoformat(), "today": today.isoformat(), "zone": settings.TIME_ZONE}
         )
     return value
 
@@ -78,26 +82,27 @@ def _number_text(text: str) -> str:
     return text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "").strip()
 
 
-def _decimal(text: str, expected: str) -> Decimal:
-    """A finite decimal from spreadsheet text, or ValueError saying what was expected."""
+def _decimal(text: str, not_expected: str) -> Decimal:
+    """A finite decimal from spreadsheet text, or ValueError with `not_expected` (a msgid
+    with %(text)s): one whole sentence per parser, so a translation can word it freely."""
     try:
         number = Decimal(_number_text(text))
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not {expected}.") from None
+        raise ValueError(not_expected % {"text": repr(text)}) from None
     if not number.is_finite():
-        raise ValueError(f"{text!r} is not {expected}.")
+        raise ValueError(not_expected % {"text": repr(text)})
     return number
 
 
 def parse_count(text: str) -> int:
     """A whole, non-negative number. `1,234` and `12.0` are fine; `12.5` and `-3` are not."""
-    number = _decimal(text, "a number")
+    number = _decimal(text, gettext_noop("%(text)s is not a number."))
     if number != number.to_integral_value():
-        raise ValueError(f"{text!r} is not a whole number.")
+        raise ValueError(gettext_noop("%(text)s is not a whole number.") % {"text": repr(text)})
     if number < 0:
-        raise ValueError(f"{text!r} is negative.")
+        raise ValueError(gettext_noop("%(text)s is negative.") % {"text": repr(text)})
     if number > MAX_COUNT:
-        raise ValueError(f"{text!r} is too large.")
+        raise ValueError(gettext_noop("%(text)s is too large.") % {"text": repr(text)})
     return int(number)
 
 
@@ -105,24 +110,26 @@ def parse_count_32(text: str) -> int:
     """A count stored in a 32-bit positive integer column."""
     value = parse_count(text)
     if value > 2_147_483_647:
-        raise ValueError(f"{text!r} is too large for this column (at most 2147483647).")
+        raise ValueError(
+            gettext_noop("%(text)s is too large for this column (at most 2147483647).") % {"text": repr(text)}
+        )
     return value
 
 
 def parse_money(text: str) -> Decimal:
     """Yuan as a decimal, rounded to the fen: `1,234.5` → 1234.50. Never negative."""
-    number = _decimal(text, "an amount; write yuan like 1234.56")
+    number = _decimal(text, gettext_noop("%(text)s is not an amount; write yuan like 1234.56."))
     if number < 0:
-        raise ValueError(f"{text!r} is negative.")
+        raise ValueError(gettext_noop("%(text)s is negative.") % {"text": repr(text)})
     if number >= Decimal("1e12"):
-        raise ValueError(f"{text!r} is too large.")
+        raise ValueError(gettext_noop("%(text)s is too large.") % {"text": repr(text)})
     return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def fen_to_yuan(value: Decimal) -> Decimal:
     """Tencent Ads' API reports money as integer fen (WECHAT.md §7)."""
     if value != value.to_integral_value():
-        raise ValueError(f"{value} fen is not a whole number of fen.")
+        raise ValueError(gettext_noop("%(value)s fen is not a whole number of fen.") % {"value": value})
     return (value / 100).quantize(CENT)
 
 
@@ -135,13 +142,13 @@ def parse_rate(text: str) -> Decimal:
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a rate; write 0.63 or 63%.") from None
+        raise ValueError(gettext_noop("%(text)s is not a rate; write 0.63 or 63%%.") % {"text": repr(text)}) from None
     if not number.is_finite():
-        raise ValueError(f"{text!r} is not a rate.")
+        raise ValueError(gettext_noop("%(text)s is not a rate.") % {"text": repr(text)})
     if percent:
         number = number / 100
     if not Decimal(0) <= number <= Decimal(1):
-        raise ValueError(f"{text!r} is not between 0 and 1 (or 0% and 100%).")
+        raise ValueError(gettext_noop("%(text)s is not between 0 and 1 (or 0%% and 100%%).") % {"text": repr(text)})
     return number.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
@@ -151,18 +158,21 @@ def parse_seconds(text: str) -> Decimal:
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number of seconds.") from None
+        raise ValueError(gettext_noop("%(text)s is not a number of seconds.") % {"text": repr(text)}) from None
     if not number.is_finite() or number < 0:
-        raise ValueError(f"{text!r} is not a non-negative number of seconds.")
+        raise ValueError(gettext_noop("%(text)s is not a non-negative number of seconds.") % {"text": repr(text)})
     if number >= Decimal("1e8"):
-        raise ValueError(f"{text!r} is too large.")
+        raise ValueError(gettext_noop("%(text)s is too large.") % {"text": repr(text)})
     return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def text_parser(max_length: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if len(text) > max_length:
-            raise ValueError(f"is {len(text)} characters long; at most {max_length}.")
+            raise ValueError(
+                gettext_noop("is %(length)s characters long; at most %(limit)s.")
+                % {"length": len(text), "limit": max_length}
+            )
         return text
 
     return parse
@@ -173,5 +183,8 @@ APP_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 def parse_app_id(text: str) -> str:
     if not APP_ID.match(text):
-        raise ValueError(f"{text!r} is not a WeChat appid (letters and digits, at most 32, e.g. wx1234567890abcdef).")
+        raise ValueError(
+            gettext_noop("%(text)s is not a WeChat appid (letters and digits, at most 32, e.g. wx1234567890abcdef).")
+            % {"text": repr(text)}
+        )
     return text

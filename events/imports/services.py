@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events.models import RejectedRow
 from wxanalytics.text import storable_text
@@ -131,16 +132,23 @@ def _layout(spec: ImportSpec, header: list[str], defaults: dict[str, Any]) -> tu
         column, _ = match
         if column.name in found:
             raise ImportFormatError(
-                f"Columns {header[found[column.name][0]].strip()!r} and {written.strip()!r} both mean "
-                f"{column.name!r}; keep one."
+                gettext_noop("Columns %(first)s and %(second)s both mean %(column)s; keep one.")
+                % {
+                    "first": repr(header[found[column.name][0]].strip()),
+                    "second": repr(written.strip()),
+                    "column": repr(column.name),
+                }
             )
         found[column.name] = (index, written.strip())
 
     missing = [c.name for c in spec.columns if c.required and c.name not in found and c.name not in defaults]
     if missing:
         raise ImportFormatError(
-            f"Missing required column(s): {', '.join(missing)}. The header line has: "
-            f"{', '.join(h.strip() for h in header)}. See docs/imports.md for the accepted names."
+            gettext_noop(
+                "Missing required column(s): %(missing)s. The header line has: %(header)s. "
+                "See docs/imports.md for the accepted names."
+            )
+            % {"missing": ", ".join(missing), "header": ", ".join(h.strip() for h in header)}
         )
     positions = []
     transforms = {}
@@ -319,7 +327,10 @@ def import_csv(
     defaults = {name: value for name, value in (defaults or {}).items() if value not in (None, "")}
     unknown = set(defaults) - set(spec.file_defaults)
     if unknown:
-        raise ImportFormatError(f"{', '.join(sorted(unknown))} cannot be given for the whole file for {kind}.")
+        raise ImportFormatError(
+            gettext_noop("%(columns)s cannot be given for the whole file for %(kind)s.")
+            % {"columns": ", ".join(sorted(unknown)), "kind": kind}
+        )
     for name, value in list(defaults.items()):
         column = next(c for c in spec.columns if c.name == name)
         try:
@@ -378,7 +389,11 @@ def replay_rejected_import(rejected: RejectedRow, *, user=None) -> bool:
                 rejected.replayed_by = user
                 rejected.save(update_fields=["status", "replayed_at", "replayed_by"])
                 return True
-            errors = summary.rejected_lines[0].errors if summary.rejected_lines else {"file": "has no data line."}
+            errors = (
+                summary.rejected_lines[0].errors
+                if summary.rejected_lines
+                else {"file": gettext_noop("has no data line.")}
+            )
         rejected.errors = errors
         rejected.save(update_fields=["errors"])
         return False

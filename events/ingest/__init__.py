@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events.identity import link_unionids_from_rows
 from events.models import RejectedRow
@@ -31,7 +32,7 @@ from .trust import client_policy, client_refusal
 from .validate import CleanRow, validate_row
 from .write import existing_hashes, insert_events
 
-CONFLICT_MESSAGE = "was already used for a different payload; kept for review, not stored."
+CONFLICT_MESSAGE = gettext_noop("was already used for a different payload; kept for review, not stored.")
 
 
 @dataclass

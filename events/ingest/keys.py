@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events.models import IngestKey
 from wxanalytics.process_cache import ProcessCache
@@ -20,20 +21,23 @@ class KeyRejected(Exception):
 
 def authenticate(authorization: str | None) -> IngestKey:
     if not authorization:
-        raise KeyRejected("Missing Authorization header; send 'Authorization: Bearer <ingest key>'.")
+        raise KeyRejected(gettext_noop("Missing Authorization header; send 'Authorization: Bearer <ingest key>'."))
     scheme, _, raw_key = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not raw_key.strip():
-        raise KeyRejected("The Authorization header must be 'Bearer <ingest key>'.")
+        raise KeyRejected(gettext_noop("The Authorization header must be 'Bearer <ingest key>'."))
     # Looked up by hash: the raw key is never compared, so no timing side channel.
     key_hash = IngestKey.hash_key(raw_key.strip())
     key = _recent_keys.get(key_hash)
     if key is None:
         key = IngestKey.objects.filter(key_hash=key_hash).first()
         if key is None:
-            raise KeyRejected("Unknown ingest key.")
+            raise KeyRejected(gettext_noop("Unknown ingest key."))
         _recent_keys.put(key_hash, key)
     if not key.is_active:
-        raise KeyRejected(f"This ingest key ({key.prefix}…) was revoked on {key.revoked_at:%Y-%m-%d}.")
+        raise KeyRejected(
+            gettext_noop("This ingest key (%(prefix)s…) was revoked on %(date)s.")
+            % {"prefix": key.prefix, "date": f"{key.revoked_at:%Y-%m-%d}"}
+        )
     return key
 
 

@@ -18,6 +18,7 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from events.models import IngestKey
 from wxanalytics.process_cache import ProcessCache
@@ -77,11 +78,12 @@ def preflight(request: HttpRequest) -> HttpResponse | None:
 
 
 def origin_refusal(key: IngestKey, request: HttpRequest) -> str | None:
-    """Why this key may not be used from the request's origin, or None if it may."""
+    """Why this key may not be used from the request's origin, or None if it may. In English:
+    it is kept with the refused body and translated when shown (docs/i18n.md)."""
     origin = request_origin(request)
     if key.allows_origin(origin):
         return None
-    return _(
+    return gettext_noop(
         "This ingest key (%(prefix)s…) may be used only from %(allowed)s; this request came from %(origin)s. "
         "Add the origin to the key's allowed origins if the page is yours."
     ) % {"prefix": key.prefix, "allowed": ", ".join(sorted(key.origins)), "origin": origin}

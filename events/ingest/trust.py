@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.models import EventDefinition, SourceAlias
 from events.models import SERVER_SOURCE_PREFIX, SERVER_SOURCES, is_server_source
@@ -50,15 +50,16 @@ def is_server_only_event(name: str, policy: ClientPolicy) -> bool:
 
 
 def client_refusal(row: CleanRow, policy: ClientPolicy) -> dict[str, str] | None:
-    """Why a client key may not write this row ({field: why}), or None if it may."""
+    """Why a client key may not write this row ({field: why}), or None if it may. In English:
+    the reasons are kept with the rejected row and translated when shown (docs/i18n.md)."""
     errors = {}
     if is_server_only_event(row.event_name, policy):
-        errors["event_name"] = _(
+        errors["event_name"] = gettext_noop(
             "%(name)s is a server-only event: send it from your server with a server key "
             "(WeChat Pay notifications record payments themselves)."
         ) % {"name": row.event_name}
     if row.source and (is_server_source(row.source) or row.source in policy.server_source_aliases):
-        errors["source"] = _(
+        errors["source"] = gettext_noop(
             "%(source)s is written only by wxanalytics itself (WeChat Pay, Official Account push, "
             "short links, imports); a client key cannot claim it."
         ) % {"source": row.source}

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from wxanalytics.text import SNAKE_CASE, is_valid_unicode, snake_case
 
@@ -103,25 +104,31 @@ def clean_text(name: str, raw: Any) -> str:
     elif isinstance(raw, int) and not isinstance(raw, bool):
         text = str(raw)
     else:
-        raise ValueError(f"must be text, got {type(raw).__name__}.")
+        raise ValueError(gettext_noop("must be text, got %(type)s.") % {"type": type(raw).__name__})
     limit = MAX_LENGTH[name]
     if len(text) > limit:
-        raise ValueError(f"is {len(text):,} characters long; at most {limit} allowed.")
+        raise ValueError(
+            gettext_noop("is %(length)s characters long; at most %(limit)s allowed.")
+            % {"length": f"{len(text):,}", "limit": limit}
+        )
     if "\x00" in text:
-        raise ValueError("contains a NUL character.")
+        raise ValueError(gettext_noop("contains a NUL character."))
     if not text.isascii() and not is_valid_unicode(text):
-        raise ValueError("contains invalid Unicode (a lone surrogate).")
+        raise ValueError(gettext_noop("contains invalid Unicode (a lone surrogate)."))
     return text
 
 
 def clean_event_name(raw: Any) -> str:
     text = clean_text("event_name", raw)
     if not text:
-        raise ValueError("is required.")
+        raise ValueError(gettext_noop("is required."))
     name = _normalised_event_name(text)
     if name is None:
         raise ValueError(
-            f"{text!r} does not make a lower snake case name (letters, digits, '_', starting with a letter)."
+            gettext_noop(
+                "%(text)s does not make a lower snake case name (letters, digits, '_', starting with a letter)."
+            )
+            % {"text": repr(text)}
         )
     return name
 
@@ -135,29 +142,38 @@ def _normalised_event_name(text: str) -> str | None:
 
 def clean_ts(raw: Any, *, now: datetime) -> datetime:
     if is_empty(raw):
-        raise ValueError("is required.")
+        raise ValueError(gettext_noop("is required."))
     if isinstance(raw, datetime):
         moment = raw
     elif isinstance(raw, str):
         text = raw.strip()
         if len(text) > 40:
-            raise ValueError("is too long for a timestamp.")
+            raise ValueError(gettext_noop("is too long for a timestamp."))
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-11-01T10:15:23Z).") from None
+            raise ValueError(
+                gettext_noop("%(text)s is not an ISO 8601 timestamp (e.g. 2025-11-01T10:15:23Z).")
+                % {"text": repr(text)}
+            ) from None
     else:
-        raise ValueError(f"must be an ISO 8601 string, got {type(raw).__name__}.")
+        raise ValueError(gettext_noop("must be an ISO 8601 string, got %(type)s.") % {"type": type(raw).__name__})
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("has no time zone; add Z or an offset such as +08:00.")
+        raise ValueError(gettext_noop("has no time zone; add Z or an offset such as +08:00."))
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{raw!s:.40} is out of range (the year 9999 with a negative offset).") from None
+        raise ValueError(
+            gettext_noop("%(value)s is out of range (the year 9999 with a negative offset).")
+            % {"value": f"{raw!s:.40}"}
+        ) from None
     if moment > now + MAX_FUTURE:
-        raise ValueError(f"is more than a day in the future (server time {now:%Y-%m-%dT%H:%M:%SZ}).")
+        raise ValueError(
+            gettext_noop("is more than a day in the future (server time %(now)s).")
+            % {"now": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+        )
     if moment < EARLIEST_TS:
-        raise ValueError("is before 2000-01-01; check the clock or the unit.")
+        raise ValueError(gettext_noop("is before 2000-01-01; check the clock or the unit."))
     return moment
 
 
@@ -165,24 +181,26 @@ def clean_value(raw: Any) -> Decimal | None:
     if is_empty(raw):
         return None
     if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise ValueError(f"must be a decimal number, got {type(raw).__name__}.")
+        raise ValueError(gettext_noop("must be a decimal number, got %(type)s.") % {"type": type(raw).__name__})
     if isinstance(raw, float) and not math.isfinite(raw):
-        raise ValueError("must be a finite number.")
+        raise ValueError(gettext_noop("must be a finite number."))
     text = str(raw).strip()
     if len(text) > 40:
-        raise ValueError("is too long for a number.")
+        raise ValueError(gettext_noop("is too long for a number."))
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal number (use a dot, e.g. 199.00).") from None
+        raise ValueError(
+            gettext_noop("%(text)s is not a decimal number (use a dot, e.g. 199.00).") % {"text": repr(text)}
+        ) from None
     if not value.is_finite():
-        raise ValueError("must be a finite number.")
+        raise ValueError(gettext_noop("must be a finite number."))
     if value < 0:
-        raise ValueError("must not be negative (send refunds as refund events with a positive value).")
+        raise ValueError(gettext_noop("must not be negative (send refunds as refund events with a positive value)."))
     if value > MAX_VALUE:
-        raise ValueError(f"is larger than {MAX_VALUE:,}.")
+        raise ValueError(gettext_noop("is larger than %(limit)s.") % {"limit": f"{MAX_VALUE:,}"})
     if value != value.quantize(Decimal("0.01")):
-        raise ValueError("has more than 2 decimal places.")
+        raise ValueError(gettext_noop("has more than 2 decimal places."))
     return value.quantize(Decimal("0.01"))
 
 
@@ -194,16 +212,21 @@ MEASUREMENT_EVENTS = frozenset({"page_load_time"})
 def clean_currency(raw: Any, *, has_value: bool, event_name: str | None = None) -> str:
     if event_name in MEASUREMENT_EVENTS:
         if not is_empty(raw):
-            raise ValueError(f"{event_name}'s value is a measurement, not money: send it without a currency.")
+            raise ValueError(
+                gettext_noop("%(event)s's value is a measurement, not money: send it without a currency.")
+                % {"event": event_name}
+            )
         return ""
     if is_empty(raw):
         return settings.DEFAULT_CURRENCY if has_value else ""
     if not isinstance(raw, str):
-        raise ValueError("must be a 3-letter ISO 4217 code such as CNY.")
+        raise ValueError(gettext_noop("must be a 3-letter ISO 4217 code such as CNY."))
     text = raw.strip().upper()
     if text not in ISO_4217:
         shown = text if len(text) <= 10 else text[:10] + "…"
-        raise ValueError(f"{shown!r} is not an ISO 4217 currency code (e.g. CNY, USD).")
+        raise ValueError(
+            gettext_noop("%(code)s is not an ISO 4217 currency code (e.g. CNY, USD).") % {"code": repr(shown)}
+        )
     return text
 
 
@@ -213,16 +236,24 @@ def clean_properties(raw: Any) -> dict:
     if isinstance(raw, str):
         # A CSV `properties` column carries the object as JSON text.
         if len(raw) > MAX_PROPERTIES_CHARS:
-            raise ValueError(f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON.")
+            raise ValueError(_too_large())
         try:
             raw = json.loads(raw)
         except RecursionError:
-            raise ValueError(f"are nested more than {MAX_PROPERTIES_DEPTH} levels deep.") from None
+            raise ValueError(_too_deep()) from None
         except ValueError:
-            raise ValueError('is text that is not a JSON object (e.g. {"template": "PDP"}).') from None
+            raise ValueError(gettext_noop('is text that is not a JSON object (e.g. {"template": "PDP"}).')) from None
     if not isinstance(raw, dict):
-        raise ValueError(f"must be a JSON object, got {type(raw).__name__}.")
+        raise ValueError(gettext_noop("must be a JSON object, got %(type)s.") % {"type": type(raw).__name__})
     return raw
+
+
+def _too_large() -> str:
+    return gettext_noop("are larger than %(limit)s characters as JSON.") % {"limit": f"{MAX_PROPERTIES_CHARS:,}"}
+
+
+def _too_deep() -> str:
+    return gettext_noop("are nested more than %(limit)s levels deep.") % {"limit": MAX_PROPERTIES_DEPTH}
 
 
 def properties_shape_error(properties: dict) -> str | None:
@@ -233,10 +264,10 @@ def properties_shape_error(properties: dict) -> str | None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_PROPERTIES_DEPTH:
-            return f"are nested more than {MAX_PROPERTIES_DEPTH} levels deep."
+            return _too_deep()
         items += len(node)
         if items > MAX_PROPERTIES_ITEMS:
-            return f"have more than {MAX_PROPERTIES_ITEMS:,} keys and items."
+            return gettext_noop("have more than %(limit)s keys and items.") % {"limit": f"{MAX_PROPERTIES_ITEMS:,}"}
         for child in node.values() if isinstance(node, dict) else node:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
@@ -252,13 +283,13 @@ def properties_json(properties: dict) -> tuple[str, str | None]:
     try:
         dumped = _PROPERTIES_JSON(properties)
     except ValueError:
-        return "", "contain NaN or Infinity, which JSON cannot store."
+        return "", gettext_noop("contain NaN or Infinity, which JSON cannot store.")
     if len(dumped) > MAX_PROPERTIES_CHARS:
-        return dumped, f"are larger than {MAX_PROPERTIES_CHARS:,} characters as JSON."
+        return dumped, _too_large()
     if "\\u0000" in dumped or "\x00" in dumped:
-        return dumped, "contain a NUL character."
+        return dumped, gettext_noop("contain a NUL character.")
     if not dumped.isascii() and not is_valid_unicode(dumped):
-        return dumped, "contain invalid Unicode (a lone surrogate)."
+        return dumped, gettext_noop("contain invalid Unicode (a lone surrogate).")
     return dumped, None
 
 
@@ -268,9 +299,14 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
     Written out field by field rather than through a table of checks: this runs 1,000
     times per batch and is a good part of the ingest's CPU (bench/ingest.py)."""
     if not isinstance(row, dict):
-        return None, {"row": f"must be an object with event fields, got {type(row).__name__}."}
+        return None, {
+            "row": gettext_noop("must be an object with event fields, got %(type)s.") % {"type": type(row).__name__}
+        }
     if len(row) > MAX_FIELDS_PER_ROW:
-        return None, {"row": f"has {len(row):,} fields; at most {MAX_FIELDS_PER_ROW} (put the rest in properties)."}
+        return None, {
+            "row": gettext_noop("has %(count)s fields; at most %(limit)s (put the rest in properties).")
+            % {"count": f"{len(row):,}", "limit": MAX_FIELDS_PER_ROW}
+        }
     errors: dict[str, str] = {}
     text: dict[str, str] = {}
     event_name = ts = value = currency = properties = None
@@ -288,7 +324,7 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
         except ValueError as exc:
             errors[name] = str(exc)
     if text.get("user_id") == "":
-        errors["user_id"] = "is required."
+        errors["user_id"] = gettext_noop("is required.")
     try:
         value = clean_value(row.get("value"))
     except ValueError as exc:
@@ -308,7 +344,7 @@ def validate_row(row: Any, *, now: datetime) -> tuple[CleanRow | None, dict[str,
         for key, raw in row.items():
             if key not in KNOWN_FIELDS and not is_empty(raw):
                 if not isinstance(key, str) or len(key) > 64:
-                    errors.setdefault("properties", "has a field name longer than 64 characters.")
+                    errors.setdefault("properties", gettext_noop("has a field name longer than 64 characters."))
                     continue
                 properties.setdefault(snake_case(key) or key, raw)
     scene = text.get("placement_scene", "")
