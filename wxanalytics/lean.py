@@ -1,0 +1,50 @@
+"""The middleware the hot paths do not use, skipped on them (issue 17).
+
+`POST /api/v1/events` (authenticated by its ingest key, CSRF-exempt) and `/r/<code>` (a
+signed visitor cookie of its own) never read a session, a logged-in user, a CSRF cookie or
+a flash message, so on them Django's session, CSRF, authentication and messages middleware
+only cost time: ~0.05 ms of each request's ~0.5 ms of request-thread CPU
+(bench/request_cpu.py, docs/scaling.md "Issue 17"). The classes below are those middleware,
+unchanged everywhere else, passing the request straight on for these paths.
+
+Their answers are the same without them: none of the four adds a header or a cookie unless
+a session, a CSRF token or a message was used, and these views use none. The security
+middleware (headers, CSP, stale-request and NUL refusals) and CommonMiddleware still run on
+every path. CSRF's `process_view` also still runs (Django calls it apart from `__call__`):
+it passes the API (exempt) and a GET, and refuses a POST to `/r/` as before.
+"""
+
+from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
+from django.contrib.messages.middleware import MessageMiddleware as _Messages
+from django.contrib.sessions.middleware import SessionMiddleware as _Session
+from django.middleware.csrf import CsrfViewMiddleware as _Csrf
+
+EVENT_API_PATH = "/api/v1/events"
+SHORT_LINK_PREFIX = "/r/"
+
+
+def is_lean_path(path: str) -> bool:
+    return path == EVENT_API_PATH or path.startswith(SHORT_LINK_PREFIX)
+
+
+class _SkippedOnLeanPaths:
+    def __call__(self, request):
+        if is_lean_path(request.path_info):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_SkippedOnLeanPaths, _Session):
+    pass
+
+
+class CsrfViewMiddleware(_SkippedOnLeanPaths, _Csrf):
+    pass
+
+
+class AuthenticationMiddleware(_SkippedOnLeanPaths, _Authentication):
+    pass
+
+
+class MessageMiddleware(_SkippedOnLeanPaths, _Messages):
+    pass
