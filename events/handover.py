@@ -50,24 +50,44 @@ class Handover:
     expires_at: int  # Unix seconds
 
 
-def _signature(values: tuple[str, str, str, str], secret: str | None) -> str:
+def _message(values: tuple[str, str, str, str]) -> str:
     # urlencode percent-encodes every value, so no value can shift text into another field.
-    message = urlencode(list(zip(PARAMS, values, strict=True)))
+    return urlencode(list(zip(PARAMS, values, strict=True)))
+
+
+def _signature(message: str, secret: str | None) -> str:
     digest = salted_hmac(_KEY_SALT, message, secret=secret or settings.SECRET_KEY, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def sign_handover(
-    *, visitor: str, placement: str, campaign: str = "", now: float, max_age: int = MAX_AGE_SECONDS, secret=None
-) -> dict[str, str]:
-    """The query parameters the redirect appends to the H5 target."""
+def _signed_values(
+    *, visitor: str, placement: str, campaign: str = "", now: float, max_age: int = MAX_AGE_SECONDS
+) -> tuple[str, str, str, str]:
     values = (visitor, placement, campaign or "", str(int(now) + max_age))
     for name, value in zip(PARAMS, values, strict=True):
         if not value and name != "wxa_c":
             raise ValueError(f"{name} must not be empty")
         if len(value) > _MAX_VALUE:
             raise ValueError(f"{name} is longer than {_MAX_VALUE} characters")
-    return {**dict(zip(PARAMS, values, strict=True)), SIGNATURE_PARAM: _signature(values, secret)}
+    return values
+
+
+def sign_handover(
+    *, visitor: str, placement: str, campaign: str = "", now: float, max_age: int = MAX_AGE_SECONDS, secret=None
+) -> dict[str, str]:
+    """The query parameters the redirect appends to the H5 target."""
+    values = _signed_values(visitor=visitor, placement=placement, campaign=campaign, now=now, max_age=max_age)
+    return {**dict(zip(PARAMS, values, strict=True)), SIGNATURE_PARAM: _signature(_message(values), secret)}
+
+
+def handover_query(
+    *, visitor: str, placement: str, campaign: str = "", now: float, max_age: int = MAX_AGE_SECONDS, secret=None
+) -> str:
+    """sign_handover's parameters as a query string, encoded once: the signed message is
+    already their encoding, and a signature's characters need none."""
+    values = _signed_values(visitor=visitor, placement=placement, campaign=campaign, now=now, max_age=max_age)
+    message = _message(values)
+    return f"{message}&{SIGNATURE_PARAM}={_signature(message, secret)}"
 
 
 def verify_handover(params: Mapping[str, object], *, now: float, secret=None) -> Handover:
@@ -90,7 +110,7 @@ def verify_handover(params: Mapping[str, object], *, now: float, secret=None) ->
     if not _SIGNATURE.match(signature):
         raise InvalidHandover("wxa_sig is not a hand-over signature")
     # Compare before looking at the expiry, so a forger learns nothing from the answer.
-    if not constant_time_compare(signature, _signature((visitor, placement, campaign, expires), secret)):
+    if not constant_time_compare(signature, _signature(_message((visitor, placement, campaign, expires)), secret)):
         raise InvalidHandover("wxa_sig does not match: the hand-over was not made by this server", "forged")
     if int(expires) < now:
         raise InvalidHandover("the hand-over has expired", "expired")
@@ -116,7 +136,7 @@ class HandoverTarget:
         return cls(head=head + ("&" if query else "?"), fragment=f"#{parts.fragment}" if parts.fragment else "")
 
     def with_handover(self, **signed) -> str:
-        return f"{self.head}{urlencode(sign_handover(**signed))}{self.fragment}"
+        return f"{self.head}{handover_query(**signed)}{self.fragment}"
 
 
 def with_handover(url: str, **signed) -> str:

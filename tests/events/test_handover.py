@@ -1,11 +1,18 @@
 """The short link → H5 hand-over signature (events/handover.py). Pure functions: no database."""
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.test import override_settings
 
-from events.handover import MAX_AGE_SECONDS, InvalidHandover, sign_handover, verify_handover, with_handover
+from events.handover import (
+    MAX_AGE_SECONDS,
+    InvalidHandover,
+    handover_query,
+    sign_handover,
+    verify_handover,
+    with_handover,
+)
 
 NOW = 1_795_000_000  # 2026-11-18, Unix seconds
 
@@ -89,3 +96,11 @@ def test_the_redirect_target_keeps_its_query_and_gets_one_fresh_hand_over_that_v
     assert (parts.netloc, parts.path, parts.fragment) == ("shop.example.com", "/landing", "top")
     assert [k for k, _ in query] == ["ref", "utm_source", "wxa_v", "wxa_p", "wxa_c", "wxa_e", "wxa_sig"]
     assert verify_handover(dict(query), now=NOW).visitor == "Vq3kZ8aQmT1xYp0w"
+
+
+def test_the_query_a_redirect_appends_is_exactly_the_signed_parameters_encoded():
+    signed = {"visitor": "Vq3kZ8aQmT1xYp0w", "placement": "p 7&x", "campaign": "cny/2027", "now": NOW}
+
+    query = handover_query(**signed)
+
+    assert query == urlencode(sign_handover(**signed))
