@@ -94,8 +94,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "wxanalytics.security.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, CSRF, auth and messages middleware, skipped on the event API and
-    # short links, which use none of them (wxanalytics/lean.py).
+    # Django's session, auth and messages middleware, skipped on the event API and short
+    # links, which use none of them (wxanalytics/lean.py).
     "wxanalytics.lean.SessionMiddleware",
     # After sessions (it reads the language chosen in the header), before CommonMiddleware
     # (which may redirect); our URLs carry no language prefix, so the choice is the
@@ -103,7 +103,7 @@ MIDDLEWARE = [
     # It runs on every path: the API's and short links' messages are translated too.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "wxanalytics.lean.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "wxanalytics.lean.AuthenticationMiddleware",
     "wxanalytics.lean.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

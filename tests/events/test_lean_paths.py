@@ -1,4 +1,4 @@
-"""The event API and short links skip the session, CSRF, auth and messages middleware
+"""The event API and short links skip the session, auth and messages middleware
 (wxanalytics/lean.py); what guards them must still run, and every other page keeps them."""
 
 import json
