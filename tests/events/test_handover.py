@@ -1,12 +1,13 @@
 """The short link → H5 hand-over signature (events/handover.py). Pure functions: no database."""
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.test import override_settings
 
 from events.handover import (
     MAX_AGE_SECONDS,
+    HandoverTarget,
     InvalidHandover,
     handover_query,
     sign_handover,
@@ -104,3 +105,23 @@ def test_the_query_a_redirect_appends_is_exactly_the_signed_parameters_encoded()
     query = handover_query(**signed)
 
     assert query == urlencode(sign_handover(**signed))
+
+
+def test_a_target_split_once_gives_the_url_of_re_encoding_its_whole_query_per_scan():
+    target = "https://shop.example.com/landing?ref=a+b&utm_source=poster&wxa_sig=old&empty=#top"
+    signed = {"visitor": "Vq3kZ8aQmT1xYp0w", "placement": "p7Kx2", "campaign": "cny-2027", "now": NOW}
+    parts = urlsplit(target)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("wxa_")]
+    re_encoded = urlunsplit(parts._replace(query=urlencode(kept + list(sign_handover(**signed).items()))))
+
+    url = HandoverTarget.of(target).with_handover(**signed)
+
+    assert url == re_encoded
+
+
+def test_a_target_without_a_query_gets_one():
+    url = HandoverTarget.of("https://shop.example.com/landing").with_handover(
+        visitor="Vq3kZ8aQmT1xYp0w", placement="p7Kx2", now=NOW
+    )
+
+    assert url.startswith("https://shop.example.com/landing?wxa_v=Vq3kZ8aQmT1xYp0w&wxa_p=p7Kx2&wxa_c=&wxa_e=")
