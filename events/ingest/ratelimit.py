@@ -22,8 +22,13 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 WINDOW_SECONDS = 60
+# Translated when a limit is hit, not for every request that spends a budget.
+THIS_INGEST_KEY = gettext_lazy("this ingest key")
+THIS_ADDRESS = gettext_lazy("this address")
+THIS_DEVICE = gettext_lazy("this device")
 DEVICE_HEADER = "HTTP_X_WXA_DEVICE"
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -59,11 +64,11 @@ def device_of(meta: dict) -> str:
 def ingest_budgets(key, *, device: str, address: str) -> list[Budget]:
     """The counters one request of this key spends (the event API and identify share them)."""
     if not key.is_client:
-        return [Budget(f"ingest-rate:{key.pk}", settings.INGEST_RATE_LIMIT_PER_MINUTE, _("this ingest key"))]
-    budgets = [Budget(f"ingest-addr:{address}", settings.INGEST_CLIENT_ADDRESS_LIMIT_PER_MINUTE, _("this address"))]
+        return [Budget(f"ingest-rate:{key.pk}", settings.INGEST_RATE_LIMIT_PER_MINUTE, THIS_INGEST_KEY)]
+    budgets = [Budget(f"ingest-addr:{address}", settings.INGEST_CLIENT_ADDRESS_LIMIT_PER_MINUTE, THIS_ADDRESS)]
     if device:
         budgets.append(
-            Budget(f"ingest-dev:{key.pk}:{device}", settings.INGEST_CLIENT_DEVICE_LIMIT_PER_MINUTE, _("this device"))
+            Budget(f"ingest-dev:{key.pk}:{device}", settings.INGEST_CLIENT_DEVICE_LIMIT_PER_MINUTE, THIS_DEVICE)
         )
     return budgets
 

@@ -1,11 +1,19 @@
 """The short link → H5 hand-over signature (events/handover.py). Pure functions: no database."""
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.test import override_settings
 
-from events.handover import MAX_AGE_SECONDS, InvalidHandover, sign_handover, verify_handover, with_handover
+from events.handover import (
+    MAX_AGE_SECONDS,
+    HandoverTarget,
+    InvalidHandover,
+    handover_query,
+    sign_handover,
+    verify_handover,
+    with_handover,
+)
 
 NOW = 1_795_000_000  # 2026-11-18, Unix seconds
 
@@ -89,3 +97,31 @@ def test_the_redirect_target_keeps_its_query_and_gets_one_fresh_hand_over_that_v
     assert (parts.netloc, parts.path, parts.fragment) == ("shop.example.com", "/landing", "top")
     assert [k for k, _ in query] == ["ref", "utm_source", "wxa_v", "wxa_p", "wxa_c", "wxa_e", "wxa_sig"]
     assert verify_handover(dict(query), now=NOW).visitor == "Vq3kZ8aQmT1xYp0w"
+
+
+def test_the_query_a_redirect_appends_is_exactly_the_signed_parameters_encoded():
+    signed = {"visitor": "Vq3kZ8aQmT1xYp0w", "placement": "p 7&x", "campaign": "cny/2027", "now": NOW}
+
+    query = handover_query(**signed)
+
+    assert query == urlencode(sign_handover(**signed))
+
+
+def test_a_target_split_once_gives_the_url_of_re_encoding_its_whole_query_per_scan():
+    target = "https://shop.example.com/landing?ref=a+b&utm_source=poster&wxa_sig=old&empty=#top"
+    signed = {"visitor": "Vq3kZ8aQmT1xYp0w", "placement": "p7Kx2", "campaign": "cny-2027", "now": NOW}
+    parts = urlsplit(target)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("wxa_")]
+    re_encoded = urlunsplit(parts._replace(query=urlencode(kept + list(sign_handover(**signed).items()))))
+
+    url = HandoverTarget.of(target).with_handover(**signed)
+
+    assert url == re_encoded
+
+
+def test_a_target_without_a_query_gets_one():
+    url = HandoverTarget.of("https://shop.example.com/landing").with_handover(
+        visitor="Vq3kZ8aQmT1xYp0w", placement="p7Kx2", now=NOW
+    )
+
+    assert url.startswith("https://shop.example.com/landing?wxa_v=Vq3kZ8aQmT1xYp0w&wxa_p=p7Kx2&wxa_c=&wxa_e=")
