@@ -5,6 +5,7 @@ The shared PostgreSQL and Redis are never stopped or restarted by these tests.
 """
 
 import glob
+import json
 import os
 import secrets
 import socket
@@ -61,6 +62,19 @@ def lock_waiters(conn, table: str) -> set[int]:
     where it should be without sleeping for a guessed time."""
     rows = conn.execute("SELECT pid FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [table]).fetchall()
     return {pid for (pid,) in rows}
+
+
+def post_events(url: str, key: str, body: bytes, *, timeout: float = 10) -> tuple[int, dict, str | None]:
+    """POST a JSON body to the event API with a bearer key: (status, answer, Retry-After).
+    An HTTP error is an answer; a connection that fails (a killed worker) raises."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read()), None
+    except urllib.error.HTTPError as error:
+        return error.code, {}, error.headers.get("Retry-After")
 
 
 def pg_bin(name: str) -> str:

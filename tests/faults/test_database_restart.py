@@ -13,7 +13,7 @@ import urllib.request
 import psycopg
 import pytest
 
-from tests.faults.services import manage, production_env
+from tests.faults.services import manage, post_events, production_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -32,20 +32,6 @@ def make_batch(batch_no: int) -> list[dict]:
         }
         for i in range(BATCH_SIZE)
     ]
-
-
-def post(url: str, key: str, body: bytes) -> tuple[int, dict, str | None]:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read()), None
-    except urllib.error.HTTPError as error:
-        return error.code, {}, error.headers.get("Retry-After")
 
 
 def test_events_sent_during_a_database_restart_are_stored_exactly_once(throwaway_postgres, gunicorn_server):
@@ -69,7 +55,7 @@ def test_events_sent_during_a_database_restart_are_stored_exactly_once(throwaway
         body = json.dumps(make_batch(batch_no)).encode()
         for _attempt in range(200):
             try:
-                status, answer, retry_after = post(url, key, body)
+                status, answer, retry_after = post_events(url, key, body)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
                 continue
