@@ -168,11 +168,10 @@ def _rewrite_events_portable(user_ids: Sequence[str]):
 
 def _first_touch_select(users: str) -> str:
     """SELECT of FIRST_TOUCH_COLUMNS computed from the events (of the ids `users` names,
-    an SQL condition on `e`), the person taken from the identity table."""
-    people = (
-        f"SELECT COALESCE(i.person_id, e.user_id) AS p, e.* FROM {EVENTS} e "  # noqa: S608 (ours)
-        f"LEFT JOIN {IDENTITIES} i ON i.user_id = e.user_id WHERE {users}"
-    )
+    an SQL condition on `e`), the person as the reports take it: the one written on the
+    event. (Not the identity table's: the portable write stores a person that a unionid in
+    the batch carries before the link that records it.)"""
+    people = f"SELECT COALESCE(e.person_id, e.user_id) AS p, e.* FROM {EVENTS} e WHERE {users}"  # noqa: S608 (ours)
     ranked = "SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.p ORDER BY x.ts, x.id) AS rn FROM ({people}) x{where}"
     creative, ad_group = _json_text("f.properties", "creative_id"), _json_text("f.properties", "ad_group")
     return (
@@ -192,15 +191,17 @@ def _json_text(column: str, key: str) -> str:
     return f"({column} ->> '{key}')"
 
 
-def refresh_first_touches(persons: Iterable[str]) -> int:
+def refresh_first_touches(persons: Iterable[str], *, user_ids: Iterable[str] = ()) -> int:
     """Recompute the first touches of these persons from their events (a person left with
-    no events loses the row); returns how many rows were written."""
+    no events loses the row); returns how many rows were written. `user_ids`: ids whose
+    events carry one of these persons but that the identity table does not link yet."""
     persons = sorted(set(persons))
+    carrying = set(user_ids)
     written = 0
     for start in range(0, len(persons), IDS_PER_ROUND):
         chunk = persons[start : start + IDS_PER_ROUND]
         user_ids = sorted(
-            set(chunk) | set(Identity.objects.filter(person_id__in=chunk).values_list("user_id", flat=True))
+            set(chunk) | carrying | set(Identity.objects.filter(person_id__in=chunk).values_list("user_id", flat=True))
         )
         FirstTouch.objects.filter(person__in=chunk).delete()
         users = f"e.user_id IN ({', '.join(['%s'] * len(user_ids))})"

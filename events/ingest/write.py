@@ -306,7 +306,9 @@ def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[
     with transaction.atomic():
         Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
         # Recomputed from the people's events: simple, and the demo's people are few.
-        refresh_first_touches({event.person_id or event.user_id for event in events})
+        refresh_first_touches(
+            {event.person_id or event.user_id for event in events}, user_ids={event.user_id for event in events}
+        )
     return {row.dedupe_key for row in fresh}
 
 
