@@ -39,7 +39,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaigns.models import Creative, Placement
-from events.models import AdSpend
+from events.models import AdSpend, FirstTouch
 from reports.periods import DAY, Period
 
 from .common import (
@@ -49,7 +49,6 @@ from .common import (
     bucket_case,
     db_datetime,
     events_table,
-    json_text,
     materialized,
     money,
     person_of,
@@ -149,35 +148,29 @@ def cohort_reports(
     query = Sql(
         """
         WITH firsts AS {materialized}(
-            SELECT {person} AS p, MIN(e.ts) AS t0 FROM {events} e {identity}
-            WHERE e.ts < %(end)s GROUP BY 1 HAVING MIN(e.ts) >= %(start)s
+            -- Each person's first touch is kept as events arrive (events.models.FirstTouch):
+            -- the people first seen in the period, without reading earlier history.
+            SELECT ft.person AS p, ft.ts AS t0 FROM {first_touches} ft WHERE ft.ts >= %(start)s AND ft.ts < %(end)s
         ),
         first_events AS {materialized}(
             SELECT * FROM (
-                SELECT firsts.p, e.ts, e.campaign_id, e.source, e.placement_id, e.app_id,
-                       COALESCE(e.campaign_id, pl.campaign_id) AS c,
-                       COALESCE(crx.ad_group, cr.ad_group, {ad_group}) AS ad_group,
-                       ROW_NUMBER() OVER (PARTITION BY firsts.p ORDER BY e.ts, e.id) AS rn
-                FROM {events} e {identity}
-                -- Only each person's events at their first moment: the window then sorts
-                -- ~1 row per new person, not every event of the period.
-                JOIN firsts ON firsts.p = {person} AND firsts.t0 = e.ts
-                LEFT JOIN {placements} pl ON pl.id = e.placement_id
+                SELECT ft.person AS p, ft.ts, ft.campaign_id, ft.source, ft.placement_id, ft.app_id,
+                       COALESCE(ft.campaign_id, pl.campaign_id) AS c,
+                       COALESCE(crx.ad_group, cr.ad_group, ft.ad_group) AS ad_group
+                FROM {first_touches} ft
+                LEFT JOIN {placements} pl ON pl.id = ft.placement_id
                 -- creative_id is the ad platform's id (external_id, first when a value is both)
                 -- or ours, as in the ads report.
-                LEFT JOIN {creatives} crx ON crx.external_id <> ''
-                     AND crx.external_id = {creative_id}
-                LEFT JOIN {creatives} cr ON CAST(cr.id AS TEXT) = {creative_id}
-                WHERE e.ts >= %(start)s AND e.ts < %(end)s
-            ) f WHERE f.rn = 1{where}
+                LEFT JOIN {creatives} crx ON crx.external_id <> '' AND crx.external_id = ft.creative_ref
+                LEFT JOIN {creatives} cr ON CAST(cr.id AS TEXT) = ft.creative_ref
+                WHERE ft.ts >= %(start)s AND ft.ts < %(end)s
+            ) f WHERE 1 = 1{where}
         ),
         entry_points AS {materialized}(
-            SELECT p, placement_id FROM (
-                SELECT {person} AS p, e.placement_id,
-                       ROW_NUMBER() OVER (PARTITION BY {person} ORDER BY e.ts, e.id) AS rn
-                FROM {events} e {identity}
-                WHERE e.placement_id IS NOT NULL AND e.ts >= %(start)s AND e.ts < %(end)s
-            ) x WHERE rn = 1
+            -- Cohort members were first seen in the period, so their first placement event
+            -- is in it when it comes before its end.
+            SELECT ft.person AS p, ft.entry_placement_id AS placement_id FROM {first_touches} ft
+            WHERE ft.entry_ts >= %(start)s AND ft.entry_ts < %(end)s
         ),
         cohort AS {materialized}(
             SELECT firsts.p, firsts.t0, f.c, {week} AS g_week, {closed}, NULLIF(f.ad_group, '') AS g_ad_group,
@@ -213,8 +206,7 @@ def cohort_reports(
         creatives=table(Creative),
         person=who.key,
         identity=who.join,
-        ad_group=json_text("e.properties", "ad_group"),
-        creative_id=json_text("e.properties", "creative_id"),
+        first_touches=table(FirstTouch),
         where=filters.sql("f"),
         week=week,
         closed=Sql(closed, {"as_of": db_datetime(as_of)}),
