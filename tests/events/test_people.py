@@ -260,3 +260,15 @@ def test_a_link_queues_the_rewrite_and_a_real_worker_moves_the_events():
 
     people = {person or user_id for user_id, person in stored_people().items()}
     assert people == {identity.person_of("oMP_9")} == {identity.person_of("guest-9")}
+
+
+@pytest.mark.django_db
+def test_a_person_that_a_unionid_in_the_batch_carries_gets_a_first_touch_on_either_write():
+    # The portable write once computed first touches from the identity table, which links
+    # oMP_1 to union-1 only after the insert: union-1 had no first touch on SQLite.
+    rows = [event("app_launch", "oMP_1"), event("page_view", "oMP_1", TS + timedelta(minutes=1), unionid="union-1")]
+
+    ingest_rows(rows, channel="test")
+
+    assert dict(FirstTouch.objects.values_list("person", "ts")) == {"union-1": TS}
+    assert stored_people() == {"oMP_1": "union-1"}
