@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, Placement
+from wxanalytics.formats import local_datetime
 
 # Sources that only wxanalytics itself writes: WeChat's signed callbacks (Pay, Official
 # Account push), short links and imports. A client key claiming one is refused row by row
@@ -343,7 +344,11 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_name} by {self.user_id} at {self.ts:%Y-%m-%d %H:%M}"
+        return _("%(event)s by %(user)s at %(time)s") % {
+            "event": self.event_name,
+            "user": self.user_id,
+            "time": local_datetime(self.ts),
+        }
 
 
 class EventKey(models.Model):
@@ -478,7 +483,10 @@ class RejectedRow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} row rejected at {self.received_at:%Y-%m-%d %H:%M}"
+        return _("%(channel)s row rejected at %(time)s") % {
+            "channel": self.channel,
+            "time": local_datetime(self.received_at),
+        }
 
     @staticmethod
     def fingerprint_of(*, channel: str, source: str, ingest_key_id: int | None, raw: str) -> str:
@@ -562,7 +570,7 @@ class FirstTouch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} first seen {self.ts:%Y-%m-%d %H:%M}"
+        return _("%(person)s first seen %(time)s") % {"person": self.person, "time": local_datetime(self.ts)}
 
 
 class UnionidLookup(models.Model):
@@ -588,7 +596,11 @@ class UnionidLookup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.app_id} {self.openid} ({self.misses} misses)"
+        return _("%(app)s %(openid)s (%(misses)s misses)") % {
+            "app": self.app_id,
+            "openid": self.openid,
+            "misses": self.misses,
+        }
 
 
 class AdSpend(models.Model):
@@ -802,7 +814,7 @@ class ImportRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} import of {self.file_name}"
+        return _("%(kind)s import of %(file)s") % {"kind": self.kind, "file": self.file_name}
 
     @property
     def percent(self) -> int:
@@ -891,7 +903,7 @@ class PayMerchant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name or 'Merchant'} ({self.mchid})"
+        return f"{self.name or _('Merchant')} ({self.mchid})"
 
     @staticmethod
     def _load_key(pem_text: str) -> rsa.RSAPublicKey:
@@ -1028,4 +1040,4 @@ class ErasureRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Erasure {self.pk} at {self.erased_at:%Y-%m-%d %H:%M}"
+        return _("Erasure %(number)s at %(time)s") % {"number": self.pk, "time": local_datetime(self.erased_at)}

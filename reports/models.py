@@ -143,7 +143,7 @@ class Archive(models.Model):
         ordering = ["-month"]
 
     def __str__(self) -> str:
-        return f"Archive {self.month:%Y-%m}"
+        return _("Archive %(month)s") % {"month": f"{self.month:%Y-%m}"}
 
 
 # The Friday review's tables (reports/review/models.py), registered under this app.

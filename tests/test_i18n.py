@@ -302,3 +302,18 @@ def test_makemessages_finds_no_string_missing_from_the_catalogues(tmp_path):
         extracted = {(e.msgid, e.msgid_plural) for e in polib.pofile(str(copy / po_path.relative_to(ROOT)))}
         new = sorted(m for m, _plural in extracted - ours)
         assert not new, f"strings not in {po_path.relative_to(ROOT)} yet (run `make messages` and translate): {new}"
+
+
+def test_object_names_in_admin_titles_and_messages_are_translated_in_china_time_with_the_zone():
+    from datetime import UTC, datetime
+
+    from events.models import Event, RejectedRow
+
+    event = Event(event_name="pay_success", user_id="oAbc", ts=datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    rejected = RejectedRow(channel="api", received_at=datetime(2026, 11, 20, 16, 30, tzinfo=UTC))
+
+    with translation.override("zh-hans"):
+        assert str(event) == "oAbc 的 pay_success，2026年11月20日 09:00 (中国标准时间)"
+        assert str(rejected) == "api 行于 2026年11月21日 00:30 (中国标准时间) 被拒收"
+    with translation.override("en"):
+        assert str(event) == "pay_success by oAbc at 11/20/2026 9 a.m. (China Standard Time)"
