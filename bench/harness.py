@@ -3,12 +3,14 @@
 and a psycopg connection to the bench database."""
 
 import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dj_database_url
@@ -16,6 +18,19 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+def single_event_body(user_id: str, event_id: str) -> bytes:
+    """The JSON body of one page_view from a Mini Program: what the single-event benches send."""
+    event = {
+        "event_name": "page_view",
+        "user_id": user_id,
+        "source": "mini_program",
+        "page": "pages/index",
+        "ts": datetime.now(UTC).isoformat(),
+        "event_id": event_id,
+    }
+    return json.dumps(event).encode()
 
 
 def server_env(database_url: str) -> dict[str, str]:

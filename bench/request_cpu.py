@@ -21,14 +21,12 @@ Environment: BENCH_REQUEST_CPU_DATABASE_URL (default postgres://root@127.0.0.1:5
 
 import cProfile
 import io
-import json
 import os
 import pstats
 import sys
 import time
-from datetime import UTC, datetime
 
-from harness import ROOT, connect, migrated_database, server_env
+from harness import ROOT, connect, migrated_database, server_env, single_event_body
 
 DATABASE_URL = os.environ.get("BENCH_REQUEST_CPU_DATABASE_URL", "postgres://root@127.0.0.1:5432/wxa_bench_request_cpu")
 
@@ -90,15 +88,7 @@ def main() -> None:
         return environ("GET", "/healthz")
 
     def single_event(i: int) -> dict:
-        event = {
-            "event_name": "page_view",
-            "user_id": f"cpu-{i % 100}",
-            "source": "mini_program",
-            "page": "pages/index",
-            "ts": datetime.now(UTC).isoformat(),
-            "event_id": f"cpu-{time.time_ns()}-{i}",
-        }
-        body = json.dumps(event).encode()
+        body = single_event_body(f"cpu-{i % 100}", f"cpu-{time.time_ns()}-{i}")
         return environ(
             "POST", "/api/v1/events", body, authorization=f"Bearer {raw_key}", content_type="application/json"
         )

@@ -44,7 +44,6 @@ BENCH_REDIRECT_RATE (default 200), BENCH_SPIKE_SECONDS (default 60; 0 skips the 
 """
 
 import http.client
-import json
 import multiprocessing
 import os
 import statistics
@@ -52,7 +51,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 
 from harness import (
     PYTHON,
@@ -63,6 +61,7 @@ from harness import (
     migrated_database,
     proxy_pids,
     server_env,
+    single_event_body,
     start_server,
     stop_server,
     worker_pids,
@@ -144,15 +143,10 @@ def closed_loop_worker(args: tuple) -> tuple[list[float], int, int]:
             elif kind == "redirect":  # a phone's first scan: no cookie, so a new visitor
                 method, path, body, headers, expected = "GET", f"/r/{scene}", None, {}, 302
             else:
-                event = {
-                    "event_name": "page_view",
-                    "user_id": f"bench-{process_index}-{thread_index}",
-                    "source": "mini_program",
-                    "page": "pages/index",
-                    "ts": datetime.now(UTC).isoformat(),
-                    "event_id": f"single-{process_index}-{thread_index}-{n}-{time.time_ns()}",
-                }
-                body = json.dumps(event).encode()
+                body = single_event_body(
+                    f"bench-{process_index}-{thread_index}",
+                    f"single-{process_index}-{thread_index}-{n}-{time.time_ns()}",
+                )
                 headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
                 method, path, expected = "POST", "/api/v1/events", 200
             started = time.perf_counter()
