@@ -7,7 +7,8 @@ the default 75,000 people give about 1M events; skipped when the data is already
 The 2M database is a copy of the 1M one plus a second demo population (another seed);
 making it takes about 10 minutes once, later runs reuse it (BENCH_2M=0 skips that size).
 Then builds the last closed daily, weekly and monthly snapshots in a fresh process each
-(as a worker would: `manage.py build_snapshot`), and prints:
+(as a worker would: `manage.py build_snapshot`), BENCH_SNAPSHOT_REPEAT times, alternating the
+two sizes, and prints the medians:
 
     bench snapshot_<kind>_time_vs_scan: value=<s> baseline=<full-scan s> ratio=<value/baseline> events=<n>
     bench snapshot_<kind>_time_2m_vs_1m: value=<s at 2M> baseline=<s at 1M> ratio=<value/baseline>
@@ -18,11 +19,13 @@ Then builds the last closed daily, weekly and monthly snapshots in a fresh proce
 
 Environment: BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/wxa_bench_1m),
 BENCH_2M_DATABASE_URL (default the same name with _2m), BENCH_2M (default 1),
-BENCH_USERS (default 75000), BENCH_DAYS (default 60).
+BENCH_USERS (default 75000), BENCH_DAYS (default 60), BENCH_SNAPSHOT_REPEAT (builds of each
+kind and size, alternating the sizes; the median is printed; default 3).
 """
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +40,7 @@ KINDS = ("daily", "weekly", "monthly")
 PEAK_RSS_TARGET_MB = 300
 USERS = int(os.environ.get("BENCH_USERS", "75000"))
 DAYS = int(os.environ.get("BENCH_DAYS", "60"))
+REPEAT = int(os.environ.get("BENCH_SNAPSHOT_REPEAT", "3"))
 FULL_SCAN = (
     "SELECT date_trunc('week', ts AT TIME ZONE 'Asia/Shanghai') AS week, COUNT(DISTINCT user_id) "
     "FROM events_event GROUP BY 1"
@@ -99,11 +103,16 @@ def prepare_2m(url_1m: str, url: str, events_1m: int) -> int:
 
 
 def full_scan_seconds(url: str) -> float:
+    """The median of three runs of the yardstick query, after one that warms the cache as the
+    builds will find it."""
     with connect(url) as conn:
-        conn.execute(FULL_SCAN).fetchall()  # warm the cache, as the builds will find it
-        started = time.perf_counter()
         conn.execute(FULL_SCAN).fetchall()
-        return time.perf_counter() - started
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            conn.execute(FULL_SCAN).fetchall()
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
 
 
 def build(url: str, kind: str) -> tuple[float, float]:
@@ -130,41 +139,46 @@ def build(url: str, kind: str) -> tuple[float, float]:
     return int(built.group(1)) / 1000, usage.ru_maxrss / 1024
 
 
-def measure(url: str, events: int) -> tuple[dict[str, float], float]:
-    """Print each kind's build time against the full scan; (seconds per kind, peak RSS MB)."""
-    baseline = full_scan_seconds(url)
-    log(f"{events} events; full-scan aggregate {baseline:.3f} s")
-    seconds: dict[str, float] = {}
-    peak = 0.0
-    for kind in KINDS:
-        seconds[kind], rss = build(url, kind)
-        peak = max(peak, rss)
-        print(
-            f"bench snapshot_{kind}_time_vs_scan: value={seconds[kind]:.3f} baseline={baseline:.3f} "
-            f"ratio={seconds[kind] / baseline:.2f} events={events}",
-            flush=True,
-        )
-    print(
-        f"bench snapshot_build_peak_rss_mb: value={peak:.0f} baseline={PEAK_RSS_TARGET_MB} "
-        f"ratio={peak / PEAK_RSS_TARGET_MB:.2f} events={events}",
-        flush=True,
-    )
-    return seconds, peak
-
-
 def main() -> None:
-    events = prepare(DATABASE_URL)
-    at_1m, _ = measure(DATABASE_URL, events)
-    if not WITH_2M:
-        return
-    events_2m = prepare_2m(DATABASE_URL, DATABASE_URL_2M, events)
-    at_2m, _ = measure(DATABASE_URL_2M, events_2m)
-    for kind in KINDS:
+    sizes = {"1m": DATABASE_URL}
+    events = {"1m": prepare(DATABASE_URL)}
+    if WITH_2M:
+        sizes["2m"] = DATABASE_URL_2M
+        events["2m"] = prepare_2m(DATABASE_URL, DATABASE_URL_2M, events["1m"])
+    scans = {size: full_scan_seconds(url) for size, url in sizes.items()}
+    for size in sizes:
+        log(f"{size}: {events[size]} events; full-scan aggregate {scans[size]:.3f} s")
+    # Rounds alternate the sizes, so a burst of other work on the box weighs on both sides of
+    # the 2M/1M ratio instead of on one; each figure is the median of its builds.
+    builds: dict[tuple[str, str], list[float]] = {(size, kind): [] for size in sizes for kind in KINDS}
+    peak = {size: 0.0 for size in sizes}
+    for _ in range(REPEAT):
+        for kind in KINDS:
+            for size, url in sizes.items():
+                seconds, rss = build(url, kind)
+                builds[size, kind].append(seconds)
+                peak[size] = max(peak[size], rss)
+    median = {key: statistics.median(runs) for key, runs in builds.items()}
+    for size in sizes:
+        for kind in KINDS:
+            print(
+                f"bench snapshot_{kind}_time_vs_scan: value={median[size, kind]:.3f} baseline={scans[size]:.3f} "
+                f"ratio={median[size, kind] / scans[size]:.2f} events={events[size]} builds={REPEAT}",
+                flush=True,
+            )
         print(
-            f"bench snapshot_{kind}_time_2m_vs_1m: value={at_2m[kind]:.3f} baseline={at_1m[kind]:.3f} "
-            f"ratio={at_2m[kind] / at_1m[kind]:.2f} events={events_2m}",
+            f"bench snapshot_build_peak_rss_mb: value={peak[size]:.0f} baseline={PEAK_RSS_TARGET_MB} "
+            f"ratio={peak[size] / PEAK_RSS_TARGET_MB:.2f} events={events[size]}",
             flush=True,
         )
+    if WITH_2M:
+        for kind in KINDS:
+            print(
+                f"bench snapshot_{kind}_time_2m_vs_1m: value={median['2m', kind]:.3f} "
+                f"baseline={median['1m', kind]:.3f} ratio={median['2m', kind] / median['1m', kind]:.2f} "
+                f"events={events['2m']} builds={REPEAT}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
