@@ -4,8 +4,9 @@ A QR code on a livestream gets thousands of scans a minute, and each scan, Mini 
 launch or single API event used to pay its own statement, commit and WAL flush. In a
 threaded web worker (scripts/serve.py runs gunicorn's gthread workers), request threads
 hand their few rows to this process's committer thread and wait; the committer writes
-everything that arrived while the previous commit was running and within
-INGEST_GROUP_COMMIT_WAIT_MS (2) of the group's first row with the ordinary batch write, commits, and
+everything that arrived while the previous commit was running (and, when that previous group
+held more than one request, within INGEST_GROUP_COMMIT_WAIT_MS (2) of the group's first row)
+with the ordinary batch write, commits, and
 only then releases each request with the keys of *its* rows that were inserted. A 200 still
 means durable: no request answers before the commit that holds its rows.
 
@@ -101,6 +102,7 @@ class GroupCommitter:
             thread.join(timeout=10)
 
     def _run(self, wait: float) -> None:
+        busy = False  # the previous group held more than one request
         while True:
             with self._wake:
                 while not self._queue and not self._stopping:
@@ -108,8 +110,10 @@ class GroupCommitter:
                 if not self._queue:
                     connection.close()
                     return
-                if wait > 0:
-                    # Gather for a moment after the first row; a full group goes at once.
+                if wait > 0 and busy:
+                    # Under load, gather for a moment after the first row; a full group goes
+                    # at once. A lone request on a quiet server is not held: waiting would
+                    # add to its latency and gather nothing.
                     deadline = time.monotonic() + wait
                     while self._rows_queued() < self._max_rows and (left := deadline - time.monotonic()) > 0:
                         self._wake.wait(left)
@@ -118,6 +122,7 @@ class GroupCommitter:
                     waiter = self._queue.pop(0)
                     group.append(waiter)
                     taken += len(waiter.rows)
+                busy = len(group) > 1
             self._commit(group)
 
     def _rows_queued(self) -> int:

@@ -108,3 +108,42 @@ def test_rows_written_inside_a_transaction_are_part_of_it_and_roll_back_with_it(
 
     assert result.accepted == 1
     assert not Event.objects.filter(event_id="in-tx").exists()
+
+
+@pytest.fixture
+def long_hold(settings):
+    """A committer that holds a busy group open for 1.5 s (the module's committer restarts
+    with the setting, and again with the default afterwards)."""
+    from events.ingest.write import stop_group_commit
+
+    stop_group_commit()
+    settings.INGEST_GROUP_COMMIT_WAIT_MS = 1500
+    yield
+    stop_group_commit()
+
+
+def test_a_lone_request_on_a_quiet_server_is_not_held_for_the_group_wait(long_hold):
+    started = time.monotonic()
+    result = ingest_rows([row("alone")], channel="api", source="app-server")
+
+    assert result.accepted == 1
+    assert time.monotonic() - started < 1.0
+
+
+def test_after_a_group_of_several_requests_the_next_group_is_held_open_for_more(long_hold):
+    requests = Requests()
+    with psycopg.connect(dsn(), autocommit=True) as watcher, psycopg.connect(dsn()) as blocker:
+        held_commit(watcher, blocker, requests)
+        requests.send("a", row("a", user_id="ua"))
+        requests.send("b", row("b", user_id="ub"))
+        blocker.rollback()
+        requests.join()  # the group of a and b: the committer is now busy
+    later = Requests()
+    later.send("c", row("c", user_id="uc"))
+    time.sleep(0.3)  # well inside the 1.5 s hold, well after c's commit would have ended unheld
+    later.send("d", row("d", user_id="ud"))
+    later.join()
+
+    assert {name: result.accepted for name, result in later.results.items()} == {"c": 1, "d": 1}
+    received = dict(Event.objects.filter(event_id__in=["c", "d"]).values_list("event_id", "received_at"))
+    assert received["c"] == received["d"]  # one statement for both
