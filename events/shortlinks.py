@@ -53,8 +53,8 @@ def visitor_id(request: HttpRequest) -> str:
 # The repeat-window cookie: for each placement this visitor scanned lately, when the scan
 # that opened its current window was recorded (Unix ms). A window that starts at the
 # visitor's own scan, not on the clock, is what makes a reload one second later a repeat
-# even across a 5-minute boundary (fixed clock windows doubled ~1 scan in 500 that way,
-# bench/web.py's spike). Kept apart from the visitor cookie, which lasts a year and
+# even across a 5-minute boundary (fixed clock windows stored 5 of ~2,300 such reloads
+# twice in bench/web.py's spike). Kept apart from the visitor cookie, which lasts a year and
 # whose value the hand-over and the H5 page rely on.
 REPEAT_COOKIE = "wxa_rw"
 # Salt of its signature (with SECRET_KEY): a client cannot move or invent a window.
