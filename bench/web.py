@@ -14,7 +14,7 @@ database and measures, in the same run:
   saturation rate just measured;
 - the spike: SPIKE_SECONDS at the saturation rate against one placement, with phones'
   behaviour: every phone's first scan is cookie-less; one phone in ten scans again with the
-  cookie it got (a reload or a second look: a duplicate, not stored again), and a phone whose
+  cookies it got (a reload or a second look: a duplicate, not stored again), and a phone whose
   scan failed (a 503 for a request that waited too long, wxanalytics.overload) tries once
   more. A phone that fails twice is counted, not fatal: at the saturation rate the queue may
   grow. Every scan stored must still be a phone that got its redirect, once;
@@ -76,7 +76,7 @@ REDIRECT_RATE = float(os.environ.get("BENCH_REDIRECT_RATE", "200"))
 SPIKE_SECONDS = float(os.environ.get("BENCH_SPIKE_SECONDS", "60"))
 PROCESSES = 4  # client processes; client threads are spread over them
 OPEN_LOOP_THREADS = 16  # per client process: enough in flight for a server that falls behind
-RESCAN_EVERY = 10  # in the spike, one phone in ten scans again with its cookie
+RESCAN_EVERY = 10  # in the spike, one phone in ten scans again with its cookies
 TARGET_REDIRECT_P99_MS = 20
 TARGET_REDIRECT_P99_MS_AT_70PCT = 50
 
@@ -111,14 +111,15 @@ def prepare() -> tuple[str, str]:
 
 
 def request(port: int, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, str]:
-    """(status, the visitor cookie set by the answer, or ""); status 0 when the connection failed."""
+    """(status, the Cookie header a phone sends back: every cookie the answer set (the visitor
+    and their repeat windows), or ""); status 0 when the connection failed."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
-        cookie = response.getheader("Set-Cookie", "") or ""
-        return response.status, cookie.split(";", 1)[0]
+        cookies = response.msg.get_all("Set-Cookie") or []
+        return response.status, "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
     except OSError:
         return 0, ""
     finally:
@@ -186,7 +187,7 @@ def closed_loop(port: int, kind: str, key: str, scene: str, seconds: float = SEC
 def open_loop_worker(args: tuple) -> tuple[list[float], int, int, int]:
     """One client process of a paced run: phone i scans at start + i / rate; this process
     takes every PROCESSES-th phone. Latency counts from when the scan was due. With
-    `rescan`, every RESCAN_EVERY-th phone scans again with the cookie it got; a phone whose
+    `rescan`, every RESCAN_EVERY-th phone scans again with the cookies it got; a phone whose
     scan failed tries once more, cookie-less (it never got one).
     Returns (latencies, phones redirected, failed answers, requests sent)."""
     port, path, start, rate, total, process_index, rescan = args

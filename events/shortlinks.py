@@ -7,21 +7,22 @@ server, so attribution survives redirects and shares; the target is always the c
 one — nothing in the request can change where we redirect (no open redirect).
 """
 
+import functools
 import hashlib
 import logging
 import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core import signing
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign, Placement, SourceAlias
@@ -47,6 +48,63 @@ def visitor_id(request: HttpRequest) -> str:
     if _VISITOR_ID.match(current):
         return current
     return secrets.token_urlsafe(16)
+
+
+# The repeat-window cookie: for each placement this visitor scanned lately, when the scan
+# that opened its current window was recorded (Unix ms). A window that starts at the
+# visitor's own scan, not on the clock, is what makes a reload one second later a repeat
+# even across a 5-minute boundary (fixed clock windows stored 5 of ~2,300 such reloads
+# twice in bench/web.py's spike). Kept apart from the visitor cookie, which lasts a year and
+# whose value the hand-over and the H5 page rely on.
+REPEAT_COOKIE = "wxa_rw"
+# Salt of its signature (with SECRET_KEY): a client cannot move or invent a window.
+REPEAT_COOKIE_SALT = "events.shortlinks.repeat-windows"
+# A phone that scans more placements than this within one window forgets the oldest
+# (rescanned, it counts again); keeps the cookie under 1 KB with 32-character scenes.
+REPEAT_COOKIE_MAX_PLACEMENTS = 20
+_REPEAT_ENTRY = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,15})$")
+
+
+@functools.cache
+def _repeat_signer(secret_key: str, fallback_keys: tuple[str, ...]) -> signing.Signer:
+    """One signer per process (per key: tests override SECRET_KEY), not one per scan."""
+    return signing.Signer(key=secret_key, fallback_keys=list(fallback_keys), salt=REPEAT_COOKIE_SALT)
+
+
+def repeat_signer() -> signing.Signer:
+    return _repeat_signer(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+def open_windows(request: HttpRequest, *, visitor: str, now_ms: int) -> dict[str, int]:
+    """Scene → start (Unix ms) of this visitor's windows still open at `now_ms`, from the
+    repeat-window cookie. A missing, malformed or forged cookie, or one written for
+    another visitor id, holds none (the scan then opens a new window)."""
+    value = request.COOKIES.get(REPEAT_COOKIE)
+    if not value:
+        return {}
+    try:
+        payload = repeat_signer().unsign(value)
+    except signing.BadSignature:
+        return {}
+    owner, *entries = payload.split("~")
+    if owner != visitor:
+        return {}
+    window_ms = settings.SHORT_LINK_REPEAT_WINDOW_SECONDS * 1000
+    windows = {}
+    for entry in entries[:REPEAT_COOKIE_MAX_PLACEMENTS]:
+        match = _REPEAT_ENTRY.match(entry)
+        # abs(): a start a little ahead of this server's clock (another server's) still holds.
+        if match and abs(now_ms - int(match[2])) < window_ms:
+            windows[match[1]] = int(match[2])
+    return windows
+
+
+def repeat_cookie_value(windows: dict[str, int], *, visitor: str, scene: str) -> str:
+    """The signed cookie value: `scene`'s window and the most recent others, at most
+    REPEAT_COOKIE_MAX_PLACEMENTS in all."""
+    others = sorted(((start, name) for name, start in windows.items() if name != scene), reverse=True)
+    kept = [(windows[scene], scene), *others[: REPEAT_COOKIE_MAX_PLACEMENTS - 1]]
+    return repeat_signer().sign("~".join([visitor, *(f"{name}.{start}" for start, name in kept)]))
 
 
 def utm_params(placement: Placement) -> dict[str, str]:
@@ -109,17 +167,15 @@ def resolve(code: str) -> ShortLink | None:
     return link
 
 
-def record_scan(link: ShortLink, *, visitor: str) -> None:
-    """Store the scan. One visitor's scans of one placement within a window
-    (SHORT_LINK_REPEAT_WINDOW_SECONDS) are one scan: the event id and the recorded time
-    both come from the window, so a repeat or a retry is a duplicate, never a conflict
-    left for review (a first-visit flag here made it one; whether a visitor is new is
-    their first qr_scan, which reports can see)."""
-    now = timezone.now()
-    seconds = settings.SHORT_LINK_REPEAT_WINDOW_SECONDS
-    window = int(now.timestamp()) // seconds
+def record_scan(link: ShortLink, *, visitor: str, window_start_ms: int) -> None:
+    """Store the scan. One visitor's scans of one placement within
+    SHORT_LINK_REPEAT_WINDOW_SECONDS of the scan that opened the window (`window_start_ms`,
+    from the repeat-window cookie, or now for a scan that opens one) are one scan: the
+    event id and the recorded time both come from the window's start, so a repeat or a
+    retry is a duplicate, never a conflict left for review (a first-visit flag here made it
+    one; whether a visitor is new is their first qr_scan, which reports can see)."""
     scene = link.placement.scene
-    event_id = hashlib.sha256(f"{visitor}:{scene}:{seconds}:{window}".encode()).hexdigest()[:40]
+    event_id = hashlib.sha256(f"{visitor}:{scene}:{window_start_ms}".encode()).hexdigest()[:40]
     ingest_rows(
         [
             {
@@ -128,7 +184,8 @@ def record_scan(link: ShortLink, *, visitor: str) -> None:
                 "source": link.utms.get("utm_source", ""),
                 "campaign": link.placement.campaign.code,
                 "placement_scene": scene,
-                "ts": datetime.fromtimestamp(window * seconds, tz=UTC),
+                "ts": datetime.fromtimestamp(window_start_ms // 1000, tz=UTC)
+                + timedelta(milliseconds=window_start_ms % 1000),
                 "event_id": event_id,
                 "properties": {"via": "short_link", **link.utms},
             }
@@ -151,6 +208,8 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "events/shortlink_not_found.html", {"code": code[:64]}, status=404)
 
     visitor = visitor_id(request)
+    now = time.time()
+    repeat_cookie = None  # set only when a scan was recorded
     if request.method == "GET":  # a HEAD (link checkers, previews) is not a scan
         budget = Budget(
             f"short-link-addr:{client_address(request)}",
@@ -165,11 +224,16 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
             response = render(request, "events/shortlink_not_found.html", {"busy": True, "link": link}, status=429)
             response["Retry-After"] = str(exc.retry_after)
             return response
+        scene = link.placement.scene
+        windows = open_windows(request, visitor=visitor, now_ms=int(now * 1000))
+        window_start_ms = windows.setdefault(scene, int(now * 1000))  # a first scan opens one
         try:
-            record_scan(link, visitor=visitor)
+            record_scan(link, visitor=visitor, window_start_ms=window_start_ms)
         except DatabaseError:
             # The visitor still gets where they were going; the miss is logged.
             logger.warning("short link %s: scan not recorded", code, exc_info=True)
+        else:
+            repeat_cookie = repeat_cookie_value(windows, visitor=visitor, scene=scene)
 
     if link.handover_target is None:
         response = render(request, "events/shortlink_not_found.html", {"placement": link.placement}, status=200)
@@ -180,7 +244,7 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
             visitor=visitor,
             placement=link.placement.scene,
             campaign=link.placement.campaign.code,
-            now=time.time(),
+            now=now,
         )
         response = HttpResponseRedirect(target)
     response.set_signed_cookie(
@@ -192,4 +256,14 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
         samesite="Lax",
         secure=request.is_secure(),
     )
+    if repeat_cookie is not None:
+        response.set_cookie(
+            REPEAT_COOKIE,
+            repeat_cookie,
+            max_age=settings.SHORT_LINK_REPEAT_WINDOW_SECONDS,  # no window outlives it
+            path=request.path.rsplit("/", 1)[0] + "/",  # sent to short links only
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
     return response

@@ -86,11 +86,11 @@ def test_the_event_api_still_refuses_an_origin_its_key_does_not_allow(client):
     assert not Event.objects.exists()
 
 
-def test_a_redirect_sets_only_its_visitor_cookie_and_keeps_the_security_headers(client, poster):
+def test_a_redirect_sets_only_its_own_cookies_and_keeps_the_security_headers(client, poster):
     response = client.get("/r/p7Kx2")
 
     assert response.status_code == 302
-    assert set(response.cookies) == {"wxa_vid"}
+    assert set(response.cookies) == {"wxa_vid", "wxa_rw"}  # the visitor and their repeat windows
     assert not hasattr(response.wsgi_request, "session")
     assert "Cookie" not in response.get("Vary", "")
     assert_security_headers(response)

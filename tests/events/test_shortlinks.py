@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import signing
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Placement, SourceAlias
 from events.models import Event, RejectedRow
-from events.shortlinks import VISITOR_COOKIE_SALT, _recent_links
+from events.shortlinks import REPEAT_COOKIE_MAX_PLACEMENTS, REPEAT_COOKIE_SALT, VISITOR_COOKIE_SALT, _recent_links
 from tests.events.write_cost import write_statements
 
 pytestmark = pytest.mark.django_db
@@ -180,17 +181,110 @@ def test_repeated_scans_of_one_placement_by_one_visitor_within_the_window_count_
     time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
     for _ in range(20):
         client.get("/r/p7Kx2")
-        time_machine.shift(10)  # 20 scans in 200 s, all within 10:00–10:05
+        time_machine.shift(10)  # 20 scans in 200 s, within 300 s of the first
+    time_machine.move_to("2025-11-01T10:05:04Z", tick=False)
+    client.get("/r/p7Kx2")  # 299 s after the first scan: still the same scan
 
     time_machine.move_to("2025-11-01T10:05:30Z", tick=False)
-    client.get("/r/p7Kx2")  # the next window
+    client.get("/r/p7Kx2")  # 325 s after it: a new scan, which opens the next window
 
     assert Event.objects.count() == 2
     assert not RejectedRow.objects.exists()  # repeats are duplicates, not conflicts for review
-    assert sorted(Event.objects.values_list("ts", flat=True)) == [
-        datetime(2025, 11, 1, 10, 0, tzinfo=UTC),
-        datetime(2025, 11, 1, 10, 5, tzinfo=UTC),
+    assert sorted(Event.objects.values_list("ts", flat=True)) == [  # each at the scan that opened its window
+        datetime(2025, 11, 1, 10, 0, 5, tzinfo=UTC),
+        datetime(2025, 11, 1, 10, 5, 30, tzinfo=UTC),
     ]
+
+
+def test_a_reload_a_second_later_across_a_five_minute_clock_boundary_is_the_same_scan(
+    client, poster, time_machine, settings
+):
+    # The fixed clock windows this replaced stored this reload as a second scan.
+    settings.SHORT_LINK_REPEAT_WINDOW_SECONDS = 300
+    time_machine.move_to("2025-11-01T10:04:59.800Z", tick=False)
+    first = client.get("/r/p7Kx2")
+    time_machine.shift(1)
+
+    reload = client.get("/r/p7Kx2")
+
+    assert first.status_code == reload.status_code == 302
+    assert list(Event.objects.values_list("ts", flat=True)) == [datetime(2025, 11, 1, 10, 4, 59, 800000, tzinfo=UTC)]
+    assert not RejectedRow.objects.exists()
+
+
+def test_another_placement_scanned_within_the_window_is_its_own_scan(client, poster, campaign, time_machine):
+    Placement.objects.create(campaign=campaign, name="Flyer", scene="f3Qz9", target_url="https://shop.example.com/f")
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    client.get("/r/p7Kx2")
+    time_machine.shift(30)
+    client.get("/r/f3Qz9")
+    time_machine.shift(30)
+
+    client.get("/r/p7Kx2")  # the poster's window still holds
+    client.get("/r/f3Qz9")  # and the flyer's
+
+    assert sorted(Event.objects.values_list("placement__scene", "ts")) == [
+        ("f3Qz9", datetime(2025, 11, 1, 10, 0, 35, tzinfo=UTC)),
+        ("p7Kx2", datetime(2025, 11, 1, 10, 0, 5, tzinfo=UTC)),
+    ]
+
+
+def test_the_window_cookie_reaches_short_links_only_and_expires_with_the_window(client, poster, settings):
+    settings.SHORT_LINK_REPEAT_WINDOW_SECONDS = 300
+
+    window = client.get("/r/p7Kx2").cookies["wxa_rw"]
+
+    assert (window["path"], window["max-age"], window["httponly"]) == ("/r/", 300, True)
+
+
+@pytest.mark.parametrize(
+    "window_cookie",
+    [
+        pytest.param("garbage", id="unsigned"),
+        pytest.param("{visitor}~p7Kx2.{start}:forged-signature", id="bad signature"),
+        pytest.param("forged-with-another-key", id="signed with another key"),
+        pytest.param("signed:{visitor}~p7Kx2.soon", id="signed but malformed"),
+        pytest.param("signed:another-visitor-id~p7Kx2.{start}", id="another visitor's"),
+    ],
+)
+def test_a_forged_or_malformed_window_cookie_is_ignored(client, poster, time_machine, window_cookie):
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    visitor = visitor_in(client.get("/r/p7Kx2"))
+    claimed = f"{visitor}~p7Kx2.{int(datetime(2025, 11, 1, 10, 0, 5, tzinfo=UTC).timestamp() * 1000)}"
+    value = window_cookie.format(visitor=visitor, start=claimed.rsplit(".", 1)[1])
+    if value == "forged-with-another-key":
+        value = signing.Signer(key="not-our-secret-" + "x" * 40, salt=REPEAT_COOKIE_SALT).sign(claimed)
+    elif value.startswith("signed:"):
+        value = signing.Signer(salt=REPEAT_COOKIE_SALT).sign(value.removeprefix("signed:"))
+    client.cookies["wxa_rw"] = value
+    time_machine.shift(60)
+
+    response = client.get("/r/p7Kx2")
+
+    assert response.status_code == 302
+    assert sorted(Event.objects.values_list("ts", flat=True)) == [  # the cookie opened no window: a new scan
+        datetime(2025, 11, 1, 10, 0, 5, tzinfo=UTC),
+        datetime(2025, 11, 1, 10, 1, 5, tzinfo=UTC),
+    ]
+
+
+def test_the_window_cookie_stays_small_when_a_phone_scans_many_placements(client, campaign, time_machine):
+    scenes = [f"p{i:031d}" for i in range(30)]  # the longest scenes: 32 characters
+    Placement.objects.bulk_create(
+        Placement(campaign=campaign, name=scene, scene=scene, target_url="https://shop.example.com/")
+        for scene in scenes
+    )
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    for scene in scenes:
+        window = client.get(f"/r/{scene}").cookies["wxa_rw"]
+        time_machine.shift(1)
+
+    for scene in scenes[-REPEAT_COOKIE_MAX_PLACEMENTS:]:
+        client.get(f"/r/{scene}")  # the most recent placements' windows are still known
+
+    assert len(window.OutputString()) < 1200
+    assert window.value.count("~") == REPEAT_COOKIE_MAX_PLACEMENTS
+    assert Event.objects.count() == 30
 
 
 def test_one_address_cannot_flood_short_link_scans(client, poster, settings):
@@ -214,6 +308,7 @@ def test_a_head_request_redirects_without_recording_a_scan(client, poster):
 
     assert response.status_code == 302
     assert Event.objects.count() == 0
+    assert "wxa_rw" not in response.cookies  # no scan, so no window
 
 
 @pytest.mark.postgres
