@@ -59,7 +59,8 @@ def _ad_values(row: AdRow) -> list:
 
 
 def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
-    """By campaign, by creative (with lander type) and fatigue; plus summary lines."""
+    """By campaign, by creative (with lander type) and fatigue; plus summary lines, the spend line
+    first."""
     campaigns = Section(
         "ads",
         _("Ads by campaign"),
@@ -121,19 +122,19 @@ def ads_sections(report: AdsReport) -> tuple[list[Section], list[str]]:
                 _("Creative %(label)s is shown too often (frequency %(frequency)s).")
                 % {"label": item.label, "frequency": item.frequency}
             )
+    # The first line is always the spend line, so a summary with room for one ad line (the
+    # monthly review) says what was spent, or that spend is unknown, never a fatigue note.
     totals = report.totals
     if totals.spend:
-        lines.insert(
-            0,
-            _("Ad spend %(spend)s: %(orders)s attributed orders, revenue %(revenue)s, ROAS %(value)s.")
-            % {
-                "spend": yuan(totals.spend),
-                "orders": totals.orders,
-                "revenue": yuan(totals.revenue),
-                "value": totals.roas if totals.roas is not None else "–",
-            },
-        )
-    return [campaigns, creatives, landers, fatigue], lines
+        spend_line = _("Ad spend %(spend)s: %(orders)s attributed orders, revenue %(revenue)s, ROAS %(value)s.") % {
+            "spend": yuan(totals.spend),
+            "orders": totals.orders,
+            "revenue": yuan(totals.revenue),
+            "value": totals.roas if totals.roas is not None else "–",
+        }
+    else:
+        spend_line = _("No ad spend imported for this period: ROAS and cost per order are unknown, not 0.")
+    return [campaigns, creatives, landers, fatigue], [spend_line, *lines]
 
 
 def campaign_signal(row: AdRow) -> tuple[str, str]:

@@ -104,6 +104,7 @@ def test_the_monthly_snapshot_gives_each_campaign_a_signal_with_its_reason(db):
         snapshot.data["headline"]["orders"] == 7 and snapshot.data["headline"]["revenue"] == "650.00"
     )  # headline keeps Decimal text
     assert any(line.startswith("Stop BAD") for line in snapshot.data["summary"])
+    assert "Ad spend ¥600.00: 7 attributed orders, revenue ¥650.00, ROAS 1.08." in snapshot.data["summary"]
     cohort_total = snapshot.section("cohorts_week")["rows"][-1]
     assert cohort_total[:2] == ["All", 7] and snapshot.data["headline"]["new_people"] == 7
     assert {"kpis", "signals", "cohorts_ad_group", "cohorts_entry_point", "attribution", "ads", "fatigue"} <= {
@@ -162,3 +163,25 @@ def test_periods_use_shanghai_days(db):
 
     assert snapshot.data["headline"]["qr_scans"] == "1"
     assert snapshot.period_start.astimezone(SHANGHAI).hour == 0
+
+
+def test_a_month_without_imported_spend_says_its_roas_is_unknown_rather_than_showing_a_fatigue_note(db):
+    camp = Campaign.objects.create(code="C1", name="one")
+    # Impressions and clicks were imported without spend: the creative is over its frequency cap.
+    for day, clicks in ((20, 300), (21, 300), (27, 100), (28, 100)):
+        AdSpend.objects.create(
+            date=date(2025, 10, day),
+            campaign_code="C1",
+            campaign=camp,
+            creative_name="K",
+            spend=0,
+            impressions=10000,
+            clicks=clicks,
+            reach=5000,
+        )
+    save(event("qr_scan", "u1", at("2025-10-04", "10:00"), campaign=camp))
+
+    summary = build.build_snapshot("monthly", "2025-10").data["summary"]
+
+    assert "No ad spend imported for this period: ROAS and cost per order are unknown, not 0." in summary
+    assert not any(line.startswith("Creative K") for line in summary)
