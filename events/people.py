@@ -245,12 +245,13 @@ def person_expression(user_field: str = "user_id") -> Coalesce:
 def _after(key: tuple[datetime, int]) -> Q:
     """Events after `key` in (received_at, id) order (the event_received_at index)."""
     received_at, pk = key
-    return Q(received_at__gt=received_at) | Q(received_at=received_at, pk__gt=pk)
+    # The range on received_at alone is what the index can seek to; the OR only trims its edge.
+    return Q(received_at__gte=received_at) & (Q(received_at__gt=received_at) | Q(pk__gt=pk))
 
 
 def _up_to(key: tuple[datetime, int]) -> Q:
     received_at, pk = key
-    return Q(received_at__lt=received_at) | Q(received_at=received_at, pk__lte=pk)
+    return Q(received_at__lte=received_at) & (Q(received_at__lt=received_at) | Q(pk__lte=pk))
 
 
 def _oldest_open_transaction_start() -> datetime:
