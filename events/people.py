@@ -19,6 +19,12 @@ whose person changed as `PersonChange` rows in its own transaction and asks for
 events changed person: reports marks the snapshots covering them stale (reports never
 gets edited numbers; it rebuilds). Until a change is worked off, reports count the ids'
 events under their old person, as a snapshot built before the link would.
+
+An ingest that read the identities before a link committed and committed after the
+link's round stored the old person where the round could not see it;
+`check_people_on_received_events`, on the beat schedule, compares every event received
+since its checkpoint with the identity table once the event's transaction has surely ended,
+and records the ids that differ as `PersonChange` rows like a link.
 """
 
 import logging
