@@ -28,8 +28,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -282,13 +280,6 @@ def link_unionids_from_events(*, since: datetime, chunk_size: int = 5000) -> int
 def person_of(user_id: str) -> str:
     """The person an id belongs to (the id itself when it was never linked)."""
     return Identity.objects.filter(user_id=user_id).values_list("person_id", flat=True).first() or user_id
-
-
-def person_expression(user_field: str = "user_id") -> Coalesce:
-    """ORM expression for "the person behind `user_field`", e.g.
-    `Event.objects.aggregate(people=Count(person_expression(), distinct=True))`."""
-    person = Identity.objects.filter(user_id=OuterRef(user_field)).values("person_id")[:1]
-    return Coalesce(Subquery(person), F(user_field), output_field=CharField())
 
 
 @dataclass(frozen=True)

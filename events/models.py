@@ -538,6 +538,20 @@ class PersonChange(models.Model):
         return self.user_id
 
 
+class ReceivedCheckpoint(models.Model):
+    """How far a pass over the events in received order has got: every event before
+    (`received_at`, `event_ref`) in that order has been looked at. One row per pass, named by
+    `name`; events.people's check of the person on received events keeps the first."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    received_at = models.DateTimeField()
+    event_ref = models.BigIntegerField(default=0)  # the event's id; 0: every event received before received_at
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.received_at.isoformat()} #{self.event_ref}"
+
+
 class FirstTouch(models.Model):
     """Each person's first event ever, and their first event with a placement (cohorts and
     attribution), kept up to date as events arrive (events.ingest.write) and through

@@ -19,25 +19,42 @@ whose person changed as `PersonChange` rows in its own transaction and asks for
 events changed person: reports marks the snapshots covering them stale (reports never
 gets edited numbers; it rebuilds). Until a change is worked off, reports count the ids'
 events under their old person, as a snapshot built before the link would.
+
+An ingest that read the identities before a link committed and committed after the
+link's round stored the old person where the round could not see it;
+`check_people_on_received_events`, on the beat schedule, compares every event received
+since its checkpoint with the identity table once the event's transaction has surely ended,
+and records the ids that differ as `PersonChange` rows like a link.
 """
 
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import CharField, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.dispatch import Signal
+from django.utils import timezone
 
-from events.models import Event, FirstTouch, Identity, PersonChange
+from events.models import Event, FirstTouch, Identity, PersonChange, ReceivedCheckpoint
+from wxanalytics.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
 
 IDS_PER_ROUND = 500
 ROWS_PER_STATEMENT = 5000
+# The check of the person on received events (check_people_on_received_events).
+EVENTS_PER_CHECK = 5000
+CHECK_CHECKPOINT = "person on received events"
+CHECK_LOCK = "events.person_check"
+# How long before the transaction that writes it an event's received_at may have been taken
+# (the request's own parsing, waiting for a group commit; gunicorn ends a request after
+# 60 s), plus clock skew between the web servers and the database.
+RECEIVED_BEFORE_WRITE = timedelta(minutes=5)
 
 # Sent inside a rewrite round's transaction with `days` (sorted local dates whose events
 # changed person). Receivers return how many snapshots they marked stale. A signal,
@@ -54,6 +71,13 @@ FIRST_TOUCH_COLUMNS = (
     "person, ts, event_ref, campaign_id, placement_id, source, app_id, creative_ref, ad_group, "
     "entry_ts, entry_ref, entry_placement_id"
 )
+
+
+@dataclass(frozen=True)
+class Check:
+    events: int = 0  # events looked at
+    ids: int = 0  # ids recorded as PersonChange: their events carried another person
+    chunks: int = 0
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,101 @@ def _rewrite_events_portable(user_ids: Sequence[str]):
             moved += changed
             persons.add(new or user_id)
     return moved, sorted(days), persons
+
+
+def check_people_on_received_events(
+    *, events_per_chunk: int = EVENTS_PER_CHECK, margin: timedelta = RECEIVED_BEFORE_WRITE
+) -> Check:
+    """Record as a PersonChange every id whose events received since the last check carry
+    another person than the identity table's; rewrite_pending_people then fixes them.
+
+    This closes the one gap of the rewrite: an ingest transaction that read the identities
+    before a link committed, and committed after the rewrite round that worked the link
+    off, stored the old person, and nothing else would ever look at those rows again.
+
+    Events are checked once, in (received_at, id) order, from a checkpoint in the database,
+    `events_per_chunk` at a time, each chunk in one transaction under an advisory lock (two
+    workers take turns). A chunk only reaches events whose writing transaction has surely
+    ended: received before the oldest transaction still open on the database began (an
+    import holding one transaction for an hour holds the check back, it does not slip
+    past it), and before now, less `margin` (a received_at is taken before its transaction
+    begins). So every event is checked after it is visible, against identities read after
+    that; a link committing later records its ids itself, and its round sees the event.
+    """
+    events = ids = chunks = 0
+    while True:
+        with transaction.atomic():
+            advisory_xact_lock(CHECK_LOCK)
+            stored = ReceivedCheckpoint.objects.filter(name=CHECK_CHECKPOINT).first()
+            start = (stored.received_at, stored.event_ref) if stored else None
+            settled = (_oldest_open_transaction_start() - margin, 0)
+            window = Event.objects.filter(_up_to(settled))
+            if start is not None:
+                window = window.filter(_after(start))
+            ordered = window.order_by("received_at", "pk").values_list("received_at", "pk")
+            last = next(iter(ordered[events_per_chunk - 1 : events_per_chunk]), None)
+            chunk = window.filter(_up_to(last)) if last else window
+            checked = events_per_chunk if last else chunk.count()
+            stale = set(
+                chunk.annotate(stored=Coalesce("person_id", "user_id"), current=person_expression())
+                .exclude(stored=F("current"))
+                .values_list("user_id", flat=True)
+            )
+            note_changed(stale)
+            end = last or settled
+            if start is None or end > start:
+                ReceivedCheckpoint.objects.update_or_create(
+                    name=CHECK_CHECKPOINT, defaults={"received_at": end[0], "event_ref": end[1]}
+                )
+        events += checked
+        ids += len(stale)
+        chunks += 1
+        if last is None:
+            return Check(events=events, ids=ids, chunks=chunks)
+
+
+def person_expression(user_field: str = "user_id") -> Coalesce:
+    """ORM expression for "the person behind `user_field`" by the identity table now, e.g.
+    `Event.objects.aggregate(people=Count(person_expression(), distinct=True))`."""
+    person = Identity.objects.filter(user_id=OuterRef(user_field)).values("person_id")[:1]
+    return Coalesce(Subquery(person), F(user_field), output_field=CharField())
+
+
+def _after(key: tuple[datetime, int]) -> Q:
+    """Events after `key` in (received_at, id) order (the event_received_at index)."""
+    received_at, pk = key
+    # The range on received_at alone is what the index can seek to; the OR only trims its edge.
+    return Q(received_at__gte=received_at) & (Q(received_at__gt=received_at) | Q(pk__gt=pk))
+
+
+def _up_to(key: tuple[datetime, int]) -> Q:
+    received_at, pk = key
+    return Q(received_at__lte=received_at) & (Q(received_at__lt=received_at) | Q(pk__lte=pk))
+
+
+def _oldest_open_transaction_start() -> datetime:
+    """Now, or the start of the oldest transaction of another session on this database if
+    earlier: no event received before that can still be waiting to commit. (On SQLite,
+    the zero-set-up demo with one writer at a time, now.)"""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        # The clock first: a transaction beginning after the look at pg_stat_activity
+        # began after it too. The statistics snapshot is cleared, or a caller's open
+        # transaction would show the sessions as they were at its first look.
+        cursor.execute("SELECT clock_timestamp(), pg_stat_clear_snapshot()")
+        now = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT min(xact_start) FILTER (WHERE backend_type = 'client backend'), "
+            "count(*) FILTER (WHERE backend_type IS NULL) "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        oldest, hidden = cursor.fetchone()
+    if hidden:
+        # Another role's sessions show neither their kind nor their times to this one: those
+        # transactions cannot hold the check back. Grant this role pg_read_all_stats.
+        logger.warning("person check: %d sessions of other roles hide their transaction start", hidden)
+    return min(now, oldest) if oldest else now
 
 
 def _first_touch_select(users: str) -> str:

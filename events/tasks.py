@@ -124,6 +124,20 @@ def rewrite_people_task() -> int:
     return result.events
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def check_people_on_received_events_task() -> int:
+    """Queue a person rewrite for ids whose newly received events carry an outdated person
+    (an ingest that raced a link); resumes from its checkpoint, returns the ids found."""
+    result = people.check_people_on_received_events()
+    if result.ids:
+        logger.warning(
+            "person check: %d ids among %d events received carried an outdated person; rewrite queued",
+            result.ids,
+            result.events,
+        )
+    return result.ids
+
+
 @receiver(people.person_changes_recorded, dispatch_uid="events.queue_person_rewrite")
 def queue_person_rewrite(sender, **kwargs) -> None:
     try:

@@ -73,6 +73,15 @@ SCHEDULE = [
         "at once; the periodic run catches a change whose message was lost).",
     ),
     Entry(
+        "events: check the person on received events",
+        "events.tasks.check_people_on_received_events_task",
+        minute="5-59/10",
+        expire_seconds=9 * 60,
+        description="Compares the person on events received since the last check with the identities and "
+        "queues the rewrite for any id that differs (an ingest that committed after the rewrite of a link it "
+        "raced); each event is checked once, after its transaction ended.",
+    ),
+    Entry(
         "events: link WeChat followers' unionids",
         "events.tasks.link_wechat_followers",
         minute="50",

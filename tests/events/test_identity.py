@@ -11,7 +11,7 @@ from django.db.models import Count
 from events import identity
 from events.ingest import ingest_rows
 from events.models import Event, Identity, IngestKey
-from events.people import rewrite_pending_people
+from events.people import person_expression, rewrite_pending_people
 
 TS = datetime(2024, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -31,7 +31,7 @@ def person_ids() -> dict[str, str]:
 
 
 def count_people() -> int:
-    return Event.objects.aggregate(people=Count(identity.person_expression(), distinct=True))["people"]
+    return Event.objects.aggregate(people=Count(person_expression(), distinct=True))["people"]
 
 
 def event(name: str, user_id: str, **extra) -> dict:

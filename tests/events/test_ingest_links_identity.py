@@ -1,8 +1,8 @@
 import pytest
 
-from events.identity import person_expression
 from events.ingest import ingest_rows
 from events.models import Event, Identity, RejectedRow
+from events.people import person_expression
 
 pytestmark = pytest.mark.django_db
 

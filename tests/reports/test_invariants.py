@@ -21,9 +21,8 @@ from hypothesis import given
 from campaigns.demo import seed_definitions
 from campaigns.models import KPI, Campaign, Creative, Placement
 from events.demo import end_day, seed_events
-from events.identity import person_expression
 from events.models import AdSpend, Event, Identity
-from events.people import rewrite_pending_people
+from events.people import person_expression, rewrite_pending_people
 from reports.metrics.ads import ads_report
 from reports.metrics.attribution import attribution
 from reports.metrics.cohorts import cohort_reports
