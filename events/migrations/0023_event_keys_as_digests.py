@@ -16,11 +16,26 @@ CONVERT_POSTGRESQL = (
 CONVERT_OTHERS = "UPDATE events_event SET dedupe_key = substr(dedupe_key, 1, 32), content_hash = substr(content_hash, 1, 32)"
 
 
+# Back to text, as the 32 hex digits of the digests (the rest of each sha256 is gone): what
+# the migration tests that go back to older migrations need, not a way to run older code on
+# this data (it would not recognise these keys).
+REVERT_POSTGRESQL = (
+    "ALTER TABLE events_event "
+    "ALTER COLUMN dedupe_key TYPE varchar(64) USING replace(dedupe_key::text, '-', ''), "
+    "ALTER COLUMN content_hash TYPE varchar(64) USING replace(content_hash::text, '-', '')"
+)
+
+
 def convert(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(CONVERT_POSTGRESQL)
     else:
         schema_editor.execute(CONVERT_OTHERS)
+
+
+def revert(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(REVERT_POSTGRESQL)
 
 
 class Migration(migrations.Migration):
@@ -30,7 +45,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(convert, reverse_code=None, elidable=False)],
+            database_operations=[migrations.RunPython(convert, revert, elidable=False)],
             state_operations=[
                 migrations.AlterField(
                     model_name="event",
