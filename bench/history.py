@@ -96,7 +96,7 @@ def add_history(before: str) -> int:
             added += conn.execute(
                 f"INSERT INTO events_event (user_id, ts, dedupe_key, {columns}) "
                 f"SELECT user_id || %(mark)s, ts - %(shift)s * interval '30 days', "
-                f"md5(dedupe_key || %(mark)s), {copied} FROM events_event "
+                f"md5(dedupe_key::text || %(mark)s)::uuid, {copied} FROM events_event "
                 "WHERE ts < %(before)s AND user_id NOT LIKE %(copies)s",
                 {"mark": f"{HISTORY_MARK}{k}", "shift": k, "before": before, "copies": f"%{HISTORY_MARK}%"},
             ).rowcount

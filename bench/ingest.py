@@ -151,8 +151,8 @@ def copy_rows(batches: list[list[dict]]) -> float:
                 row["ts"],
                 now.isoformat(),
                 row["event_id"],
-                hashlib.sha256(row["event_id"].encode()).hexdigest(),
-                hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest(),
+                hashlib.sha256(row["event_id"].encode()).hexdigest()[:32],  # 128-bit digests, as stored
+                hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()[:32],
                 json.dumps(row["properties"]),
                 "",
             ]

@@ -272,7 +272,8 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
-        verbose_name=gettext_lazy("placement"),
+        db_index=False,
+        verbose_name=gettext_lazy("placement"),  # event_placement, partial
     )
     app_id = models.CharField(
         max_length=32,
@@ -302,14 +303,14 @@ class Event(models.Model):
         help_text=gettext_lazy("The sender's id, if any."),
         verbose_name=gettext_lazy("event id"),
     )
-    dedupe_key = models.CharField(
-        max_length=64,
+    # The first 128 bits of each sha256 (events.ingest.dedupe.digest), as in events_eventkey:
+    # 16 bytes each instead of 65 as hex text (docs/scaling.md, "Storage").
+    dedupe_key = models.UUIDField(
         unique=True,
         help_text=gettext_lazy("sha256 of source + event_id, or of the row's content."),
         verbose_name=gettext_lazy("dedupe key"),
     )
-    content_hash = models.CharField(
-        max_length=64,
+    content_hash = models.UUIDField(
         help_text=gettext_lazy("sha256 of the normalised row, to spot conflicts."),
         verbose_name=gettext_lazy("content hash"),
     )
@@ -330,16 +331,27 @@ class Event(models.Model):
     class Meta:
         verbose_name = gettext_lazy("event")
         verbose_name_plural = gettext_lazy("events")
+        # Every index here is read by a named query, and sized for it (docs/scaling.md, "Storage").
         indexes = [
             # Every report: one event name over a period.
             models.Index(fields=["event_name", "ts"], name="event_name_ts"),
-            # Funnels, cohorts, attribution: one person's events in time order.
-            models.Index(fields=["user_id", "ts"], name="event_user_ts"),
-            # Campaign reports and the admin filter.
-            models.Index(fields=["campaign", "ts"], name="event_campaign_ts"),
+            # One id's events: erasure, export, retention, the person rewrite (events.people), the
+            # unfollow check, the admin search. user_id alone: the reports read the person
+            # (COALESCE(person_id, user_id)), not this, and equal keys share one index entry
+            # (B-tree deduplication), a fifth of what (user_id, ts) took; an id's few events
+            # are then filtered by ts.
+            models.Index(fields=["user_id"], name="event_user"),
+            # Campaign reports, attribution's touches, the admin filter, a campaign's deletion
+            # (SET_NULL). Events without a campaign are left out: nothing looks them up by it.
+            models.Index(
+                fields=["campaign", "ts"], name="event_campaign_ts", condition=models.Q(campaign__isnull=False)
+            ),
+            # Attribution's touches and a placement's deletion (SET_NULL); as above.
+            models.Index(fields=["placement"], name="event_placement", condition=models.Q(placement__isnull=False)),
             # Admin list, newest first, and stale-snapshot checks on late arrivals.
             models.Index(fields=["received_at"], name="event_received_at"),
-            # Admin search by the sender's event id (OR'd with user_id); rows without one left out.
+            # Admin search by the sender's event id (OR'd with user_id); rows without one left
+            # out. A hash index on PostgreSQL (migration 0024): the search is by equality only.
             models.Index(fields=["event_id"], name="event_event_id", condition=~models.Q(event_id="")),
         ]
 
@@ -379,7 +391,7 @@ class EventKey(models.Model):
         verbose_name_plural = gettext_lazy("event keys")
 
     def __str__(self) -> str:
-        return self.dedupe_key
+        return str(self.dedupe_key)
 
 
 class RejectedRowQuerySet(models.QuerySet):

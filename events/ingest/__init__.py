@@ -15,6 +15,7 @@ as properties. `ts` is an ISO 8601 string with a zone or an aware datetime.
 """
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,11 +100,12 @@ def ingest_rows(
             clean.append((index, row_clean))
 
     ingest_key_id = ingest_key.pk if ingest_key is not None else None
-    by_key: dict[str, tuple[int, CleanRow]] = {}
+    by_key: dict[uuid.UUID, tuple[int, CleanRow]] = {}
     for index, row in clean:
         # Hash the row as sent, before look-ups that depend on what is in the database.
-        content = content_hash(row)
-        key = dedupe_key(row, scope=scope, content=content)
+        # Stored and compared as digests (their first 128 bits), on events and their keys.
+        content_hex = content_hash(row)
+        key, content = digest(dedupe_key(row, scope=scope, content=content_hex)), digest(content_hex)
         if key in by_key:
             if by_key[key][1].content_hash == content:
                 result.duplicates += 1
@@ -132,7 +134,7 @@ def ingest_rows(
             if key in inserted:
                 continue
             stored_hash = stored.get(key)
-            if stored_hash == digest(event.content_hash):
+            if stored_hash == event.content_hash:
                 result.duplicates += 1
                 stored_events.append(event)
             elif stored_hash == ERASED:

@@ -8,7 +8,8 @@
 `content_hash` is always the normalised content's hash: an existing dedupe key with a
 different content hash is a conflict (same id, different payload), kept for review.
 
-`events_eventkey` stores `digest()` of both (their first 128 bits, as a uuid). An erased
+What is stored and compared is `digest()` of both (their first 128 bits, as a uuid), on the
+events and in `events_eventkey`; the hex forms are only hashed from. An erased
 person's keys stay, with `ERASED` as their content hash (events.privacy.erase): a client's
 retry of an erased event is then a duplicate, whatever it carries, and is not stored again.
 """
@@ -68,5 +69,5 @@ ERASED = uuid.UUID(int=0)  # no sha256 starts with 128 zero bits
 
 
 def digest(hex_sha256: str) -> uuid.UUID:
-    """The 128-bit form of a key or hash kept in events_eventkey (its first 32 hex digits)."""
+    """The 128-bit form of a key or hash, as stored (its first 32 hex digits)."""
     return uuid.UUID(hex_sha256[:32])

@@ -32,6 +32,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +43,7 @@ from .validate import CleanRow
 
 logger = logging.getLogger(__name__)
 
-Write = Callable[[Sequence[CleanRow]], set[str]]
+Write = Callable[[Sequence[CleanRow]], set[uuid.UUID]]
 
 
 @dataclass
@@ -50,14 +51,14 @@ class _Waiter:
     rows: Sequence[CleanRow]
     received_at: datetime
     done: threading.Event = field(default_factory=threading.Event)
-    inserted: set[str] = field(default_factory=set)
+    inserted: set[uuid.UUID] = field(default_factory=set)
     error: BaseException | None = None
 
 
 class GroupCommitter:
     """One per process; the thread starts with the first row (after gunicorn's fork)."""
 
-    def __init__(self, write: Callable[..., set[str]], *, max_rows: int = 500) -> None:
+    def __init__(self, write: Callable[..., set[uuid.UUID]], *, max_rows: int = 500) -> None:
         self._write = write  # write(rows, received_at=...) -> keys inserted, committed on return
         self._max_rows = max_rows
         self._wake = threading.Condition()
@@ -66,7 +67,9 @@ class GroupCommitter:
         self._pid = 0
         self._stopping = False
 
-    def insert(self, rows: Sequence[CleanRow], *, received_at: datetime, wait_ms: float, timeout: float) -> set[str]:
+    def insert(
+        self, rows: Sequence[CleanRow], *, received_at: datetime, wait_ms: float, timeout: float
+    ) -> set[uuid.UUID]:
         """Queue `rows` for the next group and wait for its commit; the keys inserted.
 
         Raises the group's DatabaseError, or OperationalError when no commit came within
@@ -157,7 +160,7 @@ class GroupCommitter:
                 waiter.done.set()
 
     def _write_group(self, group: list[_Waiter]) -> None:
-        first: dict[str, CleanRow] = {}
+        first: dict[uuid.UUID, CleanRow] = {}
         for waiter in group:
             for row in waiter.rows:
                 first.setdefault(row.dedupe_key, row)

@@ -5,6 +5,7 @@ once per batch in `events.ingest`)."""
 import functools
 import json
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -83,9 +84,9 @@ class CleanRow:
     properties: dict = field(default_factory=dict)
     # The properties as JSON text, dumped once by validation and reused by the write.
     properties_json: str = "{}"
-    # Set by ingest_rows before the write (events.ingest.dedupe, the sender's key).
-    dedupe_key: str = ""
-    content_hash: str = ""
+    # Set by ingest_rows before the write: the digests of events.ingest.dedupe, the sender's key.
+    dedupe_key: uuid.UUID | None = None
+    content_hash: uuid.UUID | None = None
     ingest_key_id: int | None = None
 
 

@@ -45,7 +45,6 @@ from events.models import Event, EventKey, FirstTouch, Identity
 from events.partitions import ensure_partitions
 from events.people import FIRST_TOUCH_COLUMNS, refresh_first_touches
 
-from .dedupe import digest
 from .group_commit import GroupCommitter
 from .validate import CleanRow
 
@@ -63,8 +62,8 @@ COLUMNS = (
     ("currency", "text"),
     ("ts", "timestamptz"),
     ("event_id", "text"),
-    ("dedupe_key", "text"),
-    ("content_hash", "text"),
+    ("dedupe_key", "uuid"),
+    ("content_hash", "uuid"),
     ("properties", "jsonb"),
     ("ingest_key_id", "bigint"),
 )
@@ -92,7 +91,7 @@ def _insert_sql(batch: str) -> str:
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
         f"carried AS (SELECT u.user_id, MIN({_CARRIED_UNIONID}) AS unionid FROM batch AS u GROUP BY u.user_id), "
         f"claimed AS (INSERT INTO {keys} (dedupe_key, content_hash, ts) "
-        "SELECT left(dedupe_key, 32)::uuid, left(content_hash, 32)::uuid, ts FROM batch "
+        "SELECT dedupe_key, content_hash, ts FROM batch "
         "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key), "
         f"stored AS (INSERT INTO {events} (event_name, user_id, person_id, session_id, source, campaign_code, "
         "campaign_id, placement_id, app_id, page, value, currency, ts, event_id, dedupe_key, content_hash, "
@@ -104,7 +103,7 @@ def _insert_sql(batch: str) -> str:
         "COALESCE(campaign.id, placement.campaign_id), placement.id, "
         "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
         "u.ingest_key_id, %s "
-        "FROM batch AS u JOIN claimed ON claimed.dedupe_key = left(u.dedupe_key, 32)::uuid "
+        "FROM batch AS u JOIN claimed ON claimed.dedupe_key = u.dedupe_key "
         f"LEFT JOIN {Identity._meta.db_table} AS ident ON ident.user_id = u.user_id "
         "LEFT JOIN carried ON carried.user_id = u.user_id "
         # Codes match ignoring case (unique index on lower(code), campaigns.Campaign.Meta).
@@ -166,7 +165,7 @@ CREATE_STAGING_SQL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({_RECORD
 COPY_STAGING_SQL = f"COPY {STAGING_TABLE} ({', '.join(COLUMN_NAMES)}) FROM STDIN"
 
 
-def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[uuid.UUID]:
     """Insert rows whose dedupe key is new; return the keys actually inserted. Committed
     on return, unless the caller's own transaction is open."""
     if not rows:
@@ -186,7 +185,7 @@ def insert_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str
     return write_events(rows, received_at=received_at)
 
 
-def write_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+def write_events(rows: Sequence[CleanRow], *, received_at: datetime) -> set[uuid.UUID]:
     """insert_events on this thread's connection, whatever the batch."""
     if not rows:
         return set()
@@ -221,14 +220,14 @@ class _LoggedCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
-def _insert_from_json(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+def _insert_from_json(rows: Sequence[CleanRow], *, received_at: datetime) -> set[uuid.UUID]:
     payload = json.dumps([_as_dict(row) for row in rows], default=str, ensure_ascii=False)
     with server_bound_cursor() as cursor:
         cursor.execute(INSERT_FROM_JSON_SQL, [payload, received_at])
         return {key for (key,) in cursor.fetchall()}
 
 
-def _insert_from_staging(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+def _insert_from_staging(rows: Sequence[CleanRow], *, received_at: datetime) -> set[uuid.UUID]:
     nested = connection.in_atomic_block
     with transaction.atomic(), server_bound_cursor() as cursor:
         raw = connection.connection
@@ -272,7 +271,7 @@ def _as_dict(row: CleanRow) -> dict:
     return {name: getattr(row, name) for name in COLUMN_NAMES}
 
 
-def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[str]:
+def _insert_portable(rows: Sequence[CleanRow], *, received_at: datetime) -> set[uuid.UUID]:
     taken = set(existing_hashes(row.dedupe_key for row in rows))
     fresh = [row for row in rows if row.dedupe_key not in taken]
     campaigns, placements, aliases = _lookups(fresh)
@@ -337,20 +336,14 @@ def _lookups(rows: Sequence[CleanRow]):
     return campaigns, placements, aliases
 
 
-def existing_hashes(keys: Iterable[str]) -> dict[str, uuid.UUID]:
-    """dedupe_key → digest of the stored content hash, for keys already stored (the key
-    table on PostgreSQL). Compare with `digest(row.content_hash)`."""
+def existing_hashes(keys: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """dedupe_key → the stored content hash, for keys already stored (the key table on
+    PostgreSQL, the events elsewhere). Compare with `row.content_hash`."""
+    stored = EventKey if connection.vendor == "postgresql" else Event
     keys = list(keys)
-    found: dict[str, uuid.UUID] = {}
+    found: dict[uuid.UUID, uuid.UUID] = {}
     for start in range(0, len(keys), 900):
-        chunk = keys[start : start + 900]
-        if connection.vendor == "postgresql":
-            by_digest = {digest(key): key for key in chunk}
-            for key, content in EventKey.objects.filter(dedupe_key__in=by_digest).values_list(
-                "dedupe_key", "content_hash"
-            ):
-                found[by_digest[key]] = content
-        else:
-            for key, content in Event.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "content_hash"):
-                found[key] = digest(content)
+        found.update(
+            stored.objects.filter(dedupe_key__in=keys[start : start + 900]).values_list("dedupe_key", "content_hash")
+        )
     return found

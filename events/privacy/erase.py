@@ -96,13 +96,13 @@ def _delete_events(person: Person) -> tuple[int, int, list[date]]:
     with connection.cursor() as cursor:
         # Through the parent table: PostgreSQL deletes from every partition (DEFAULT
         # included), each using its event_user_ts index. The keys are those of exactly
-        # the deleted rows, in the same statement (their first 128 bits, as ingest wrote
-        # them); the content hash, derived from the event, is overwritten.
+        # the deleted rows, in the same statement; the content hash, derived from the
+        # event, is overwritten.
         cursor.execute(
             f"WITH gone AS (DELETE FROM {Event._meta.db_table} WHERE user_id = ANY(%(ids)s) "  # noqa: S608 (ours)
             "RETURNING ts, dedupe_key), "
             f"keys AS (UPDATE {EventKey._meta.db_table} AS k SET content_hash = %(erased)s FROM gone "
-            "WHERE k.dedupe_key = left(gone.dedupe_key, 32)::uuid RETURNING 1) "
+            "WHERE k.dedupe_key = gone.dedupe_key RETURNING 1) "
             "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM keys), "
             "ARRAY(SELECT DISTINCT (ts AT TIME ZONE %(zone)s)::date FROM gone ORDER BY 1)",
             {"ids": list(person.ids), "zone": settings.REPORTING_TZ.key, "erased": ERASED},

@@ -250,12 +250,12 @@ def _event_time(resource: dict[str, Any], notification: Notification) -> str:
 def _payment_of(transaction_id: str) -> dict[str, Any] | None:
     """The stored pay_success of a transaction, found through the unique dedupe key."""
     probe = CleanRow(event_name="pay_success", user_id="", ts=timezone.now(), event_id=transaction_id)
-    key = dedupe_key(probe, scope=SOURCE, content="")
+    key = digest(dedupe_key(probe, scope=SOURCE, content=""))
     payments = Event.objects.filter(dedupe_key=key, event_name="pay_success")
     if connection.vendor == "postgresql":
         # The key table's primary key gives the payment's instant, and event_name_ts then
         # finds the row: no index on events_event.dedupe_key (docs/scaling.md, "Storage").
-        payments = payments.filter(ts=Subquery(EventKey.objects.filter(dedupe_key=digest(key)).values("ts")[:1]))
+        payments = payments.filter(ts=Subquery(EventKey.objects.filter(dedupe_key=key).values("ts")[:1]))
     return payments.values("user_id", "session_id", "campaign_code", "app_id").first()
 
 

@@ -395,3 +395,28 @@ def test_the_content_hash_of_a_row_never_changes_across_versions():
     )
 
     assert content_hash(clean) == "f7d2059a696ee7c7575e5b206f167322c4517482d4a9f6ea2a40740271c47bd9"
+
+
+@pytest.mark.parametrize("filler", [0, 150], ids=["small batch: JSON parameter", "large batch: COPY staging"])
+def test_an_event_stores_the_first_128_bits_of_its_key_and_content_hash(filler):
+    """The stored form (uuid digests, issue 17's storage) is a stored format too: the key of
+    an event with an id is pinned here, the key table holds the same digests, and only the
+    content tells a duplicate from a conflict under that key."""
+    from django.db import connection
+
+    from events.models import EventKey
+
+    rows = [row(event_id="order-1"), *(row(event_id=f"filler-{i}") for i in range(filler))]
+    ingest_rows(rows, channel="api", source="server")
+
+    stored = Event.objects.get(event_id="order-1")
+    # sha256("id" ␟ "server" ␟ "order-1"), its first 32 hex digits.
+    assert str(stored.dedupe_key) == "9fef4d2f-9c7f-8c32-97a7-e43f244b3ade"
+    if connection.vendor == "postgresql":
+        key = EventKey.objects.get(dedupe_key=stored.dedupe_key)
+        assert (key.content_hash, key.ts) == (stored.content_hash, stored.ts)
+    same = ingest_rows([row(event_id="order-1")], channel="api", source="server")
+    other = ingest_rows([row(event_id="order-1", page="other")], channel="api", source="server")
+    assert (same.accepted, same.duplicates, same.conflicts) == (0, 1, 0)
+    assert (other.accepted, other.duplicates, other.conflicts) == (0, 0, 1)
+    assert Event.objects.filter(event_id="order-1").count() == 1

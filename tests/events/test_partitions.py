@@ -242,23 +242,48 @@ def test_planner_statistics_are_refreshed_when_the_partitions_outgrow_the_parent
     assert "events_event" in analyzed
 
 
-def test_keys_converted_by_migration_0010_are_the_digests_new_writes_store():
-    """Keys stored as 64-character text before migration 0010 must become exactly what the
-    write stores now, or events sent before the migration would be accepted again after it."""
+def legacy_hex_keys(rows: list[dict], *, scope: str) -> list[tuple[str, str]]:
+    """(dedupe key, content hash) as 64-character hex, as stored before migrations 0010/0023."""
+    from django.utils import timezone
+
+    from events.ingest.dedupe import content_hash, dedupe_key
+    from events.ingest.validate import validate_row
+
+    keys = []
+    for raw in rows:
+        clean, errors = validate_row(raw, now=timezone.now())
+        assert not errors
+        clean.source = clean.source or scope
+        content = content_hash(clean)
+        keys.append((dedupe_key(clean, scope=scope, content=content), content))
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("migration_name", "table", "stored"),
+    [
+        ("0010_compact_event_keys", "events_eventkey", EventKey),
+        ("0023_event_keys_as_digests", "events_event", Event),
+    ],
+)
+def test_keys_converted_by_a_migration_are_the_digests_new_writes_store(migration_name, table, stored):
+    """Keys stored as 64-character text before migrations 0010 (the key table) and 0023 (the
+    events) must become exactly what the write stores now, or events sent before the
+    migration would be accepted again after it, or answered as conflicts."""
     import importlib
 
-    migration = importlib.import_module("events.migrations.0010_compact_event_keys")
-    ingest_rows([row(event_id="before-0010"), row(user_id="u2")], channel="api", source="s")
+    migration = importlib.import_module(f"events.migrations.{migration_name}")
+    convert = migration.CONVERT if hasattr(migration, "CONVERT") else migration.CONVERT_POSTGRESQL
+    rows = [row(event_id="before-the-migration"), row(user_id="u2")]
+    ingest_rows(rows, channel="api", source="s")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE legacy_keys AS SELECT dedupe_key::varchar(64) AS dedupe_key, "
-            "content_hash::varchar(64) AS content_hash FROM events_event"
-        )
-        cursor.execute(migration.CONVERT.replace("events_eventkey", "legacy_keys"))
+        cursor.execute("CREATE TEMP TABLE legacy_keys (dedupe_key varchar(64), content_hash varchar(64))")
+        cursor.executemany("INSERT INTO legacy_keys VALUES (%s, %s)", legacy_hex_keys(rows, scope="s"))
+        cursor.execute(convert.replace(table, "legacy_keys"))
         cursor.execute("SELECT dedupe_key, content_hash FROM legacy_keys ORDER BY 1")
         converted = cursor.fetchall()
 
-    assert converted == list(EventKey.objects.order_by("dedupe_key").values_list("dedupe_key", "content_hash"))
+    assert converted == list(stored.objects.order_by("dedupe_key").values_list("dedupe_key", "content_hash"))
     assert len(converted) == 2
-    again = ingest_rows([row(event_id="before-0010"), row(user_id="u2")], channel="api", source="s")
+    again = ingest_rows(rows, channel="api", source="s")
     assert (again.accepted, again.duplicates, again.conflicts) == (0, 2, 0)

@@ -1,5 +1,6 @@
 """The person on the event and the first-touch table (events.people, events.ingest.write)."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,7 +67,7 @@ def test_the_portable_write_sets_the_person_and_first_touch():
     for index, raw in enumerate([event("page_view", "oMP_1", TS + timedelta(hours=1)), event("follow", "oMP_1")]):
         row, errors = validate_row(raw, now=TS + timedelta(days=1))
         assert not errors
-        row.source, row.dedupe_key, row.content_hash = "test", f"{index:064d}", f"{index:064d}"
+        row.source, row.dedupe_key, row.content_hash = "test", uuid.UUID(int=index + 1), uuid.UUID(int=index + 1)
         rows.append(row)
 
     _insert_portable(rows, received_at=TS)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.ingest.dedupe import content_hash, dedupe_key
+from events.ingest.dedupe import content_hash, dedupe_key, digest
 from events.ingest.validate import validate_row
 from events.ingest.write import STAGING_THRESHOLD, _insert_from_json, _insert_from_staging, _insert_portable
 from events.models import Event, EventKey
@@ -76,8 +76,11 @@ def clean_rows(drawn: list[dict]):
         clean, errors = validate_row(row, now=NOW)
         assert not errors, errors
         clean.source = clean.source or "sender"
-        clean.content_hash = content_hash(clean)
-        clean.dedupe_key = dedupe_key(clean, scope="sender", content=clean.content_hash)
+        content = content_hash(clean)
+        clean.dedupe_key, clean.content_hash = (
+            digest(dedupe_key(clean, scope="sender", content=content)),
+            digest(content),
+        )
         keyed.setdefault(clean.dedupe_key, clean)
     return sorted(keyed.values(), key=lambda clean: clean.dedupe_key)
 

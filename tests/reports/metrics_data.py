@@ -1,8 +1,8 @@
 """Tiny builders for hand-made metric data sets. Rows are written with bulk_create so the
 tests do not depend on the ingest path (tested in tests/events)."""
 
-import hashlib
 import itertools
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -28,8 +28,8 @@ def event(name: str, user: str, ts: datetime, **fields) -> Event:
         user_id=user,
         ts=ts,
         value=Decimal(str(value)) if value is not None else None,
-        dedupe_key=hashlib.sha256(f"metrics-{n}".encode()).hexdigest(),
-        content_hash=hashlib.sha256(f"content-{n}".encode()).hexdigest(),
+        dedupe_key=uuid.UUID(int=n),
+        content_hash=uuid.UUID(int=n),
         **fields,
     )
 
