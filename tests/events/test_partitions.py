@@ -243,7 +243,7 @@ def test_planner_statistics_are_refreshed_when_the_partitions_outgrow_the_parent
 
 
 def legacy_hex_keys(rows: list[dict], *, scope: str) -> list[tuple[str, str]]:
-    """(dedupe key, content hash) as 64-character hex, as stored before migrations 0010/0023."""
+    """(dedupe key, content hash) as 64-character hex, as stored before migrations 0010/0024."""
     from django.utils import timezone
 
     from events.ingest.dedupe import content_hash, dedupe_key
@@ -263,11 +263,11 @@ def legacy_hex_keys(rows: list[dict], *, scope: str) -> list[tuple[str, str]]:
     ("migration_name", "table", "stored"),
     [
         ("0010_compact_event_keys", "events_eventkey", EventKey),
-        ("0023_event_keys_as_digests", "events_event", Event),
+        ("0024_event_keys_as_digests", "events_event", Event),
     ],
 )
 def test_keys_converted_by_a_migration_are_the_digests_new_writes_store(migration_name, table, stored):
-    """Keys stored as 64-character text before migrations 0010 (the key table) and 0023 (the
+    """Keys stored as 64-character text before migrations 0010 (the key table) and 0024 (the
     events) must become exactly what the write stores now, or events sent before the
     migration would be accepted again after it, or answered as conflicts."""
     import importlib

@@ -40,7 +40,7 @@ def revert(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0022_no_dedupe_key_index_on_events"),
+        ("events", "0023_received_checkpoint"),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ def btree_event_id_index(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("campaigns", "0014_translatable_names_and_help_texts"),
-        ("events", "0023_event_keys_as_digests"),
+        ("events", "0024_event_keys_as_digests"),
     ]
 
     operations = [
