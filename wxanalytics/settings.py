@@ -255,6 +255,8 @@ if PRIVACY_RETENTION_MONTHS < 0:
 # A rate (CTR, api_error %, payment_retry %) is flagged only when its denominator (impressions,
 # page views, checkouts) reaches this size: 1 retry in 4 checkouts is noise, not a signal.
 REPORTS_MIN_RATE_SAMPLE = env_int("REPORTS_MIN_RATE_SAMPLE", 30)
+# PostgreSQL work_mem of a snapshot build's session (reports.metrics.common.report_queries).
+REPORTS_WORK_MEM = env_str("REPORTS_WORK_MEM", "16MB")
 # A TrueType font with CJK glyphs for QR captions (Chinese campaign names); empty = first found.
 QR_CAPTION_FONT = env_str("QR_CAPTION_FONT", "")
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 from events.identity import person_sql
@@ -211,7 +212,8 @@ def report_queries() -> Iterator[None]:
     with reads.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('jit', 'off', false), set_config('enable_nestloop', 'off', false), "
-            "set_config('enable_mergejoin', 'off', false), set_config('work_mem', '16MB', false)"
+            "set_config('enable_mergejoin', 'off', false), set_config('work_mem', %s, false)",
+            [settings.REPORTS_WORK_MEM],
         )
     try:
         yield
