@@ -9,8 +9,8 @@ path before any middleware runs. The short chain is settings.MIDDLEWARE minus th
 middleware listed in SKIPPED_ON_HOT_PATHS (each with why it changes nothing on these
 routes), with LocaleMiddleware replaced by one that remembers its choice; a middleware
 added to settings.MIDDLEWARE later runs on the hot paths too until someone decides
-otherwise here. The view is the one the URLconf names, found by a resolver over just the
-two routes (the same URL patterns, so the same matches, arguments and `resolver_match`).
+otherwise here. The view is the one the URLconf names, found by matching only the
+two routes' URL patterns (the same matches, arguments and `resolver_match`).
 
 Everything else is Django's: the request and response classes, the request_started and
 request_finished signals (connections are checked and closed as on any request),
@@ -28,8 +28,6 @@ from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import URLPattern, URLResolver, get_resolver, set_urlconf
-from django.urls.exceptions import Resolver404
-from django.urls.resolvers import RegexPattern
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.log import log_response
@@ -107,16 +105,17 @@ def hot_path_middleware() -> list:
     ]
 
 
-def hot_route_resolver() -> URLResolver:
-    """A resolver over the hot routes' own URL patterns, taken from the URLconf (they sit in
-    includes without a prefix, so their routes are the same from the root)."""
+def hot_url_patterns() -> list[URLPattern]:
+    """The hot routes' own URL patterns, taken from the URLconf. They sit at the root or in
+    includes without a prefix, so a pattern's match of the path without its leading slash is
+    the URLconf's match (the same view, arguments, route and names)."""
     found = []
     for entry in get_resolver().url_patterns:
         candidates = entry.url_patterns if isinstance(entry, URLResolver) and str(entry.pattern) == "" else [entry]
         found += [p for p in candidates if isinstance(p, URLPattern) and p.name in HOT_ROUTES]
     if sorted(p.name for p in found) != sorted(HOT_ROUTES):
         raise LookupError(f"hot routes not found in the URLconf: {sorted(HOT_ROUTES)}")
-    return URLResolver(RegexPattern(r"^/"), found)
+    return found
 
 
 class HotPathMixin:
@@ -125,7 +124,7 @@ class HotPathMixin:
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async)
-        self._hot_routes = hot_route_resolver()
+        self._hot_patterns = hot_url_patterns()
         self._hot_views = {}
         handler = convert_exception_to_response(self._get_hot_response)
         for middleware in reversed(hot_path_middleware()):
@@ -149,11 +148,10 @@ class HotPathMixin:
         path = request.path_info
         if not path.startswith(HOT_PATH_PREFIXES):
             return None
-        try:
-            match = self._hot_routes.resolve(path)
-        except Resolver404:
-            return None
-        return match if request.method in HOT_ROUTES[match.url_name] else None
+        for pattern in self._hot_patterns:
+            if match := pattern.resolve(path[1:]):
+                return match if request.method in HOT_ROUTES[pattern.name] else None
+        return None
 
     def _get_hot_response(self, request):
         # BaseHandler._get_response for a view without view or template middleware.
