@@ -100,7 +100,8 @@ MIDDLEWARE = [
     # After sessions (it reads the language chosen in the header), before CommonMiddleware
     # (which may redirect); our URLs carry no language prefix, so the choice is the
     # django_language cookie, then the browser's Accept-Language, then LANGUAGE_CODE.
-    # It runs on every path: the API's and short links' messages are translated too.
+    # It runs on every path (on the hot paths as a copy that remembers its choice,
+    # wxanalytics/hot_paths.py): the API's and short links' messages are translated too.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
