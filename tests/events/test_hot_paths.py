@@ -134,3 +134,39 @@ def test_the_admin_login_form_still_gets_its_csrf_cookie(client):
 
     assert response.status_code == 200
     assert "csrftoken" in response.cookies
+
+
+def test_a_hot_request_still_sends_request_started_and_finished(poster):
+    # close_old_connections listens to both: the connection a hot request may use (a key or
+    # link cache miss) is health-checked before it and closed when broken or too old after.
+    from django.core import signals
+    from django.db import close_old_connections
+
+    sent = []
+
+    def started(**kwargs):
+        sent.append("started")
+
+    def finished(**kwargs):
+        sent.append("finished")
+
+    handler = HotPathWSGIHandler()
+    request = RequestFactory().get("/r/p7Kx2")
+    assert handler.hot_route(request) is not None
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    # Not close_old_connections itself: it would close the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        response = handler(request.environ, lambda status, headers, exc_info=None: None)
+        assert sent == ["started"]
+        response.close()
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+    assert response.status_code == 302
+    assert sent == ["started", "finished"]
