@@ -16,7 +16,7 @@ Everything else is Django's: the request and response classes, the request_start
 request_finished signals (connections are checked and closed as on any request),
 exception handling and error logging. Any other method or path on these URLs (a POST to
 `/r/`, which CSRF refuses; a CORS preflight) takes the whole chain.
-tests/test_hot_paths.py sends a table of requests through both chains and compares the
+tests/events/test_hot_path_parity.py sends a table of requests through both chains and compares the
 answers.
 
 settings.MIDDLEWARE stays Django's list, so `check --deploy` finds the CSRF, session and
@@ -39,7 +39,7 @@ HOT_ROUTES = {"events-ingest": {"POST"}, "short-link": {"GET", "HEAD"}}
 HOT_PATH_PREFIXES = ("/api/v1/events", "/r/")
 
 SKIPPED_ON_HOT_PATHS = {
-    # Serves files under STATIC_URL only; these paths are not there.
+    # Serves files under STATIC_URL only (WHITENOISE_ROOT is unset); these paths are not there.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The ingest key and the signed visitor cookie are these routes' own credentials: no
     # session, logged-in user or flash message is read, so none of the three adds a header
