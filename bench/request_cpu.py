@@ -71,8 +71,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.handlers.wsgi import WSGIHandler
-
     from campaigns.demo import seed_definitions
     from events.models import IngestKey
 
@@ -82,7 +80,7 @@ def main() -> None:
         scene = conn.execute(
             "SELECT scene FROM campaigns_placement WHERE scene <> '' AND target_url LIKE 'https://%%' ORDER BY id LIMIT 1"
         ).fetchone()[0]
-    handler = WSGIHandler()
+    from wxanalytics.wsgi import application as handler  # as gunicorn loads it
 
     def healthz(i: int) -> dict:
         return environ("GET", "/healthz")

@@ -39,6 +39,24 @@ def _group_commit_closed_before_the_test_database_is_dropped(django_db_setup):
 
 
 @pytest.fixture
+def client():
+    """Django's test client through the production handler's dispatch: the event API and
+    short links take their short middleware chain (wxanalytics/hot_paths.py), as under
+    gunicorn; every other page the whole one."""
+    from django.test import Client
+    from django.test.client import ClientHandler
+
+    from wxanalytics.hot_paths import HotPathMixin
+
+    class HotPathClientHandler(HotPathMixin, ClientHandler):
+        pass
+
+    client = Client()
+    client.handler = HotPathClientHandler(enforce_csrf_checks=False)
+    return client
+
+
+@pytest.fixture
 def make_user(db, django_user_model):
     """A staff user in the given groups (groups come from the roles migration)."""
     from django.contrib.auth.models import Group

@@ -94,18 +94,19 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "wxanalytics.security.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, auth and messages middleware, skipped on the event API and short
-    # links, which use none of them (wxanalytics/lean.py).
-    "wxanalytics.lean.SessionMiddleware",
+    # The event API and short links take a shorter chain, without session, auth, messages,
+    # CSRF and static files (wxanalytics/hot_paths.py; the list stays whole for the rest).
+    "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (it reads the language chosen in the header), before CommonMiddleware
     # (which may redirect); our URLs carry no language prefix, so the choice is the
     # django_language cookie, then the browser's Accept-Language, then LANGUAGE_CODE.
-    # It runs on every path: the API's and short links' messages are translated too.
+    # It runs on every path (on the hot paths as a copy that remembers its choice,
+    # wxanalytics/hot_paths.py): the API's and short links' messages are translated too.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "wxanalytics.lean.AuthenticationMiddleware",
-    "wxanalytics.lean.MessageMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wxanalytics.security.ContentSecurityPolicyMiddleware",
     "wxanalytics.security.LoginRateLimitMiddleware",

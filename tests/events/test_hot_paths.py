@@ -1,14 +1,17 @@
-"""The event API and short links skip the session, auth and messages middleware
-(wxanalytics/lean.py); what guards them must still run, and every other page keeps them."""
+"""The event API and short links take a short middleware chain (wxanalytics/hot_paths.py),
+without session, auth, messages and CSRF; what guards them must still run, and every other
+page keeps the whole chain. (The `client` fixture dispatches as the production handler does;
+tests/events/test_hot_path_parity.py compares the two chains' answers.)"""
 
 import json
 
 import pytest
 from django.core.cache import cache
+from django.test import RequestFactory
 
 from campaigns.models import Placement
 from events.models import Event
-from wxanalytics.lean import is_lean_path
+from wxanalytics.hot_paths import HotPathWSGIHandler
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +39,25 @@ def assert_security_headers(response):
     assert "default-src 'self'" in response["Content-Security-Policy"]
 
 
-def test_only_the_event_api_and_short_links_are_lean_paths():
-    assert is_lean_path("/api/v1/events")
-    assert is_lean_path("/r/p7Kx2")
-    assert not is_lean_path("/api/v1/events/")
-    assert not is_lean_path("/api/v1/eventsx")
-    assert not is_lean_path("/api/v1/identify")
-    assert not is_lean_path("/admin/login/")
-    assert not is_lean_path("/reports/")
+def test_only_a_post_to_the_event_api_and_a_get_or_head_of_a_short_link_take_the_short_chain():
+    handler = HotPathWSGIHandler()
+
+    def hot(method: str, path: str) -> bool:
+        return handler.hot_route(RequestFactory().generic(method, path)) is not None
+
+    assert hot("POST", "/api/v1/events")
+    assert hot("GET", "/r/p7Kx2")
+    assert hot("HEAD", "/r/p7Kx2")
+    assert not hot("POST", "/r/p7Kx2")  # refused by CSRF in the whole chain
+    assert not hot("OPTIONS", "/api/v1/events")
+    assert not hot("GET", "/api/v1/events")
+    assert not hot("POST", "/api/v1/events/")
+    assert not hot("POST", "/api/v1/eventsx")
+    assert not hot("GET", "/r/")
+    assert not hot("GET", "/r/p7Kx2/more")
+    assert not hot("POST", "/api/v1/identify")
+    assert not hot("GET", "/admin/login/")
+    assert not hot("GET", "/healthz")
 
 
 def test_an_event_is_stored_and_answered_with_the_security_headers_and_no_session(post_as_client):
@@ -120,3 +134,39 @@ def test_the_admin_login_form_still_gets_its_csrf_cookie(client):
 
     assert response.status_code == 200
     assert "csrftoken" in response.cookies
+
+
+def test_a_hot_request_still_sends_request_started_and_finished(poster):
+    # close_old_connections listens to both: the connection a hot request may use (a key or
+    # link cache miss) is health-checked before it and closed when broken or too old after.
+    from django.core import signals
+    from django.db import close_old_connections
+
+    sent = []
+
+    def started(**kwargs):
+        sent.append("started")
+
+    def finished(**kwargs):
+        sent.append("finished")
+
+    handler = HotPathWSGIHandler()
+    request = RequestFactory().get("/r/p7Kx2")
+    assert handler.hot_route(request) is not None
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    # Not close_old_connections itself: it would close the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        response = handler(request.environ, lambda status, headers, exc_info=None: None)
+        assert sent == ["started"]
+        response.close()
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+    assert response.status_code == 302
+    assert sent == ["started", "finished"]
