@@ -29,6 +29,18 @@ def stored_people() -> dict[str, str | None]:
     return dict(Event.objects.values_list("user_id", "person_id"))
 
 
+def week_snapshot() -> Snapshot:
+    """A built weekly snapshot of the week of TS."""
+    return Snapshot.objects.create(
+        kind="weekly",
+        period_start=datetime(2025, 11, 2, 16, tzinfo=UTC),
+        period_end=datetime(2025, 11, 9, 16, tzinfo=UTC),
+        period_label="2025-W45",
+        status=Snapshot.Status.BUILT,
+        built_at=TS + timedelta(days=9),
+    )
+
+
 @pytest.mark.django_db
 def test_ingest_writes_the_known_person_on_the_event_and_nothing_for_an_unknown_id():
     Identity.objects.create(user_id="oMP_1", person_id="union-1")
@@ -82,14 +94,7 @@ def test_a_merge_rewrites_the_losing_persons_events_and_marks_their_snapshots_st
     ingest_rows(
         [event("follow", "oOA_1"), event("pay_success", "oMP_1", TS + timedelta(days=8), value="10")], channel="test"
     )
-    week = Snapshot.objects.create(
-        kind="weekly",
-        period_start=datetime(2025, 11, 2, 16, tzinfo=UTC),
-        period_end=datetime(2025, 11, 9, 16, tzinfo=UTC),
-        period_label="2025-W45",
-        status=Snapshot.Status.BUILT,
-        built_at=TS + timedelta(days=9),
-    )
+    week = week_snapshot()
     later_week = Snapshot.objects.create(
         kind="weekly",
         period_start=datetime(2025, 11, 16, 16, tzinfo=UTC),

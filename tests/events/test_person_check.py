@@ -11,7 +11,7 @@ from events import identity
 from events.ingest import ingest_rows
 from events.models import Event, FirstTouch, Identity, PersonChange, ReceivedCheckpoint
 from events.people import CHECK_CHECKPOINT, check_people_on_received_events, rewrite_pending_people
-from reports.models import Snapshot
+from tests.events.test_people import week_snapshot
 
 TS = datetime(2025, 11, 3, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, Monday 3 Nov 2025
 NO_MARGIN = timedelta(0)  # the tests' received_at is taken inside the writing transaction, or before the check
@@ -23,17 +23,6 @@ def event(name: str, user_id: str, ts: datetime = TS, **extra) -> dict:
 
 def stored_people() -> dict[str, str | None]:
     return dict(Event.objects.values_list("user_id", "person_id"))
-
-
-def week_snapshot() -> Snapshot:
-    return Snapshot.objects.create(
-        kind="weekly",
-        period_start=datetime(2025, 11, 2, 16, tzinfo=UTC),
-        period_end=datetime(2025, 11, 9, 16, tzinfo=UTC),
-        period_label="2025-W45",
-        status=Snapshot.Status.BUILT,
-        built_at=TS + timedelta(days=9),
-    )
 
 
 def checkpoint() -> tuple[datetime, int]:
