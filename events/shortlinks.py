@@ -7,7 +7,6 @@ server, so attribution survives redirects and shares; the target is always the c
 one — nothing in the request can change where we redirect (no open redirect).
 """
 
-import functools
 import hashlib
 import logging
 import re
@@ -18,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core import signing
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -57,7 +55,9 @@ def visitor_id(request: HttpRequest) -> str:
 # twice in bench/web.py's spike). Kept apart from the visitor cookie, which lasts a year and
 # whose value the hand-over and the H5 page rely on.
 REPEAT_COOKIE = "wxa_rw"
-# Salt of its signature (with SECRET_KEY): a client cannot move or invent a window.
+# Salt of its signature (with SECRET_KEY): a client cannot move or invent a window. Both
+# cookies are signed through Django's signed-cookie API, so its fixes reach them (5.2.19
+# changed how a cookie's name and salt enter the signature).
 REPEAT_COOKIE_SALT = "events.shortlinks.repeat-windows"
 # A phone that scans more placements than this within one window forgets the oldest
 # (rescanned, it counts again); keeps the cookie under 1 KB with 32-character scenes.
@@ -65,26 +65,12 @@ REPEAT_COOKIE_MAX_PLACEMENTS = 20
 _REPEAT_ENTRY = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,15})$")
 
 
-@functools.cache
-def _repeat_signer(secret_key: str, fallback_keys: tuple[str, ...]) -> signing.Signer:
-    """One signer per process (per key: tests override SECRET_KEY), not one per scan."""
-    return signing.Signer(key=secret_key, fallback_keys=list(fallback_keys), salt=REPEAT_COOKIE_SALT)
-
-
-def repeat_signer() -> signing.Signer:
-    return _repeat_signer(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
-
-
 def open_windows(request: HttpRequest, *, visitor: str, now_ms: int) -> dict[str, int]:
     """Scene → start (Unix ms) of this visitor's windows still open at `now_ms`, from the
     repeat-window cookie. A missing, malformed or forged cookie, or one written for
     another visitor id, holds none (the scan then opens a new window)."""
-    value = request.COOKIES.get(REPEAT_COOKIE)
-    if not value:
-        return {}
-    try:
-        payload = repeat_signer().unsign(value)
-    except signing.BadSignature:
+    payload = request.get_signed_cookie(REPEAT_COOKIE, default=None, salt=REPEAT_COOKIE_SALT)
+    if payload is None:
         return {}
     owner, *entries = payload.split("~")
     if owner != visitor:
@@ -100,11 +86,11 @@ def open_windows(request: HttpRequest, *, visitor: str, now_ms: int) -> dict[str
 
 
 def repeat_cookie_value(windows: dict[str, int], *, visitor: str, scene: str) -> str:
-    """The signed cookie value: `scene`'s window and the most recent others, at most
-    REPEAT_COOKIE_MAX_PLACEMENTS in all."""
+    """The cookie's value before signing: `scene`'s window and the most recent others, at
+    most REPEAT_COOKIE_MAX_PLACEMENTS in all."""
     others = sorted(((start, name) for name, start in windows.items() if name != scene), reverse=True)
     kept = [(windows[scene], scene), *others[: REPEAT_COOKIE_MAX_PLACEMENTS - 1]]
-    return repeat_signer().sign("~".join([visitor, *(f"{name}.{start}" for start, name in kept)]))
+    return "~".join([visitor, *(f"{name}.{start}" for start, name in kept)])
 
 
 def utm_params(placement: Placement) -> dict[str, str]:
@@ -257,9 +243,10 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
         secure=request.is_secure(),
     )
     if repeat_cookie is not None:
-        response.set_cookie(
+        response.set_signed_cookie(
             REPEAT_COOKIE,
             repeat_cookie,
+            salt=REPEAT_COOKIE_SALT,
             max_age=settings.SHORT_LINK_REPEAT_WINDOW_SECONDS,  # no window outlives it
             path=request.path.rsplit("/", 1)[0] + "/",  # sent to short links only
             httponly=True,

@@ -2,7 +2,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core import signing
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -27,6 +26,13 @@ def visitor_in(response) -> str:
     """The visitor id inside the signed cookie a response set."""
     request = RequestFactory().get("/", HTTP_COOKIE=f"wxa_vid={response.cookies['wxa_vid'].value}")
     return request.get_signed_cookie("wxa_vid", salt=VISITOR_COOKIE_SALT)
+
+
+def signed_window_cookie(payload: str) -> str:
+    """The repeat-window cookie's value for `payload`, signed as the short link signs it."""
+    response = HttpResponse()
+    response.set_signed_cookie("wxa_rw", payload, salt=REPEAT_COOKIE_SALT)
+    return response.cookies["wxa_rw"].value
 
 
 @pytest.fixture
@@ -237,6 +243,16 @@ def test_the_window_cookie_reaches_short_links_only_and_expires_with_the_window(
     assert (window["path"], window["max-age"], window["httponly"]) == ("/r/", 300, True)
 
 
+def test_both_cookies_are_django_signed_cookies(client, poster, time_machine):
+    time_machine.move_to("2025-11-01T10:00:05Z", tick=False)
+    response = client.get("/r/p7Kx2")
+    cookies = "; ".join(f"{name}={response.cookies[name].value}" for name in ("wxa_vid", "wxa_rw"))
+    request = RequestFactory().get("/", HTTP_COOKIE=cookies)
+
+    visitor = request.get_signed_cookie("wxa_vid", salt=VISITOR_COOKIE_SALT)
+    assert request.get_signed_cookie("wxa_rw", salt=REPEAT_COOKIE_SALT) == f"{visitor}~p7Kx2.1761991205000"
+
+
 @pytest.mark.parametrize(
     "window_cookie",
     [
@@ -253,9 +269,10 @@ def test_a_forged_or_malformed_window_cookie_is_ignored(client, poster, time_mac
     claimed = f"{visitor}~p7Kx2.{int(datetime(2025, 11, 1, 10, 0, 5, tzinfo=UTC).timestamp() * 1000)}"
     value = window_cookie.format(visitor=visitor, start=claimed.rsplit(".", 1)[1])
     if value == "forged-with-another-key":
-        value = signing.Signer(key="not-our-secret-" + "x" * 40, salt=REPEAT_COOKIE_SALT).sign(claimed)
+        with override_settings(SECRET_KEY="not-our-secret-" + "x" * 40):
+            value = signed_window_cookie(claimed)
     elif value.startswith("signed:"):
-        value = signing.Signer(salt=REPEAT_COOKIE_SALT).sign(value.removeprefix("signed:"))
+        value = signed_window_cookie(value.removeprefix("signed:"))
     client.cookies["wxa_rw"] = value
     time_machine.shift(60)
 
