@@ -87,6 +87,11 @@ def _insert_sql(batch: str) -> str:
     # unionid the batch carries for that id (the link made right after the insert will say
     # the same for a new id, so its rows are not written twice); NULL when it is the
     # user_id itself. events.people rewrites it whenever a link disagrees.
+    # Identities and first touches grow with every person ever seen, so a batch's rows look
+    # them up one by one through their unique keys. As plain joins, the plan for a batch of
+    # unknown size (json_to_recordset is estimated at 100 rows) hashed the whole first-touch
+    # table for every single event once it held ~10k people (docs/scaling.md). LIMIT 1 (the
+    # keys are unique) keeps each look-up a subquery the planner cannot turn back into a join.
     return (
         f"WITH batch AS ({batch}), "  # noqa: S608 (identifiers are ours)
         f"carried AS (SELECT u.user_id, MIN({_CARRIED_UNIONID}) AS unionid FROM batch AS u GROUP BY u.user_id), "
@@ -104,7 +109,8 @@ def _insert_sql(batch: str) -> str:
         "u.app_id, u.page, u.value, u.currency, u.ts, u.event_id, u.dedupe_key, u.content_hash, u.properties, "
         "u.ingest_key_id, %s "
         "FROM batch AS u JOIN claimed ON claimed.dedupe_key = u.dedupe_key "
-        f"LEFT JOIN {Identity._meta.db_table} AS ident ON ident.user_id = u.user_id "
+        f"LEFT JOIN LATERAL (SELECT person_id FROM {Identity._meta.db_table} AS i WHERE i.user_id = u.user_id "
+        "LIMIT 1) AS ident ON true "
         "LEFT JOIN carried ON carried.user_id = u.user_id "
         # Codes match ignoring case (unique index on lower(code), campaigns.Campaign.Meta).
         f"LEFT JOIN {Campaign._meta.db_table} AS campaign ON lower(campaign.code) = lower(u.campaign_code) "
@@ -126,7 +132,9 @@ def _insert_sql(batch: str) -> str:
         f"touched AS (INSERT INTO {touches} AS t ({FIRST_TOUCH_COLUMNS}) "
         "SELECT f.p, f.ts, f.id, f.campaign_id, f.placement_id, f.source, f.app_id, f.creative_ref, f.ad_group, "
         "en.ts, en.id, en.placement_id "
-        f"FROM firsts f LEFT JOIN entries en ON en.p = f.p LEFT JOIN {touches} ft ON ft.person = f.p "
+        "FROM firsts f LEFT JOIN entries en ON en.p = f.p "
+        f"LEFT JOIN LATERAL (SELECT person, ts, event_ref, entry_ts, entry_ref FROM {touches} AS t0 "
+        "WHERE t0.person = f.p LIMIT 1) AS ft ON true "
         "WHERE ft.person IS NULL OR (f.ts, f.id) < (ft.ts, ft.event_ref) "
         "OR (en.p IS NOT NULL AND (ft.entry_ts IS NULL OR (en.ts, en.id) < (ft.entry_ts, ft.entry_ref))) "
         "ORDER BY f.p "
