@@ -92,10 +92,16 @@ class SeedSummary:
     apps: int = 0
 
     def __str__(self) -> str:
-        return (
-            f"{self.kpis} KPIs, {self.campaigns} campaigns, {self.placements} placements, "
-            f"{self.creatives} creatives, {self.apps} WeChat apps created"
-        )
+        return translation.gettext(
+            "%(kpis)d KPIs, %(campaigns)d campaigns, %(placements)d placements, %(creatives)d creatives, "
+            "%(apps)d WeChat apps created"
+        ) % {
+            "kpis": self.kpis,
+            "campaigns": self.campaigns,
+            "placements": self.placements,
+            "creatives": self.creatives,
+            "apps": self.apps,
+        }
 
 
 def _placements_for(code: str, rng: random.Random) -> list[dict]:

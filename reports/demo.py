@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from events.models import Event
 from reports.models import SnapshotKind
@@ -27,7 +28,10 @@ class ReportsSummary:
 
     def __str__(self) -> str:
         parts = [f"{len(labels)} {kind}" for kind, labels in self.built.items()]
-        return f"built {', '.join(parts)} snapshot(s) in {self.seconds:.1f} s"
+        return gettext("built %(parts)s snapshot(s) in %(seconds)s s") % {
+            "parts": ", ".join(parts),
+            "seconds": f"{self.seconds:.1f}",
+        }
 
 
 def periods_for(days: int) -> dict[str, list]:
@@ -73,8 +77,13 @@ def seed_reports(*, days: int = 35, seed: int = 42, stdout=None) -> ReportsSumma
                 summary.built.setdefault(kind, []).append(snapshot.period_label)
                 if stdout:
                     stdout.write(
-                        f"  {kind} {snapshot.period_label}: {len(snapshot.sections)} sections, "
-                        f"{snapshot.duration_ms} ms"
+                        gettext("  %(kind)s %(label)s: %(sections)d sections, %(ms)d ms")
+                        % {
+                            "kind": kind,
+                            "label": snapshot.period_label,
+                            "sections": len(snapshot.sections),
+                            "ms": snapshot.duration_ms,
+                        }
                     )
     summary.seconds = time.monotonic() - started
     return summary

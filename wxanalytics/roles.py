@@ -9,9 +9,42 @@ are undone by the next migrate.
 
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+# The stored group names: identifiers that code and tests look groups up by. They stay
+# English in every language; people see ROLE_LABELS instead (docs/i18n.md "Role groups").
 MARKETER = "Marketer"
 ANALYST = "Analyst"
 REVIEW_OWNER = "Review owner"
+
+ROLE_LABELS = {
+    MARKETER: pgettext_lazy("role", "Marketer"),
+    ANALYST: pgettext_lazy("role", "Analyst"),
+    REVIEW_OWNER: pgettext_lazy("role", "Review owner"),
+}
+
+ROLE_DESCRIPTIONS = {
+    MARKETER: _(
+        "Creates campaigns, placements and creatives with their QR codes and short links; imports ad spend; "
+        "reads events and snapshots."
+    ),
+    ANALYST: _(
+        "Defines KPIs, the funnel, the tracking plan, WeChat apps and ingest keys; reads, rebuilds and "
+        "exports snapshots; replays rejected rows; imports WeChat statistics; exports and erases a "
+        "person's data."
+    ),
+    REVIEW_OWNER: _("Logs one insight and one change each Friday and edits their own review entries; reads snapshots."),
+}
+
+
+def role_label(group_name: str) -> str:
+    """What people see for a group: the translated role for our three, the name for others."""
+    return str(ROLE_LABELS.get(group_name, group_name))
+
+
+def role_description(group_name: str) -> str:
+    return str(ROLE_DESCRIPTIONS.get(group_name, ""))
 
 
 def crud(*models: str) -> list[str]:

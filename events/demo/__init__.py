@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import reset_queries
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from campaigns.models import Campaign
@@ -57,11 +58,19 @@ class DemoSummary:
         return self.events / self.seconds if self.seconds else 0.0
 
     def __str__(self) -> str:
-        text = (
-            f"{self.people} people, {self.events} events sent: {self.accepted} stored, {self.duplicates} already "
-            f"there, {self.conflicts} conflicts, {self.rejected} rejected "
-            f"({self.seconds:.1f} s, {self.events_per_second:,.0f} events/s)"
-        )
+        text = gettext(
+            "%(people)d people, %(events)d events sent: %(accepted)d stored, %(duplicates)d already there, "
+            "%(conflicts)d conflicts, %(rejected)d rejected (%(seconds)s s, %(rate)s events/s)"
+        ) % {
+            "people": self.people,
+            "events": self.events,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
+            "rejected": self.rejected,
+            "seconds": f"{self.seconds:.1f}",
+            "rate": f"{self.events_per_second:,.0f}",
+        }
         for kind, result in self.imports.items():
             text += f"; {kind}: {result}"
         return text
@@ -91,7 +100,10 @@ def seed_events(*, days: int, users: int, seed: int, stdout=None, progress: bool
     """Generate and store the demo journey and the imported statistics; safe to re-run."""
     window = Window(days=days, end_day=end_day())
     if stdout is not None:
-        stdout.write(f"events: {users} people over the {days} days before {window.end_day} (seed {seed}) …")
+        stdout.write(
+            gettext("events: %(users)d people over the %(days)d days before %(end)s (seed %(seed)d) …")
+            % {"users": users, "days": days, "end": window.end_day, "seed": seed}
+        )
     stats = Stats()
     summary = DemoSummary(people=users)
     started = time.monotonic()

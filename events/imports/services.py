@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from events.models import RejectedRow
 from wxanalytics.text import storable_text
@@ -74,15 +74,21 @@ class ImportSummary:
         }
 
     def __str__(self) -> str:
-        text = (
-            f"{self.kind}: {self.rows} rows — {self.created} created, {self.updated} updated, {self.rejected} rejected"
-        )
+        """The summary line in the active language (admin's message, the import command's
+        output); the API serves `as_dict()`, whose fields do not change with the language."""
+        text = gettext("%(kind)s: %(rows)d rows — %(created)d created, %(updated)d updated, %(rejected)d rejected") % {
+            "kind": self.kind,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": self.rejected,
+        }
         if self.rejected_lines:
             lines = ", ".join(str(n) for n in self.rejected_line_numbers[:20])
             more = " …" if self.rejected > 20 else ""
-            text += f" (lines {lines}{more})"
+            text += gettext(" (lines %(lines)s)") % {"lines": lines + more}
         if self.unmatched:
-            text += f"; {self.unmatched_label}: {', '.join(self.unmatched)}"
+            text += f"; {gettext(self.unmatched_label)}: {', '.join(self.unmatched)}"
         return text
 
 

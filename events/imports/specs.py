@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, Creative
 from events.models import AdSpend, ArticleStat, MiniProgramPageStat, OAUserSummary
@@ -167,7 +168,7 @@ AD_SPEND = ImportSpec(
     attrs={"campaign": "campaign_code", "creative": "creative_name"},
     check=_check_ad_spend,
     resolve=_resolve_ad_spend,
-    unmatched_label="campaign codes that match no campaign (rows kept, not linked)",
+    unmatched_label=gettext_noop("campaign codes that match no campaign (rows kept, not linked)"),
     resolved_fields=("campaign", "creative"),
     example="2025-11-01,23Q4-Sale,Moments 25-34,Red poster,120.50,10000,150,8000",
 )

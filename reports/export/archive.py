@@ -19,6 +19,7 @@ from datetime import date
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from events.models import AdSpend, Event, Identity
 from events.partitions import DroppedMonth, drop_month
@@ -126,7 +127,10 @@ def archive_month(label: str, *, progress=None) -> Archive:
         ):
             files[name] = _write_gzip_csv(archive_path(period, name), header, rows)
             if progress:
-                progress(f"{name}: {files[name]['rows']} rows → {files[name]['path']}")
+                progress(
+                    gettext("%(name)s: %(rows)d rows → %(path)s")
+                    % {"name": name, "rows": files[name]["rows"], "path": files[name]["path"]}
+                )
     except Exception as exc:
         Archive.objects.filter(pk=archive.pk).update(error=f"{type(exc).__name__}: {exc}")
         raise

@@ -161,3 +161,57 @@ def test_a_review_owner_cannot_download_qr_codes(api_client_for, review_owner, m
     response = api_client_for(review_owner).get(f"/api/v1/placements/{placement.pk}/qr.png")
 
     assert response.status_code == 403
+
+
+# --- role labels in admin: stored names are identifiers, people see their language ------
+
+
+@pytest.fixture
+def chinese(settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+
+
+def test_the_groups_list_shows_each_role_in_chinese_with_what_it_may_do(admin_client, chinese):
+    page = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
+
+    assert "营销人员" in page and "分析师" in page and "复盘负责人" in page
+    assert "每周五记录一条洞察和一项改进" in page
+
+
+def test_a_role_group_page_shows_the_chinese_role_and_its_description_and_keeps_the_name(admin_client, chinese):
+    group = Group.objects.get(name=roles.MARKETER)
+
+    page = admin_client.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
+
+    assert "营销人员" in page
+    assert "创建活动、投放位和创意及其二维码和短链接" in page
+    # The name is what code looks the group up by: shown, not editable.
+    assert 'name="name"' not in page
+
+
+def test_the_group_picker_and_filter_of_the_user_pages_show_chinese_roles(admin_client, chinese, analyst):
+    analyst_group = Group.objects.get(name=roles.ANALYST)
+
+    edit = admin_client.get(reverse("admin:auth_user_change", args=[analyst.pk])).content.decode()
+    listing = admin_client.get(reverse("admin:auth_user_changelist")).content.decode()
+
+    assert f'<option value="{analyst_group.pk}" selected>分析师</option>' in edit
+    assert ">营销人员</option>" in edit and ">复盘负责人</option>" in edit
+    assert f'href="?groups__id__exact={analyst_group.pk}"' in listing
+    assert "分析师</a>" in listing
+
+
+def test_in_english_the_roles_keep_their_english_names(admin_client):
+    page = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
+
+    assert "Marketer" in page and "Review owner" in page
+    assert "营销人员" not in page
+
+
+def test_a_group_of_our_own_is_shown_and_edited_by_its_name(admin_client, chinese):
+    group = Group.objects.create(name="Agency")
+
+    page = admin_client.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
+
+    assert roles.role_label("Agency") == "Agency"
+    assert 'name="name"' in page and 'value="Agency"' in page

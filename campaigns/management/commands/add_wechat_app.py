@@ -5,31 +5,36 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import WeChatApp
+from wxanalytics.commands import TranslatedCommand
 
 ENCODING_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 
 
-class Command(BaseCommand):
-    help = "Create or update a WeChat app (Official Account or Mini Program) with its push token and keys."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Create or update a WeChat app (Official Account or Mini Program) with its push token and keys."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--appid", required=True, help="The app's AppID (wx…).")
-        parser.add_argument("--token", required=True, help="The push Token entered in the console.")
-        parser.add_argument("--aes-key", default=None, help="EncodingAESKey (43 characters) for encrypted push.")
-        parser.add_argument("--secret", default=None, help="AppSecret, for WeChat's QR and user-info APIs.")
-        parser.add_argument("--name", default=None)
-        parser.add_argument("--original-id", default=None, help="The gh_… original id.")
+        parser.add_argument("--appid", required=True, help=_("The app's AppID (wx…)."))
+        parser.add_argument("--token", required=True, help=_("The push Token entered in the console."))
+        parser.add_argument("--aes-key", default=None, help=_("EncodingAESKey (43 characters) for encrypted push."))
+        parser.add_argument("--secret", default=None, help=_("AppSecret, for WeChat's QR and user-info APIs."))
+        parser.add_argument("--name", default=None, help=_("A name shown in admin."))
+        parser.add_argument("--original-id", default=None, help=_("The gh_… original id."))
         parser.add_argument("--kind", choices=WeChatApp.Kind.values, default=None)
 
     def handle(self, *args, **options):
         aes_key = options["aes_key"]
         if aes_key is not None and aes_key and not ENCODING_AES_KEY.match(aes_key):
-            raise CommandError("--aes-key must be the 43-character EncodingAESKey from the console.")
+            raise CommandError(_("--aes-key must be the 43-character EncodingAESKey from the console."))
         with transaction.atomic():
             app = WeChatApp.objects.select_for_update().filter(appid=options["appid"]).first()
             created = app is None
@@ -50,6 +55,9 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
             app.save()
         url = settings.PUBLIC_BASE_URL + reverse("wechat-push", args=[app.appid])
-        mode = "plaintext or encrypted" if app.encoding_aes_key else "plaintext only (no AES key)"
-        self.stdout.write(f"{'Created' if created else 'Updated'} {app.get_kind_display()} {app.appid}.")
-        self.stdout.write(f"Callback URL for the console: {url}  (push mode: {mode})")
+        mode = _("plaintext or encrypted") if app.encoding_aes_key else _("plaintext only (no AES key)")
+        done = _("Created %(kind)s %(appid)s.") if created else _("Updated %(kind)s %(appid)s.")
+        self.stdout.write(done % {"kind": app.get_kind_display(), "appid": app.appid})
+        self.stdout.write(
+            _("Callback URL for the console: %(url)s  (push mode: %(mode)s)") % {"url": url, "mode": mode}
+        )

@@ -15,10 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns import qrcodes
+from wxanalytics.commands import TranslatedCommand
 from wxanalytics.processes import Supervisor
 
 QUEUES = "ingest,reports,default"
@@ -45,12 +47,14 @@ def public_base_url(host: str, port: int, given: str = "") -> str:
     return f"http://{shown}:{port}"
 
 
-class Command(BaseCommand):
-    help = _("Run the demo: web server, Celery worker and beat (filesystem broker, no Redis needed). Ctrl-C stops all.")
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Run the demo: web server, Celery worker and beat (filesystem broker, no Redis needed). Ctrl-C stops all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help=_("Address to listen on (0.0.0.0: all)."))
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=8000, help=_("Port to listen on."))
         parser.add_argument(
             "--public-base-url",
             default="",
