@@ -164,7 +164,7 @@ class GroupCommitter:
         for waiter in group:
             for row in waiter.rows:
                 first.setdefault(row.dedupe_key, row)
-        rows = sorted(first.values(), key=lambda row: row.dedupe_key)
+        rows = sorted(first.values(), key=lambda row: row.dedupe_key.int)  # the UUIDs' order, compared in C
         # The group's rows were received by the latest of its requests at the latest.
         inserted = self._write(rows, received_at=max(waiter.received_at for waiter in group))
         for waiter in group:
