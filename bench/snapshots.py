@@ -71,6 +71,9 @@ def env(url: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "wxanalytics.settings",
         "LOG_LEVEL": "WARNING",
+        # build() reads the command's English line ("built in N ms"); commands speak
+        # LANGUAGE_CODE, Chinese by default.
+        "LANGUAGE_CODE": "en",
     }
 
 
