@@ -60,7 +60,7 @@ REPEAT_COOKIE = "wxa_rw"
 # changed how a cookie's name and salt enter the signature).
 REPEAT_COOKIE_SALT = "events.shortlinks.repeat-windows"
 # A phone that scans more placements than this within one window forgets the oldest
-# (rescanned, it counts again); keeps the cookie under 1 KB with 32-character scenes.
+# (rescanned, it counts again); keeps the cookie near 1 KB even with 32-character scenes.
 REPEAT_COOKIE_MAX_PLACEMENTS = 20
 _REPEAT_ENTRY = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,15})$")
 
