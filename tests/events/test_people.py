@@ -29,15 +29,17 @@ def stored_people() -> dict[str, str | None]:
     return dict(Event.objects.values_list("user_id", "person_id"))
 
 
-def week_snapshot() -> Snapshot:
-    """A built weekly snapshot of the week of TS."""
+def week_snapshot(weeks_after: int = 0) -> Snapshot:
+    """A built weekly snapshot of the week of TS, or of the week `weeks_after` it (built
+    after that week ended)."""
+    start = datetime(2025, 11, 2, 16, tzinfo=UTC) + timedelta(weeks=weeks_after)
     return Snapshot.objects.create(
         kind="weekly",
-        period_start=datetime(2025, 11, 2, 16, tzinfo=UTC),
-        period_end=datetime(2025, 11, 9, 16, tzinfo=UTC),
-        period_label="2025-W45",
+        period_start=start,
+        period_end=start + timedelta(weeks=1),
+        period_label=f"2025-W{45 + weeks_after}",
         status=Snapshot.Status.BUILT,
-        built_at=TS + timedelta(days=9),
+        built_at=TS + timedelta(days=9, weeks=weeks_after),
     )
 
 
@@ -95,14 +97,7 @@ def test_a_merge_rewrites_the_losing_persons_events_and_marks_their_snapshots_st
         [event("follow", "oOA_1"), event("pay_success", "oMP_1", TS + timedelta(days=8), value="10")], channel="test"
     )
     week = week_snapshot()
-    later_week = Snapshot.objects.create(
-        kind="weekly",
-        period_start=datetime(2025, 11, 16, 16, tzinfo=UTC),
-        period_end=datetime(2025, 11, 23, 16, tzinfo=UTC),
-        period_label="2025-W47",
-        status=Snapshot.Status.BUILT,
-        built_at=TS + timedelta(days=20),
-    )
+    later_week = week_snapshot(weeks_after=2)
 
     identity.link("oOA_1", unionid="union-1")
     identity.link("oMP_1", alias="oOA_1")  # the Mini Program id joins the unionid's person
